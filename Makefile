@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test check format openapi bench clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)  ## serve on http://127.0.0.1:8000 with the SQLite default
+	$(BIN)/python -m service
+
+check: $(INSTALLED)  ## lint, format check and strict typing
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+	$(BIN)/mypy
+
+test: check  ## the whole suite (CI runs exactly this)
+	$(BIN)/python -m pytest
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix service tests bench
+	$(BIN)/ruff format service tests bench
+
+openapi: $(INSTALLED)  ## regenerate the committed OpenAPI document
+	$(BIN)/python -m service.openapi openapi/openapi.json
+
+bench: $(INSTALLED)  ## benchmarks (not part of the tests)
+	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.http_latency
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,198 @@
+"""Request latency of a real Descent server, course runs against `GET /healthz` as the baseline.
+
+`python -m bench.http_latency` starts `python -m service` on a free port with a throw-away SQLite store, waits
+for `/healthz`, then sends sequential requests over one keep-alive connection (20 warm-up, then N timed) for:
+`GET /healthz` (what the framework and the network stack cost), `POST /v1/runs` with the course run (constant
+rate 0.2, 40 steps), and the same run with the TF1 exponential-decay schedule. It reports median, p90 and p99
+in ms and the ratio of each median to the healthz median; the server is always terminated at the end.
+Results go to stdout as a table and to bench/results/http_latency.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results" / "http_latency.json"
+STARTUP_TIMEOUT_S = 30.0
+
+COURSE_RUN: dict[str, object] = {
+    "loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0},
+    "w0": 5,
+    "schedule": 0.2,
+    "steps": 40,
+}
+DECAY_SCHEDULE: dict[str, object] = {
+    "kind": "tf1.exponential_decay",
+    "learning_rate": 0.1,
+    "decay_steps": 1,
+    "decay_rate": 0.99,
+    "staircase": True,
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request to repeat: method, path, JSON body (None for GET) and the status a success answers with."""
+
+    name: str
+    method: str
+    path: str
+    body: dict[str, object] | None
+    status: int
+
+
+@dataclass(frozen=True)
+class Latency:
+    """The timed samples of one case (ms) and their summary statistics."""
+
+    case: str
+    method: str
+    path: str
+    requests: int
+    response_bytes: int
+    median_ms: float
+    p90_ms: float
+    p99_ms: float
+    min_ms: float
+    max_ms: float
+    samples_ms: list[float]
+
+
+CASES = [
+    Case("healthz", "GET", "/healthz", None, 200),
+    Case("course.constant", "POST", "/v1/runs", COURSE_RUN, 201),
+    Case("course.exponential_decay", "POST", "/v1/runs", {**COURSE_RUN, "schedule": DECAY_SCHEDULE}, 201),
+]
+
+
+def free_port() -> int:
+    """A TCP port the OS reports free on the loopback interface (a tiny race with other processes is accepted)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(client: httpx.Client, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll `/healthz` until it answers 200; fail early, with the server's log, if the process exits or hangs."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"the server did not answer /healthz within {STARTUP_TIMEOUT_S:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+def time_case(client: httpx.Client, case: Case, requests: int, warmup: int) -> Latency:
+    """Send `warmup` then `requests` sequential requests; time each from send to fully read response."""
+    content = None if case.body is None else json.dumps(case.body).encode()
+    headers = {} if content is None else {"Content-Type": "application/json"}
+    samples: list[float] = []
+    size = 0
+    for i in range(warmup + requests):
+        start = time.perf_counter_ns()
+        response = client.request(case.method, case.path, content=content, headers=headers)
+        elapsed = time.perf_counter_ns() - start
+        if response.status_code != case.status:
+            raise SystemExit(f"{case.name}: expected {case.status}, got {response.status_code}: {response.text}")
+        if i >= warmup:
+            samples.append(elapsed / 1e6)
+            size = len(response.content)
+    centiles = statistics.quantiles(samples, n=100, method="inclusive")
+    return Latency(
+        case=case.name,
+        method=case.method,
+        path=case.path,
+        requests=requests,
+        response_bytes=size,
+        median_ms=statistics.median(samples),
+        p90_ms=centiles[89],
+        p99_ms=centiles[98],
+        min_ms=min(samples),
+        max_ms=max(samples),
+        samples_ms=samples,
+    )
+
+
+def run(requests: int, warmup: int) -> dict[str, object]:
+    """Start the server, measure every case, and always stop the server; return the JSON document."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="descent-bench-") as tmp:
+        log = Path(tmp) / "server.log"
+        env = {**os.environ, "DESCENT_STORE_PATH": str(Path(tmp) / "descent.sqlite3")}
+        command = [sys.executable, "-m", "service", "--port", str(port)]
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            try:
+                # trust_env=False: a proxy from the environment must not sit between the client and the server.
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0, trust_env=False) as client:
+                    wait_until_healthy(client, server, log)
+                    latencies = [time_case(client, case, requests, warmup) for case in CASES]
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+    baseline = latencies[0].median_ms
+    return {
+        "benchmark": "http_latency",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "server": " ".join(["python", *command[1:]]),
+        "requests": requests,
+        "warmup": warmup,
+        "cases": [asdict(latency) for latency in latencies],
+        "ratios": {f"{latency.case}/healthz": latency.median_ms / baseline for latency in latencies[1:]},
+    }
+
+
+def table(document: dict[str, object]) -> str:
+    """The cases as an aligned plain-text table, with each median's ratio to the healthz median."""
+    cases = document["cases"]
+    assert isinstance(cases, list)
+    baseline = cases[0]["median_ms"]
+    header = f"{'case':<26}{'median ms':>11}{'p90 ms':>9}{'p99 ms':>9}{'bytes':>8}{'/healthz':>10}"
+    lines = [header, "-" * len(header)]
+    for case in cases:
+        lines.append(
+            f"{case['case']:<26}{case['median_ms']:>11.2f}{case['p90_ms']:>9.2f}{case['p99_ms']:>9.2f}"
+            f"{case['response_bytes']:>8}{case['median_ms'] / baseline:>10.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_latency", description="HTTP latency of a real server.")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per case (default 300)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per case first (default 20)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    args = parser.parse_args(argv)
+    document = run(args.requests, args.warmup)
+    print(table(document))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwrote {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

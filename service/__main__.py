@@ -1,0 +1,31 @@
+"""`python -m service`: serve the API with uvicorn (flags override the DESCENT_* environment)."""
+
+import argparse
+import os
+
+import uvicorn
+
+from service.config import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(prog="python -m service", description="Serve the Descent API.")
+    parser.add_argument("--host", default=defaults.host, help=f"interface (default {defaults.host})")
+    parser.add_argument("--port", type=int, default=defaults.port, help=f"port (default {defaults.port})")
+    parser.add_argument("--workers", type=int, default=defaults.workers, help="worker processes")
+    args = parser.parse_args(argv)
+    # Workers build their app from the environment, so the flags travel there.
+    os.environ.update(DESCENT_HOST=args.host, DESCENT_PORT=str(args.port), DESCENT_WORKERS=str(args.workers))
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=defaults.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Settings, read from `DESCENT_*` environment variables; every limit has a safe default."""
+
+import os
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The service's configuration. Each field is the environment variable `DESCENT_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="DESCENT_", frozen=True, extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    workers: int = Field(1, ge=1, description="uvicorn worker processes.")
+    store_path: str = Field(
+        "data/descent.sqlite3", description="SQLite file holding the runs; ':memory:' keeps them in memory only."
+    )
+    max_steps: int = Field(1_000_000, ge=1, description="Largest `steps` a run may ask for.")
+    max_dims: int = Field(1_000, ge=1, description="Largest number of dimensions of `w0`.")
+    max_trace_values: int = Field(
+        20_000_000, ge=1, description="Largest number of numbers a run may record (rows x (2 x dims + 2))."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body, in bytes.")
+    max_concurrent_runs: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Runs computed at the same time."
+    )
+    max_queued_runs: int = Field(64, ge=0, description="Runs waiting for a free slot before new ones get 429.")
+    max_page_size: int = Field(100, ge=1, description="Largest `limit` when listing runs.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")

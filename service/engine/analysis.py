@@ -1,0 +1,337 @@
+"""What happened in a run, in words a student understands: the summary, the verdict and its explanation.
+
+`Analyzer` consumes trace chunks as the loop yields them (all rows, before any recording choice) and keeps
+O(runs) state plus a short window of the latest rows, so it works for a single run, a stream or a sweep.
+
+Verdict rules, on the last `WINDOW` rows of each run (g = gradient norm, g0 its value at step 0):
+- converged: g ≤ g0/1000 (or w stopped moving at the float precision limit with g ≤ g0/100);
+- diverged: a non-finite value, or a loss above its start whose gradient keeps growing;
+- unbounded: the loss has no minimum and keeps falling;
+- oscillating: w changes direction at every step and the amplitude neither shrinks nor grows;
+- slow: still descending, not there yet; stalled: w no longer moves, far from a minimum.
+"""
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.engine.arrays import Array, IntArray
+from service.engine.loop import Outcome, TraceChunk
+from service.engine.losses import Loss, Polynomial, Quadratic
+
+WINDOW = 16
+CONVERGED_RATIO = 1e-3
+FIXED_POINT_RATIO = 1e-2
+STEADY = 1e-6
+"""Per-step growth of the gradient norm within ±STEADY counts as neither shrinking nor growing."""
+
+
+class Verdict(StrEnum):
+    CONVERGED = "converged"
+    SLOW = "slow"
+    OSCILLATING = "oscillating"
+    DIVERGED = "diverged"
+    STALLED = "stalled"
+    UNBOUNDED = "unbounded"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Per-run results as arrays over the batch; `final_step` is -1 for a run with no finite row."""
+
+    final_step: IntArray
+    final_w: Array
+    final_loss: Array
+    best_step: IntArray
+    best_loss: Array
+    converged_at: IntArray  # -1 when not converged
+    diverged_at: IntArray  # -1 when not diverged
+    outcome: npt.NDArray[np.int8]
+    verdict: list[Verdict]
+    loss0: Array
+    grad_norm0: npt.NDArray[np.float64]
+    grad_norm_final: npt.NDArray[np.float64]
+    growth: npt.NDArray[np.float64]  # per-step factor of the gradient norm over the window
+    window_w: Array  # (WINDOW, R, D), the last rows, oldest first
+    window_count: IntArray
+    alternating: npt.NDArray[np.bool_]
+    lr_first: Array
+    lr_last: Array
+
+
+class Analyzer:
+    """Accumulates what the summary needs from a stream of chunks."""
+
+    def __init__(self, loss: Loss, runs: int, dims: int, dtype: np.dtype[np.floating]) -> None:
+        self.loss = loss
+        self.bounded = np.broadcast_to(loss.bounded_below(), (runs,))
+        self.dtype = dtype
+        self.loss0 = np.full(runs, np.nan, dtype)
+        self.grad0 = np.full(runs, np.nan)
+        self.best_loss = np.full(runs, np.inf, dtype)
+        self.best_step = np.full(runs, -1, np.int64)
+        self.last_step = np.full(runs, -1, np.int64)
+        self.last_above = np.full(runs, -1, np.int64)
+        self.last_moved = np.full(runs, 0, np.int64)
+        self.lr_first = np.full(runs, np.nan, dtype)
+        self.lr_last = np.full(runs, np.nan, dtype)
+        self.w = np.zeros((WINDOW, runs, dims), dtype)
+        self.window_loss = np.zeros((WINDOW, runs), dtype)
+        self.window_grad = np.zeros((WINDOW, runs))
+        self.count = np.zeros(runs, np.int64)
+        self.outcome = np.zeros(runs, np.int8)
+        self.diverged_at = np.full(runs, -1, np.int64)
+
+    def add(self, chunk: TraceChunk) -> None:
+        n, runs = chunk.loss.shape
+        rows = chunk.rows
+        valid = np.arange(n)[:, None] < rows[None, :]
+        gnorm = np.sqrt(np.square(chunk.grad, dtype=np.float64).sum(axis=-1))
+        self.outcome, self.diverged_at = chunk.outcome, chunk.diverged_at
+        if chunk.step[0] == 0:
+            has = rows > 0
+            self.loss0[has], self.grad0[has], self.lr_first[has] = chunk.loss[0, has], gnorm[0, has], chunk.lr[0, has]
+        with np.errstate(invalid="ignore"):
+            masked = np.where(valid, chunk.loss, np.inf)
+        best = masked.argmin(axis=0)
+        better = masked[best, np.arange(runs)] < self.best_loss
+        self.best_loss[better] = masked[best, np.arange(runs)][better]
+        self.best_step[better] = chunk.step[best][better]
+        above = valid & (gnorm > CONVERGED_RATIO * self.grad0)
+        self.last_above = np.where(above.any(axis=0), chunk.step[_last_true(above)], self.last_above)
+        previous = np.where((self.count > 0)[:, None], self.w[-1], chunk.w[0])
+        moved = (np.diff(np.concatenate([previous[None], chunk.w]), axis=0) != 0).any(axis=-1) & valid
+        self.last_moved = np.where(moved.any(axis=0), chunk.step[_last_true(moved)], self.last_moved)
+        has = rows > 0
+        last = np.maximum(rows - 1, 0)
+        self.last_step[has] = chunk.step[last][has]
+        self.lr_last[has] = chunk.lr[last, np.arange(runs)][has]
+        self._slide(chunk.w, chunk.loss, gnorm, rows)
+
+    def _slide(self, w: Array, loss: Array, gnorm: npt.NDArray[np.float64], rows: IntArray) -> None:
+        """Keep, per run, the last WINDOW valid rows of the old window followed by this chunk's rows."""
+        end = WINDOW + rows  # one past each run's last valid row in the concatenation
+        index = end[None, :] - WINDOW + np.arange(WINDOW)[:, None]
+        self.w = np.take_along_axis(np.concatenate([self.w, w]), index[:, :, None], axis=0)
+        self.window_loss = np.take_along_axis(np.concatenate([self.window_loss, loss]), index, axis=0)
+        self.window_grad = np.take_along_axis(np.concatenate([self.window_grad, gnorm]), index, axis=0)
+        self.count = np.minimum(self.count + rows, WINDOW)
+
+    def finish(self) -> RunSummary:
+        runs = self.count.size
+        cols = np.arange(runs)
+        count = self.count
+        first = WINDOW - np.maximum(count, 1)
+        g_last, g_first = self.window_grad[-1], self.window_grad[first, cols]
+        l_last, l_first = self.window_loss[-1], self.window_loss[first, cols]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where((count > 1) & (g_first > 0), (g_last / g_first) ** (1 / np.maximum(count - 1, 1)), 1.0)
+        fixed = (self.last_step - self.last_moved >= 3) & (count >= 3)
+        tol_converged = g_last <= CONVERGED_RATIO * self.grad0
+        converged = tol_converged | (fixed & (g_last <= FIXED_POINT_RATIO * self.grad0))
+        converged &= (count > 0) & (self.outcome != Outcome.DIVERGED)
+        converged_at = np.where(tol_converged, self.last_above + 1, self.last_moved)
+        steps = np.diff(self.w, axis=0)
+        turns = (steps[1:] * steps[:-1]).sum(axis=-1) < 0  # (WINDOW - 2, R)
+        pair_valid = np.arange(WINDOW - 2)[:, None] >= (WINDOW - count)[None, :]
+        alternating = (count >= 3) & (turns | ~pair_valid).all(axis=0)
+        rising = l_last > self.loss0
+        falling = l_last < l_first
+        verdicts = []
+        for r in range(runs):
+            verdicts.append(
+                _verdict(
+                    diverged=self.outcome[r] == Outcome.DIVERGED,
+                    converged=bool(converged[r]),
+                    growing=bool(growth[r] > 1 + STEADY),
+                    steady=bool(abs(growth[r] - 1) <= STEADY),
+                    rising=bool(rising[r]),
+                    falling=bool(falling[r]),
+                    below_start=bool(l_last[r] < self.loss0[r]),
+                    bounded=bool(self.bounded[r]),
+                    alternating=bool(alternating[r]),
+                )
+            )
+        return RunSummary(
+            final_step=self.last_step,
+            final_w=self.w[-1],
+            final_loss=l_last,
+            best_step=self.best_step,
+            best_loss=np.where(self.best_step >= 0, self.best_loss, np.nan),
+            converged_at=np.where(converged, converged_at, -1),
+            diverged_at=self.diverged_at,
+            outcome=self.outcome,
+            verdict=verdicts,
+            loss0=self.loss0,
+            grad_norm0=self.grad0,
+            grad_norm_final=g_last,
+            growth=growth,
+            window_w=self.w,
+            window_count=count,
+            alternating=alternating,
+            lr_first=self.lr_first,
+            lr_last=self.lr_last,
+        )
+
+
+def _verdict(
+    *,
+    diverged: bool,
+    converged: bool,
+    growing: bool,
+    steady: bool,
+    rising: bool,
+    falling: bool,
+    below_start: bool,
+    bounded: bool,
+    alternating: bool,
+) -> Verdict:
+    if diverged:
+        return Verdict.UNBOUNDED if (below_start and not bounded) else Verdict.DIVERGED
+    if converged:
+        return Verdict.CONVERGED
+    if growing and rising:
+        return Verdict.DIVERGED
+    if not bounded and below_start and falling:
+        return Verdict.UNBOUNDED
+    if alternating and steady:
+        return Verdict.OSCILLATING
+    if falling:
+        return Verdict.SLOW
+    if alternating:
+        return Verdict.OSCILLATING
+    return Verdict.STALLED
+
+
+def _last_true(mask: npt.NDArray[np.bool_]) -> IntArray:
+    """Per column, the index of the last True row (0 when there is none; callers mask that case)."""
+    return np.asarray(mask.shape[0] - 1 - mask[::-1].argmax(axis=0), dtype=np.int64)
+
+
+def loss_facts(loss: Loss, run: int = 0) -> dict[str, Any] | None:
+    """The analytic facts the course chapter is about: where the minimum is and which constant rates work.
+
+    For `a·(w+b)²` the curvature is 2a: a constant rate below 1/a converges, exactly 1/a oscillates forever,
+    above it diverges, and 1/(2a) lands on the minimum in one step. For a polynomial the same numbers hold
+    near its minimum, from the second derivative there.
+    """
+    if isinstance(loss, Quadratic):
+        a = loss.a[min(run, loss.a.shape[0] - 1)].astype(np.float64)
+        b = loss.b[min(run, loss.b.shape[0] - 1)].astype(np.float64)
+        c = loss.c[min(run, loss.c.shape[0] - 1)].astype(np.float64)
+        if (a < 0).any():
+            return {
+                "kind": "quadratic",
+                "bounded_below": False,
+                "minimum": None,
+                "curvature": (2 * a).tolist(),
+                "max_stable_lr": None,
+                "one_step_lr": None,
+            }
+        curved = a[a > 0]
+        one_step = float(1 / (2 * curved[0])) if curved.size and (curved == curved[0]).all() else None
+        return {
+            "kind": "quadratic",
+            "bounded_below": True,
+            "minimum": {"w": (-b).tolist(), "loss": float(c.sum())},
+            "curvature": (2 * a).tolist(),
+            "max_stable_lr": float(1 / curved.max()) if curved.size else None,
+            "one_step_lr": one_step,
+        }
+    if isinstance(loss, Polynomial):
+        coefficients = loss.coefficients[min(run, loss.coefficients.shape[0] - 1)].astype(np.float64)
+        return _polynomial_facts(coefficients)
+    return None
+
+
+def _polynomial_facts(coefficients: npt.NDArray[np.float64]) -> dict[str, Any]:
+    poly = np.polynomial.Polynomial(coefficients)
+    bounded = poly.degree() == 0 or (poly.degree() % 2 == 0 and coefficients[-1] > 0)
+    facts: dict[str, Any] = {
+        "kind": "polynomial",
+        "bounded_below": bool(bounded),
+        "minimum": None,
+        "curvature": None,
+        "max_stable_lr": None,
+        "one_step_lr": None,
+    }
+    if not bounded or poly.degree() == 0:
+        return facts
+    critical = poly.deriv().roots()
+    real = critical[np.abs(critical.imag) < 1e-9].real
+    w_min = float(real[np.argmin(poly(real))])
+    curvature = float(poly.deriv(2)(w_min))
+    facts["minimum"] = {"w": [w_min], "loss": float(poly(w_min))}
+    facts["curvature"] = [curvature]
+    if curvature > 0:
+        facts["max_stable_lr"] = 2 / curvature
+        facts["one_step_lr"] = 1 / curvature
+    return facts
+
+
+def explain(summary: RunSummary, run: int, facts: dict[str, Any] | None) -> str:
+    """One line saying what happened to `run`, with the numbers that show it."""
+    verdict = summary.verdict[run]
+    loss0, loss_n = _g(summary.loss0[run]), _g(summary.final_loss[run])
+    w_n = _w(summary.final_w[run])
+    steps = int(summary.final_step[run])
+    rate = _rate_phrase(summary, run)
+    limit = facts.get("max_stable_lr") if facts else None
+    limit_phrase = f"; constant rates below {_g(limit)} converge on this loss" if limit else ""
+    if verdict is Verdict.CONVERGED:
+        return (
+            f"Converged: the loss fell from {loss0} to {loss_n} and w settled at {w_n} "
+            f"by step {int(summary.converged_at[run])} ({rate})."
+        )
+    if verdict is Verdict.OSCILLATING:
+        low, high = sorted([summary.window_w[-1, run], summary.window_w[-2, run]], key=lambda w: float(w[0]))
+        return (
+            f"Oscillating: w bounces between {_w(low)} and {_w(high)} without settling and the loss stays near "
+            f"{loss_n} ({rate}, at the edge of stability{limit_phrase})."
+        )
+    if verdict is Verdict.DIVERGED:
+        if summary.diverged_at[run] >= 0:
+            return (
+                f"Diverged: the values overflowed at step {int(summary.diverged_at[run])}; the last finite "
+                f"loss was {loss_n} at step {steps}, from {loss0} at the start ({rate}{limit_phrase})."
+            )
+        return (
+            f"Diverged: the loss grew from {loss0} to {loss_n} and keeps growing, each step overshooting "
+            f"the minimum further ({rate}{limit_phrase})."
+        )
+    if verdict is Verdict.SLOW:
+        more = _steps_to_converge(summary, run)
+        pace = f"; at this pace it needs about {more:,} more steps" if more else ""
+        bounce = ", w bouncing across the minimum with slowly shrinking swings" if summary.alternating[run] else ""
+        return f"Slow: after {steps} steps the loss only fell from {loss0} to {loss_n}{bounce}{pace} ({rate})."
+    if verdict is Verdict.UNBOUNDED:
+        return f"Unbounded: this loss has no minimum, and the loss keeps falling, from {loss0} to {loss_n}."
+    return f"Stalled: w stopped moving at {w_n}, where the loss is {loss_n} and the gradient is not zero ({rate})."
+
+
+def _steps_to_converge(summary: RunSummary, run: int) -> int | None:
+    growth = float(summary.growth[run])
+    target = CONVERGED_RATIO * float(summary.grad_norm0[run])
+    now = float(summary.grad_norm_final[run])
+    if not 0 < growth < 1 or now <= 0 or target <= 0:
+        return None
+    return math.ceil(math.log(target / now) / math.log(growth))
+
+
+def _rate_phrase(summary: RunSummary, run: int) -> str:
+    first, last = float(summary.lr_first[run]), float(summary.lr_last[run])
+    if first == last or math.isnan(last):
+        return f"rate {_g(first)}"
+    return f"rate {_g(first)} decaying to {_g(last)}" if last < first else f"rate {_g(first)} rising to {_g(last)}"
+
+
+def _g(value: float | np.floating | None) -> str:
+    return "none" if value is None else f"{float(value):.6g}"
+
+
+def _w(w: Array) -> str:
+    return _g(w[0]) if w.size == 1 else "[" + ", ".join(_g(x) for x in w) + "]"

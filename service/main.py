@@ -1,0 +1,70 @@
+"""The application factory: routers, limits, error handlers and the store's lifetime."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from service import __version__
+from service.api import catalog, errors, health, runs
+from service.api.body_limit import BodyLimit
+from service.api.errors import PROBLEM_JSON
+from service.config import Settings
+from service.runs import RunSlots
+from service.store.sqlite import SQLiteStore
+
+DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting point, a learning-rate schedule and an
+optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
+Every error is an RFC 9457 problem document."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = SQLiteStore(settings.store_path)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="Descent",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.slots = RunSlots(settings.max_concurrent_runs, settings.max_queued_runs)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    errors.install(app)
+    app.include_router(runs.router)
+    app.include_router(catalog.router)
+    app.include_router(health.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = problems_as_problem_json(document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
+    """Every error response is `application/problem+json` with the `Problem` schema, 422s included
+    (FastAPI would describe them as `application/json` and its own `HTTPValidationError`)."""
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    response["content"] = {PROBLEM_JSON: problem}
+    schemas = document["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

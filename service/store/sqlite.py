@@ -1,0 +1,187 @@
+"""The embedded default store: SQLite (standard library) in WAL mode, traces as binary arrays.
+
+Each trace column is stored as the raw little-endian bytes of its NumPy array, in row ranges (`trace_parts`),
+so a trace of a million rows is a few blobs, not a million JSON numbers.
+"""
+
+import base64
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from service.engine.trace import COLUMNS, Trace
+from service.store.base import CursorError, Page, RunRecord
+
+SCHEMA_VERSION = 1
+PART_ROWS = 65_536
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    spec BLOB NOT NULL,
+    summary BLOB,
+    dtype TEXT NOT NULL,
+    dims INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trace_parts (
+    run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
+    first_row INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    step BLOB NOT NULL,
+    w BLOB NOT NULL,
+    loss BLOB NOT NULL,
+    lr BLOB NOT NULL,
+    grad BLOB NOT NULL,
+    PRIMARY KEY (run_seq, first_row)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteStore:
+    """One connection shared by the server's threads behind a lock; WAL lets readers of the file proceed."""
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{path} was written by a newer version (schema {version}).")
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def create(self, record: RunRecord, trace: Trace) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self._db.execute(
+                    "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        record.name,
+                        record.status,
+                        record.created_at,
+                        record.finished_at,
+                        orjson.dumps(record.spec),
+                        _json_or_null(record.summary),
+                        record.dtype,
+                        record.dims,
+                    ),
+                ).lastrowid
+                for first in range(0, len(trace), PART_ROWS):
+                    part = trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
+                    self._db.execute(
+                        "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, first, len(part), *(_bytes(getattr(part, name)) for name in COLUMNS)),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def get(self, run_id: str) -> RunRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_FIELDS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _record(row) if row else None
+
+    def trace(self, run_id: str) -> Trace | None:
+        with self._lock:
+            run = self._db.execute("SELECT seq, dtype, dims FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if run is None:
+                return None
+            parts = self._db.execute(
+                "SELECT step, w, loss, lr, grad FROM trace_parts WHERE run_seq = ? ORDER BY first_row", (run[0],)
+            ).fetchall()
+        dtype, dims = np.dtype(run[1]), max(run[2], 1)
+        return Trace.concat([_part(row, dtype, dims) for row in parts], dtype, dims)
+
+    def page(self, limit: int, cursor: str | None) -> Page:
+        before = _decode_cursor(cursor) if cursor else None
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT seq, {_FIELDS} FROM runs WHERE (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?",
+                (before, before, limit + 1),
+            ).fetchall()
+        records = [_record(row[1:]) for row in rows[:limit]]
+        next_cursor = _encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        return Page(records, next_cursor)
+
+    def delete(self, run_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+
+    def ping(self) -> None:
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims"
+
+
+def _record(row: tuple[object, ...]) -> RunRecord:
+    id_, name, status, created, finished, spec, summary, dtype, dims = row
+    return RunRecord(
+        id=str(id_),
+        name=name if isinstance(name, str) else None,
+        status=str(status),
+        created_at=str(created),
+        finished_at=finished if isinstance(finished, str) else None,
+        spec=orjson.loads(spec),  # type: ignore[arg-type]
+        summary=orjson.loads(summary) if summary is not None else None,  # type: ignore[arg-type]
+        dtype=str(dtype),
+        dims=int(dims),  # type: ignore[call-overload]
+    )
+
+
+def _json_or_null(document: object) -> bytes | None:
+    return None if document is None else orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _bytes(array: npt.NDArray[np.generic]) -> bytes:
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+
+
+def _part(row: tuple[bytes, ...], dtype: np.dtype[np.floating], dims: int) -> Trace:
+    little = dtype.newbyteorder("<")
+    step = np.frombuffer(row[0], dtype="<i8").astype(np.int64)
+    return Trace(
+        step,
+        np.frombuffer(row[1], dtype=little).astype(dtype).reshape(-1, dims),
+        np.frombuffer(row[2], dtype=little).astype(dtype),
+        np.frombuffer(row[3], dtype=little).astype(dtype),
+        np.frombuffer(row[4], dtype=little).astype(dtype).reshape(-1, dims),
+    )
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"runs:{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, seq = text.split(":")
+        if prefix != "runs":
+            raise ValueError(prefix)
+        return int(seq)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CursorError(f"{cursor!r} is not a cursor from this server; use next_cursor from a page.") from exc

@@ -1,0 +1,103 @@
+"""A real server (`python -m service`, what `make run` starts) on a loopback port: the README's examples work as
+printed, and a restart loses nothing."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    def __init__(self, store: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DESCENT_STORE_PATH": str(store)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=15)
+        return output.decode()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path / "runs.sqlite3")
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+def readme_examples() -> list[str]:
+    text = README.read_text("utf-8").split("## Examples", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_has_the_course_examples() -> None:
+    examples = readme_examples()
+    assert len(examples) == 4
+    assert '"schedule": 0.2' in examples[0]
+    assert "tf1.exponential_decay" in examples[1]
+
+
+def test_readme_examples_work_as_printed(server: Server) -> None:
+    outputs = []
+    for example in readme_examples():
+        script = "set -euo pipefail\n" + example.replace("http://127.0.0.1:8000", server.url)
+        done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert '"verdict":"converged"' in outputs[0]
+    assert '"w":[5.0,2.6,1.16,0.296,-0.22240001,' in outputs[0]
+    assert '"lr":[0.1,0.099,0.09801,' in outputs[1]
+    assert '"verdict":"oscillating"' in outputs[2]
+    assert "step,w,loss,lr,grad\n0,5.0,36.0,1.0,12.0\n" in outputs[2]
+    assert '"status":422' in outputs[3]
+    assert '"loc":["loss","a"]' in outputs[3]
+
+
+def test_a_restart_loses_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "runs.sqlite3"
+    first = Server(store)
+    try:
+        body = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2, "steps": 40}
+        created = httpx.post(f"{first.url}/v1/runs", json=body).json()
+    finally:
+        first.stop()
+    second = Server(store)
+    try:
+        assert httpx.get(f"{second.url}/v1/runs/{created['id']}").json() == created
+    finally:
+        second.stop()
