@@ -29,4 +29,8 @@ class Settings(BaseSettings):
     )
     max_queued_runs: int = Field(64, ge=0, description="Runs waiting for a free slot before new ones get 429.")
     max_page_size: int = Field(100, ge=1, description="Largest `limit` when listing runs.")
+    executor: Literal["process", "thread"] = Field(
+        "process", description="Where runs execute: worker processes (default) or threads (tests, in-memory store)."
+    )
+    stream_poll_ms: int = Field(50, ge=5, description="How often a live stream looks for new rows.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")

@@ -12,8 +12,8 @@ from service.api import catalog, errors, health, runs
 from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
 from service.config import Settings
-from service.runs import RunSlots
 from service.store.sqlite import SQLiteStore
+from service.worker import WorkerPool, recover
 
 DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting point, a learning-rate schedule and an
 optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
@@ -25,11 +25,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = SQLiteStore(settings.store_path)
+        store = app.state.store = SQLiteStore(settings.store_path)
+        recover(store)
+        app.state.pool = WorkerPool(
+            store, settings.store_path, settings.max_concurrent_runs, settings.max_queued_runs, settings.executor
+        )
         try:
             yield
         finally:
-            app.state.store.close()
+            app.state.pool.shutdown()
+            store.close()
 
     app = FastAPI(
         title="Descent",
@@ -38,7 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.slots = RunSlots(settings.max_concurrent_runs, settings.max_queued_runs)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(runs.router)

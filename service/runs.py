@@ -1,69 +1,72 @@
-"""The run service: executes specs off the event loop in a bounded number of slots, and stores the results."""
+"""The run service: store a queued run, hand it to the worker pool, and read it back or stream it."""
 
+import asyncio
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from collections.abc import AsyncIterator
 
 import anyio
-import anyio.to_thread
 
 from service.api import adapters
-from service.api.errors import BUSY, ProblemError
+from service.api.events import TERMINAL, encoded, run_events
 from service.api.schemas import RunSpec
-from service.engine.execute import run_one
-from service.engine.loop import Problem
 from service.engine.trace import Trace
 from service.store.base import RunRecord, RunStore
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-class RunSlots:
-    """At most `capacity` runs compute at once (in worker threads) and at most `queue` wait; beyond that, 429."""
-
-    def __init__(self, capacity: int, queue: int) -> None:
-        self._limiter = anyio.CapacityLimiter(capacity)
-        self._capacity, self._queue = capacity, queue
-        self._in_flight = 0
-
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        if self._in_flight >= self._capacity + self._queue:
-            raise ProblemError(
-                429,
-                "Too Many Requests",
-                f"All {self._capacity} run slots are busy and {self._queue} runs are waiting; retry in a moment.",
-                type_=BUSY,
-                headers={"Retry-After": "1"},
-            )
-        self._in_flight += 1
-        try:
-            return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=self._limiter)
-        finally:
-            self._in_flight -= 1
+from service.timeutil import now
+from service.worker import WorkerPool
 
 
-def execute(spec: RunSpec, problem: Problem, store: RunStore) -> tuple[RunRecord, Trace]:
-    """Run a spec (already checked and built into `problem`) to the end; store it and its trace atomically."""
-    created_at = now()
-    result = run_one(problem, spec.record.every)
+def queued_record(spec: RunSpec) -> RunRecord:
     scalar = not isinstance(spec.w0, list)
-    record = RunRecord(
+    return RunRecord(
         id=str(uuid.uuid4()),
         name=spec.name,
-        status=adapters.status_of(result.summary),
-        created_at=created_at,
-        finished_at=now(),
+        status="queued",
+        created_at=now(),
+        finished_at=None,
         spec=spec.normalised(),
-        summary=adapters.summary_document(result.summary, problem, scalar),
+        summary=None,
         dtype=spec.dtype,
         dims=0 if scalar else adapters.dims_of(spec),
     )
-    store.create(record, result.trace)
-    return record, result.trace
 
 
-def now() -> str:
-    """UTC time as RFC 3339 with milliseconds and a Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+async def submit(spec: RunSpec, store: RunStore, pool: WorkerPool) -> tuple[RunRecord, "asyncio.Future[str]"]:
+    """Store the run as queued and start it; refused with 429 before anything is stored when the pool is full."""
+    pool.check_capacity()
+    record = queued_record(spec)
+    await anyio.to_thread.run_sync(store.insert, record, pool.owner)
+    return record, pool.submit(record.id, record.spec)
+
+
+async def read(store: RunStore, run_id: str) -> tuple[RunRecord, Trace]:
+    record = await anyio.to_thread.run_sync(store.get, run_id)
+    trace = await anyio.to_thread.run_sync(store.trace, run_id)
+    assert record is not None
+    assert trace is not None
+    return record, trace
+
+
+async def cancel(store: RunStore, run_id: str, wait_seconds: float = 5.0) -> RunRecord | None:
+    """Ask a queued or running run to stop and wait (up to `wait_seconds`) until its worker has stopped it."""
+    await anyio.to_thread.run_sync(store.request_cancel, run_id, "client")
+    with anyio.move_on_after(wait_seconds):
+        while True:
+            record = await anyio.to_thread.run_sync(store.get, run_id)
+            if record is None or record.status in TERMINAL:
+                return record
+            await anyio.sleep(0.02)
+    return await anyio.to_thread.run_sync(store.get, run_id)
+
+
+async def stream_and_cancel_on_disconnect(
+    store: RunStore, run_id: str, batch: int | None, poll_seconds: float
+) -> AsyncIterator[bytes]:
+    """The SSE bytes of a run started by this request; if the client goes away first, the run is cancelled."""
+    ended = False
+    try:
+        async for frame in encoded(run_events(store, run_id, batch=batch, poll_seconds=poll_seconds)):
+            ended = frame.startswith(b"event: end")
+            yield frame
+    finally:
+        if not ended:
+            store.request_cancel(run_id, "client")

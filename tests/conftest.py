@@ -22,7 +22,7 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(store_path=str(tmp_path / "runs.sqlite3"))
+    return Settings(store_path=str(tmp_path / "runs.sqlite3"), executor="thread")
 
 
 @pytest.fixture

@@ -1,14 +1,18 @@
 """`/v1/runs`: create, read (JSON or CSV, thinned), list and delete runs."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response as PlainResponse
+from starlette.responses import StreamingResponse
 
 from service import runs
 from service.api import adapters, schemas
 from service.api.documents import csv_text, json_response, run_document
 from service.api.errors import NOT_FOUND, ProblemError, invalid
+from service.api.events import run_events
 from service.store.base import CursorError, RunRecord, RunStore
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -25,22 +29,61 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 RunId = Annotated[str, Path(description="The run's id, as returned by `POST /v1/runs`.")]
 
 
+def existing_run(run_id: RunId, request: Request) -> RunRecord:
+    """The run, or a 404 problem before any stream starts (so an EventSource stops reconnecting)."""
+    return _found(request.app.state.store.get(run_id), run_id)
+
+
 @router.post(
     "",
     status_code=201,
-    summary="Run a spec and store it",
+    summary="Run a spec: answer with the finished run, start it in the background, or stream it",
     response_model=schemas.Run,
     responses={
-        201: {"headers": {"Location": {"description": "The run's URL.", "schema": {"type": "string"}}}},
-        **PROBLEMS,
+        201: {
+            "headers": {"Location": {"description": "The run's URL.", "schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": {
+                    "schema": {"type": "string"},
+                    "description": "With `Accept: text/event-stream`: the run's events, "
+                    "as `GET /v1/runs/{run_id}/events` describes them.",
+                }
+            },
+        },
+        202: {"model": schemas.RunInfo, "description": "With `wait=false`: the queued run; follow `Location`."},
+        **{status: PROBLEMS[status] for status in (413, 422, 429)},
     },
 )
-async def create_run(spec: schemas.RunSpec, request: Request) -> Response:
-    """Runs the spec to the end and answers with the stored run, its summary and its trace."""
-    adapters.check_limits(spec, request.app.state.settings)
-    problem = adapters.build_problem(spec)
-    record, trace = await request.app.state.slots.run(runs.execute, spec, problem, request.app.state.store)
-    return json_response(run_document(record, trace), 201, {"Location": f"/v1/runs/{record.id}"})
+async def create_run(
+    spec: schemas.RunSpec,
+    request: Request,
+    wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
+    batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
+    `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
+    `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
+    state = request.app.state
+    adapters.check_limits(spec, state.settings)
+    adapters.build_problem(spec)  # refuse what the engine would refuse before anything is stored
+    record, finished = await runs.submit(spec, state.store, state.pool)
+    location = {"Location": f"/v1/runs/{record.id}"}
+    if accept is not None and "text/event-stream" in accept:
+        frames = runs.stream_and_cancel_on_disconnect(
+            state.store, record.id, batch, state.settings.stream_poll_ms / 1000
+        )
+        return StreamingResponse(
+            frames,
+            status_code=201,
+            media_type="text/event-stream",
+            headers={**location, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    if not wait:
+        return json_response(run_document(record), 202, location)
+    await finished
+    record, trace = await runs.read(state.store, record.id)
+    return json_response(run_document(record, trace), 201, location)
 
 
 @router.get(
@@ -102,13 +145,68 @@ async def read_run(
     return json_response(run_document(record, trace))
 
 
-@router.delete("/{run_id}", status_code=204, summary="Delete a run", responses={404: PROBLEMS[404], 422: PROBLEMS[422]})
+@router.delete(
+    "/{run_id}",
+    status_code=204,
+    summary="Cancel a running run, or delete an ended one",
+    responses={
+        202: {
+            "model": schemas.RunInfo,
+            "description": "The run was queued or running: it is stopped "
+            "(within one chunk) and kept with status `cancelled` and the rows computed so far.",
+        },
+        404: PROBLEMS[404],
+        422: PROBLEMS[422],
+    },
+)
 async def delete_run(run_id: RunId, request: Request) -> Response:
-    """Deletes the run and its trace."""
+    """Deletes an ended run and its trace (`204`). A queued or running run is cancelled instead (`202`); a second
+    `DELETE` then deletes it."""
     store: RunStore = request.app.state.store
+    record = _found(store.get(run_id), run_id)
+    if record.status in ("queued", "running"):
+        cancelled = _found(await runs.cancel(store, run_id), run_id)
+        return json_response(run_document(cancelled), 202)
     if not store.delete(run_id):
         _found(None, run_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{run_id}/events",
+    response_class=EventSourceResponse,
+    summary="Stream a run's events (replay, then live)",
+    responses={404: PROBLEMS[404], 422: PROBLEMS[422]},
+)
+async def stream_run(
+    record: Annotated[RunRecord, Depends(existing_run)],
+    request: Request,
+    last_event_id: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=-1, description="Resume after this step (sent by EventSource).")
+    ] = None,
+    batch: Annotated[
+        int | None,
+        Query(ge=1, le=100_000, description="Rows per `steps` event (columnar); without it, one `step` event per row."),
+    ] = None,
+    interval_ms: Annotated[
+        int, Query(ge=0, le=10_000, description="Pause between events, to animate a finished run.")
+    ] = 0,
+) -> AsyncIterator[ServerSentEvent]:
+    """Events: `run` (the run without trace), then `step` per recorded row with `id` = its step (or `steps` with
+    `batch`, `id` = the last step), then `end` with the final status and summary; `error` before `end` if the run
+    failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
+    the first row after step n. Idle streams get `: ping` comments."""
+    state = request.app.state
+    events = run_events(
+        state.store,
+        record.id,
+        -1 if last_event_id is None else last_event_id,
+        batch,
+        interval_ms,
+        state.settings.stream_poll_ms / 1000,
+    )
+    async for event in events:
+        yield event
 
 
 def _found(record: RunRecord | None, run_id: str) -> RunRecord:

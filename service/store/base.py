@@ -19,6 +19,7 @@ class RunRecord:
     summary: dict[str, Any] | None
     dtype: str
     dims: int
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,45 @@ class CursorError(ValueError):
 
 
 class RunStore(Protocol):
+    def insert(self, record: RunRecord, owner: str | None = None) -> None:
+        """Store a new run (queued, no rows yet); `owner` names the server process responsible for it."""
+        ...
+
     def create(self, record: RunRecord, trace: Trace) -> None:
         """Store a run and its trace atomically: either both are stored or nothing is."""
         ...
 
+    def append(self, run_id: str, trace: Trace | None, status: str | None = None) -> None:
+        """Add recorded rows (and optionally set the status) in one transaction."""
+        ...
+
+    def finish(
+        self,
+        run_id: str,
+        trace: Trace | None,
+        status: str,
+        finished_at: str,
+        summary: dict[str, Any] | None,
+        error: str | None = None,
+    ) -> None:
+        """Add the last rows and the final status, summary and error in one transaction."""
+        ...
+
+    def request_cancel(self, run_id: str, reason: str) -> None:
+        """Ask the run's worker to stop at its next chunk; the first reason given sticks."""
+        ...
+
+    def cancel_reason(self, run_id: str) -> str | None: ...
+
+    def unfinished(self) -> list[tuple[str, str | None]]:
+        """(id, owner) of every queued or running run."""
+        ...
+
     def get(self, run_id: str) -> RunRecord | None: ...
 
-    def trace(self, run_id: str) -> Trace | None: ...
+    def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
+        """The stored rows with a step above `after_step` (all by default); None for an unknown run."""
+        ...
 
     def page(self, limit: int, cursor: str | None) -> Page:
         """Runs newest first; `cursor` continues after the previous page."""

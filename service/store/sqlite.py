@@ -7,7 +7,10 @@ so a trace of a million rows is a few blobs, not a million JSON numbers.
 import base64
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +19,7 @@ import orjson
 from service.engine.trace import COLUMNS, Trace
 from service.store.base import CursorError, Page, RunRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # no release has stored data yet; bump with a migration from the first one on
 PART_ROWS = 65_536
 
 SCHEMA = """
@@ -30,12 +33,18 @@ CREATE TABLE IF NOT EXISTS runs (
     spec BLOB NOT NULL,
     summary BLOB,
     dtype TEXT NOT NULL,
-    dims INTEGER NOT NULL
+    dims INTEGER NOT NULL,
+    owner TEXT,
+    error TEXT,
+    cancel TEXT,
+    rows INTEGER NOT NULL DEFAULT 0,
+    last_step INTEGER NOT NULL DEFAULT -1
 );
 CREATE TABLE IF NOT EXISTS trace_parts (
     run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
     first_row INTEGER NOT NULL,
     rows INTEGER NOT NULL,
+    last_step INTEGER NOT NULL,
     step BLOB NOT NULL,
     w BLOB NOT NULL,
     loss BLOB NOT NULL,
@@ -52,8 +61,8 @@ class SQLiteStore:
     def __init__(self, path: str) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.RLock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -64,31 +73,90 @@ class SQLiteStore:
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
+    def insert(self, record: RunRecord, owner: str | None = None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims, owner, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.name,
+                    record.status,
+                    record.created_at,
+                    record.finished_at,
+                    orjson.dumps(record.spec),
+                    _json_or_null(record.summary),
+                    record.dtype,
+                    record.dims,
+                    owner,
+                    record.error,
+                ),
+            )
+
     def create(self, record: RunRecord, trace: Trace) -> None:
+        with self._transaction() as db:
+            self.insert(record)
+            self._append(db, record.id, trace)
+
+    def append(self, run_id: str, trace: Trace | None, status: str | None = None) -> None:
+        with self._transaction() as db:
+            self._append(db, run_id, trace)
+            if status is not None:
+                db.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+
+    def finish(
+        self,
+        run_id: str,
+        trace: Trace | None,
+        status: str,
+        finished_at: str,
+        summary: dict[str, Any] | None,
+        error: str | None = None,
+    ) -> None:
+        with self._transaction() as db:
+            self._append(db, run_id, trace)
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, summary = ?, error = ? WHERE id = ?",
+                (status, finished_at, _json_or_null(summary), error, run_id),
+            )
+
+    def _append(self, db: sqlite3.Connection, run_id: str, trace: Trace | None) -> None:
+        if trace is None or not len(trace):
+            return
+        seq, rows = db.execute("SELECT seq, rows FROM runs WHERE id = ?", (run_id,)).fetchone()
+        for first in range(0, len(trace), PART_ROWS):
+            part = trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
+            db.execute(
+                "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, rows + first, len(part), int(part.step[-1]), *(_bytes(getattr(part, name)) for name in COLUMNS)),
+            )
+        db.execute(
+            "UPDATE runs SET rows = rows + ?, last_step = ? WHERE seq = ?", (len(trace), int(trace.step[-1]), seq)
+        )
+
+    def request_cancel(self, run_id: str, reason: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET cancel = ? WHERE id = ? AND cancel IS NULL", (reason, run_id))
+
+    def cancel_reason(self, run_id: str) -> str | None:
         with self._lock:
+            row = self._db.execute("SELECT cancel FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def unfinished(self) -> list[tuple[str, str | None]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, owner FROM runs WHERE status IN ('queued', 'running')").fetchall()
+        return [(str(run_id), owner) for run_id, owner in rows]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._db.in_transaction:  # nested: the outer transaction commits
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                seq = self._db.execute(
-                    "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.id,
-                        record.name,
-                        record.status,
-                        record.created_at,
-                        record.finished_at,
-                        orjson.dumps(record.spec),
-                        _json_or_null(record.summary),
-                        record.dtype,
-                        record.dims,
-                    ),
-                ).lastrowid
-                for first in range(0, len(trace), PART_ROWS):
-                    part = trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
-                    self._db.execute(
-                        "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (seq, first, len(part), *(_bytes(getattr(part, name)) for name in COLUMNS)),
-                    )
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -99,16 +167,19 @@ class SQLiteStore:
             row = self._db.execute(f"SELECT {_FIELDS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _record(row) if row else None
 
-    def trace(self, run_id: str) -> Trace | None:
+    def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
         with self._lock:
             run = self._db.execute("SELECT seq, dtype, dims FROM runs WHERE id = ?", (run_id,)).fetchone()
             if run is None:
                 return None
             parts = self._db.execute(
-                "SELECT step, w, loss, lr, grad FROM trace_parts WHERE run_seq = ? ORDER BY first_row", (run[0],)
+                "SELECT step, w, loss, lr, grad FROM trace_parts WHERE run_seq = ? AND last_step > ?"
+                " ORDER BY first_row",
+                (run[0], after_step),
             ).fetchall()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
-        return Trace.concat([_part(row, dtype, dims) for row in parts], dtype, dims)
+        trace = Trace.concat([_part(row, dtype, dims) for row in parts], dtype, dims)
+        return trace if after_step < 0 else trace.take(np.flatnonzero(trace.step > after_step))
 
     def page(self, limit: int, cursor: str | None) -> Page:
         before = _decode_cursor(cursor) if cursor else None
@@ -134,11 +205,11 @@ class SQLiteStore:
             self._db.close()
 
 
-_FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims"
+_FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims, error"
 
 
 def _record(row: tuple[object, ...]) -> RunRecord:
-    id_, name, status, created, finished, spec, summary, dtype, dims = row
+    id_, name, status, created, finished, spec, summary, dtype, dims, error = row
     return RunRecord(
         id=str(id_),
         name=name if isinstance(name, str) else None,
@@ -149,6 +220,7 @@ def _record(row: tuple[object, ...]) -> RunRecord:
         summary=orjson.loads(summary) if summary is not None else None,  # type: ignore[arg-type]
         dtype=str(dtype),
         dims=int(dims),  # type: ignore[call-overload]
+        error=error if isinstance(error, str) else None,
     )
 
 

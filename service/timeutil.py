@@ -1,0 +1,8 @@
+"""Timestamps as the API writes them."""
+
+from datetime import UTC, datetime
+
+
+def now() -> str:
+    """UTC time as RFC 3339 with milliseconds and a Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

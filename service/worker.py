@@ -1,0 +1,177 @@
+"""Executing runs in a bounded pool: the worker runs the loop and writes recorded rows to the store per chunk.
+
+Processes by default (the step loop holds the GIL), threads when the store is in memory. Either way the API
+process only inserts the queued run and waits on a future; the store is the one channel between them, so any
+server process (or replica) can stream or cancel any run.
+"""
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import cache
+from multiprocessing import get_context
+from typing import Any
+
+from service.api import adapters
+from service.api.errors import BUSY, ProblemError
+from service.api.schemas import RunSpec
+from service.engine.analysis import Analyzer
+from service.engine.loop import iterate
+from service.engine.trace import Trace, record
+from service.store.base import RunStore
+from service.store.sqlite import SQLiteStore
+from service.timeutil import now
+
+FLUSH_SECONDS = 0.2
+"""Rows are written at the end of any chunk that ends this long after the previous write (and at the end)."""
+
+
+def run_in_worker(run_id: str, spec_document: dict[str, Any], store: RunStore | str) -> str:
+    """Run a stored, queued run to its end; returns the final status. Never raises for a bad run: a failure is
+    stored as status `failed` with its reason."""
+    runs = _open_store(store) if isinstance(store, str) else store
+    try:
+        if runs.cancel_reason(run_id) is not None:
+            return _finish_cancelled(runs, run_id, None)
+        spec = RunSpec.model_validate(spec_document)
+        problem = adapters.build_problem(spec)
+        runs.append(run_id, None, status="running")
+        dtype, dims = problem.w0.dtype, problem.w0.shape[1]
+        analyzer = Analyzer(problem.loss, 1, dims, dtype)
+        pending: list[Trace] = []
+        flushed = time.monotonic()
+        for chunk in iterate(problem):
+            analyzer.add(chunk)
+            pending.append(record(chunk, 0, spec.record.every))
+            if runs.cancel_reason(run_id) is not None:
+                return _finish_cancelled(runs, run_id, Trace.concat(pending, dtype, dims))
+            if time.monotonic() - flushed >= FLUSH_SECONDS:
+                runs.append(run_id, Trace.concat(pending, dtype, dims))
+                pending, flushed = [], time.monotonic()
+        summary = analyzer.finish()
+        status = adapters.status_of(summary)
+        document = adapters.summary_document(summary, problem, scalar=not isinstance(spec.w0, list))
+        runs.finish(run_id, Trace.concat(pending, dtype, dims), status, now(), document)
+        return status
+    except Exception as exc:  # a worker must leave a final status behind whatever happens
+        runs.finish(run_id, None, "failed", now(), None, f"The run failed in the engine: {type(exc).__name__}: {exc}")
+        return "failed"
+
+
+def _finish_cancelled(runs: RunStore, run_id: str, rows: Trace | None) -> str:
+    reason = runs.cancel_reason(run_id)
+    if reason == "shutdown":
+        runs.finish(
+            run_id,
+            rows,
+            "failed",
+            now(),
+            None,
+            "The server shut down while the run was executing; the rows computed until then are kept.",
+        )
+        return "failed"
+    runs.finish(run_id, rows, "cancelled", now(), None, None)
+    return "cancelled"
+
+
+@cache
+def _open_store(path: str) -> RunStore:
+    """One connection per worker process, opened on its first run."""
+    return SQLiteStore(path)
+
+
+class WorkerPool:
+    """A bounded pool: at most `workers` runs execute and at most `queue` wait; beyond that, 429."""
+
+    def __init__(self, store: RunStore, store_path: str, workers: int, queue: int, kind: str) -> None:
+        self._store = store
+        self._target: RunStore | str = store_path
+        self._executor: Executor
+        if kind == "thread" or store_path == ":memory:":
+            self._executor, self._target = ThreadPoolExecutor(workers, thread_name_prefix="run"), store
+        else:
+            self._executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        self._capacity, self._queue = workers, queue
+        self._in_flight = 0
+        self.owner = process_identity()
+
+    def check_capacity(self) -> None:
+        if self._in_flight >= self._capacity + self._queue:
+            raise ProblemError(
+                429,
+                "Too Many Requests",
+                f"All {self._capacity} workers are busy and {self._queue} runs are waiting; retry in a moment.",
+                type_=BUSY,
+                headers={"Retry-After": "1"},
+            )
+
+    def submit(self, run_id: str, spec_document: dict[str, Any]) -> "asyncio.Future[str]":
+        """Start a stored queued run; the returned future resolves to its final status."""
+        self.check_capacity()
+        self._in_flight += 1
+        future: Future[str] = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
+        future.add_done_callback(self._release)
+        return asyncio.wrap_future(future)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def _release(self, _: "Future[str]") -> None:
+        self._in_flight -= 1
+
+    def shutdown(self) -> None:
+        """Ask this process's runs to stop at their next chunk (they are stored as failed), then wait for them."""
+        for run_id, owner in self._store.unfinished():
+            if owner == self.owner:
+                self._store.request_cancel(run_id, "shutdown")
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for run_id, owner in self._store.unfinished():  # queued runs whose futures were cancelled
+            if owner == self.owner:
+                self._store.finish(run_id, None, "failed", now(), None, "The server shut down before the run started.")
+
+
+def process_identity(pid: int | None = None) -> str:
+    """`host:pid:start` of a process; the start time tells a live process from a later one with the same pid."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def is_alive(owner: str | None) -> bool:
+    """Whether the server process that owns a run still runs (on this host; another host's is assumed alive)."""
+    if owner is None:
+        return False
+    host, pid, _ = owner.split(":", 2)
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return process_identity(int(pid)) == owner
+
+
+def recover(store: RunStore, alive: Callable[[str | None], bool] = is_alive) -> list[str]:
+    """Mark runs whose server process died as failed; their stored rows stay as they are. Returns their ids."""
+    orphans = [run_id for run_id, owner in store.unfinished() if not alive(owner)]
+    for run_id in orphans:
+        store.finish(
+            run_id,
+            None,
+            "failed",
+            now(),
+            None,
+            "The server stopped while this run was executing; the rows stored until then are kept.",
+        )
+    return orphans
