@@ -35,7 +35,7 @@ def run_in_worker(run_id: str, spec_document: dict[str, Any], store: RunStore | 
     runs = _open_store(store) if isinstance(store, str) else store
     try:
         if runs.cancel_reason(run_id) is not None:
-            return _finish_cancelled(runs, run_id, None)
+            return _finish_cancelled(runs, run_id, None, None)
         spec = RunSpec.model_validate(spec_document)
         problem = adapters.build_problem(spec)
         runs.append(run_id, None, status="running")
@@ -45,9 +45,11 @@ def run_in_worker(run_id: str, spec_document: dict[str, Any], store: RunStore | 
         flushed = time.monotonic()
         for chunk in iterate(problem):
             analyzer.add(chunk)
-            pending.append(record(chunk, 0, spec.record.every))
-            if runs.cancel_reason(run_id) is not None:
-                return _finish_cancelled(runs, run_id, Trace.concat(pending, dtype, dims))
+            stopping = runs.cancel_reason(run_id) is not None
+            pending.append(record(chunk, 0, spec.record.every, last=stopping))
+            if stopping:
+                so_far = adapters.summary_document(analyzer.finish(), problem, not isinstance(spec.w0, list))
+                return _finish_cancelled(runs, run_id, Trace.concat(pending, dtype, dims), so_far)
             if time.monotonic() - flushed >= FLUSH_SECONDS:
                 runs.append(run_id, Trace.concat(pending, dtype, dims))
                 pending, flushed = [], time.monotonic()
@@ -61,19 +63,13 @@ def run_in_worker(run_id: str, spec_document: dict[str, Any], store: RunStore | 
         return "failed"
 
 
-def _finish_cancelled(runs: RunStore, run_id: str, rows: Trace | None) -> str:
-    reason = runs.cancel_reason(run_id)
-    if reason == "shutdown":
-        runs.finish(
-            run_id,
-            rows,
-            "failed",
-            now(),
-            None,
-            "The server shut down while the run was executing; the rows computed until then are kept.",
-        )
+def _finish_cancelled(runs: RunStore, run_id: str, rows: Trace | None, summary: dict[str, Any] | None) -> str:
+    """Store a stopped run: `cancelled` when a client asked, `failed` when the server shut down; rows kept."""
+    if runs.cancel_reason(run_id) == "shutdown":
+        error = "The server shut down while the run was executing; the rows computed until then are kept."
+        runs.finish(run_id, rows, "failed", now(), summary, error)
         return "failed"
-    runs.finish(run_id, rows, "cancelled", now(), None, None)
+    runs.finish(run_id, rows, "cancelled", now(), summary, None)
     return "cancelled"
 
 

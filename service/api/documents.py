@@ -23,6 +23,7 @@ def run_document(record: RunRecord, trace: Trace | None = None) -> dict[str, Any
         "finished_at": record.finished_at,
         "spec": record.spec,
         "summary": record.summary,
+        "error": record.error,
     }
     if trace is not None:
         document["trace"] = trace_document(trace, scalar=record.dims == 0)

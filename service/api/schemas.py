@@ -250,7 +250,8 @@ class RunInfo(Out):
     created_at: str
     finished_at: str | None
     spec: RunSpec
-    summary: Summary | None
+    summary: Summary | None = Field(description="Null until the run has ended; a cancelled run's covers its rows.")
+    error: str | None = Field(description="Why a run failed (e.g. the server stopped while it ran); else null.")
 
 
 class Run(RunInfo):

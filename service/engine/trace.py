@@ -62,12 +62,13 @@ def thinned_rows(length: int, every: int | None, max_points: int | None) -> IntA
     return rows
 
 
-def record(chunk: TraceChunk, run: int, every: int) -> Trace:
-    """The rows of `run` in `chunk` that a run recording every `every` steps keeps (and its last row)."""
+def record(chunk: TraceChunk, run: int, every: int, last: bool = False) -> Trace:
+    """The rows of `run` in `chunk` that a run recording every `every` steps keeps, plus its last row when the
+    run ended in this chunk (or when `last`: the run is being stopped here)."""
     valid = int(chunk.rows[run])
     steps = chunk.step[:valid]
     keep = steps % every == 0
-    if valid and chunk.outcome[run] != Outcome.RUNNING:
+    if valid and (last or chunk.outcome[run] != Outcome.RUNNING):
         keep[-1] = True
     rows = np.flatnonzero(keep)
     return Trace(steps[rows], chunk.w[rows, run], chunk.loss[rows, run], chunk.lr[rows, run], chunk.grad[rows, run])

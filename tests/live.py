@@ -1,0 +1,81 @@
+"""A real server (`python -m service`, what `make run` starts) on a free loopback port, for end-to-end tests."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+LONG_RUN: dict[str, Any] = {
+    "loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0},
+    "w0": 5,
+    "schedule": 0.1,
+    "steps": 1_000_000,
+    "record": {"every": 10},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """Starts on construction, waits until `/healthz` answers; `stop()` sends SIGTERM, `kill()` SIGKILL."""
+
+    def __init__(self, store: Path, **environment: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DESCENT_STORE_PATH": str(store), **environment}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the server did not start")
+
+    def client(self, timeout: float = 30) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=30)
+        return output.decode()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its worker processes at once, as a crash or an OOM kill would."""
+        workers = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False)
+        self.process.kill()
+        for pid in workers.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        self.process.communicate(timeout=30)
+
+
+def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.05) -> Any:
+    """Poll until `predicate()` is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
