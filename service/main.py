@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from service import __version__
 from service.api import catalog, errors, health, runs
 from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
+from service.api.schemas import EVENTS
 from service.config import Settings
 from service.store.sqlite import SQLiteStore
 from service.worker import WorkerPool, recover
@@ -52,11 +55,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = problems_as_problem_json(document)
+            app.openapi_schema = describe_events(problems_as_problem_json(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def describe_events(document: dict[str, Any]) -> dict[str, Any]:
+    """Each event of a run stream with its name and the schema of its JSON `data` (OpenAPI 3.2 `itemSchema`);
+    FastAPI alone describes every event as `{event, data: string, id}`."""
+    models = [model for model, _ in EVENTS.values() if model is not BaseModel]
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    document["components"]["schemas"].update(definitions.get("$defs", {}))
+    variants = []
+    for name, (model, description) in EVENTS.items():
+        schema_name = "Problem" if model is BaseModel else model.__name__
+        variants.append(
+            {
+                "type": "object",
+                "title": f"{name} event",
+                "description": description,
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"const": name},
+                    "id": {"type": "string", "pattern": "^[0-9]+$"},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": {"$ref": f"#/components/schemas/{schema_name}"},
+                    },
+                },
+            }
+        )
+    stream = {"itemSchema": {"oneOf": variants}}
+    document["paths"]["/v1/runs/{run_id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"] = stream
+    posted = document["paths"]["/v1/runs"]["post"]["responses"]["201"]["content"]["text/event-stream"]
+    posted.pop("schema", None)
+    posted.update(stream)
+    return document
 
 
 def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A real server (`python -m service`, what `make run` starts) on a loopback port: the README's examples work as
 printed, and a restart loses nothing."""
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ def readme_examples() -> list[str]:
 
 def test_readme_has_the_course_examples() -> None:
     examples = readme_examples()
-    assert len(examples) == 4
+    assert len(examples) == 6
     assert '"schedule": 0.2' in examples[0]
     assert "tf1.exponential_decay" in examples[1]
 
@@ -46,8 +47,17 @@ def test_readme_examples_work_as_printed(server: Server) -> None:
     assert '"lr":[0.1,0.099,0.09801,' in outputs[1]
     assert '"verdict":"oscillating"' in outputs[2]
     assert "step,w,loss,lr,grad\n0,5.0,36.0,1.0,12.0\n" in outputs[2]
-    assert '"status":422' in outputs[3]
-    assert '"loc":["loss","a"]' in outputs[3]
+    stream = outputs[3].split("\n\n")
+    assert stream[0].startswith("event: run\n")
+    assert stream[-2].startswith("event: end\n")
+    assert "event: step\ndata: " in stream[2]
+    assert stream[2].endswith("id: 1")
+    background = outputs[4]
+    assert '"status":"cancelled"' in background
+    first_batch = next(block for block in background.split("\n\n") if block.startswith("event: steps\n"))
+    assert json.loads(first_batch.split("data: ", 1)[1].split("\n", 1)[0])["step"][:2] == [6000, 7000]
+    assert '"status":422' in outputs[5]
+    assert '"loc":["loss","a"]' in outputs[5]
 
 
 def test_a_restart_loses_nothing(tmp_path: Path) -> None:

@@ -42,13 +42,9 @@ def existing_run(run_id: RunId, request: Request) -> RunRecord:
     responses={
         201: {
             "headers": {"Location": {"description": "The run's URL.", "schema": {"type": "string"}}},
-            "content": {
-                "text/event-stream": {
-                    "schema": {"type": "string"},
-                    "description": "With `Accept: text/event-stream`: the run's events, "
-                    "as `GET /v1/runs/{run_id}/events` describes them.",
-                }
-            },
+            "description": "The finished run; with `Accept: text/event-stream`, its events as "
+            "`GET /v1/runs/{run_id}/events` describes them.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
         202: {"model": schemas.RunInfo, "description": "With `wait=false`: the queued run; follow `Location`."},
         **{status: PROBLEMS[status] for status in (413, 422, 429)},

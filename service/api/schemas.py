@@ -258,6 +258,43 @@ class Run(RunInfo):
     trace: Trace
 
 
+class StepEvent(Out):
+    """Data of a `step` event: one recorded row (w and grad are arrays for a D-dimensional run)."""
+
+    step: int
+    w: Vector
+    loss: float
+    lr: float
+    grad: Vector
+
+
+class StepsEvent(Out):
+    """Data of a `steps` event (`batch=k`): up to k rows in columns, like a run's `trace`."""
+
+    step: list[int]
+    w: list[float] | list[list[float]]
+    loss: list[float]
+    lr: list[float]
+    grad: list[float] | list[list[float]]
+
+
+class EndEvent(Out):
+    """Data of the last event, `end`."""
+
+    status: Status
+    summary: Summary | None
+    error: str | None
+
+
+EVENTS: dict[str, tuple[type[BaseModel], str]] = {
+    "run": (RunInfo, "First: the run without its trace."),
+    "step": (StepEvent, "One per recorded row; `id` is the row's step (send it back as `Last-Event-ID`)."),
+    "steps": (StepsEvent, "With `batch=k`: k rows in columns; `id` is the last row's step."),
+    "error": (BaseModel, "If the run failed: a problem document, just before `end`."),
+    "end": (EndEvent, "Last: the final status and summary; the stream then closes."),
+}
+
+
 class RunPage(Out):
     items: list[RunInfo]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
