@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=defaults.log_level,
+        timeout_graceful_shutdown=defaults.shutdown_timeout,
     )
 
 

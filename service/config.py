@@ -33,4 +33,7 @@ class Settings(BaseSettings):
         "process", description="Where runs execute: worker processes (default) or threads (tests, in-memory store)."
     )
     stream_poll_ms: int = Field(50, ge=5, description="How often a live stream looks for new rows.")
+    shutdown_timeout: int = Field(
+        5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")

@@ -268,16 +268,6 @@ class StepEvent(Out):
     grad: Vector
 
 
-class StepsEvent(Out):
-    """Data of a `steps` event (`batch=k`): up to k rows in columns, like a run's `trace`."""
-
-    step: list[int]
-    w: list[float] | list[list[float]]
-    loss: list[float]
-    lr: list[float]
-    grad: list[float] | list[list[float]]
-
-
 class EndEvent(Out):
     """Data of the last event, `end`."""
 
@@ -289,7 +279,7 @@ class EndEvent(Out):
 EVENTS: dict[str, tuple[type[BaseModel], str]] = {
     "run": (RunInfo, "First: the run without its trace."),
     "step": (StepEvent, "One per recorded row; `id` is the row's step (send it back as `Last-Event-ID`)."),
-    "steps": (StepsEvent, "With `batch=k`: k rows in columns; `id` is the last row's step."),
+    "steps": (Trace, "With `batch=k`: k rows in columns, as in a run's `trace`; `id` is the last row's step."),
     "error": (BaseModel, "If the run failed: a problem document, just before `end`."),
     "end": (EndEvent, "Last: the final status and summary; the stream then closes."),
 }

@@ -214,7 +214,7 @@ def test_killed_server_leaves_a_failed_run_with_intact_rows(tmp_path: Path) -> N
 
 
 def test_sigterm_ends_open_streams_and_marks_running_runs(tmp_path: Path) -> None:
-    server = Server(tmp_path / "runs.sqlite3")
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_SHUTDOWN_TIMEOUT="1")
     received: list[str] = []
     with server.client() as client:
         run_id = client.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN).json()["id"]
@@ -229,14 +229,19 @@ def test_sigterm_ends_open_streams_and_marks_running_runs(tmp_path: Path) -> Non
         watcher = threading.Thread(target=watch)
         watcher.start()
         wait_for(lambda: "step" in received)
+        started = time.monotonic()
         server.stop()
+        stopped_in = time.monotonic() - started
         watcher.join(timeout=30)
+    assert stopped_in < 5, f"the server took {stopped_in:.1f} s to stop"
+    assert not watcher.is_alive(), "the open stream was left hanging"
     restarted = Server(tmp_path / "runs.sqlite3")
     try:
         with restarted.client() as client:
-            run = client.get(f"/v1/runs/{run_id}?max_points=2").json()
-            assert run["status"] in ("failed", "finished")
-            if run["status"] == "failed":
-                assert "shut down" in run["error"]
+            run = client.get(f"/v1/runs/{run_id}").json()
+            assert run["status"] == "failed"
+            assert "shut down" in run["error"]
+            steps = run["trace"]["step"]
+            assert steps[:-1] == list(range(0, 10 * (len(steps) - 1), 10))
     finally:
         restarted.stop()
