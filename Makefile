@@ -35,6 +35,7 @@ openapi: $(INSTALLED)  ## regenerate the committed OpenAPI document
 bench: $(INSTALLED)  ## benchmarks (not part of the tests)
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench.http_latency
+	$(BIN)/python -m bench.healthz_under_load
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

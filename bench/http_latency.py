@@ -55,6 +55,29 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """Summary statistics of latency samples (ms); percentiles by `statistics.quantiles`, inclusive method."""
+
+    median_ms: float
+    p90_ms: float
+    p99_ms: float
+    min_ms: float
+    max_ms: float
+
+
+def summarize(samples_ms: list[float]) -> Summary:
+    """Median, p90, p99, min and max of at least two samples."""
+    centiles = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return Summary(
+        median_ms=statistics.median(samples_ms),
+        p90_ms=centiles[89],
+        p99_ms=centiles[98],
+        min_ms=min(samples_ms),
+        max_ms=max(samples_ms),
+    )
+
+
+@dataclass(frozen=True)
 class Latency:
     """The timed samples of one case (ms) and their summary statistics."""
 
@@ -71,8 +94,9 @@ class Latency:
     samples_ms: list[float]
 
 
+HEALTHZ = Case("healthz", "GET", "/healthz", None, 200)
 CASES = [
-    Case("healthz", "GET", "/healthz", None, 200),
+    HEALTHZ,
     Case("course.constant", "POST", "/v1/runs", COURSE_RUN, 201),
     Case("course.exponential_decay", "POST", "/v1/runs", {**COURSE_RUN, "schedule": DECAY_SCHEDULE}, 201),
 ]
@@ -116,18 +140,18 @@ def time_case(client: httpx.Client, case: Case, requests: int, warmup: int) -> L
         if i >= warmup:
             samples.append(elapsed / 1e6)
             size = len(response.content)
-    centiles = statistics.quantiles(samples, n=100, method="inclusive")
+    stats = summarize(samples)
     return Latency(
         case=case.name,
         method=case.method,
         path=case.path,
         requests=requests,
         response_bytes=size,
-        median_ms=statistics.median(samples),
-        p90_ms=centiles[89],
-        p99_ms=centiles[98],
-        min_ms=min(samples),
-        max_ms=max(samples),
+        median_ms=stats.median_ms,
+        p90_ms=stats.p90_ms,
+        p99_ms=stats.p99_ms,
+        min_ms=stats.min_ms,
+        max_ms=stats.max_ms,
         samples_ms=samples,
     )
 

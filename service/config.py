@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     executor: Literal["process", "thread"] = Field(
         "process", description="Where runs execute: worker processes (default) or threads (tests, in-memory store)."
     )
+    worker_nice: int = Field(
+        10, ge=0, le=19, description="How much lower the CPU priority of worker processes is than the server's."
+    )
     stream_poll_ms: int = Field(50, ge=5, description="How often a live stream looks for new rows.")
     shutdown_timeout: int = Field(
         5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."

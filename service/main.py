@@ -31,7 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = app.state.store = SQLiteStore(settings.store_path)
         recover(store)
         app.state.pool = WorkerPool(
-            store, settings.store_path, settings.max_concurrent_runs, settings.max_queued_runs, settings.executor
+            store,
+            settings.store_path,
+            settings.max_concurrent_runs,
+            settings.max_queued_runs,
+            settings.executor,
+            settings.worker_nice,
         )
         try:
             yield

@@ -6,11 +6,13 @@ server process (or replica) can stream or cancel any run.
 """
 
 import asyncio
+import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import cache
 from multiprocessing import get_context
 from typing import Any
@@ -73,6 +75,16 @@ def _finish_cancelled(runs: RunStore, run_id: str, rows: Trace | None, summary: 
     return "cancelled"
 
 
+def _resolve(future: "asyncio.Future[str]", status: str) -> None:
+    if not future.done():
+        future.set_result(status)
+
+
+def _lower_priority(nice: int) -> None:
+    """Runs yield the CPU to the server process, so requests and streams stay quick while runs compute."""
+    os.nice(nice)
+
+
 @cache
 def _open_store(path: str) -> RunStore:
     """One connection per worker process, opened on its first run."""
@@ -82,17 +94,22 @@ def _open_store(path: str) -> RunStore:
 class WorkerPool:
     """A bounded pool: at most `workers` runs execute and at most `queue` wait; beyond that, 429."""
 
-    def __init__(self, store: RunStore, store_path: str, workers: int, queue: int, kind: str) -> None:
+    def __init__(self, store: RunStore, store_path: str, workers: int, queue: int, kind: str, nice: int = 0) -> None:
         self._store = store
-        self._target: RunStore | str = store_path
-        self._executor: Executor
-        if kind == "thread" or store_path == ":memory:":
-            self._executor, self._target = ThreadPoolExecutor(workers, thread_name_prefix="run"), store
-        else:
-            self._executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-        self._capacity, self._queue = workers, queue
+        self._capacity, self._queue, self._nice = workers, queue, nice
+        self._threads = kind == "thread" or store_path == ":memory:"
+        self._target: RunStore | str = store if self._threads else store_path
+        self._executor = self._new_executor()
         self._in_flight = 0
+        self._lock = threading.Lock()
         self.owner = process_identity()
+
+    def _new_executor(self) -> Executor:
+        if self._threads:
+            return ThreadPoolExecutor(self._capacity, thread_name_prefix="run")
+        return ProcessPoolExecutor(
+            self._capacity, mp_context=get_context("spawn"), initializer=_lower_priority, initargs=(self._nice,)
+        )
 
     def check_capacity(self) -> None:
         if self._in_flight >= self._capacity + self._queue:
@@ -105,19 +122,44 @@ class WorkerPool:
             )
 
     def submit(self, run_id: str, spec_document: dict[str, Any]) -> "asyncio.Future[str]":
-        """Start a stored queued run; the returned future resolves to its final status."""
+        """Start a stored queued run; the returned future resolves to its final status once it is stored."""
         self.check_capacity()
-        self._in_flight += 1
-        future: Future[str] = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
-        future.add_done_callback(self._release)
-        return asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        settled: asyncio.Future[str] = loop.create_future()
+        try:
+            future = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
+        except BrokenExecutor:  # a worker process died earlier: start a fresh pool
+            self._executor = self._new_executor()
+            future = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
+        with self._lock:
+            self._in_flight += 1
+
+        def settle(done: "Future[str]") -> None:
+            status, error = "failed", None
+            try:
+                if done.cancelled():  # shutdown() dropped it from the queue
+                    error = "The server shut down before the run started."
+                elif (exc := done.exception()) is not None:  # the worker process died (killed, out of memory)
+                    error = (
+                        f"The worker process running this run stopped ({type(exc).__name__}); "
+                        "the rows stored until then are kept."
+                    )
+                else:
+                    status = done.result()
+                if error is not None:
+                    self._store.finish(run_id, None, "failed", now(), None, error)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
+                with contextlib.suppress(RuntimeError):  # the event loop is already closed at shutdown
+                    loop.call_soon_threadsafe(_resolve, settled, status)
+
+        future.add_done_callback(settle)
+        return settled
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
-
-    def _release(self, _: "Future[str]") -> None:
-        self._in_flight -= 1
 
     def shutdown(self) -> None:
         """Ask this process's runs to stop at their next chunk (they are stored as failed), then wait for them."""
@@ -125,9 +167,6 @@ class WorkerPool:
             if owner == self.owner:
                 self._store.request_cancel(run_id, "shutdown")
         self._executor.shutdown(wait=True, cancel_futures=True)
-        for run_id, owner in self._store.unfinished():  # queued runs whose futures were cancelled
-            if owner == self.owner:
-                self._store.finish(run_id, None, "failed", now(), None, "The server shut down before the run started.")
 
 
 def process_identity(pid: int | None = None) -> str:

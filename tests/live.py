@@ -35,13 +35,16 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DESCENT_STORE_PATH": str(store), **environment}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        # The log goes to a file: an unread pipe fills up (64 KiB of access log) and then blocks the server.
+        self.log = store.with_suffix(f".{self.port}.log")
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service", "--port", str(self.port)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -56,10 +59,11 @@ class Server:
         return httpx.Client(base_url=self.url, timeout=timeout)
 
     def stop(self) -> str:
+        """SIGTERM, wait for the exit, and return the server's log."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=30)
-        return output.decode()
+        self.process.wait(timeout=30)
+        return self.log.read_text("utf-8", errors="replace")
 
     def kill(self) -> None:
         """SIGKILL the server and its worker processes at once, as a crash or an OOM kill would."""
@@ -68,7 +72,7 @@ class Server:
         for pid in workers.stdout.split():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-        self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
 
 
 def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.05) -> Any:

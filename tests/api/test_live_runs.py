@@ -1,5 +1,8 @@
 """Live runs against a real uvicorn server with worker processes, read with a maintained SSE client (httpx-sse)."""
 
+import os
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -245,3 +248,29 @@ def test_sigterm_ends_open_streams_and_marks_running_runs(tmp_path: Path) -> Non
             assert steps[:-1] == list(range(0, 10 * (len(steps) - 1), 10))
     finally:
         restarted.stop()
+
+
+def worker_processes(server: Server) -> list[int]:
+    """The pool's worker processes: children of the server started by multiprocessing's spawn."""
+    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in children.stdout.split() if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_a_killed_worker_fails_its_run_and_the_pool_recovers(tmp_path: Path) -> None:
+    server = Server(tmp_path / "runs.sqlite3")
+    try:
+        with server.client() as client:
+            run_id = client.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN).json()["id"]
+            wait_for(lambda: client.get(f"/v1/runs/{run_id}?max_points=2").json()["status"] == "running")
+            workers = worker_processes(server)
+            assert workers
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            run = wait_for(lambda: (r := client.get(f"/v1/runs/{run_id}").json())["status"] == "failed" and r)
+            assert "worker process" in run["error"]
+            assert run["trace"]["step"] == list(range(0, 10 * len(run["trace"]["step"]), 10))
+            after = client.post("/v1/runs", json=COURSE_RUN)
+            assert after.status_code == 201
+            assert after.json()["status"] == "finished"
+    finally:
+        server.stop()
