@@ -71,13 +71,13 @@ def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None
     wheel_command = next(arguments for word, arguments in build if word == "RUN" and "pip wheel" in arguments)
     install_command = next(arguments for word, arguments in runtime if word == "RUN" and "pip install" in arguments)
     requirement = next(part for part in install_command.split() if part.startswith("descent=="))
+    assert "--no-cache-dir --wheel-dir /wheels ." in wheel_command  # what the next lines do, outside a container
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), str(ROOT)],
         check=True,
         timeout=900,
     )
-    assert "--no-cache-dir --wheel-dir /wheels ." in wheel_command
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
