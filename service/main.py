@@ -15,6 +15,7 @@ from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
 from service.api.schemas import EVENTS
 from service.config import Settings
+from service.metrics import Metrics, RequestMetrics
 from service.store.sqlite import SQLiteStore
 from service.worker import WorkerPool, recover
 
@@ -30,6 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = app.state.store = SQLiteStore(settings.store_path)
         recover(store)
+        metrics.watch_runs(store.count_by_status)
+
+        def count_rows(run_id: str) -> None:
+            record = store.get(run_id)
+            if record is not None:
+                metrics.rows.inc(record.last_step + 1)
+
         app.state.pool = WorkerPool(
             store,
             settings.store_path,
@@ -37,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.max_queued_runs,
             settings.executor,
             settings.worker_nice,
+            on_settled=count_rows,
         )
+        metrics.watch_pool(lambda: app.state.pool.in_flight, settings.max_concurrent_runs)
         try:
             yield
         finally:
@@ -51,7 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    metrics = app.state.metrics = Metrics()
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     errors.install(app)
     app.include_router(runs.router)
     app.include_router(catalog.router)

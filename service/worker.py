@@ -94,8 +94,18 @@ def _open_store(path: str) -> RunStore:
 class WorkerPool:
     """A bounded pool: at most `workers` runs execute and at most `queue` wait; beyond that, 429."""
 
-    def __init__(self, store: RunStore, store_path: str, workers: int, queue: int, kind: str, nice: int = 0) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        store_path: str,
+        workers: int,
+        queue: int,
+        kind: str,
+        nice: int = 0,
+        on_settled: Callable[[str], None] | None = None,
+    ) -> None:
         self._store = store
+        self._on_settled = on_settled
         self._capacity, self._queue, self._nice = workers, queue, nice
         self._threads = kind == "thread" or store_path == ":memory:"
         self._target: RunStore | str = store if self._threads else store_path
@@ -148,6 +158,8 @@ class WorkerPool:
                     status = done.result()
                 if error is not None:
                     self._store.finish(run_id, None, "failed", now(), None, error)
+                if self._on_settled is not None:
+                    self._on_settled(run_id)
             finally:
                 with self._lock:
                     self._in_flight -= 1

@@ -9,6 +9,7 @@ import anyio
 import anyio.to_thread
 import orjson
 from fastapi.sse import ServerSentEvent, format_sse_event
+from prometheus_client import Gauge
 
 from service.api.documents import JSON_OPTIONS, run_document
 from service.api.errors import NOT_FOUND
@@ -31,8 +32,24 @@ async def run_events(
     batch: int | None = None,
     interval_ms: int = 0,
     poll_seconds: float = 0.05,
+    open_streams: Gauge | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Events of a run from step `after + 1` on; ends after the `end` event. The run must exist."""
+    if open_streams is None:
+        async for event in _events(store, run_id, after, batch, interval_ms, poll_seconds):
+            yield event
+        return
+    open_streams.inc()
+    try:
+        async for event in _events(store, run_id, after, batch, interval_ms, poll_seconds):
+            yield event
+    finally:
+        open_streams.dec()
+
+
+async def _events(
+    store: RunStore, run_id: str, after: int, batch: int | None, interval_ms: int, poll_seconds: float
+) -> AsyncIterator[ServerSentEvent]:
     record = await anyio.to_thread.run_sync(store.get, run_id)
     assert record is not None
     yield _event("run", run_document(record))

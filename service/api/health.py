@@ -1,12 +1,13 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and metrics: the unversioned operational routes."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from service.api.errors import ProblemError
 from service.api.schemas import Problem
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["operations"])
 
 
 class Health(BaseModel):
@@ -27,3 +28,15 @@ async def readyz(request: Request) -> Health:
     except Exception as exc:
         raise ProblemError(503, "Service Unavailable", f"The run store does not answer: {exc}.") from exc
     return Health(status="ready")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Metrics."}},
+)
+async def metrics(request: Request) -> Response:
+    """Requests by route and status with latency histograms (event streams excluded), runs by status, rows
+    computed, open streams and the worker pool's occupancy, in the Prometheus text format."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

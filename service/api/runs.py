@@ -67,7 +67,7 @@ async def create_run(
     location = {"Location": f"/v1/runs/{record.id}"}
     if accept is not None and "text/event-stream" in accept:
         frames = runs.stream_and_cancel_on_disconnect(
-            state.store, record.id, batch, state.settings.stream_poll_ms / 1000
+            state.store, record.id, batch, state.settings.stream_poll_ms / 1000, state.metrics.streams
         )
         return StreamingResponse(
             frames,
@@ -200,6 +200,7 @@ async def stream_run(
         batch,
         interval_ms,
         state.settings.stream_poll_ms / 1000,
+        state.metrics.streams,
     )
     async for event in events:
         yield event

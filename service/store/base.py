@@ -20,6 +20,7 @@ class RunRecord:
     dtype: str
     dims: int
     error: str | None = None
+    last_step: int = -1
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class RunStore(Protocol):
         ...
 
     def get(self, run_id: str) -> RunRecord | None: ...
+
+    def count_by_status(self) -> dict[str, int]: ...
 
     def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
         """The stored rows with a step above `after_step` (all by default); None for an unknown run."""

@@ -196,6 +196,11 @@ class SQLiteStore:
         with self._lock:
             return self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
+    def count_by_status(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
+        return {str(status): int(count) for status, count in rows}
+
     def ping(self) -> None:
         with self._lock:
             self._db.execute("SELECT 1").fetchone()
@@ -205,11 +210,11 @@ class SQLiteStore:
             self._db.close()
 
 
-_FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims, error"
+_FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims, error, last_step"
 
 
 def _record(row: tuple[object, ...]) -> RunRecord:
-    id_, name, status, created, finished, spec, summary, dtype, dims, error = row
+    id_, name, status, created, finished, spec, summary, dtype, dims, error, last_step = row
     return RunRecord(
         id=str(id_),
         name=name if isinstance(name, str) else None,
@@ -221,6 +226,7 @@ def _record(row: tuple[object, ...]) -> RunRecord:
         dtype=str(dtype),
         dims=int(dims),  # type: ignore[call-overload]
         error=error if isinstance(error, str) else None,
+        last_step=int(last_step),  # type: ignore[call-overload]
     )
 
 
