@@ -6,6 +6,7 @@ import os
 import uvicorn
 
 from service.config import Settings
+from service.logs import logging_config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=defaults.log_level,
+        log_config=logging_config(defaults.log_level, defaults.log_format),
         timeout_graceful_shutdown=defaults.shutdown_timeout,
     )
 

@@ -39,4 +39,5 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."
     )
+    log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON objects or plain text.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")

@@ -1,9 +1,11 @@
 """The application factory: routers, limits, error handlers and the store's lifetime."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
@@ -15,9 +17,12 @@ from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
 from service.api.schemas import EVENTS
 from service.config import Settings
+from service.logs import valid_request_id
 from service.metrics import Metrics, RequestMetrics
 from service.store.sqlite import SQLiteStore
 from service.worker import WorkerPool, recover
+
+logger = logging.getLogger("service.runs")
 
 DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting point, a learning-rate schedule and an
 optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
@@ -37,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             record = store.get(run_id)
             if record is not None:
                 metrics.rows.inc(record.last_step + 1)
+                logger.info(
+                    "run ended", extra={"run_id": run_id, "status": record.status, "steps_run": record.last_step}
+                )
 
         app.state.pool = WorkerPool(
             store,
@@ -64,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = app.state.metrics = Metrics()
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
     errors.install(app)
     app.include_router(runs.router)
     app.include_router(catalog.router)

@@ -1,6 +1,7 @@
 """The run service: store a queued run, hand it to the worker pool, and read it back or stream it."""
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,8 @@ from service.engine.trace import Trace
 from service.store.base import RunRecord, RunStore
 from service.timeutil import now
 from service.worker import WorkerPool
+
+logger = logging.getLogger("service.runs")
 
 
 def queued_record(spec: RunSpec) -> RunRecord:
@@ -36,6 +39,7 @@ async def submit(spec: RunSpec, store: RunStore, pool: WorkerPool) -> tuple[RunR
     pool.check_capacity()
     record = queued_record(spec)
     await anyio.to_thread.run_sync(store.insert, record, pool.owner)
+    logger.info("run queued", extra={"run_id": record.id, "steps": spec.steps})
     return record, pool.submit(record.id, record.spec)
 
 

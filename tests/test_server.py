@@ -73,3 +73,22 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         assert httpx.get(f"{second.url}/v1/runs/{created['id']}").json() == created
     finally:
         second.stop()
+
+
+def test_logs_are_json_lines_with_request_and_run_ids(tmp_path: Path) -> None:
+    server = Server(tmp_path / "runs.sqlite3")
+    try:
+        body = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2, "steps": 40}
+        run_id = httpx.post(f"{server.url}/v1/runs", json=body, headers={"X-Request-ID": "req-7"}).json()["id"]
+    finally:
+        log = server.stop()
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert records, log
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(record) for record in records)
+    queued = next(record for record in records if record["message"] == "run queued")
+    assert queued["run_id"] == run_id
+    assert queued["request_id"] == "req-7"
+    access = [r for r in records if r["logger"] == "uvicorn.access" and "POST /v1/runs" in r["message"]]
+    assert access
+    assert access[0]["request_id"] == "req-7"
+    assert any(r["message"] == "run ended" and r["run_id"] == run_id for r in records)
