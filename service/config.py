@@ -1,10 +1,10 @@
 """Settings, read from `DESCENT_*` environment variables; every limit has a safe default."""
 
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -39,5 +39,19 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."
     )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated API keys; when set, every /v1 route requires one. Empty: no authentication.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS; empty (default): CORS off."
+    )
     log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON objects or plain text.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

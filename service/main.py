@@ -7,12 +7,13 @@ from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service import __version__
-from service.api import catalog, errors, health, runs
+from service.api import auth, catalog, errors, health, runs
 from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
 from service.api.schemas import EVENTS
@@ -73,7 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID"],
+            allow_credentials=True,
+        )
     errors.install(app)
+    app.include_router(auth.router)
     app.include_router(runs.router)
     app.include_router(catalog.router)
     app.include_router(health.router)

@@ -3,11 +3,12 @@
 from functools import cache
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.schemas import KIND_MODELS, Catalog, CatalogEntry, Kind, Parameter, kind_of
 
-router = APIRouter(prefix="/v1", tags=["catalog"])
+router = APIRouter(prefix="/v1", tags=["catalog"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)
 
 
 @router.get("/catalog", summary="Every kind with its parameters")

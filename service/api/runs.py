@@ -10,12 +10,15 @@ from starlette.responses import StreamingResponse
 
 from service import runs
 from service.api import adapters, schemas
+from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.documents import csv_text, json_response, run_document
 from service.api.errors import NOT_FOUND, ProblemError, invalid
 from service.api.events import run_events
 from service.store.base import CursorError, RunRecord, RunStore
 
-router = APIRouter(prefix="/v1/runs", tags=["runs"])
+router = APIRouter(
+    prefix="/v1/runs", tags=["runs"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE
+)
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.Problem, "description": description}
