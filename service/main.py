@@ -92,11 +92,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = describe_events(problems_as_problem_json(document))
+            app.openapi_schema = publish_limits(describe_events(problems_as_problem_json(document)), settings)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def publish_limits(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """This server's limits and authentication in its own document, so a client (or a fuzzer) knows them before it
+    is refused: without configured API keys, no operation claims to need one."""
+    spec = document["components"]["schemas"]["RunSpec"]["properties"]
+    spec["steps"]["maximum"] = settings.max_steps
+    spec["w0"]["anyOf"][1]["maxItems"] = settings.max_dims
+    if not settings.api_keys:
+        document["components"].pop("securitySchemes", None)
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                operation.pop("security", None)
+                operation["responses"].pop("401", None)
+    return document
 
 
 def describe_events(document: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +156,8 @@ def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
     problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for operations in document["paths"].values():
         for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"].setdefault("400", {"description": "The body could not be read (not UTF-8)."})
             for status, response in operation["responses"].items():
                 if status[0] in "45":
                     response["content"] = {PROBLEM_JSON: problem}

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from service.api.schemas import KIND_TAGS
 
@@ -92,6 +93,18 @@ def _rephrase(error: dict[str, Any], loc: Loc) -> tuple[Loc, str]:
         return loc, "Give an object with a 'kind' (GET /v1/catalog lists the kinds)."
     if kind == "extra_forbidden":
         return loc, f"Unknown field {loc[-1]!r}; check its spelling or remove it."
+    bounds = {
+        "greater_than_equal": ("ge", "at least"),
+        "greater_than": ("gt", "greater than"),
+        "less_than_equal": ("le", "at most"),
+        "less_than": ("lt", "less than"),
+    }
+    if kind in bounds:
+        key, words = bounds[kind]
+        bound = float(ctx[key])
+        if abs(bound) > 1e38:
+            return loc, "Give a number within ±3.4e38 (float32's range)."
+        return loc, f"Give a number {words} {bound:g}."
     if kind == "missing":
         return loc, "This field is required."
     if kind == "json_invalid":
@@ -115,7 +128,13 @@ def install(app: FastAPI) -> None:
         title = _reason(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else title
         type_ = LIMIT_EXCEEDED if exc.status_code == 413 else "about:blank"
-        problem = ProblemError(exc.status_code, title, detail, type_=type_, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "The body could not be read as JSON text; send UTF-8 encoded JSON."
+        if exc.status_code == 405:  # Starlette names only the first matching route's methods
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+            detail = f"{request.method} is not allowed here; use {headers['Allow']}."
+        problem = ProblemError(exc.status_code, title, detail, type_=type_, headers=headers)
         return problem_response(problem, request.url.path)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
@@ -127,6 +146,16 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def _reason(status: int) -> str:

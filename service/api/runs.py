@@ -94,7 +94,9 @@ async def create_run(
 async def list_runs(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="Runs per page.")] = 20,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern="^[0-9a-z]{1,12}$", description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> Response:
     """Pages of runs without their traces; follow `next_cursor` (also in the `Link` header) for the next page."""
     store: RunStore = request.app.state.store

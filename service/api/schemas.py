@@ -10,7 +10,12 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+FLOAT32_MAX = 3.4028234663852886e38
+"""Every number in a spec lies within float32's finite range, so that any run can be computed in either dtype."""
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
+NonNegative = Annotated[float, Field(allow_inf_nan=False, ge=0, le=FLOAT32_MAX)]
+DecaySteps = Annotated[float, Field(allow_inf_nan=False, ge=1e-30, le=FLOAT32_MAX)]
+"""Positive, and at least 1e-30 so that it stays positive in float32."""
 
 
 def _number_or_numbers(value: Any) -> float | list[float]:
@@ -28,15 +33,30 @@ def _finite(value: Any, what: str) -> float:
             "number_or_list", "Give a number or a list of numbers; {what} is {got}.", {"what": what, "got": repr(value)}
         )
     number = float(value)
-    if not math.isfinite(number):
-        raise PydanticCustomError("number_or_list", "Give finite numbers; {what} is not finite.", {"what": what})
+    if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
+        raise PydanticCustomError(
+            "number_or_list",
+            "Give finite numbers within ±3.4e38 (float32's range); {what} is {got}.",
+            {"what": what, "got": repr(value)},
+        )
     return number
 
 
 NumberOrList = Annotated[
     float | list[float],
     PlainValidator(_number_or_numbers),
-    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}, "minItems": 1}]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
+                {
+                    "type": "array",
+                    "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
+                    "minItems": 1,
+                },
+            ]
+        }
+    ),
 ]
 
 
@@ -91,7 +111,7 @@ class TF1ExponentialDecay(Kind):
     library: ClassVar[str] = "tf1"
     kind: Literal["tf1.exponential_decay"]
     learning_rate: Finite = Field(description="Initial rate.")
-    decay_steps: Finite = Field(gt=0, description="Steps per decay period; must be positive.")
+    decay_steps: DecaySteps = Field(description="Steps per decay period; positive (at least 1e-30).")
     decay_rate: Finite = Field(description="Factor applied per period.")
     staircase: bool = Field(False, description="Decay in whole periods (floor of global_step / decay_steps).")
 
@@ -151,7 +171,7 @@ KIND_TAGS = frozenset({"number"} | {kind_of(m) for models in KIND_MODELS.values(
 class Stop(Strict):
     """Early stopping: the run ends at the first row that meets any given criterion (that row is kept)."""
 
-    grad_tol: Finite | None = Field(None, ge=0, description="Stop when the gradient norm is at most this.")
+    grad_tol: NonNegative | None = Field(None, description="Stop when the gradient norm is at most this.")
     loss_tol: Finite | None = Field(None, description="Stop when the loss is at most this.")
 
 

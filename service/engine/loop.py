@@ -80,7 +80,7 @@ def iterate(problem: Problem, chunk_rows: int | None = None) -> Iterator[TraceCh
             w = weights[n]
             rows_w = weights[:n]
             loss = problem.loss.value(rows_w)
-            rows = _close_chunk(problem, start, rows_w, loss, grads, outcome, diverged_at)
+            rows = _close_chunk(problem, start, rows_w, loss, grads, lr, outcome, diverged_at)
             yield TraceChunk(steps, rows_w, loss, grads, lr, rows, outcome.copy(), diverged_at.copy())
             start += n
 
@@ -91,12 +91,14 @@ def _close_chunk(
     w: Array,
     loss: Array,
     grad: Array,
+    lr: Array,
     outcome: npt.NDArray[np.int8],
     diverged_at: IntArray,
 ) -> IntArray:
-    """Find where each running run ends in this chunk; update `outcome` and `diverged_at` in place."""
+    """Find where each running run ends in this chunk; update `outcome` and `diverged_at` in place. A row is
+    finite when its weights, loss, gradient and rate all are (a schedule can overflow too)."""
     n = loss.shape[0]
-    finite = np.isfinite(loss) & np.isfinite(w).all(axis=-1) & np.isfinite(grad).all(axis=-1)
+    finite = np.isfinite(loss) & np.isfinite(w).all(axis=-1) & np.isfinite(grad).all(axis=-1) & np.isfinite(lr)
     first_bad = _first_true(~finite)
     stop_hit = np.zeros_like(finite)
     if problem.grad_tol is not None:

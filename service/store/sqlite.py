@@ -4,7 +4,6 @@ Each trace column is stored as the raw little-endian bytes of its NumPy array, i
 so a trace of a million rows is a few blobs, not a million JSON numbers.
 """
 
-import base64
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -251,15 +250,18 @@ def _part(row: tuple[bytes, ...], dtype: np.dtype[np.floating], dims: int) -> Tr
 
 
 def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"runs:{seq}".encode()).decode().rstrip("=")
+    """An opaque position: the base-36 sequence number of the last run on the page."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        seq, digit = divmod(seq, 36)
+        text = digits[digit] + text
+        if seq == 0:
+            return text
 
 
 def _decode_cursor(cursor: str) -> int:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, seq = text.split(":")
-        if prefix != "runs":
-            raise ValueError(prefix)
-        return int(seq)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return int(cursor, 36)
+    except ValueError as exc:
         raise CursorError(f"{cursor!r} is not a cursor from this server; use next_cursor from a page.") from exc

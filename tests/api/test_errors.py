@@ -16,7 +16,7 @@ BAD_SPECS = [
     ("unknown loss kind", spec(loss={"kind": "cubic"}), ["loss", "kind"], "Unknown kind 'cubic'"),
     ("unknown schedule kind", spec(schedule={"kind": "tf1.nope"}), ["schedule", "kind"], "Unknown kind"),
     ("unknown optimizer kind", spec(optimizer={"kind": "adam"}), ["optimizer", "kind"], "Unknown kind 'adam'"),
-    ("negative steps", spec(steps=-5), ["steps"], "greater than or equal to 1"),
+    ("negative steps", spec(steps=-5), ["steps"], "at least 1"),
     ("fractional steps", spec(steps=2.5), ["steps"], "integer"),
     ("steps above the limit", spec(steps=1_000_001), ["steps"], "at most 1000000"),
     (
@@ -43,15 +43,21 @@ BAD_SPECS = [
     ("unknown field", spec(learning_rate=0.2), ["learning_rate"], "Unknown field 'learning_rate'"),
     ("unknown nested field", spec(loss={"kind": "quadratic", "d": 1}), ["loss", "d"], "Unknown field"),
     ("missing w0", {k: v for k, v in COURSE_RUN.items() if k != "w0"}, ["w0"], "required"),
-    ("float32 overflow", spec(w0=1e39), ["w0"], "float32"),
+    ("float32 overflow", spec(w0=1e39), ["w0"], "float32's range"),
+    (
+        "coefficient beyond float32",
+        spec(loss={"kind": "polynomial", "coefficients": [1e39]}),
+        ["loss", "coefficients", 0],
+        "within ±3.4e38",
+    ),
     (
         "zero decay_steps",
         spec(schedule={"kind": "tf1.exponential_decay", "learning_rate": 0.1, "decay_steps": 0, "decay_rate": 0.9}),
         ["schedule", "decay_steps"],
-        "greater than 0",
+        "at least 1e-30",
     ),
     ("bad dtype", spec(dtype="float16"), ["dtype"], "float32"),
-    ("record every 0", spec(record={"every": 0}), ["record", "every"], "greater than or equal to 1"),
+    ("record every 0", spec(record={"every": 0}), ["record", "every"], "at least 1"),
     ("too many dims", spec(loss={"kind": "quadratic"}, w0=[0.0] * 1001), ["w0"], "at most 1000"),
     (
         "trace too big",
@@ -116,7 +122,7 @@ def test_a_chunked_body_over_the_limit_is_refused(client: TestClient) -> None:
     ("path", "status"),
     [
         ("/v1/runs/no-such-run", 404),
-        ("/v1/runs?cursor=garbage", 422),
+        ("/v1/runs?cursor=Not-A-Cursor", 422),
         ("/v1/runs?limit=0", 422),
         ("/v1/runs/x?max_points=1", 422),
         ("/v1/nothing-here", 404),
@@ -133,3 +139,10 @@ def test_method_not_allowed_is_a_problem(client: TestClient) -> None:
     response = client.put("/v1/runs")
     assert response.status_code == 405
     assert response.json()["title"] == "Method Not Allowed"
+
+
+def test_a_body_that_is_not_utf8_is_a_400_problem(client: TestClient) -> None:
+    response = client.post("/v1/runs", content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "UTF-8" in response.json()["detail"]

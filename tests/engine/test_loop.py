@@ -10,7 +10,7 @@ from service.engine.execute import run_one
 from service.engine.loop import Outcome, Problem, TraceChunk, iterate
 from service.engine.losses import quadratic
 from service.engine.optimizers import GradientDescent
-from service.engine.schedules import Constant, constant
+from service.engine.schedules import Constant, constant, tf1_exponential_decay
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -105,3 +105,17 @@ def test_only_the_diverging_run_of_a_batch_ends() -> None:
 def test_every_row_is_produced_once(steps: int) -> None:
     trace = run_one(course(0.1, steps)).trace
     np.testing.assert_array_equal(trace.step, np.arange(steps + 1))
+
+
+def test_an_overflowing_schedule_ends_the_run_before_its_rate_is_written() -> None:
+    problem = Problem(
+        quadratic(1, 1, 0, 1, F32),
+        tf1_exponential_decay(0.1, 1, 1e30, False, F32),
+        GradientDescent(),
+        np.array([[5]], np.float32),
+        10,
+    )
+    result = run_one(problem)
+    assert result.summary.outcome[0] == Outcome.DIVERGED
+    assert np.isfinite(result.trace.lr).all()
+    assert result.trace.step[-1] == int(result.summary.diverged_at[0]) - 1

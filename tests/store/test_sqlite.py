@@ -89,4 +89,4 @@ def test_pages_are_newest_first(tmp_path: Path) -> None:
     assert [r.id for r in second.records] == ["b", "a"]
     assert second.next_cursor is None
     with pytest.raises(CursorError):
-        store.page(3, "bm90LWEtY3Vyc29y")
+        store.page(3, "not-a-cursor")
