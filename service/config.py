@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     worker_nice: int = Field(
         10, ge=0, le=19, description="How much lower the CPU priority of worker processes is than the server's."
     )
+    max_streams_per_client: int = Field(16, ge=1, description="Event streams one client address may hold open.")
     stream_poll_ms: int = Field(50, ge=5, description="How often a live stream looks for new rows.")
     shutdown_timeout: int = Field(
         5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."

@@ -16,6 +16,7 @@ from service import __version__
 from service.api import auth, catalog, errors, health, runs
 from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
+from service.api.events import ClientStreams
 from service.api.schemas import EVENTS
 from service.config import Settings
 from service.logs import valid_request_id
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     metrics = app.state.metrics = Metrics()
+    streams = app.state.streams = ClientStreams(settings.max_streams_per_client)
+    metrics.watch_streams(lambda: streams.total)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)

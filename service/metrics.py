@@ -39,13 +39,16 @@ class Metrics:
             "Rows (steps) computed by runs that ended in this process's pool.",
             registry=self.registry,
         )
-        self.streams = Gauge("descent_active_streams", "Event streams open now.", registry=self.registry)
 
     def watch_pool(self, in_flight: Callable[[], int], capacity: int) -> None:
         running = Gauge("descent_pool_running", "Runs executing in the worker pool.", registry=self.registry)
         queued = Gauge("descent_pool_queue_depth", "Runs waiting for a free worker.", registry=self.registry)
         running.set_function(lambda: min(in_flight(), capacity))
         queued.set_function(lambda: max(in_flight() - capacity, 0))
+
+    def watch_streams(self, total: Callable[[], int]) -> None:
+        open_streams = Gauge("descent_active_streams", "Event streams open now.", registry=self.registry)
+        open_streams.set_function(total)
 
     def watch_runs(self, count_by_status: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_RunsByStatus(count_by_status))

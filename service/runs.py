@@ -6,10 +6,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import anyio
-from prometheus_client import Gauge
 
 from service.api import adapters
-from service.api.events import TERMINAL, encoded, run_events
+from service.api.events import TERMINAL, ClientStreams, encoded, run_events
 from service.api.schemas import RunSpec
 from service.engine.trace import Trace
 from service.store.base import RunRecord, RunStore
@@ -64,13 +63,13 @@ async def cancel(store: RunStore, run_id: str, wait_seconds: float = 5.0) -> Run
 
 
 async def stream_and_cancel_on_disconnect(
-    store: RunStore, run_id: str, batch: int | None, poll_seconds: float, open_streams: Gauge | None = None
+    store: RunStore, run_id: str, batch: int | None, poll_seconds: float, streams: ClientStreams, client: str
 ) -> AsyncIterator[bytes]:
     """The SSE bytes of a run started by this request; if the client goes away first, the run is cancelled."""
     ended = False
     try:
         async for frame in encoded(
-            run_events(store, run_id, batch=batch, poll_seconds=poll_seconds, open_streams=open_streams)
+            streams.follow(client, run_events(store, run_id, batch=batch, poll_seconds=poll_seconds))
         ):
             ended = frame.startswith(b"event: end")
             yield frame

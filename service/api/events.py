@@ -2,19 +2,57 @@
 followed live by polling it, so it works for any run in any server process."""
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 import orjson
 from fastapi.sse import ServerSentEvent, format_sse_event
-from prometheus_client import Gauge
 
 from service.api.documents import JSON_OPTIONS, run_document
-from service.api.errors import NOT_FOUND
+from service.api.errors import BUSY, NOT_FOUND, ProblemError
 from service.engine.trace import Trace
 from service.store.base import RunStore
+
+T = TypeVar("T")
+
+
+class ClientStreams:
+    """Open event streams per client address, refused beyond `limit` so one client cannot hold every poller."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: Counter[str] = Counter()
+
+    @property
+    def total(self) -> int:
+        return sum(self._open.values())
+
+    def check(self, client: str) -> None:
+        """Raise a 429 problem if `client` already has `limit` open streams (call before the stream starts)."""
+        if self._open[client] >= self.limit:
+            raise ProblemError(
+                429,
+                "Too Many Requests",
+                f"This client already has {self.limit} open event streams "
+                "(DESCENT_MAX_STREAMS_PER_CLIENT); close one, or use one stream with ?batch= per run.",
+                type_=BUSY,
+                headers={"Retry-After": "1"},
+            )
+
+    async def follow(self, client: str, events: AsyncIterator[T]) -> AsyncIterator[T]:
+        """`events`, counted as one open stream of `client` for as long as they flow."""
+        self._open[client] += 1
+        try:
+            async for event in events:
+                yield event
+        finally:
+            self._open[client] -= 1
+            if not self._open[client]:
+                del self._open[client]
+
 
 TERMINAL = frozenset({"finished", "diverged", "cancelled", "failed"})
 PING_SECONDS = 15.0
@@ -32,24 +70,8 @@ async def run_events(
     batch: int | None = None,
     interval_ms: int = 0,
     poll_seconds: float = 0.05,
-    open_streams: Gauge | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Events of a run from step `after + 1` on; ends after the `end` event. The run must exist."""
-    if open_streams is None:
-        async for event in _events(store, run_id, after, batch, interval_ms, poll_seconds):
-            yield event
-        return
-    open_streams.inc()
-    try:
-        async for event in _events(store, run_id, after, batch, interval_ms, poll_seconds):
-            yield event
-    finally:
-        open_streams.dec()
-
-
-async def _events(
-    store: RunStore, run_id: str, after: int, batch: int | None, interval_ms: int, poll_seconds: float
-) -> AsyncIterator[ServerSentEvent]:
     record = await anyio.to_thread.run_sync(store.get, run_id)
     assert record is not None
     yield _event("run", run_document(record))

@@ -32,6 +32,16 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 RunId = Annotated[str, Path(description="The run's id, as returned by `POST /v1/runs`.")]
 
 
+def client_of(request: Request) -> str:
+    """The client's address (behind a proxy, run uvicorn with --proxy-headers so that this is the real one)."""
+    return request.client.host if request.client else "unknown"
+
+
+def stream_slot(request: Request) -> None:
+    """429 before a stream starts when this client already has its maximum of open streams."""
+    request.app.state.streams.check(client_of(request))
+
+
 def existing_run(run_id: RunId, request: Request) -> RunRecord:
     """The run, or a 404 problem before any stream starts (so an EventSource stops reconnecting)."""
     return _found(request.app.state.store.get(run_id), run_id)
@@ -66,11 +76,14 @@ async def create_run(
     state = request.app.state
     adapters.check_limits(spec, state.settings)
     adapters.build_problem(spec)  # refuse what the engine would refuse before anything is stored
+    streaming = accept is not None and "text/event-stream" in accept
+    if streaming:
+        state.streams.check(client_of(request))
     record, finished = await runs.submit(spec, state.store, state.pool)
     location = {"Location": f"/v1/runs/{record.id}"}
-    if accept is not None and "text/event-stream" in accept:
+    if streaming:
         frames = runs.stream_and_cancel_on_disconnect(
-            state.store, record.id, batch, state.settings.stream_poll_ms / 1000, state.metrics.streams
+            state.store, record.id, batch, state.settings.stream_poll_ms / 1000, state.streams, client_of(request)
         )
         return StreamingResponse(
             frames,
@@ -181,6 +194,7 @@ async def delete_run(run_id: RunId, request: Request) -> Response:
 )
 async def stream_run(
     record: Annotated[RunRecord, Depends(existing_run)],
+    _slot: Annotated[None, Depends(stream_slot)],
     request: Request,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=-1, description="Resume after this step (sent by EventSource).")
@@ -198,14 +212,16 @@ async def stream_run(
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
     the first row after step n. Idle streams get `: ping` comments."""
     state = request.app.state
-    events = run_events(
-        state.store,
-        record.id,
-        -1 if last_event_id is None else last_event_id,
-        batch,
-        interval_ms,
-        state.settings.stream_poll_ms / 1000,
-        state.metrics.streams,
+    events = state.streams.follow(
+        client_of(request),
+        run_events(
+            state.store,
+            record.id,
+            -1 if last_event_id is None else last_event_id,
+            batch,
+            interval_ms,
+            state.settings.stream_poll_ms / 1000,
+        ),
     )
     async for event in events:
         yield event

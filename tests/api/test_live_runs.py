@@ -274,3 +274,25 @@ def test_a_killed_worker_fails_its_run_and_the_pool_recovers(tmp_path: Path) -> 
             assert after.json()["status"] == "finished"
     finally:
         server.stop()
+
+
+def test_streams_per_client_are_limited(tmp_path: Path) -> None:
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_MAX_STREAMS_PER_CLIENT="1")
+    try:
+        with server.client() as client, server.client() as other:
+            run_id = client.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN).json()["id"]
+            with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
+                stream = source.iter_sse()  # keep it: a dropped iterator closes the response, ending the stream
+                next(stream)
+                refused = other.get(f"/v1/runs/{run_id}/events")
+                assert refused.status_code == 429
+                assert refused.headers["retry-after"] == "1"
+                assert "open event streams" in refused.json()["detail"]
+                posted = other.post("/v1/runs", json=COURSE_RUN, headers={"Accept": "text/event-stream"})
+                assert posted.status_code == 429
+                assert "descent_active_streams 1.0" in other.get("/metrics").text
+            wait_for(lambda: "descent_active_streams 0.0" in other.get("/metrics").text)
+            assert events(other, "GET", f"/v1/runs/{run_id}/events", params={"batch": 100_000})[0].event == "run"
+            client.delete(f"/v1/runs/{run_id}")
+    finally:
+        server.stop()
