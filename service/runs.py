@@ -35,9 +35,13 @@ def queued_record(spec: RunSpec) -> RunRecord:
 
 async def submit(spec: RunSpec, store: RunStore, pool: WorkerPool) -> tuple[RunRecord, "asyncio.Future[str]"]:
     """Store the run as queued and start it; refused with 429 before anything is stored when the pool is full."""
-    pool.check_capacity()
+    pool.reserve()
     record = queued_record(spec)
-    await anyio.to_thread.run_sync(store.insert, record, pool.owner)
+    try:
+        await anyio.to_thread.run_sync(store.insert, record, pool.owner)
+    except BaseException:
+        pool.release()
+        raise
     logger.info("run queued", extra={"run_id": record.id, "steps": spec.steps})
     return record, pool.submit(record.id, record.spec)
 

@@ -121,19 +121,29 @@ class WorkerPool:
             self._capacity, mp_context=get_context("spawn"), initializer=_lower_priority, initargs=(self._nice,)
         )
 
-    def check_capacity(self) -> None:
-        if self._in_flight >= self._capacity + self._queue:
-            raise ProblemError(
-                429,
-                "Too Many Requests",
-                f"All {self._capacity} workers are busy and {self._queue} runs are waiting; retry in a moment.",
-                type_=BUSY,
-                headers={"Retry-After": "1"},
-            )
+    def reserve(self) -> None:
+        """Take a place in the pool for a run about to be stored, or refuse with 429. Check and take happen
+        together, so a run that was stored always has its place (`submit` uses it, `release` gives it back)."""
+        with self._lock:
+            if self._in_flight < self._capacity + self._queue:
+                self._in_flight += 1
+                return
+        raise ProblemError(
+            429,
+            "Too Many Requests",
+            f"All {self._capacity} workers are busy and {self._queue} runs are waiting; retry in a moment.",
+            type_=BUSY,
+            headers={"Retry-After": "1"},
+        )
+
+    def release(self) -> None:
+        """Give back a reserved place that will not be used (the run could not be stored)."""
+        with self._lock:
+            self._in_flight -= 1
 
     def submit(self, run_id: str, spec_document: dict[str, Any]) -> "asyncio.Future[str]":
-        """Start a stored queued run; the returned future resolves to its final status once it is stored."""
-        self.check_capacity()
+        """Start a stored queued run in the place `reserve` took; the returned future resolves to its final
+        status once that is stored."""
         loop = asyncio.get_running_loop()
         settled: asyncio.Future[str] = loop.create_future()
         try:
@@ -141,8 +151,6 @@ class WorkerPool:
         except BrokenExecutor:  # a worker process died earlier: start a fresh pool
             self._executor = self._new_executor()
             future = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
-        with self._lock:
-            self._in_flight += 1
 
         def settle(done: "Future[str]") -> None:
             status, error = "failed", None

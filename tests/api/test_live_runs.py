@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -294,5 +295,29 @@ def test_streams_per_client_are_limited(tmp_path: Path) -> None:
             wait_for(lambda: "descent_active_streams 0.0" in other.get("/metrics").text)
             assert events(other, "GET", f"/v1/runs/{run_id}/events", params={"batch": 100_000})[0].event == "run"
             client.delete(f"/v1/runs/{run_id}")
+    finally:
+        server.stop()
+
+
+def test_a_burst_over_capacity_stores_exactly_the_accepted_runs(tmp_path: Path) -> None:
+    """429s and acceptances race for the pool's places; a refused run is never stored, an accepted one always runs."""
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_MAX_CONCURRENT_RUNS="1", DESCENT_MAX_QUEUED_RUNS="2")
+    spec = {**COURSE_RUN, "steps": 200_000, "record": {"every": 1000}}
+    try:
+        with server.client() as client:
+
+            def post(_: int) -> httpx.Response:
+                return client.post("/v1/runs", params={"wait": "false"}, json=spec)
+
+            with ThreadPoolExecutor(16) as burst:
+                answers = list(burst.map(post, range(40)))
+            accepted = {r.json()["id"] for r in answers if r.status_code == 202}
+            assert {r.status_code for r in answers} == {202, 429}
+            stored = client.get("/v1/runs", params={"limit": 100}).json()["items"]
+            assert {run["id"] for run in stored} == accepted
+            wait_for(
+                lambda: all(client.get(f"/v1/runs/{i}?max_points=2").json()["status"] == "finished" for i in accepted),
+                timeout=60,
+            )
     finally:
         server.stop()
