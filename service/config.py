@@ -28,7 +28,6 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Runs computed at the same time."
     )
     max_queued_runs: int = Field(64, ge=0, description="Runs waiting for a free slot before new ones get 429.")
-    max_page_size: int = Field(100, ge=1, description="Largest `limit` when listing runs.")
     executor: Literal["process", "thread"] = Field(
         "process", description="Where runs execute: worker processes (default) or threads (tests, in-memory store)."
     )
