@@ -45,15 +45,9 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("the server did not start")
+        if not answers_healthz(self.url, 30):
+            self.stop()
+            raise RuntimeError("the server did not start")
 
     def client(self, timeout: float = 30) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=timeout)
@@ -73,6 +67,18 @@ class Server:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
         self.process.wait(timeout=30)
+
+
+def answers_healthz(url: str, seconds: float) -> bool:
+    """Whether the server at `url` answers `/healthz` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False
 
 
 def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.05) -> Any:

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import COURSE_RUN
-from tests.live import ROOT, free_port
+from tests.live import ROOT, answers_healthz, free_port
 
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -105,15 +104,7 @@ def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the installed server did not answer /healthz")
+        assert answers_healthz(url, 60), "the installed server did not answer /healthz"
         run = httpx.post(f"{url}/v1/runs", json=COURSE_RUN, timeout=60)
         assert run.status_code == 201
         assert run.json()["summary"]["verdict"] == "converged"
