@@ -10,11 +10,9 @@ Results go to stdout as a table and to bench/results/engine.json.
 
 import argparse
 import gc
-import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from bench.report import publish
 from service.engine.execute import run_one
 from service.engine.loop import Problem, iterate
 from service.engine.losses import quadratic
@@ -206,10 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     document = run(args.repeats, args.warmup)
-    print(table(document))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {args.output}", file=sys.stderr)
+    publish(table(document), document, args.output)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Results go to stdout as a table and to bench/results/healthz_under_load.json.
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from bench.http_latency import HEALTHZ, Summary, summarize
+from bench.report import publish
 from service.api.events import TERMINAL
 from tests.live import LONG_RUN, Server
 
@@ -316,10 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     document = run(args.requests, args.warmup, args.settle, tuple(args.levels), not args.no_control)
-    print(table(document))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {args.output}", file=sys.stderr)
+    publish(table(document), document, args.output)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import publish
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "http_latency.json"
 STARTUP_TIMEOUT_S = 30.0
@@ -212,10 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     document = run(args.requests, args.warmup)
-    print(table(document))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {args.output}", file=sys.stderr)
+    publish(table(document), document, args.output)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.http_latency import COURSE_RUN, Summary
+from bench.report import publish
 from tests.live import Server
 
 BENCH = Path(__file__).resolve().parent
@@ -367,10 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     check_course_body()
     cases = [CASES[name] for name in args.cases]
     document = run(cases, args.connections, args.duration, args.warmup, args.log_level, args.max_queued_runs)
-    print(table(document))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {args.output}", file=sys.stderr)
+    publish(table(document), document, args.output)
     if document["failures"]:
         print(diagnosis(document), file=sys.stderr)
         raise SystemExit(f"{document['failures']} failed requests or socket errors")
