@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test check format openapi bench clean
+.PHONY: install run test check format openapi bench golden clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(INSTALLED)  ## benchmarks (not part of the tests)
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench.http_latency
 	$(BIN)/python -m bench.healthz_under_load
+
+golden:  ## regenerate tests/golden/fixtures from the real libraries (own virtualenv; see tests/golden/README.md)
+	test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden
+	.venv-golden/bin/python -m pip install --quiet -r tests/golden/requirements.txt
+	.venv-golden/bin/python -m tests.golden.generate
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

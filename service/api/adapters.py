@@ -6,13 +6,14 @@ import numpy as np
 
 from service.api import schemas
 from service.api.errors import LIMIT_EXCEEDED, Loc, invalid
+from service.api.kinds.base import Kind
+from service.api.kinds.losses import QuadraticLoss
 from service.config import Settings
-from service.engine import losses, schedules
+from service.engine import losses, optimizers, schedules
 from service.engine.analysis import RunSummary, explain, loss_facts
 from service.engine.arrays import as_dtype_array
 from service.engine.errors import ParameterError
 from service.engine.loop import Outcome, Problem
-from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.trace import Trace
 
 
@@ -59,33 +60,41 @@ def build_problem(spec: schemas.RunSpec) -> Problem:
         prefix = ["loss"]
         loss = _loss(spec.loss, dims, dtype)
         prefix = ["schedule"]
-        schedule = _schedule(spec.schedule, dtype)
+        schedule = schedules.build(_schedule_spec(spec.schedule), dtype)
         prefix = ["optimizer"]
-        optimizer = _optimizer(spec.optimizer)
+        optimizer = optimizers.build(spec.optimizer.model_dump(), dtype)
     except ParameterError as exc:
-        raise invalid([([*prefix, exc.name], exc.message)]) from exc
+        raise invalid([([*prefix, *exc.loc], exc.message)]) from exc
+    _check_momentum_cycling(schedule, optimizer)
     stop = spec.stop or schemas.Stop()
-    return Problem(loss, schedule, optimizer, w0, spec.steps, stop.grad_tol, stop.loss_tol)
+    return Problem(loss, schedule, optimizer, w0, spec.steps, stop.grad_tol, stop.loss_tol, spec.record.state)
 
 
 def _loss(spec: schemas.LossSpec, dims: int, dtype: np.dtype[np.floating]) -> losses.Loss:
-    if isinstance(spec, schemas.QuadraticLoss):
+    if isinstance(spec, QuadraticLoss):
         return losses.quadratic(spec.a, spec.b, spec.c, dims, dtype)
     return losses.polynomial(spec.coefficients, dims, dtype)
 
 
-def _schedule(
-    spec: float | schemas.ConstantSchedule | schemas.TF1ExponentialDecay, dtype: np.dtype[np.floating]
-) -> schedules.Schedule:
+def _schedule_spec(spec: float | Kind) -> dict[str, Any]:
     if isinstance(spec, float):
-        return schedules.constant(spec, dtype)
-    if isinstance(spec, schemas.ConstantSchedule):
-        return schedules.constant(spec.learning_rate, dtype)
-    return schedules.tf1_exponential_decay(spec.learning_rate, spec.decay_steps, spec.decay_rate, spec.staircase, dtype)
+        return {"kind": "constant", "learning_rate": spec}
+    return spec.model_dump()
 
 
-def _optimizer(spec: schemas.SGD | schemas.TF1GradientDescentOptimizer) -> Optimizer:
-    return GradientDescent()
+def _check_momentum_cycling(schedule: schedules.Schedule, optimizer: optimizers.Optimizer) -> None:
+    """torch's CyclicLR and OneCycleLR refuse an optimizer without momentum or betas when `cycle_momentum`."""
+    if isinstance(schedule, schedules.CyclesMomentum) and not optimizer.cycles_momentum:
+        raise invalid(
+            [
+                (
+                    ["schedule", "cycle_momentum"],
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled (torch's rule): "
+                    "use a torch optimizer with momentum or betas (torch.SGD, torch.RMSprop, torch.Adam, ...), or "
+                    "set cycle_momentum to false.",
+                )
+            ]
+        )
 
 
 def status_of(summary: RunSummary, run: int = 0) -> str:
@@ -114,12 +123,23 @@ def summary_document(summary: RunSummary, problem: Problem, scalar: bool, run: i
 
 def trace_document(trace: Trace, scalar: bool) -> dict[str, Any]:
     """The contract's columnar `trace`; NumPy arrays, serialised by orjson in their own dtype."""
-    return {
+    document: dict[str, Any] = {
         "step": trace.step,
         "w": trace.w[:, 0] if scalar else trace.w,
         "loss": trace.loss,
         "lr": trace.lr,
         "grad": trace.grad[:, 0] if scalar else trace.grad,
+    }
+    if trace.state:
+        document["state"] = {name: values[:, 0] if scalar else values for name, values in trace.state.items()}
+    return document
+
+
+def row_document(columns: dict[str, Any], row: int) -> dict[str, Any]:
+    """Row `row` of a `trace_document`."""
+    return {
+        name: {slot: values[row] for slot, values in column.items()} if name == "state" else column[row]
+        for name, column in columns.items()
     }
 
 

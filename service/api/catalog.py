@@ -6,7 +6,8 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
-from service.api.schemas import KIND_MODELS, Catalog, CatalogEntry, Kind, Parameter, kind_of
+from service.api.kinds.base import Kind, kind_of
+from service.api.schemas import KIND_MODELS, Catalog, CatalogEntry, Parameter
 
 router = APIRouter(prefix="/v1", tags=["catalog"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)
 

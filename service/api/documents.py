@@ -40,20 +40,19 @@ def json_response(document: Any, status_code: int = 200, headers: dict[str, str]
 
 
 def csv_text(trace: Trace, scalar: bool) -> str:
-    """The trace as CSV with a header row; vector columns are spread as `w[0]`, `w[1]`, …"""
-    dims = trace.w.shape[1]
-    names = ["step"]
-    for column in ("w", "loss", "lr", "grad"):
-        names += [column] if scalar or column in ("loss", "lr") else [f"{column}[{i}]" for i in range(dims)]
-    columns = [
-        trace.step.astype(str),
-        *trace.w.astype(str).T,
-        trace.loss.astype(str),
-        trace.lr.astype(str),
-        *trace.grad.astype(str).T,
-    ]
+    """The trace as CSV with a header row; vector columns are spread as `w[0]`, `w[1]`, …, and recorded optimizer
+    state follows as `state.<name>` (or `state.<name>[i]`)."""
+    after = {"grad": trace.grad, **{f"state.{name}": values for name, values in trace.state.items()}}
+    names = ["step", *_spread("w", trace.w, scalar), "loss", "lr"]
+    names += [column for name, values in after.items() for column in _spread(name, values, scalar)]
+    columns = [trace.step, *trace.w.T, trace.loss, trace.lr, *(column for v in after.values() for column in v.T)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
-    writer.writerows(zip(*columns, strict=True))
+    writer.writerows(zip(*(column.astype(str) for column in columns), strict=True))
     return buffer.getvalue()
+
+
+def _spread(name: str, values: Any, scalar: bool) -> list[str]:
+    """CSV header names of a vector column: `name` for a scalar run, else `name[0]`, `name[1]`, …"""
+    return [name] if scalar else [f"{name}[{i}]" for i in range(values.shape[1])]

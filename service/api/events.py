@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+import numpy as np
 import orjson
 from fastapi.sse import ServerSentEvent, format_sse_event
 
+from service.api.adapters import row_document, trace_document
 from service.api.documents import JSON_OPTIONS, run_document
 from service.api.errors import BUSY, NOT_FOUND, ProblemError
 from service.engine.trace import Trace
@@ -120,28 +122,12 @@ async def run_events(
 
 def step_events(rows: Trace, scalar: bool, batch: int | None) -> list[ServerSentEvent]:
     """One `step` event per row, or `steps` events of up to `batch` rows in columns; `id` is the last step."""
-    w = rows.w[:, 0] if scalar else rows.w
-    grad = rows.grad[:, 0] if scalar else rows.grad
     if batch is None:
-        return [
-            _event(
-                "step", {"step": step, "w": w[i], "loss": rows.loss[i], "lr": rows.lr[i], "grad": grad[i]}, int(step)
-            )
-            for i, step in enumerate(rows.step.tolist())
-        ]
+        columns = trace_document(rows, scalar)
+        return [_event("step", row_document(columns, i), int(step)) for i, step in enumerate(rows.step.tolist())]
     return [
-        _event(
-            "steps",
-            {
-                "step": rows.step[i : i + batch],
-                "w": w[i : i + batch],
-                "loss": rows.loss[i : i + batch],
-                "lr": rows.lr[i : i + batch],
-                "grad": grad[i : i + batch],
-            },
-            int(rows.step[i : i + batch][-1]),
-        )
-        for i in range(0, len(rows), batch)
+        _event("steps", trace_document(part, scalar), int(part.step[-1]))
+        for part in (rows.take(np.arange(i, min(i + batch, len(rows)))) for i in range(0, len(rows), batch))
     ]
 
 

@@ -1,168 +1,23 @@
-"""Request and response bodies. The kind models double as the catalogue (one source of truth).
+"""Request and response bodies. The kind models (`service.api.kinds`) double as the catalogue."""
 
-Every kind model has `library` (whose numbers it reproduces) and a docstring whose first line is its
-one-line description; its fields are the library's own keyword arguments with the library's defaults.
-"""
+from typing import Annotated, Any, Literal
 
-import math
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag, WithJsonSchema
-from pydantic_core import PydanticCustomError
-
-FLOAT32_MAX = 3.4028234663852886e38
-"""Every number in a spec lies within float32's finite range, so that any run can be computed in either dtype."""
-Finite = Annotated[float, Field(allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
-NonNegative = Annotated[float, Field(allow_inf_nan=False, ge=0, le=FLOAT32_MAX)]
-DecaySteps = Annotated[float, Field(allow_inf_nan=False, ge=1e-30, le=FLOAT32_MAX)]
-"""Positive, and at least 1e-30 so that it stays positive in float32."""
-
-
-def _number_or_numbers(value: Any) -> float | list[float]:
-    """A finite number, or a non-empty list of finite numbers (strings and booleans are refused)."""
-    if isinstance(value, list):
-        if not value:
-            raise PydanticCustomError("number_or_list", "Give at least one number.")
-        return [_finite(item, f"item {index}") for index, item in enumerate(value)]
-    return _finite(value, "value")
-
-
-def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PydanticCustomError(
-            "number_or_list", "Give a number or a list of numbers; {what} is {got}.", {"what": what, "got": repr(value)}
-        )
-    number = float(value)
-    if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
-        raise PydanticCustomError(
-            "number_or_list",
-            "Give finite numbers within ±3.4e38 (float32's range); {what} is {got}.",
-            {"what": what, "got": repr(value)},
-        )
-    return number
-
-
-NumberOrList = Annotated[
-    float | list[float],
-    PlainValidator(_number_or_numbers),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
-                {
-                    "type": "array",
-                    "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
-                    "minItems": 1,
-                },
-            ]
-        }
-    ),
-]
-
-
-class Strict(BaseModel):
-    """Unknown fields are refused, so a typo never silently runs the wrong experiment."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class Kind(Strict):
-    """A catalogue entry: `library` names whose numbers it reproduces."""
-
-    library: ClassVar[str] = "all"
-
-
-# Losses ---------------------------------------------------------------------------------------------------------
-
-
-class QuadraticLoss(Kind):
-    """a·(w + b)² + c, per dimension and summed, in TensorFlow's order of operations."""
-
-    kind: Literal["quadratic"]
-    a: NumberOrList = Field(1.0, description="Curvature/2 per dimension (one number for all, or one per dimension).")
-    b: NumberOrList = Field(0.0, description="Shift: the minimum is at w = -b.")
-    c: NumberOrList = Field(0.0, description="Offset: the minimum loss is the sum of c.")
-
-
-class PolynomialLoss(Kind):
-    """c0 + c1·w + … + cn·wⁿ in one variable (increasing degree, as numpy.polynomial)."""
-
-    kind: Literal["polynomial"]
-    coefficients: list[Finite] = Field(
-        min_length=1, max_length=64, description="Coefficients c0, c1, …, cn in increasing degree."
-    )
-
+from service.api.kinds import losses, optimizers, schedules
+from service.api.kinds.base import Finite, Kind, NonNegative, NumberOrList, Strict, kind_of
+from service.api.kinds.losses import PolynomialLoss, QuadraticLoss
+from service.api.kinds.optimizers import OptimizerSpec
+from service.api.kinds.optimizers.common import SGD
+from service.api.kinds.schedules import ScheduleSpec
 
 LossSpec = Annotated[QuadraticLoss | PolynomialLoss, Field(discriminator="kind")]
 
-# Schedules ------------------------------------------------------------------------------------------------------
-
-
-class ConstantSchedule(Kind):
-    """The same rate at every step; a bare number in `schedule` means this."""
-
-    kind: Literal["constant"]
-    learning_rate: Finite = Field(description="The rate.")
-
-
-class TF1ExponentialDecay(Kind):
-    """tf.compat.v1.train.exponential_decay: learning_rate · decay_rate^(global_step / decay_steps)."""
-
-    library: ClassVar[str] = "tf1"
-    kind: Literal["tf1.exponential_decay"]
-    learning_rate: Finite = Field(description="Initial rate.")
-    decay_steps: DecaySteps = Field(description="Steps per decay period; positive (at least 1e-30).")
-    decay_rate: Finite = Field(description="Factor applied per period.")
-    staircase: bool = Field(False, description="Decay in whole periods (floor of global_step / decay_steps).")
-
-
-def _schedule_tag(value: Any) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return "number"
-    if isinstance(value, dict):
-        kind = value.get("kind")
-        return kind if isinstance(kind, str) else None
-    return getattr(value, "kind", None)
-
-
-ScheduleSpec = Annotated[
-    Annotated[Finite, Tag("number")]
-    | Annotated[ConstantSchedule, Tag("constant")]
-    | Annotated[TF1ExponentialDecay, Tag("tf1.exponential_decay")],
-    Discriminator(_schedule_tag),
-]
-
-# Optimizers -----------------------------------------------------------------------------------------------------
-
-
-class SGD(Kind):
-    """Plain gradient descent, w ← w − lr·g, the same arithmetic in every library."""
-
-    kind: Literal["sgd"]
-
-
-class TF1GradientDescentOptimizer(Kind):
-    """tf.compat.v1.train.GradientDescentOptimizer: var ← var − lr·grad (the ApplyGradientDescent kernel)."""
-
-    library: ClassVar[str] = "tf1"
-    kind: Literal["tf1.GradientDescentOptimizer"]
-
-
-OptimizerSpec = Annotated[SGD | TF1GradientDescentOptimizer, Field(discriminator="kind")]
-
 KIND_MODELS: dict[str, tuple[type[Kind], ...]] = {
-    "losses": (QuadraticLoss, PolynomialLoss),
-    "schedules": (ConstantSchedule, TF1ExponentialDecay),
-    "optimizers": (SGD, TF1GradientDescentOptimizer),
+    "losses": losses.MODELS,
+    "schedules": schedules.MODELS,
+    "optimizers": optimizers.MODELS,
 }
-
-
-def kind_of(model: type[Kind]) -> str:
-    """The `kind` tag of a kind model."""
-    (tag,) = get_args(model.model_fields["kind"].annotation)
-    return str(tag)
-
-
 KIND_TAGS = frozenset({"number"} | {kind_of(m) for models in KIND_MODELS.values() for m in models})
 
 # The run spec ---------------------------------------------------------------------------------------------------
@@ -179,6 +34,11 @@ class Record(Strict):
     """Which rows the stored trace keeps."""
 
     every: int = Field(1, ge=1, description="Keep every k-th row, plus the first and the last.")
+    state: bool = Field(
+        False,
+        description="Also keep the optimizer's state per row (momentum buffers, Adam's moments, ...), by the "
+        "library's own names.",
+    )
 
 
 class RunSpec(Strict):
@@ -261,6 +121,9 @@ class Trace(Out):
     loss: list[float]
     lr: list[float]
     grad: list[float] | list[list[float]]
+    state: dict[str, list[float] | list[list[float]]] | None = Field(
+        None, description="With `record.state`: the optimizer's state per row, by the library's names."
+    )
 
 
 class RunInfo(Out):
@@ -286,6 +149,7 @@ class StepEvent(Out):
     loss: float
     lr: float
     grad: Vector
+    state: dict[str, Vector] | None = Field(None, description="With `record.state`: the optimizer's state.")
 
 
 class EndEvent(Out):

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from service.engine.arrays import Array, IntArray
 from service.engine.losses import Loss
 from service.engine.optimizers import Optimizer
-from service.engine.schedules import Schedule
+from service.engine.schedules import CyclesMomentum, ReadsLoss, Schedule
 
 CHUNK_VALUES = 1 << 16
 """Target number of weight values per chunk: big enough to amortise the per-chunk work, small enough to stream."""
@@ -38,6 +38,7 @@ class Problem:
     steps: int
     grad_tol: float | None = None
     loss_tol: float | None = None
+    record_state: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,19 @@ class TraceChunk:
     rows: IntArray  # (R,)
     outcome: npt.NDArray[np.int8]  # (R,), after this chunk
     diverged_at: IntArray  # (R,), -1 unless diverged
+    state: dict[str, Array]  # optimizer state by the library's names, each (n, R, D); empty unless recorded
 
 
 def iterate(problem: Problem, chunk_rows: int | None = None) -> Iterator[TraceChunk]:
     """Run the problem for rows 0..steps, yielding chunks until every run has ended."""
     runs, dims = problem.w0.shape
+    dtype = problem.w0.dtype
     rows_per_chunk = chunk_rows or int(np.clip(CHUNK_VALUES // (runs * dims), 16, 8192))
+    schedule, optimizer, loss = problem.schedule, problem.optimizer, problem.loss
     w = problem.w0.copy()
-    state = problem.optimizer.init(w)
+    state = optimizer.init(w)
+    reader = schedule if isinstance(schedule, ReadsLoss) else None
+    feedback = reader.start(runs) if reader is not None else None
     outcome = np.zeros(runs, dtype=np.int8)
     diverged_at = np.full(runs, -1, dtype=np.int64)
     start = 0
@@ -67,22 +73,48 @@ def iterate(problem: Problem, chunk_rows: int | None = None) -> Iterator[TraceCh
         while start <= problem.steps and (outcome == Outcome.RUNNING).any():
             n = min(rows_per_chunk, problem.steps + 1 - start)
             steps = np.arange(start, start + n, dtype=np.int64)
-            lr = np.ascontiguousarray(np.broadcast_to(problem.schedule(steps), (n, runs)))
-            rates = lr[:, :, None]
-            weights = np.empty((n + 1, runs, dims), dtype=w.dtype)
-            grads = np.empty((n, runs, dims), dtype=w.dtype)
+            lr = np.empty((n, runs), dtype) if feedback is not None else _per_run(schedule(steps), n, runs, dtype)
+            momentum = (
+                _per_run(schedule.momentum(steps), n, runs, dtype)[:, :, None]
+                if isinstance(schedule, CyclesMomentum)
+                else None
+            )
+            weights = np.empty((n + 1, runs, dims), dtype=dtype)
+            grads = np.empty((n, runs, dims), dtype=dtype)
+            recorded = optimizer.slots(state) if problem.record_state else {}
+            slots = {name: np.empty((n, runs, dims), dtype) for name in recorded}
             weights[0] = w
             updates = min(n, problem.steps - start)
-            for i in range(n):
-                problem.loss.gradient(weights[i], out=grads[i])
-                if i < updates:
-                    state = problem.optimizer.update(weights[i], grads[i], rates[i], state, out=weights[i + 1])
+            if feedback is None and momentum is None and not slots:
+                rates = lr[:, :, None]
+                for i in range(n):
+                    loss.gradient(weights[i], out=grads[i])
+                    if i < updates:
+                        state = optimizer.update(weights[i], grads[i], rates[i], state, out=weights[i + 1])
+            else:
+                for i in range(n):
+                    loss.gradient(weights[i], out=grads[i])
+                    if reader is not None:
+                        lr[i] = reader.rate(feedback)
+                    for name, value in optimizer.slots(state).items():
+                        slots[name][i] = value
+                    if i < updates:
+                        cycled = None if momentum is None else momentum[i]
+                        rate = lr[i][:, None]
+                        state = optimizer.update(weights[i], grads[i], rate, state, out=weights[i + 1], momentum=cycled)
+                        if reader is not None:
+                            reader.observe(feedback, loss.value(weights[i : i + 1])[0])
             w = weights[n]
             rows_w = weights[:n]
-            loss = problem.loss.value(rows_w)
-            rows = _close_chunk(problem, start, rows_w, loss, grads, lr, outcome, diverged_at)
-            yield TraceChunk(steps, rows_w, loss, grads, lr, rows, outcome.copy(), diverged_at.copy())
+            values = loss.value(rows_w)
+            rows = _close_chunk(problem, start, rows_w, values, grads, lr, outcome, diverged_at)
+            yield TraceChunk(steps, rows_w, values, grads, lr, rows, outcome.copy(), diverged_at.copy(), slots)
             start += n
+
+
+def _per_run(table: Array, n: int, runs: int, dtype: np.dtype[np.floating]) -> Array:
+    """A schedule's (n, P) table as a contiguous (n, R) array in the run's dtype (where the libraries round it)."""
+    return np.ascontiguousarray(np.broadcast_to(table.astype(dtype, copy=False), (n, runs)))
 
 
 def _close_chunk(

@@ -1,9 +1,11 @@
 """The recorded trace of one run: columnar arrays, and the choice of which rows to keep."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from service.engine.arrays import Array, IntArray
 from service.engine.loop import Outcome, TraceChunk
@@ -11,19 +13,22 @@ from service.engine.loop import Outcome, TraceChunk
 
 @dataclass(frozen=True)
 class Trace:
-    """Rows of one run: `step` (N,), `w` (N, D), `loss` (N,), `lr` (N,), `grad` (N, D)."""
+    """Rows of one run: `step` (N,), `w` (N, D), `loss` (N,), `lr` (N,), `grad` (N, D), and the optimizer's
+    `state` by name, each (N, D), when it is recorded."""
 
     step: IntArray
     w: Array
     loss: Array
     lr: Array
     grad: Array
+    state: dict[str, Array] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.step.size)
 
     def take(self, rows: IntArray) -> "Trace":
-        return Trace(self.step[rows], self.w[rows], self.loss[rows], self.lr[rows], self.grad[rows])
+        state = {name: values[rows] for name, values in self.state.items()}
+        return Trace(self.step[rows], self.w[rows], self.loss[rows], self.lr[rows], self.grad[rows], state)
 
     def thin(self, every: int | None = None, max_points: int | None = None) -> "Trace":
         """Keep every `every`-th row and/or at most `max_points` evenly spaced rows; first and last always stay."""
@@ -33,7 +38,12 @@ class Trace:
     def concat(parts: Sequence["Trace"], dtype: np.dtype[np.floating], dims: int) -> "Trace":
         if not parts:
             return Trace.empty(dtype, dims)
-        return Trace(*(np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS))
+
+        def joined(name: str) -> npt.NDArray[Any]:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        state = {name: np.concatenate([p.state[name] for p in parts]) for name in parts[0].state}
+        return Trace(joined("step"), joined("w"), joined("loss"), joined("lr"), joined("grad"), state)
 
     @staticmethod
     def empty(dtype: np.dtype[np.floating], dims: int) -> "Trace":
@@ -71,4 +81,7 @@ def record(chunk: TraceChunk, run: int, every: int, last: bool = False) -> Trace
     if valid and (last or chunk.outcome[run] != Outcome.RUNNING):
         keep[-1] = True
     rows = np.flatnonzero(keep)
-    return Trace(steps[rows], chunk.w[rows, run], chunk.loss[rows, run], chunk.lr[rows, run], chunk.grad[rows, run])
+    state = {name: values[rows, run] for name, values in chunk.state.items()}
+    return Trace(
+        steps[rows], chunk.w[rows, run], chunk.loss[rows, run], chunk.lr[rows, run], chunk.grad[rows, run], state
+    )

@@ -18,7 +18,14 @@ import orjson
 from service.engine.trace import COLUMNS, Trace
 from service.store.base import CursorError, Page, RunRecord
 
-SCHEMA_VERSION = 1  # no release has stored data yet; bump with a migration from the first one on
+SCHEMA_VERSION = 2
+MIGRATIONS = {
+    2: """
+ALTER TABLE trace_parts ADD COLUMN state_names TEXT NOT NULL DEFAULT '';
+ALTER TABLE trace_parts ADD COLUMN state BLOB;
+""",
+}
+"""Statements that bring a store of version n - 1 to version n."""
 PART_ROWS = 65_536
 
 SCHEMA = """
@@ -49,6 +56,8 @@ CREATE TABLE IF NOT EXISTS trace_parts (
     loss BLOB NOT NULL,
     lr BLOB NOT NULL,
     grad BLOB NOT NULL,
+    state_names TEXT NOT NULL DEFAULT '',
+    state BLOB,
     PRIMARY KEY (run_seq, first_row)
 ) WITHOUT ROWID;
 """
@@ -69,7 +78,10 @@ class SQLiteStore:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{path} was written by a newer version (schema {version}).")
-            self._db.executescript(SCHEMA)
+            if version == 0:
+                self._db.executescript(SCHEMA)
+            for target in range(version + 1, SCHEMA_VERSION + 1) if version else ():
+                self._db.executescript(MIGRATIONS[target])
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
@@ -126,8 +138,16 @@ class SQLiteStore:
         for first in range(0, len(trace), PART_ROWS):
             part = trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
             db.execute(
-                "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, rows + first, len(part), int(part.step[-1]), *(_bytes(getattr(part, name)) for name in COLUMNS)),
+                "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    seq,
+                    rows + first,
+                    len(part),
+                    int(part.step[-1]),
+                    *(_bytes(getattr(part, name)) for name in COLUMNS),
+                    ",".join(part.state),
+                    _bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
+                ),
             )
         db.execute(
             "UPDATE runs SET rows = rows + ?, last_step = ? WHERE seq = ?", (len(trace), int(trace.step[-1]), seq)
@@ -172,8 +192,8 @@ class SQLiteStore:
             if run is None:
                 return None
             parts = self._db.execute(
-                "SELECT step, w, loss, lr, grad FROM trace_parts WHERE run_seq = ? AND last_step > ?"
-                " ORDER BY first_row",
+                "SELECT step, w, loss, lr, grad, state_names, state FROM trace_parts"
+                " WHERE run_seq = ? AND last_step > ? ORDER BY first_row",
                 (run[0], after_step),
             ).fetchall()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
@@ -237,15 +257,18 @@ def _bytes(array: npt.NDArray[np.generic]) -> bytes:
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
-def _part(row: tuple[bytes, ...], dtype: np.dtype[np.floating], dims: int) -> Trace:
+def _part(row: tuple[Any, ...], dtype: np.dtype[np.floating], dims: int) -> Trace:
     little = dtype.newbyteorder("<")
     step = np.frombuffer(row[0], dtype="<i8").astype(np.int64)
+    names = row[5].split(",") if row[5] else []
+    slots = np.frombuffer(row[6], dtype=little).astype(dtype).reshape(-1, len(names), dims) if names else None
     return Trace(
         step,
         np.frombuffer(row[1], dtype=little).astype(dtype).reshape(-1, dims),
         np.frombuffer(row[2], dtype=little).astype(dtype),
         np.frombuffer(row[3], dtype=little).astype(dtype),
         np.frombuffer(row[4], dtype=little).astype(dtype).reshape(-1, dims),
+        {name: slots[:, index] for index, name in enumerate(names)} if slots is not None else {},
     )
 
 

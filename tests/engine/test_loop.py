@@ -10,14 +10,22 @@ from service.engine.execute import run_one
 from service.engine.loop import Outcome, Problem, TraceChunk, iterate
 from service.engine.losses import quadratic
 from service.engine.optimizers import GradientDescent
-from service.engine.schedules import Constant, constant, tf1_exponential_decay
+from service.engine.schedules import tf1
+from service.engine.schedules.base import Constant, constant
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-def course(rate: float, steps: int = 40, dtype: np.dtype[np.floating] = F32, **stop: float) -> Problem:
+def course(
+    rate: float,
+    steps: int = 40,
+    dtype: np.dtype[np.floating] = F32,
+    grad_tol: float | None = None,
+    loss_tol: float | None = None,
+) -> Problem:
+    w0 = np.array([[5]], dtype)
     return Problem(
-        quadratic(1, 1, 0, 1, dtype), constant(rate, dtype), GradientDescent(), np.array([[5]], dtype), steps, **stop
+        quadratic(1, 1, 0, 1, dtype), constant(rate, dtype), GradientDescent(), w0, steps, grad_tol, loss_tol
     )
 
 
@@ -110,7 +118,7 @@ def test_every_row_is_produced_once(steps: int) -> None:
 def test_an_overflowing_schedule_ends_the_run_before_its_rate_is_written() -> None:
     problem = Problem(
         quadratic(1, 1, 0, 1, F32),
-        tf1_exponential_decay(0.1, 1, 1e30, False, F32),
+        tf1.exponential_decay(0.1, 1, 1e30, False, dtype=F32),
         GradientDescent(),
         np.array([[5]], np.float32),
         10,

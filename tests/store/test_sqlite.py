@@ -1,5 +1,6 @@
 """The SQLite store: runs survive a restart, traces round-trip bit for bit, writes are all or nothing."""
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,3 +91,41 @@ def test_pages_are_newest_first(tmp_path: Path) -> None:
     assert second.next_cursor is None
     with pytest.raises(CursorError):
         store.page(3, "not-a-cursor")
+
+
+def test_optimizer_state_round_trips_by_name(tmp_path: Path) -> None:
+    original = trace(PART_ROWS + 3, np.float64, 2)
+    state = {"exp_avg": original.w * 2, "exp_avg_sq": original.grad**2}
+    store = SQLiteStore(str(tmp_path / "runs.sqlite3"))
+    store.create(record("a", "float64", 2), replace(original, state=state))
+    restored = store.trace("a")
+    assert restored is not None
+    assert list(restored.state) == ["exp_avg", "exp_avg_sq"]
+    for name, values in state.items():
+        np.testing.assert_array_equal(restored.state[name], values)
+    after = store.trace("a", after_step=PART_ROWS)
+    assert after is not None
+    np.testing.assert_array_equal(after.state["exp_avg"], state["exp_avg"][PART_ROWS + 1 :])
+
+
+def test_a_store_written_before_state_was_recorded_is_migrated(tmp_path: Path) -> None:
+    """Version 1 stores (no state columns) open, keep their runs, and take runs with state."""
+    path = str(tmp_path / "runs.sqlite3")
+    store = SQLiteStore(path)
+    store.create(record("old"), trace(5, np.float32))
+    store.close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE parts AS SELECT run_seq, first_row, rows, last_step, step, w, loss, lr, grad FROM trace_parts;"
+        "DROP TABLE trace_parts; ALTER TABLE parts RENAME TO trace_parts; PRAGMA user_version=1;"
+    )
+    db.close()
+    migrated = SQLiteStore(path)
+    old = migrated.trace("old")
+    assert old is not None
+    assert len(old) == 5
+    assert old.state == {}
+    migrated.create(record("new"), replace(trace(4, np.float32), state={"momentum": trace(4, np.float32).w}))
+    new = migrated.trace("new")
+    assert new is not None
+    assert list(new.state) == ["momentum"]

@@ -1,0 +1,117 @@
+"""Building blocks of the kind models: number types with the service's ranges, and the tagged unions.
+
+Every kind model has `library` (whose numbers it reproduces) and a docstring whose first line is its one-line
+description; its fields are the library's own keyword arguments, with the library's defaults.
+"""
+
+import inspect
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+FLOAT32_MAX = 3.4028234663852886e38
+"""Every number in a spec lies within float32's finite range, so that any run can be computed in either dtype."""
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
+NonNegative = Annotated[float, Field(allow_inf_nan=False, ge=0, le=FLOAT32_MAX)]
+DecaySteps = Annotated[float, Field(allow_inf_nan=False, ge=1e-30, le=FLOAT32_MAX)]
+"""Positive, and at least 1e-30 so that it stays positive in float32."""
+Positive = Annotated[float, Field(allow_inf_nan=False, gt=0, le=FLOAT32_MAX)]
+Fraction = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)]
+"""A number from 0 to 1 inclusive (a decay factor, a momentum, a percentage of the run)."""
+StepCount = Annotated[int, Field(ge=0, le=2**31 - 1)]
+"""A whole number of steps, 0 or more (an int32 step counter's range)."""
+PositiveStepCount = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _number_or_numbers(value: Any) -> float | list[float]:
+    """A finite number, or a non-empty list of finite numbers (strings and booleans are refused)."""
+    if isinstance(value, list):
+        if not value:
+            raise PydanticCustomError("number_or_list", "Give at least one number.")
+        return [_finite(item, f"item {index}") for index, item in enumerate(value)]
+    return _finite(value, "value")
+
+
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError(
+            "number_or_list", "Give a number or a list of numbers; {what} is {got}.", {"what": what, "got": repr(value)}
+        )
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
+        raise PydanticCustomError(
+            "number_or_list",
+            "Give finite numbers within ±3.4e38 (float32's range); {what} is {got}.",
+            {"what": what, "got": repr(value)},
+        )
+    return number
+
+
+NumberOrList = Annotated[
+    float | list[float],
+    PlainValidator(_number_or_numbers),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
+                {
+                    "type": "array",
+                    "items": {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX},
+                    "minItems": 1,
+                },
+            ]
+        }
+    ),
+]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a typo never silently runs the wrong experiment."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Kind(Strict):
+    """A catalogue entry: `library` names whose numbers it reproduces.
+
+    Each kind model is named after its kind (`tf1.exponential_decay` → `Tf1ExponentialDecay`), so that the
+    libraries' equal class names (Keras' and Optax's ExponentialDecay, torch's and Keras' SGD) stay distinct in
+    OpenAPI; a variant of a kind (e.g. without a field) sets `variant`, which is appended.
+    """
+
+    library: ClassVar[str] = "all"
+    variant: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        annotation = inspect.get_annotations(cls).get("kind")
+        if annotation is not None:
+            words = str(get_args(annotation)[0]).replace("_", ".").split(".")
+            cls.__name__ = cls.__qualname__ = "".join(w[:1].upper() + w[1:] for w in words) + cls.variant
+
+
+def kind_of(model: type[Kind]) -> str:
+    """The `kind` tag of a kind model."""
+    (tag,) = get_args(model.model_fields["kind"].annotation)
+    return str(tag)
+
+
+def tag_of(value: Any) -> str | None:
+    """The discriminator of a spec: its `kind`, or "number" for a bare number (a constant rate)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "number"
+    if isinstance(value, dict):
+        kind = value.get("kind")
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
+
+
+def tagged_union(models: Sequence[type[Kind]], number: bool = False) -> Any:
+    """A union of kind models discriminated by `kind` (and a bare number tagged "number" when `number`)."""
+    members: list[Any] = [Annotated[model, Tag(kind_of(model))] for model in models]
+    if number:
+        members.insert(0, Annotated[Finite, Tag("number")])
+    return Annotated[Union[tuple(members)], Discriminator(tag_of)]  # noqa: UP007 (a runtime-built union)

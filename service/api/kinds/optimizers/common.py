@@ -1,0 +1,14 @@
+"""The library-neutral optimizer: plain gradient descent."""
+
+from typing import Literal
+
+from service.api.kinds.base import Kind
+
+
+class SGD(Kind):
+    """Plain gradient descent, w ← w − lr·g, the same arithmetic in every library."""
+
+    kind: Literal["sgd"]
+
+
+MODELS = (SGD,)

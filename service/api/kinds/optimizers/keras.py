@@ -1,0 +1,3 @@
+"""keras optimizers (being written)."""
+
+MODELS = ()

@@ -1,0 +1,3 @@
+"""optax optimizers (being written)."""
+
+MODELS = ()

@@ -1,0 +1,3 @@
+"""torch optimizers (being written)."""
+
+MODELS = ()

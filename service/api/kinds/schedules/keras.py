@@ -1,0 +1,3 @@
+"""keras schedules (being written)."""
+
+MODELS = ()

@@ -1,0 +1,3 @@
+"""optax schedules (being written)."""
+
+MODELS = ()

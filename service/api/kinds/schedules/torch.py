@@ -1,0 +1,3 @@
+"""torch schedules (being written)."""
+
+MODELS = ()

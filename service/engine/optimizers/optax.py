@@ -1,0 +1,1 @@
+"""optax optimizers (being written)."""

@@ -1,0 +1,1 @@
+"""tf1 optimizers (being written)."""

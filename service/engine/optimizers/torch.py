@@ -1,0 +1,1 @@
+"""torch optimizers (being written)."""

@@ -1,0 +1,1 @@
+"""keras schedules (being written)."""

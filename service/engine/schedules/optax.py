@@ -1,0 +1,1 @@
+"""optax schedules (being written)."""

@@ -1,0 +1,1 @@
+"""torch schedules (being written)."""
