@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service import __version__
-from service.api import auth, catalog, errors, health, runs
+from service.api import auth, catalog, dashboard, errors, health, runs
 from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
 from service.api.events import ClientStreams
@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(catalog.router)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", dashboard.static_files(), name="static")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -75,3 +75,22 @@ def test_rate_one_bounces_between_5_and_minus_7(client: TestClient) -> None:
     trace = client.post("/v1/runs", json={**COURSE_RUN, "schedule": 1}).json()["trace"]
     assert trace["w"] == [5.0 if t % 2 == 0 else -7.0 for t in range(41)]
     assert set(trace["loss"]) == {36.0}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_keras_pair_gives_the_tf1_pairs_numbers(client: TestClient, dtype: str) -> None:
+    """`keras.ExponentialDecay` + `keras.SGD` with the course's settings is the TF1 pair, number for number."""
+    keras_schedule = {
+        "kind": "keras.ExponentialDecay",
+        "initial_learning_rate": DECAY_SCHEDULE["learning_rate"],
+        **{key: DECAY_SCHEDULE[key] for key in ("decay_steps", "decay_rate", "staircase")},
+    }
+    tf1 = {
+        **COURSE_RUN,
+        "dtype": dtype,
+        "schedule": DECAY_SCHEDULE,
+        "optimizer": {"kind": "tf1.GradientDescentOptimizer"},
+    }
+    keras = {**COURSE_RUN, "dtype": dtype, "schedule": keras_schedule, "optimizer": {"kind": "keras.SGD"}}
+    tf1_trace, keras_trace = (client.post("/v1/runs", json=spec).json()["trace"] for spec in (tf1, keras))
+    assert keras_trace == tf1_trace

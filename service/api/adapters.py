@@ -21,10 +21,11 @@ def dims_of(spec: schemas.RunSpec) -> int:
     return len(spec.w0) if isinstance(spec.w0, list) else 1
 
 
-def check_limits(spec: schemas.RunSpec, settings: Settings) -> None:
+def check_limits(spec: schemas.RunSpec, problem: Problem, settings: Settings) -> None:
     """Refuse, before any work, a run beyond the server's limits (422 naming the field and the limit)."""
     errors: list[tuple[Loc, str]] = []
     dims = dims_of(spec)
+    slots = len(problem.optimizer.slots(problem.optimizer.init(problem.w0))) if spec.record.state else 0
     if spec.steps > settings.max_steps:
         errors.append(
             (
@@ -34,9 +35,10 @@ def check_limits(spec: schemas.RunSpec, settings: Settings) -> None:
         )
     if dims > settings.max_dims:
         errors.append((["w0"], f"w0 has {dims} dimensions but this server allows at most {settings.max_dims}."))
-    recorded = (spec.steps // spec.record.every + 2) * (2 * dims + 2)
+    per_row = (2 + slots) * dims + 2
+    recorded = (spec.steps // spec.record.every + 2) * per_row
     if not errors and recorded > settings.max_trace_values:
-        every = -(-spec.steps * (2 * dims + 2) // settings.max_trace_values) + 1
+        every = -(-spec.steps * per_row // settings.max_trace_values) + 1
         errors.append(
             (
                 ["record", "every"],
@@ -60,12 +62,13 @@ def build_problem(spec: schemas.RunSpec) -> Problem:
         prefix = ["loss"]
         loss = _loss(spec.loss, dims, dtype)
         prefix = ["schedule"]
-        schedule = schedules.build(_schedule_spec(spec.schedule), dtype)
+        schedule = build_schedule(spec.schedule, dtype)
         prefix = ["optimizer"]
         optimizer = optimizers.build(spec.optimizer.model_dump(), dtype)
     except ParameterError as exc:
         raise invalid([([*prefix, *exc.loc], exc.message)]) from exc
     _check_momentum_cycling(schedule, optimizer)
+    _check_horizon(schedule, spec.steps)
     stop = spec.stop or schemas.Stop()
     return Problem(loss, schedule, optimizer, w0, spec.steps, stop.grad_tol, stop.loss_tol, spec.record.state)
 
@@ -76,10 +79,24 @@ def _loss(spec: schemas.LossSpec, dims: int, dtype: np.dtype[np.floating]) -> lo
     return losses.polynomial(spec.coefficients, dims, dtype)
 
 
-def _schedule_spec(spec: float | Kind) -> dict[str, Any]:
-    if isinstance(spec, float):
-        return {"kind": "constant", "learning_rate": spec}
-    return spec.model_dump()
+def build_schedule(spec: float | Kind, dtype: np.dtype[np.floating]) -> schedules.Schedule:
+    """The engine schedule of a validated `schedule` (a number is a constant rate)."""
+    document = {"kind": "constant", "learning_rate": spec} if isinstance(spec, float) else spec.model_dump()
+    return schedules.build(document, dtype)
+
+
+def _check_horizon(schedule: schedules.Schedule, steps: int) -> None:
+    """A library that raises past some step (torch's OneCycleLR past total_steps) gives no numbers there: refuse."""
+    if isinstance(schedule, schedules.Bounded) and schedule.max_steps is not None and steps > schedule.max_steps:
+        raise invalid(
+            [
+                (
+                    ["steps"],
+                    f"steps is {steps} but this schedule allows at most {schedule.max_steps}: "
+                    f"{schedule.horizon[1].rstrip('.')}. Ask for fewer steps or lengthen the schedule.",
+                )
+            ]
+        )
 
 
 def _check_momentum_cycling(schedule: schedules.Schedule, optimizer: optimizers.Optimizer) -> None:

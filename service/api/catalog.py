@@ -25,6 +25,9 @@ def build_catalog() -> Catalog:
 
 def entry(model: type[Kind]) -> CatalogEntry:
     schema = model.model_json_schema()
+    definitions = schema.get("$defs", {})
+    if "$ref" in schema:  # a model that refers to itself (a schedule composed of schedules) is a reference
+        schema = definitions[_name(schema["$ref"])]
     required = set(schema.get("required", ()))
     parameters = []
     for name, field in model.model_fields.items():
@@ -32,6 +35,9 @@ def entry(model: type[Kind]) -> CatalogEntry:
             continue
         property_schema: dict[str, Any] = dict(schema["properties"][name])
         property_schema.pop("title", None)
+        used = _references(property_schema, definitions)
+        if used:  # nested kinds: the parameter's schema carries the definitions it refers to (`#/$defs/...`)
+            property_schema["$defs"] = {ref: definitions[ref] for ref in sorted(used)}
         default = None if field.is_required() else field.get_default(call_default_factory=True)
         parameters.append(
             Parameter(
@@ -44,3 +50,23 @@ def entry(model: type[Kind]) -> CatalogEntry:
         )
     description = (model.__doc__ or "").strip().splitlines()[0]
     return CatalogEntry(kind=kind_of(model), library=model.library, description=description, parameters=parameters)
+
+
+def _name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _references(schema: Any, definitions: dict[str, Any], found: set[str] | None = None) -> set[str]:
+    """The names of the definitions `schema` refers to, directly or through other definitions."""
+    found = set() if found is None else found
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str) and _name(value) not in found:
+                found.add(_name(value))
+                _references(definitions[_name(value)], definitions, found)
+            else:
+                _references(value, definitions, found)
+    elif isinstance(schema, list):
+        for item in schema:
+            _references(item, definitions, found)
+    return found

@@ -1,6 +1,8 @@
 """RFC 9457 problem responses, and the handlers that turn every error into one."""
 
+import difflib
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -74,23 +76,45 @@ def validation_errors(raw: Iterable[Any]) -> list[tuple[Loc, str]]:
         loc: Loc = [part for part in error["loc"] if part not in KIND_TAGS]
         if loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:] if loc[0] == "body" else loc
-        cleaned.append(_rephrase(error, loc))
+        kinds = [part for part in error["loc"] if part in KIND_TAGS]
+        cleaned.append(_rephrase({**error, "kinds": kinds}, loc))
     return cleaned
+
+
+def _unknown_kind(tag: str, tags: list[str]) -> str:
+    """Name the kinds the user most likely meant: the same name in other libraries, then close spellings."""
+    number = " (or give a number)" if "number" in tags else ""
+    kinds = [t for t in tags if t != "number"]
+    if len(kinds) <= 8:
+        return f"Unknown kind {tag!r}; use one of {', '.join(kinds)}{number} (GET /v1/catalog lists them)."
+    name = tag.rsplit(".", 1)[-1].lower()
+    same_name = [k for k in kinds if k.rsplit(".", 1)[-1].lower() == name]
+    close = difflib.get_close_matches(tag, kinds, n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys(same_name + close))
+    hint = f"did you mean {' or '.join(suggestions)}? " if suggestions else ""
+    return (
+        f"Unknown kind {tag!r}; {hint}Kinds are named <library>.<name> as the library spells them "
+        f"(tf1, keras, torch, optax){number}; GET /v1/catalog lists all {len(kinds)}."
+    )
 
 
 def _rephrase(error: dict[str, Any], loc: Loc) -> tuple[Loc, str]:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "union_tag_invalid":
-        tags = ctx.get("expected_tags", "").replace("'number', ", "").replace(", 'number'", "")
-        number = " or a number" if "'number'" in ctx.get("expected_tags", "") else ""
-        tag = ctx.get("tag")
-        return [*loc, "kind"], f"Unknown kind {tag!r}; use one of {tags}{number} (GET /v1/catalog lists them)."
+        return [*loc, "kind"], _unknown_kind(
+            str(ctx.get("tag")), re.findall(r"'([^']*)'", ctx.get("expected_tags", ""))
+        )
+    if kind == "kind_refused":  # a nested kind its parent cannot take; the message says why
+        return [*loc, "kind"], error["msg"]
     if kind == "union_tag_not_found" and loc == ["schedule"]:
         return loc, f"Give a number (a constant rate) or an object with a 'kind', not {error['input']!r}."
     if kind == "union_tag_not_found":
         return [*loc, "kind"], "Give an object with a 'kind' (GET /v1/catalog lists the kinds)."
     if kind == "model_attributes_type" or kind == "dict_type":
         return loc, "Give an object with a 'kind' (GET /v1/catalog lists the kinds)."
+    if kind == "extra_forbidden" and loc[-1] == "lr" and "schedulers" in loc:
+        parent = error["kinds"][-2].split(".")[-1] if len(error["kinds"]) >= 2 else "parent"
+        return loc, f"A child scheduler takes no lr of its own: it scales the {parent}'s lr; remove it."
     if kind == "extra_forbidden":
         return loc, f"Unknown field {loc[-1]!r}; check its spelling or remove it."
     bounds = {

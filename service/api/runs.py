@@ -74,8 +74,8 @@ async def create_run(
     `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
     `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
     state = request.app.state
-    adapters.check_limits(spec, state.settings)
-    adapters.build_problem(spec)  # refuse what the engine would refuse before anything is stored
+    # refuse what the engine would refuse, and what exceeds the limits, before anything is stored
+    adapters.check_limits(spec, adapters.build_problem(spec), state.settings)
     streaming = accept is not None and "text/event-stream" in accept
     if streaming:
         state.streams.check(client_of(request))
@@ -206,18 +206,26 @@ async def stream_run(
     interval_ms: Annotated[
         int, Query(ge=0, le=10_000, description="Pause between events, to animate a finished run.")
     ] = 0,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=-1,
+            description="Resume after this step, for a client that cannot send Last-Event-ID (a new EventSource "
+            "after a page reload); Last-Event-ID wins when both are given.",
+        ),
+    ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Events: `run` (the run without trace), then `step` per recorded row with `id` = its step (or `steps` with
     `batch`, `id` = the last step), then `end` with the final status and summary; `error` before `end` if the run
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
-    the first row after step n. Idle streams get `: ping` comments."""
+    the first row after step n (or `?after=n`). Idle streams get `: ping` comments."""
     state = request.app.state
     events = state.streams.follow(
         client_of(request),
         run_events(
             state.store,
             record.id,
-            -1 if last_event_id is None else last_event_id,
+            next(step for step in (last_event_id, after, -1) if step is not None),
             batch,
             interval_ms,
             state.settings.stream_poll_ms / 1000,

@@ -96,8 +96,9 @@ def iterate(problem: Problem, chunk_rows: int | None = None) -> Iterator[TraceCh
                     loss.gradient(weights[i], out=grads[i])
                     if reader is not None:
                         lr[i] = reader.rate(feedback)
-                    for name, value in optimizer.slots(state).items():
-                        slots[name][i] = value
+                    if slots:
+                        for name, value in optimizer.slots(state).items():
+                            slots[name][i] = value
                     if i < updates:
                         cycled = None if momentum is None else momentum[i]
                         rate = lr[i][:, None]

@@ -7,6 +7,9 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import COURSE_RUN
 
+ONE_CYCLE = {"kind": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 10}
+STEP_LR = {"kind": "torch.StepLR", "step_size": 2}
+
 
 def spec(**changes: Any) -> dict[str, Any]:
     return {**COURSE_RUN, **changes}
@@ -15,7 +18,13 @@ def spec(**changes: Any) -> dict[str, Any]:
 BAD_SPECS = [
     ("unknown loss kind", spec(loss={"kind": "cubic"}), ["loss", "kind"], "Unknown kind 'cubic'"),
     ("unknown schedule kind", spec(schedule={"kind": "tf1.nope"}), ["schedule", "kind"], "Unknown kind"),
-    ("unknown optimizer kind", spec(optimizer={"kind": "adam"}), ["optimizer", "kind"], "Unknown kind 'adam'"),
+    (
+        "unknown optimizer kind",
+        spec(optimizer={"kind": "adam"}),
+        ["optimizer", "kind"],
+        "Unknown kind 'adam'; did you mean keras.Adam or torch.Adam or optax.adam?",
+    ),
+    ("misspelt kind", spec(optimizer={"kind": "torch.Adamm"}), ["optimizer", "kind"], "did you mean torch.Adam"),
     ("negative steps", spec(steps=-5), ["steps"], "at least 1"),
     ("fractional steps", spec(steps=2.5), ["steps"], "integer"),
     ("steps above the limit", spec(steps=1_000_001), ["steps"], "at most 1000000"),
@@ -66,6 +75,48 @@ BAD_SPECS = [
         "set record.every",
     ),
     ("long name", spec(name="x" * 201), ["name"], "200"),
+    (
+        "OneCycleLR past total_steps",
+        spec(schedule=ONE_CYCLE, optimizer={"kind": "torch.SGD"}, steps=11),
+        ["steps"],
+        "allows at most 10: torch.OneCycleLR raises 'Tried to step 11 times",
+    ),
+    (
+        "momentum cycling without momentum",
+        spec(schedule=ONE_CYCLE, optimizer={"kind": "torch.Adagrad"}, steps=10),
+        ["schedule", "cycle_momentum"],
+        "optimizer must support momentum or beta1",
+    ),
+    (
+        "a library rule in a nested schedule",
+        spec(schedule={"kind": "torch.SequentialLR", "lr": 0.1, "schedulers": [STEP_LR, STEP_LR], "milestones": []}),
+        ["schedule", "milestones"],
+        "milestones",
+    ),
+    (
+        "a kind its parent cannot take",
+        spec(schedule={"kind": "torch.ChainedScheduler", "lr": 0.1, "schedulers": [{"kind": "torch.OneCycleLR"}]}),
+        ["schedule", "schedulers", 0, "kind"],
+        "ChainedScheduler chains only the multiplicative schedulers",
+    ),
+    (
+        "a child with its own lr",
+        spec(schedule={"kind": "torch.ChainedScheduler", "lr": 0.1, "schedulers": [{**STEP_LR, "lr": 1}]}),
+        ["schedule", "schedulers", 0, "lr"],
+        "takes no lr of its own: it scales the ChainedScheduler's lr",
+    ),
+    (
+        "state recorded beyond the trace limit",
+        spec(
+            loss={"kind": "quadratic"},
+            w0=[0.0] * 1000,
+            steps=9_000,  # 18 million numbers without the state; Adam's two moments double that
+            optimizer={"kind": "torch.Adam"},
+            record={"state": True},
+        ),
+        ["record", "every"],
+        "set record.every",
+    ),
 ]
 
 

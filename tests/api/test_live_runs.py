@@ -63,6 +63,10 @@ def test_replay_of_a_finished_run_and_resume_with_last_event_id(server: Server) 
         resumed = events(client, "GET", f"/v1/runs/{run_id}/events", headers={"Last-Event-ID": "20"})
         assert [data(e)["step"] for e in resumed if e.event == "step"] == list(range(21, 41))
         assert resumed[-1].event == "end"
+        after = events(client, "GET", f"/v1/runs/{run_id}/events?after=30")
+        assert [data(e)["step"] for e in after if e.event == "step"] == list(range(31, 41))
+        both = events(client, "GET", f"/v1/runs/{run_id}/events?after=30", headers={"Last-Event-ID": "35"})
+        assert [data(e)["step"] for e in both if e.event == "step"] == list(range(36, 41))
 
 
 def test_batched_steps_events_are_columnar(server: Server) -> None:

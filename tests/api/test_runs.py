@@ -135,3 +135,18 @@ def test_diverged_run_stores_its_finite_rows(client: TestClient) -> None:
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_optimizer_state_is_recorded_when_asked(client: TestClient) -> None:
+    """torch.SGD's momentum buffer per row: 0 before the first update (it does not exist yet), then the buffer."""
+    spec = {**COURSE_RUN, "steps": 3, "optimizer": {"kind": "torch.SGD", "momentum": 0.9}, "record": {"state": True}}
+    run = client.post("/v1/runs", json=spec).json()
+    buffer = run["trace"]["state"]["momentum_buffer"]
+    assert buffer[:2] == [0.0, 12.0]  # the first buffer is the first gradient, 2·(5 + 1)
+    w1 = run["trace"]["w"][1]
+    assert buffer[2] == np.float32(np.float32(0.9) * np.float32(12) + np.float32(2) * np.float32(w1 + 1))
+    plain = client.post("/v1/runs", json={**spec, "record": {}}).json()
+    assert "state" not in plain["trace"]
+    assert plain["trace"]["w"] == run["trace"]["w"]
+    header = client.get(f"/v1/runs/{run['id']}?format=csv").text.splitlines()[0]
+    assert header == "step,w,loss,lr,grad,state.momentum_buffer"

@@ -109,9 +109,15 @@ def tag_of(value: Any) -> str | None:
     return getattr(value, "kind", None)
 
 
-def tagged_union(models: Sequence[type[Kind]], number: bool = False) -> Any:
-    """A union of kind models discriminated by `kind` (and a bare number tagged "number" when `number`)."""
+def tagged_union(models: Sequence[type[Kind]], number: bool = False, refusal: str | None = None) -> Any:
+    """A union of kind models discriminated by `kind` (and a bare number tagged "number" when `number`); with
+    `refusal`, any other kind is refused with that reason instead of a list of the expected kinds."""
     members: list[Any] = [Annotated[model, Tag(kind_of(model))] for model in models]
     if number:
         members.insert(0, Annotated[Finite, Tag("number")])
-    return Annotated[Union[tuple(members)], Discriminator(tag_of)]  # noqa: UP007 (a runtime-built union)
+    discriminator = (
+        Discriminator(tag_of, custom_error_type="kind_refused", custom_error_message=refusal)
+        if refusal
+        else Discriminator(tag_of)
+    )
+    return Annotated[Union[tuple(members)], discriminator]  # noqa: UP007 (a runtime-built union)

@@ -53,6 +53,18 @@ class ReadsLoss(Protocol):
         ...
 
 
+@runtime_checkable
+class Bounded(Protocol):
+    """A schedule the library refuses to evaluate past some step (torch's OneCycleLR past total_steps, a division
+    by zero): `max_steps` is the largest `steps` a run may have (None: no limit), `horizon[1]` the library's reason."""
+
+    @property
+    def max_steps(self) -> int | None: ...
+
+    @property
+    def horizon(self) -> tuple[int | None, str]: ...
+
+
 Factory = Callable[..., Schedule]
 SCHEDULES: dict[str, Factory] = {}
 """Every schedule kind: `kind -> factory(dtype=..., **the library's keyword arguments)`."""

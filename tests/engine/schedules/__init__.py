@@ -1,0 +1,1 @@
+"""Schedule kinds of each library."""
