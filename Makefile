@@ -32,8 +32,12 @@ format: $(INSTALLED)
 openapi: $(INSTALLED)  ## regenerate the committed OpenAPI document
 	$(BIN)/python -m service.openapi openapi/openapi.json
 
-bench: $(INSTALLED)  ## benchmarks (not part of the tests)
+BENCH_PYTHON ?= $(BIN)/python
+
+bench: $(INSTALLED)  ## benchmarks (not part of the tests); BENCH_PYTHON=<a venv with torch and jax> adds baselines
 	$(BIN)/python -m bench.engine
+	$(BENCH_PYTHON) -m bench.sweep
+	$(BIN)/python -m bench.trace_formats
 	$(BIN)/python -m bench.http_latency
 	$(BIN)/python -m bench.healthz_under_load
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
         20_000_000, ge=1, description="Largest number of numbers a run may record (rows x (2 x dims + 2))."
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body, in bytes.")
+    max_sweep_runs: int = Field(100_000, ge=1, description="Largest number of grid points of a sweep.")
+    max_sweep_work: int = Field(
+        500_000_000, ge=1, description="Largest sweep in run-steps (grid points x (steps + 1) x dims)."
+    )
     max_concurrent_runs: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Runs computed at the same time."
     )

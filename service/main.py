@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service import __version__
-from service.api import auth, catalog, dashboard, errors, health, runs
+from service.api import auth, catalog, dashboard, errors, health, landscape, lr_finder, runs, sweeps
 from service.api.body_limit import BodyLimit
 from service.api.errors import PROBLEM_JSON
 from service.api.events import ClientStreams
@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(auth.router)
     app.include_router(runs.router)
+    app.include_router(sweeps.router)
+    app.include_router(lr_finder.router)
+    app.include_router(landscape.router)
     app.include_router(catalog.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)

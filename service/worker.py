@@ -17,11 +17,16 @@ from functools import cache
 from multiprocessing import get_context
 from typing import Any
 
+import orjson
+
 from service.api import adapters
+from service.api.documents import JSON_OPTIONS
 from service.api.errors import BUSY, ProblemError
-from service.api.schemas import RunSpec
+from service.api.schemas import RunSpec, SweepSpec
+from service.config import Settings
 from service.engine.analysis import Analyzer
 from service.engine.loop import iterate
+from service.engine.sweep import run_sweep
 from service.engine.trace import Trace, record
 from service.store.base import RunStore
 from service.store.sqlite import SQLiteStore
@@ -62,6 +67,32 @@ def run_in_worker(run_id: str, spec_document: dict[str, Any], store: RunStore | 
         return status
     except Exception as exc:  # a worker must leave a final status behind whatever happens
         runs.finish(run_id, None, "failed", now(), None, f"The run failed in the engine: {type(exc).__name__}: {exc}")
+        return "failed"
+
+
+def sweep_in_worker(sweep_id: str, spec_document: dict[str, Any], store: RunStore | str) -> str:
+    """Run a stored, queued sweep as one batch, recording progress after chunks and the result at the end."""
+    sweeps = _open_store(store) if isinstance(store, str) else store
+    try:
+        spec = SweepSpec.model_validate(spec_document)
+        problem, axes = adapters.build_sweep(spec, Settings())
+        flushed = 0.0
+
+        def progress(step: int) -> None:
+            nonlocal flushed
+            if time.monotonic() - flushed >= FLUSH_SECONDS or step == spec.base.steps:
+                sweeps.sweep_progress(sweep_id, step)
+                flushed = time.monotonic()
+
+        sweeps.sweep_progress(sweep_id, -1)
+        result = run_sweep(problem, spec.max_points, progress)
+        document = orjson.dumps(adapters.sweep_document(spec, axes, result), option=JSON_OPTIONS)
+        sweeps.finish_sweep(sweep_id, "finished", now(), document)
+        return "finished"
+    except Exception as exc:  # a worker must leave a final status behind whatever happens
+        sweeps.finish_sweep(
+            sweep_id, "failed", now(), None, f"The sweep failed in the engine: {type(exc).__name__}: {exc}"
+        )
         return "failed"
 
 
@@ -141,16 +172,17 @@ class WorkerPool:
         with self._lock:
             self._in_flight -= 1
 
-    def submit(self, run_id: str, spec_document: dict[str, Any]) -> "asyncio.Future[str]":
-        """Start a stored queued run in the place `reserve` took; the returned future resolves to its final
-        status once that is stored."""
+    def submit(self, run_id: str, spec_document: dict[str, Any], sweep: bool = False) -> "asyncio.Future[str]":
+        """Start a stored queued run (or sweep) in the place `reserve` took; the returned future resolves to its
+        final status once that is stored."""
         loop = asyncio.get_running_loop()
         settled: asyncio.Future[str] = loop.create_future()
+        work = sweep_in_worker if sweep else run_in_worker
         try:
-            future = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
+            future = self._executor.submit(work, run_id, spec_document, self._target)
         except BrokenExecutor:  # a worker process died earlier: start a fresh pool
             self._executor = self._new_executor()
-            future = self._executor.submit(run_in_worker, run_id, spec_document, self._target)
+            future = self._executor.submit(work, run_id, spec_document, self._target)
 
         def settle(done: "Future[str]") -> None:
             status, error = "failed", None
@@ -164,7 +196,9 @@ class WorkerPool:
                     )
                 else:
                     status = done.result()
-                if error is not None:
+                if error is not None and sweep:
+                    self._store.finish_sweep(run_id, "failed", now(), None, error)
+                elif error is not None:
                     self._store.finish(run_id, None, "failed", now(), None, error)
                 if self._on_settled is not None:
                     self._on_settled(run_id)
@@ -218,7 +252,11 @@ def is_alive(owner: str | None) -> bool:
 
 
 def recover(store: RunStore, alive: Callable[[str | None], bool] = is_alive) -> list[str]:
-    """Mark runs whose server process died as failed; their stored rows stay as they are. Returns their ids."""
+    """Mark runs (and sweeps) whose server process died as failed; a run's stored rows stay as they are. Returns
+    the runs' ids."""
+    for sweep_id, owner in store.unfinished_sweeps():
+        if not alive(owner):
+            store.finish_sweep(sweep_id, "failed", now(), None, "The server stopped while this sweep was computing.")
     orphans = [run_id for run_id, owner in store.unfinished() if not alive(owner)]
     for run_id in orphans:
         store.finish(

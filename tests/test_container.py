@@ -108,6 +108,15 @@ def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None
         run = httpx.post(f"{url}/v1/runs", json=COURSE_RUN, timeout=60)
         assert run.status_code == 201
         assert run.json()["summary"]["verdict"] == "converged"
+        # the dashboard ships inside the package: its page, its modules and the vendored uPlot
+        for path, kind in (
+            ("/", "text/html"),
+            ("/static/app.js", "javascript"),
+            ("/static/vendor/uplot/uPlot.esm.js", "javascript"),
+        ):
+            page = httpx.get(f"{url}{path}", timeout=10)
+            assert page.status_code == 200, path
+            assert kind in page.headers["content-type"], path
         assert (
             "site-packages"
             in subprocess.run(

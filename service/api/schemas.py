@@ -1,17 +1,15 @@
 """Request and response bodies. The kind models (`service.api.kinds`) double as the catalogue."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.api.kinds import losses, optimizers, schedules
 from service.api.kinds.base import Finite, Kind, NonNegative, NumberOrList, Strict, kind_of
-from service.api.kinds.losses import PolynomialLoss, QuadraticLoss
+from service.api.kinds.losses import LossSpec as LossSpec  # re-exported: run, sweep, landscape specs
 from service.api.kinds.optimizers import OptimizerSpec
 from service.api.kinds.optimizers.common import SGD
 from service.api.kinds.schedules import ScheduleSpec
-
-LossSpec = Annotated[QuadraticLoss | PolynomialLoss, Field(discriminator="kind")]
 
 KIND_MODELS: dict[str, tuple[type[Kind], ...]] = {
     "losses": losses.MODELS,
@@ -60,6 +58,60 @@ class RunSpec(Strict):
         if isinstance(self.schedule, float):
             document["schedule"] = {"kind": "constant", "learning_rate": self.schedule}
         return document
+
+
+class Linspace(Strict):
+    """`num` evenly spaced values from `start` to `stop` (numpy.linspace)."""
+
+    start: Finite
+    stop: Finite
+    num: int = Field(ge=1, le=1_000_000)
+    endpoint: bool = Field(True, description="Include `stop`.")
+
+
+class Logspace(Strict):
+    """`num` values evenly spaced on a log scale from base**start to base**stop (numpy.logspace): start and stop
+    are exponents."""
+
+    start: Finite = Field(ge=-300, le=300)
+    stop: Finite = Field(ge=-300, le=300)
+    num: int = Field(ge=1, le=1_000_000)
+    base: Finite = Field(10.0, gt=0)
+    endpoint: bool = Field(True, description="Include base**stop.")
+
+
+class Axis(Strict):
+    """One parameter varied over values: a dotted path into the base spec and exactly one of values, linspace,
+    logspace."""
+
+    path: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$",
+        max_length=200,
+        description="Where in the spec: `schedule.learning_rate`, `optimizer.momentum`, `optimizer.betas.0`, `w0`, "
+        "`w0.1`, `loss.a`, `loss.b.0`, ... A real-valued parameter (whole-number ones change the loop itself).",
+        examples=["schedule.learning_rate"],
+    )
+    values: list[Finite] | None = Field(None, min_length=1, max_length=1_000_000)
+    linspace: Linspace | None = None
+    logspace: Logspace | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Axis":
+        given = [name for name in ("values", "linspace", "logspace") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of values, linspace, logspace (got {', '.join(given) or 'none'})")
+        return self
+
+
+class SweepSpec(Strict):
+    """A grid of runs: the base run with each axis's parameter varied; the grid is the cartesian product."""
+
+    base: RunSpec
+    axes: list[Axis] = Field(min_length=1, max_length=4, description="The parameters varied, outermost first.")
+    max_points: int | None = Field(
+        None, ge=2, le=10_000, description="Keep each run's trace, thinned to this many rows; none by default."
+    )
+    name: str | None = Field(None, max_length=200, description="A label shown in lists and dashboards.")
 
 
 # Responses ------------------------------------------------------------------------------------------------------
@@ -167,6 +219,69 @@ EVENTS: dict[str, tuple[type[BaseModel], str]] = {
     "error": (BaseModel, "If the run failed: a problem document, just before `end`."),
     "end": (EndEvent, "Last: the final status and summary; the stream then closes."),
 }
+
+
+Grid = Any
+"""Nested lists shaped like the sweep's grid (one level per axis); null where a value is not finite."""
+
+
+class AxisValues(Out):
+    path: str
+    values: list[float]
+
+
+class Stability(Out):
+    """Theory beside experiment for a constant rate on a quadratic with plain or heavy-ball momentum."""
+
+    axis: str = Field(description="The swept rate's path.")
+    rule: str = Field(description="The closed form used, in words.")
+    predicted_max_lr: Grid = Field(description="Rates below this converge (per point of the other axes).")
+    largest_stable_lr: Grid = Field(description="The largest swept rate that did not diverge (null if none).")
+    smallest_diverged_lr: Grid = Field(description="The smallest swept rate that diverged (null if none).")
+    agrees: bool = Field(description="The prediction lies between the two measured rates everywhere.")
+
+
+class SweepSummary(Out):
+    """Per grid point, arrays shaped like the grid."""
+
+    final_loss: Grid
+    best_loss: Grid
+    verdict: Grid
+    converged_at: Grid = Field(description="Step, or null when the run did not converge.")
+    diverged_at: Grid = Field(description="Step, or null when the run did not diverge.")
+    counts: dict[str, int] = Field(description="How many grid points got each verdict.")
+    stability: Stability | None = Field(
+        description="When a constant rate is swept on a quadratic with plain or heavy-ball SGD."
+    )
+
+
+class SweepTraces(Out):
+    """With `max_points`: the kept rows of every run; w is [point…][row] (or [point…][row][dim])."""
+
+    step: list[int]
+    w: Grid
+    loss: Grid
+    lr: Grid
+
+
+class SweepProgress(Out):
+    step: int = Field(description="The last step computed (all grid points advance together).")
+    steps: int
+
+
+class Sweep(Out):
+    id: str
+    name: str | None
+    status: Literal["queued", "running", "finished", "failed"]
+    created_at: str
+    finished_at: str | None
+    spec: SweepSpec
+    shape: list[int] = Field(description="The grid's shape: one length per axis.")
+    axes: list[AxisValues]
+    progress: SweepProgress
+    summary: SweepSummary | None = Field(description="Null until the sweep has finished.")
+    traces: SweepTraces | None = Field(None, description="With `max_points`, once finished.")
+    error: str | None
 
 
 class RunPage(Out):

@@ -8,7 +8,7 @@ Verdict rules, on the last `WINDOW` rows of each run (g = gradient norm, g0 its 
 - diverged: a non-finite value, or a loss above its start whose gradient keeps growing;
 - unbounded: the loss has no minimum and keeps falling;
 - oscillating: w changes direction at every step and the amplitude neither shrinks nor grows;
-- slow: still descending, not there yet; stalled: w no longer moves, far from a minimum.
+- slow: still moving towards a minimum, not there yet; stalled: w no longer moves, far from a minimum.
 """
 
 import math
@@ -20,8 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from service.engine.arrays import Array, IntArray
+from service.engine.expressions import Expression, coordinates, degree, quadratic_parts
 from service.engine.loop import Outcome, TraceChunk
-from service.engine.losses import Loss, Polynomial, Quadratic
+from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm, flat_tolerance, quadratic_form_bounded
+from service.engine.testfunctions import NamedFunction
 
 WINDOW = 16
 CONVERGED_RATIO = 1e-3
@@ -51,7 +53,7 @@ class RunSummary:
     converged_at: IntArray  # -1 when not converged
     diverged_at: IntArray  # -1 when not diverged
     outcome: npt.NDArray[np.int8]
-    verdict: list[Verdict]
+    verdict: npt.NDArray[np.object_]  # (R,) of Verdict
     loss0: Array
     grad_norm0: npt.NDArray[np.float64]
     grad_norm_final: npt.NDArray[np.float64]
@@ -141,21 +143,23 @@ class Analyzer:
         alternating = (count >= 3) & (turns | ~pair_valid).all(axis=0)
         rising = l_last > self.loss0
         falling = l_last < l_first
-        verdicts = []
-        for r in range(runs):
-            verdicts.append(
-                _verdict(
-                    diverged=self.outcome[r] == Outcome.DIVERGED,
-                    converged=bool(converged[r]),
-                    growing=bool(growth[r] > 1 + STEADY),
-                    steady=bool(abs(growth[r] - 1) <= STEADY),
-                    rising=bool(rising[r]),
-                    falling=bool(falling[r]),
-                    below_start=bool(l_last[r] < self.loss0[r]),
-                    bounded=bool(self.bounded[r]),
-                    alternating=bool(alternating[r]),
-                )
-            )
+        diverged = self.outcome == Outcome.DIVERGED
+        below_start = l_last < self.loss0
+        growing, steady = growth > 1 + STEADY, np.abs(growth - 1) <= STEADY
+        verdicts = _verdicts(
+            [  # the first rule that holds decides, in this order
+                (diverged & below_start & ~self.bounded, Verdict.UNBOUNDED),
+                (diverged, Verdict.DIVERGED),
+                (converged, Verdict.CONVERGED),
+                (growing & rising, Verdict.DIVERGED),
+                (~self.bounded & below_start & falling, Verdict.UNBOUNDED),
+                (alternating & steady, Verdict.OSCILLATING),
+                (falling, Verdict.SLOW),
+                (alternating, Verdict.OSCILLATING),
+                (fixed, Verdict.STALLED),
+            ],
+            Verdict.SLOW,  # still moving, not steadily down yet (momentum ringing, say): not there yet
+        )
         return RunSummary(
             final_step=self.last_step,
             final_w=self.w[-1],
@@ -178,33 +182,11 @@ class Analyzer:
         )
 
 
-def _verdict(
-    *,
-    diverged: bool,
-    converged: bool,
-    growing: bool,
-    steady: bool,
-    rising: bool,
-    falling: bool,
-    below_start: bool,
-    bounded: bool,
-    alternating: bool,
-) -> Verdict:
-    if diverged:
-        return Verdict.UNBOUNDED if (below_start and not bounded) else Verdict.DIVERGED
-    if converged:
-        return Verdict.CONVERGED
-    if growing and rising:
-        return Verdict.DIVERGED
-    if not bounded and below_start and falling:
-        return Verdict.UNBOUNDED
-    if alternating and steady:
-        return Verdict.OSCILLATING
-    if falling:
-        return Verdict.SLOW
-    if alternating:
-        return Verdict.OSCILLATING
-    return Verdict.STALLED
+def _verdicts(rules: list[tuple[npt.NDArray[np.bool_], Verdict]], otherwise: Verdict) -> npt.NDArray[np.object_]:
+    """Per run, the verdict of the first rule whose condition holds (vectorised over the batch)."""
+    codes = np.select([condition for condition, _ in rules], list(range(len(rules))), default=len(rules))
+    names = np.array([verdict for _, verdict in rules] + [otherwise], dtype=object)
+    return np.asarray(names[codes], dtype=object)
 
 
 def _last_true(mask: npt.NDArray[np.bool_]) -> IntArray:
@@ -216,8 +198,10 @@ def loss_facts(loss: Loss, run: int = 0) -> dict[str, Any] | None:
     """The analytic facts the course chapter is about: where the minimum is and which constant rates work.
 
     For `a·(w+b)²` the curvature is 2a: a constant rate below 1/a converges, exactly 1/a oscillates forever,
-    above it diverges, and 1/(2a) lands on the minimum in one step. For a polynomial the same numbers hold
-    near its minimum, from the second derivative there.
+    above it diverges, and 1/(2a) lands on the minimum in one step. A quadratic form's curvatures are the
+    eigenvalues λ of its symmetric part, and the limit is 2/λmax. For a polynomial, or a named test function, the
+    same numbers hold near its (first known) minimum, from the second derivatives there. A formula gets the facts
+    of the polynomial or quadratic form it is, when it is one; otherwise only whether it is bounded below.
     """
     if isinstance(loss, Quadratic):
         a = loss.a[min(run, loss.a.shape[0] - 1)].astype(np.float64)
@@ -245,14 +229,83 @@ def loss_facts(loss: Loss, run: int = 0) -> dict[str, Any] | None:
     if isinstance(loss, Polynomial):
         coefficients = loss.coefficients[min(run, loss.coefficients.shape[0] - 1)].astype(np.float64)
         return _polynomial_facts(coefficients)
+    if isinstance(loss, QuadraticForm):
+        p = min(run, loss.s.shape[0] - 1)
+        wide = loss.s[p].astype(np.float64), loss.b[p].astype(np.float64), float(loss.c[p])
+        return _quadratic_form_facts("quadratic_form", *wide, list(range(loss.dims)), loss.dims)
+    if isinstance(loss, NamedFunction):
+        return _named_facts(loss, run)
+    if isinstance(loss, Expression):
+        return _expression_facts(loss)
     return None
 
 
-def _polynomial_facts(coefficients: npt.NDArray[np.float64]) -> dict[str, Any]:
+def _unknown(kind: str, bounded: bool) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "bounded_below": bounded,
+        "minimum": None,
+        "curvature": None,
+        "max_stable_lr": None,
+        "one_step_lr": None,
+    }
+
+
+def _rates(curvature: npt.NDArray[np.float64], tol: float = 0.0) -> dict[str, float | None]:
+    """The rate limit 2/λmax and, when every positive curvature is the same λ, the one-step rate 1/λ."""
+    positive = curvature[curvature > tol]
+    if not positive.size:
+        return {"max_stable_lr": None, "one_step_lr": None}
+    same = bool(np.all(np.abs(positive - positive[0]) <= 1e-12 * positive[0]))
+    return {"max_stable_lr": float(2 / positive.max()), "one_step_lr": float(1 / positive[0]) if same else None}
+
+
+def _quadratic_form_facts(
+    kind: str, s: npt.NDArray[np.float64], b: npt.NDArray[np.float64], c: float, used: list[int], dims: int
+) -> dict[str, Any]:
+    """½·vᵀSv + bᵀv + c with v = w[used]: the (minimum-norm) minimiser −S⁺b when S is positive semi-definite and
+    b lies in its range; the other coordinates of w are free (curvature 0)."""
+    eigenvalues, vectors = np.linalg.eigh(s)
+    curvature = np.sort(np.concatenate([eigenvalues, np.zeros(dims - len(used))]))
+    facts = {**_unknown(kind, quadratic_form_bounded(s, b)), "curvature": curvature.tolist()}
+    if not facts["bounded_below"]:
+        return facts
+    tol = flat_tolerance(eigenvalues)
+    inverse = np.divide(1, eigenvalues, out=np.zeros_like(eigenvalues), where=np.abs(eigenvalues) > tol)
+    v = -(vectors * inverse) @ (vectors.T @ b)
+    w = np.zeros(dims)
+    w[used] = v
+    return {**facts, "minimum": {"w": w.tolist(), "loss": c + 0.5 * float(b @ v)}, **_rates(curvature, tol)}
+
+
+def _named_facts(loss: NamedFunction, run: int) -> dict[str, Any]:
+    bounded = loss.bounded_below()
+    facts = _unknown(loss.kind, bool(bounded[min(run, bounded.size - 1)]))
+    minima = loss.minima(run)
+    if not minima:
+        return facts
+    curvature = np.linalg.eigvalsh(loss.hessian(minima[0], run)).astype(np.float64)
+    minimum = {"w": minima[0].tolist(), "loss": 0.0}
+    return {**facts, "minimum": minimum, "curvature": curvature.tolist(), **_rates(curvature)}
+
+
+def _expression_facts(loss: Expression) -> dict[str, Any]:
+    terms = loss.terms
+    if terms is None or degree(terms) == 0:
+        return _unknown("expression", loss.bounded)
+    if loss.dims == 1:
+        coefficients = [terms.get(((0, k),) if k else (), 0.0) for k in range(degree(terms) + 1)]
+        return _polynomial_facts(np.array(coefficients), kind="expression")
+    if degree(terms) <= 2:
+        return _quadratic_form_facts("expression", *quadratic_parts(terms), coordinates(terms), loss.dims)
+    return _unknown("expression", loss.bounded)
+
+
+def _polynomial_facts(coefficients: npt.NDArray[np.float64], kind: str = "polynomial") -> dict[str, Any]:
     poly = np.polynomial.Polynomial(coefficients)
     bounded = poly.degree() == 0 or (poly.degree() % 2 == 0 and coefficients[-1] > 0)
     facts: dict[str, Any] = {
-        "kind": "polynomial",
+        "kind": kind,
         "bounded_below": bool(bounded),
         "minimum": None,
         "curvature": None,

@@ -1,9 +1,10 @@
 """Losses: value over a chunk of rows and gradient at one row, both batched over runs.
 
 Parameters have shape (P, D) with P = 1 (shared by every run) or P = R (one per run), so a sweep over
-a coefficient is one batch.
+a coefficient is one batch. The named test functions are in `testfunctions`, formulas in `expressions`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -98,6 +99,73 @@ class Polynomial:
         return np.asarray((c[:, -1] > 0) & (degree % 2 == 0))
 
 
+@dataclass(frozen=True)
+class QuadraticForm:
+    """`½·wᵀAw + bᵀw + c`, computed through the symmetric part S = ½(A + Aᵀ) (the same function): the gradient
+    is S·w + b. Each coordinate of S·w is summed in the same order whatever the batch size (einsum, not BLAS,
+    whose blocking depends on it), so a run in a batch gives the numbers it gives alone."""
+
+    a: Array  # (P, D, D), as given
+    b: Array  # (P, D)
+    c: Array  # (P,)
+    s: Array = field(init=False, repr=False)  # (P, D, D), symmetric
+    half_s: Array = field(init=False, repr=False)
+    bounded: BoolArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        half = np.asarray(0.5, self.a.dtype)
+        s = self.a * half + np.swapaxes(self.a, -1, -2) * half  # halves first: no overflow near the dtype's max
+        object.__setattr__(self, "s", s)
+        object.__setattr__(self, "half_s", s * np.asarray(0.5, s.dtype))
+        wide = s.astype(np.float64)
+        bounded = [quadratic_form_bounded(wide[p], self.b[p].astype(np.float64)) for p in range(s.shape[0])]
+        object.__setattr__(self, "bounded", np.array(bounded))
+
+    @property
+    def dims(self) -> int:
+        return int(self.b.shape[-1])
+
+    def value(self, w: Array) -> Array:
+        half_sw = self._times(self.half_s, w)
+        np.add(half_sw, self.b, out=half_sw)
+        np.multiply(half_sw, w, out=half_sw)
+        return np.asarray(half_sw.sum(axis=-1, dtype=w.dtype) + self.c, dtype=w.dtype)
+
+    def gradient(self, w: Array, out: Array) -> None:
+        if self.s.shape[0] == 1:
+            np.einsum("rj,ij->ri", w, self.s[0], out=out)
+        else:
+            np.einsum("rj,rij->ri", w, self.s, out=out)
+        np.add(out, self.b, out=out)
+
+    def bounded_below(self) -> BoolArray:
+        return self.bounded
+
+    @staticmethod
+    def _times(matrix: Array, w: Array) -> Array:
+        """matrix·w for rows w shaped (..., R, D)."""
+        if matrix.shape[0] == 1:
+            return np.asarray(np.einsum("...j,ij->...i", w, matrix[0]))
+        return np.asarray(np.einsum("...rj,rij->...ri", w, matrix))
+
+
+def quadratic_form_bounded(s: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> bool:
+    """Whether ½·vᵀSv + bᵀv + c (S symmetric) has a finite infimum: S positive semi-definite and b in its range."""
+    if s.size == 0:
+        return True
+    eigenvalues, vectors = np.linalg.eigh(s)
+    tol = flat_tolerance(eigenvalues)
+    if eigenvalues[0] < -tol:
+        return False
+    flat = vectors[:, np.abs(eigenvalues) <= tol]
+    return bool(np.linalg.norm(flat.T @ b) <= 1e-9 * max(float(np.linalg.norm(b)), 1e-300))
+
+
+def flat_tolerance(eigenvalues: npt.NDArray[np.float64]) -> float:
+    """Eigenvalues of a symmetric matrix within this of zero count as zero (the rounding of `eigh`)."""
+    return float(64 * np.finfo(np.float64).eps * eigenvalues.size * max(float(np.abs(eigenvalues).max()), 1e-300))
+
+
 def _horner(coefficients: Array, x: Array) -> Array:
     """Σ c_k·x^k for x shaped (..., R) and coefficients (P, n + 1), highest degree first."""
     result = np.broadcast_to(coefficients[:, -1], x.shape).copy()
@@ -125,3 +193,25 @@ def polynomial(coefficients: Numbers, dims: int, dtype: np.dtype[np.floating]) -
             f"a polynomial loss has one variable but w0 has {dims} dimensions; give w0 as a single number.",
         )
     return Polynomial(array[None, :])
+
+
+def quadratic_form(
+    a: Sequence[Sequence[float]], b: Numbers, c: float, dims: int, dtype: np.dtype[np.floating]
+) -> QuadraticForm:
+    """`½·wᵀAw + bᵀw + c`; refuses a matrix that is not square or not D×D for a D-dimensional w0."""
+    for row, values in enumerate(a):
+        if len(values) != len(a):
+            raise ParameterError(
+                ("A", row),
+                f"row {row} of A has {len(values)} numbers but A has {len(a)} rows; A must be square, "
+                "one row per dimension with one number per dimension.",
+            )
+    if len(a) != dims:
+        raise ParameterError(
+            "A",
+            f"A is {len(a)}×{len(a)} but w0 has {dims} dimension{'s' if dims != 1 else ''}; "
+            f"give a {dims}×{dims} matrix, or a starting point with {len(a)} numbers.",
+        )
+    matrix = as_dtype_array("A", [x for values in a for x in values], dtype).reshape(1, dims, dims)
+    vector = broadcast_dims("b", as_dtype_array("b", b, dtype), dims)[None, :]
+    return QuadraticForm(matrix, vector, as_dtype_array("c", c, dtype))

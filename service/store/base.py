@@ -24,6 +24,24 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class SweepRecord:
+    """A sweep's metadata; `result` is the finished sweep's JSON document (summary, traces) as stored bytes."""
+
+    id: str
+    name: str | None
+    status: str
+    created_at: str
+    finished_at: str | None
+    spec: dict[str, Any]
+    shape: list[int]
+    axes: list[dict[str, Any]]
+    steps: int
+    progress: int = -1
+    result: bytes | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Page:
     records: list[RunRecord]
     next_cursor: str | None
@@ -33,7 +51,25 @@ class CursorError(ValueError):
     """The cursor was not one this store handed out."""
 
 
-class RunStore(Protocol):
+class SweepStore(Protocol):
+    def insert_sweep(self, record: SweepRecord, owner: str | None = None) -> None: ...
+
+    def sweep_progress(self, sweep_id: str, step: int) -> None:
+        """Record the last step computed (and that the sweep is running)."""
+        ...
+
+    def finish_sweep(
+        self, sweep_id: str, status: str, finished_at: str, result: bytes | None, error: str | None = None
+    ) -> None: ...
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord | None: ...
+
+    def unfinished_sweeps(self) -> list[tuple[str, str | None]]:
+        """(id, owner) of every queued or running sweep."""
+        ...
+
+
+class RunStore(SweepStore, Protocol):
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         """Store a new run (queued, no rows yet); `owner` names the server process responsible for it."""
         ...

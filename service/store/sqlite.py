@@ -16,19 +16,38 @@ import numpy.typing as npt
 import orjson
 
 from service.engine.trace import COLUMNS, Trace
-from service.store.base import CursorError, Page, RunRecord
+from service.store.base import CursorError, Page, RunRecord, SweepRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+SWEEPS_TABLE = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    spec BLOB NOT NULL,
+    shape BLOB NOT NULL,
+    axes BLOB NOT NULL,
+    steps INTEGER NOT NULL,
+    progress INTEGER NOT NULL DEFAULT -1,
+    result BLOB,
+    error TEXT,
+    owner TEXT
+);
+"""
 MIGRATIONS = {
     2: """
 ALTER TABLE trace_parts ADD COLUMN state_names TEXT NOT NULL DEFAULT '';
 ALTER TABLE trace_parts ADD COLUMN state BLOB;
 """,
+    3: SWEEPS_TABLE,
 }
 """Statements that bring a store of version n - 1 to version n."""
 PART_ROWS = 65_536
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -61,6 +80,8 @@ CREATE TABLE IF NOT EXISTS trace_parts (
     PRIMARY KEY (run_seq, first_row)
 ) WITHOUT ROWID;
 """
+    + SWEEPS_TABLE
+)
 
 
 class SQLiteStore:
@@ -219,6 +240,67 @@ class SQLiteStore:
         with self._lock:
             rows = self._db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
         return {str(status): int(count) for status, count in rows}
+
+    def insert_sweep(self, record: SweepRecord, owner: str | None = None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sweeps (id, name, status, created_at, spec, shape, axes, steps, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.name,
+                    record.status,
+                    record.created_at,
+                    orjson.dumps(record.spec),
+                    orjson.dumps(record.shape),
+                    orjson.dumps(record.axes, option=orjson.OPT_SERIALIZE_NUMPY),
+                    record.steps,
+                    owner,
+                ),
+            )
+
+    def sweep_progress(self, sweep_id: str, step: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE sweeps SET progress = ?, status = 'running' WHERE id = ?", (step, sweep_id))
+
+    def finish_sweep(
+        self, sweep_id: str, status: str, finished_at: str, result: bytes | None, error: str | None = None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sweeps SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ?",
+                (status, finished_at, result, error, sweep_id),
+            )
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, name, status, created_at, finished_at, spec, shape, axes, steps, progress, result, error"
+                " FROM sweeps WHERE id = ?",
+                (sweep_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        sweep_id, name, status, created_at, finished_at, spec, shape, axes, steps, progress, result, error = row
+        return SweepRecord(
+            sweep_id,
+            name,
+            status,
+            created_at,
+            finished_at,
+            orjson.loads(spec),
+            orjson.loads(shape),
+            orjson.loads(axes),
+            steps,
+            progress,
+            result,
+            error,
+        )
+
+    def unfinished_sweeps(self) -> list[tuple[str, str | None]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, owner FROM sweeps WHERE status IN ('queued', 'running')").fetchall()
+        return [(row[0], row[1]) for row in rows]
 
     def ping(self) -> None:
         with self._lock:

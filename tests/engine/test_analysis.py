@@ -7,7 +7,7 @@ from service.engine.analysis import Verdict, loss_facts
 from service.engine.execute import run_one
 from service.engine.loop import Problem
 from service.engine.losses import polynomial, quadratic
-from service.engine.optimizers import GradientDescent
+from service.engine.optimizers import GradientDescent, build
 from service.engine.schedules import constant
 from tests.engine.test_loop import course
 
@@ -80,3 +80,16 @@ def test_polynomial_facts_are_local_to_the_minimum() -> None:
     assert facts["minimum"] == {"w": [0.0], "loss": 1.0}
     assert facts["max_stable_lr"] == 1.0
     assert facts["one_step_lr"] == 0.5
+
+
+def test_momentum_ringing_towards_the_minimum_is_slow_not_stalled() -> None:
+    """Heavy-ball momentum 0.9 at rate 0.01 circles in on the minimum: the loss rises and falls within the last
+    rows, but w keeps moving, so it is not stalled."""
+    problem = Problem(
+        quadratic(1, 1, 0, 1, F32),
+        constant(0.01, F32),
+        build({"kind": "torch.SGD", "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}, F32),
+        np.array([[5.0]], np.float32),
+        100,
+    )
+    assert run_one(problem).summary.verdict[0] == Verdict.SLOW

@@ -127,3 +127,25 @@ def test_an_overflowing_schedule_ends_the_run_before_its_rate_is_written() -> No
     assert result.summary.outcome[0] == Outcome.DIVERGED
     assert np.isfinite(result.trace.lr).all()
     assert result.trace.step[-1] == int(result.summary.diverged_at[0]) - 1
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3, 4, 5, 8, 16, 17, 40])
+def test_every_dimension_is_checked_for_finiteness(dims: int) -> None:
+    """Any one non-finite component ends its run at that row, whatever the number of dimensions: the runs end
+    where a plain `all` over the dimensions says."""
+    w0 = np.full((4, dims), 5, np.float32)
+    w0[1, dims - 1] = 2e19  # its loss overflows at once
+    w0[2, 0] = 1e15  # diverges after some steps at rate 3
+    w0[3, dims // 2] = -3e16  # so does this one, in another dimension
+    rates = np.array([0.2, 0.2, 3.0, 2.5], np.float32)
+    batch = Problem(quadratic(1, 1, 0, dims, F32), Constant(rates), GradientDescent(), w0, 60)
+    chunks = list(iterate(batch, chunk_rows=8, skip_cycles=False))
+    w = np.concatenate([c.w for c in chunks])
+    grad = np.concatenate([c.grad for c in chunks])
+    loss = np.concatenate([c.loss for c in chunks])
+    finite = np.isfinite(loss) & np.isfinite(w).all(axis=-1) & np.isfinite(grad).all(axis=-1)
+    expected = [int(np.argmin(column)) if not column.all() else -1 for column in finite.T]
+    assert expected[:2] == [-1, 0]
+    assert min(expected[2:]) > 0
+    assert chunks[-1].diverged_at.tolist() == expected
+    assert chunks[-1].outcome.tolist() == [Outcome.COMPLETED, Outcome.DIVERGED, Outcome.DIVERGED, Outcome.DIVERGED]

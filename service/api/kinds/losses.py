@@ -1,10 +1,13 @@
 """Loss kinds."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from service.api.kinds.base import Finite, Kind, NumberOrList
+
+FORMULA_LENGTH = 500
+"""The engine's limit (`service.engine.expressions.MAX_LENGTH`; a test keeps them equal)."""
 
 
 class QuadraticLoss(Kind):
@@ -25,4 +28,80 @@ class PolynomialLoss(Kind):
     )
 
 
-MODELS = (QuadraticLoss, PolynomialLoss)
+class ExpressionLoss(Kind):
+    """A formula in w, or x and y, or w[0], w[1], …, such as (w + 1)**2, with exact gradients (autodiff).
+
+    The variables are w (one dimension), x and y (w[0] and w[1]), or w[0], w[1], … for any dimension (w0 sets
+    it). A formula uses numbers, + - * / ** and parentheses, unary minus, the constants pi and e, and the
+    functions listed under `formula`; it is parsed against that whitelist, never run as code.
+    """
+
+    kind: Literal["expression"]
+    formula: str = Field(
+        min_length=1,
+        max_length=FORMULA_LENGTH,
+        description="The loss as a formula in w (or x, y, or w[0], w[1], …): numbers, + - * / **, parentheses, "
+        "pi, e, and the functions exp, log, sqrt, sin, cos, tan, tanh, sinh, cosh, abs, square, log1p, expm1, "
+        "atan, sigmoid, softplus. At most 500 characters, 250 terms and 50 levels of nesting.",
+        examples=["(w + 1)**2", "(1 - x)**2 + 100*(y - x**2)**2", "w[0]**2 + 10*w[1]**2 + sin(w[2])"],
+    )
+
+
+class QuadraticFormLoss(Kind):
+    """½·wᵀAw + bᵀw + c: minimum at w = −S⁻¹b, with S = ½(A + Aᵀ), when S is positive definite."""
+
+    kind: Literal["quadratic_form"]
+    A: list[list[Finite]] = Field(
+        min_length=1, description="The D×D matrix, as D rows of D numbers (D is w0's length); need not be symmetric."
+    )
+    b: NumberOrList = Field(0.0, description="Linear term: one number per dimension (or one number for all).")
+    c: Finite = Field(0.0, description="Constant term.")
+
+
+class RosenbrockLoss(Kind):
+    """Rosenbrock's valley Σ b·(w[i+1] − w[i]²)² + (a − w[i])²: minimum 0 at (a, a²) in 2-D, (1, …, 1) for a = 1."""
+
+    kind: Literal["rosenbrock"]
+    a: Finite = Field(1.0, description="Where the valley floor starts: the 2-D minimum is at (a, a²).")
+    b: Finite = Field(100.0, description="Steepness of the valley walls.")
+
+
+class HimmelblauLoss(Kind):
+    """Himmelblau's (x² + y − 11)² + (x + y² − 7)²: minima 0 at (3, 2), (−2.81, 3.13), (−3.78, −3.28), (3.58, −1.85)."""
+
+    kind: Literal["himmelblau"]
+
+
+class BealeLoss(Kind):
+    """Beale's (1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²: minimum 0 at (3, 0.5)."""
+
+    kind: Literal["beale"]
+
+
+class BoothLoss(Kind):
+    """Booth's (x + 2y − 7)² + (2x + y − 5)²: minimum 0 at (1, 3)."""
+
+    kind: Literal["booth"]
+
+
+MODELS = (
+    QuadraticLoss,
+    PolynomialLoss,
+    ExpressionLoss,
+    QuadraticFormLoss,
+    RosenbrockLoss,
+    HimmelblauLoss,
+    BealeLoss,
+    BoothLoss,
+)
+LossSpec = Annotated[
+    QuadraticLoss
+    | PolynomialLoss
+    | ExpressionLoss
+    | QuadraticFormLoss
+    | RosenbrockLoss
+    | HimmelblauLoss
+    | BealeLoss
+    | BoothLoss,
+    Field(discriminator="kind"),
+]

@@ -11,7 +11,7 @@ Each update writes the state in place and the next weights into `out`.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -358,11 +358,19 @@ def rmsprop(
 # Adam, AdamW
 
 
+class Scratch(NamedTuple):
+    """Buffers an update reuses at every step instead of allocating temporaries (not optimizer state)."""
+
+    narrow: Array  # (R, D), run dtype
+    wide: Array  # (R, D), float64: the fused kernels' one rounding
+
+
 class AdamState(NamedTuple):
     step: Array  # (1,) float32
     exp_avg: Array  # (R, D)
     exp_avg_sq: Array  # (R, D)
     max_exp_avg_sq: Array  # (R, D), used with amsgrad
+    scratch: Scratch | None = None
 
 
 @dataclass(frozen=True)
@@ -376,6 +384,12 @@ class Moments:
     decay2: Array  # β2, run dtype
     weight2: Array  # 1 − β2, run dtype
     eps: Array  # run dtype
+    weight1_wide: Array = field(init=False, repr=False)  # 1 − β1 in the run's dtype, as float64
+    lerps_near: bool = field(init=False, repr=False)  # |1 − β1| < 0.5 everywhere: lerp's y + w·(x − y) branch
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weight1_wide", self.weight1.astype(F64))
+        object.__setattr__(self, "lerps_near", bool((np.abs(self.weight1) < 0.5).all()))
 
     @staticmethod
     def of(betas: Sequence[Numbers], eps: Numbers, dtype: np.dtype[np.floating]) -> "Moments":
@@ -394,6 +408,19 @@ class Moments:
         """`exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2)`."""
         _write(exp_avg_sq, _addcmul(exp_avg_sq * self.decay2, g, g, self.weight2))
 
+    def first_into(self, exp_avg: Array, g: Array, scratch: Scratch) -> None:
+        """`first` with the constant weight when `lerps_near`, in place: the same roundings, no temporaries."""
+        np.subtract(g, exp_avg, out=scratch.narrow)
+        np.multiply(scratch.narrow, self.weight1_wide, out=scratch.wide)
+        np.add(scratch.wide, exp_avg, out=exp_avg, casting="same_kind")  # in float64, rounded once
+
+    def second_into(self, exp_avg_sq: Array, g: Array, scratch: Scratch) -> None:
+        """`second` in place: the same roundings, no temporaries."""
+        np.multiply(exp_avg_sq, self.decay2, out=exp_avg_sq)
+        np.multiply(self.weight2, g, out=scratch.narrow)
+        np.multiply(scratch.narrow, g, out=scratch.wide, dtype=F64)
+        np.add(scratch.wide, exp_avg_sq, out=exp_avg_sq, casting="same_kind")  # in float64, rounded once
+
 
 @dataclass(frozen=True)
 class Adam:
@@ -409,7 +436,8 @@ class Adam:
     cycles_momentum = True
 
     def init(self, w: Array) -> AdamState:
-        return AdamState(np.zeros(1, F32), np.zeros_like(w), np.zeros_like(w), np.zeros_like(w))
+        scratch = Scratch(np.empty_like(w), np.empty(w.shape, F64))
+        return AdamState(np.zeros(1, F32), np.zeros_like(w), np.zeros_like(w), np.zeros_like(w), scratch)
 
     def update(
         self, w: Array, g: Array, lr: Array, state: AdamState, out: Array, momentum: Array | None = None
@@ -417,9 +445,15 @@ class Adam:
         t = _next_step(state.step)
         p = _decoupled(w, lr, self.weight_decay) if self.decoupled_weight_decay else w
         g = _l2(g, w, self.l2)
-        moments = self.moments
-        moments.first(state.exp_avg, g, momentum)
-        moments.second(state.exp_avg_sq, g)
+        moments, scratch = self.moments, state.scratch
+        if scratch is not None and momentum is None and moments.lerps_near:
+            moments.first_into(state.exp_avg, g, scratch)
+        else:
+            moments.first(state.exp_avg, g, momentum)
+        if scratch is not None:
+            moments.second_into(state.exp_avg_sq, g, scratch)
+        else:
+            moments.second(state.exp_avg_sq, g)
         beta1 = moments.beta1 if momentum is None else _double(momentum)
         step_size = _double(lr) / (1 - beta1**t)
         bias_correction2_sqrt = (1 - moments.beta2**t) ** 0.5
@@ -427,8 +461,17 @@ class Adam:
         if self.amsgrad:
             np.maximum(state.max_exp_avg_sq, sq, out=state.max_exp_avg_sq)
             sq = state.max_exp_avg_sq
-        denom = np.sqrt(sq) / bias_correction2_sqrt.astype(w.dtype) + moments.eps
-        _write(out, _addcdiv(p, state.exp_avg, denom, -step_size.astype(w.dtype)))
+        if scratch is None:
+            denom = np.sqrt(sq) / bias_correction2_sqrt.astype(w.dtype) + moments.eps
+            _write(out, _addcdiv(p, state.exp_avg, denom, -step_size.astype(w.dtype)))
+            return state
+        denom = np.sqrt(sq, out=scratch.narrow)  # the same operations as above, into reused buffers
+        np.divide(denom, bias_correction2_sqrt.astype(w.dtype), out=denom)
+        np.add(denom, moments.eps, out=denom)
+        value = np.negative(step_size, out=np.empty(step_size.shape, w.dtype), casting="same_kind")  # -(x rounded)
+        np.multiply(value, state.exp_avg, out=out)
+        np.divide(out, denom, out=out)
+        np.add(p, out, out=out)
         return state
 
     def slots(self, state: AdamState) -> dict[str, Array]:

@@ -589,7 +589,9 @@ NUMERIC = {"lr", "gamma", "factor", "start_factor", "end_factor", "power", "eta_
 @settings(max_examples=150, deadline=None)
 @given(any_schedule(), st.data())
 def test_batched_parameters_equal_separate_schedules(first: Spec, data: st.DataObject) -> None:
-    """Numeric parameters given as lists (P,) give the same columns as P separate schedules."""
+    """Numeric parameters given as lists (P,) give the same columns as P separate schedules: to the last bit but
+    one, since NumPy's float64 `power` takes a SIMD path for some array positions and a scalar one for others (seen:
+    1 ulp at 2 of 201 steps of a PolynomialLR); torch's own numbers are held to 1e-12 by the golden tests."""
     assume(first["kind"] not in ("torch.SequentialLR", "torch.ChainedScheduler"))
     numeric = [name for name in first if name in NUMERIC]
     second = {**first, **{name: first[name] * data.draw(st.floats(0.3, 1.0)) for name in numeric}}
@@ -597,7 +599,7 @@ def test_batched_parameters_equal_separate_schedules(first: Spec, data: st.DataO
     k = np.arange(201, dtype=np.int64)
     columns = np.broadcast_to(batched(k), (201, 2))
     for p, spec in enumerate((first, second)):
-        np.testing.assert_array_equal(columns[:, p], built(spec)(k)[:, 0])
+        np.testing.assert_allclose(columns[:, p], built(spec)(k)[:, 0], rtol=4e-16, atol=0)
     if isinstance(batched, CyclesMomentum):
         for p, spec in enumerate((first, second)):
             alone = built(spec)

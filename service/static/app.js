@@ -1,0 +1,239 @@
+// The dashboard's entry point: loads the catalogue, builds the form, and wires presets, runs, charts, history and
+// the shareable URL together. Drawing is batched: at most one redraw per animation frame, further apart when a
+// redraw gets expensive (long runs), so the page stays responsive while rows stream in.
+
+import { api, ApiError } from './api.js';
+import { Charts } from './charts.js';
+import { ContourChart } from './contour.js';
+import { el } from './dom.js';
+import { RunForm } from './form.js';
+import { History } from './history.js';
+import { PRESETS } from './presets.js';
+import { Board } from './runs.js';
+import { readHash, shareCurrent, writeHash } from './share.js';
+
+const $ = (selector) => document.querySelector(selector);
+
+let form = null;
+let restoring = false;
+let resolveReady;
+const ready = new Promise((resolve) => (resolveReady = resolve));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Frames
+
+let framePending = false;
+let lastFrame = 0;
+let frameCost = 0;
+
+function scheduleFrame() {
+  if (framePending) return;
+  framePending = true;
+  requestAnimationFrame(frame);
+}
+
+function frame(now) {
+  const wait = Math.min(750, frameCost * 3);
+  if (now - lastFrame < wait) {
+    setTimeout(() => requestAnimationFrame(frame), wait - (now - lastFrame));
+    return;
+  }
+  framePending = false;
+  const start = performance.now();
+  board.renderCards();
+  charts.update(board.visibleRuns());
+  frameCost = performance.now() - start;
+  lastFrame = performance.now();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Runs
+
+const charts = new Charts(document, new ContourChart($('[data-testid="chart-contour"]')));
+const notice = $('.notice');
+const board = new Board($('.run-cards'), {
+  changed: structureChanged,
+  data: scheduleFrame,
+  ended: (run) => {
+    historyPanel.upsert({ id: run.id, name: run.spec && run.spec.name, status: run.status, spec: run.spec, summary: run.summary, created_at: run.createdAt });
+    scheduleFrame();
+  },
+  notice: showNotice,
+});
+const historyPanel = new History($('[data-testid="history"]'), { open: openRun });
+
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+function structureChanged() {
+  $('.empty-runs').hidden = board.runs.length > 0;
+  $('[data-testid="clear-runs"]').disabled = board.runs.length === 0;
+  saveHash();
+  scheduleFrame();
+}
+
+function saveHash() {
+  if (!form || restoring) return;
+  writeHash(form.read().spec, board.ids());
+}
+
+/** Starts the runs (one POST each, together); a problem goes next to the form's fields. Returns the runs. */
+async function startRuns(specs) {
+  const results = await board.start(specs);
+  const runs = [];
+  for (const [i, { run, error }] of results.entries()) {
+    if (run) {
+      run.createdAt = new Date().toISOString();
+      historyPanel.upsert({ id: run.id, name: specs[i].name, status: run.status, spec: run.spec, summary: null, created_at: run.createdAt });
+      runs.push(run);
+    } else if (error instanceof ApiError && error.errors.length) form.showProblem(error);
+    else form.showGeneral(error.message);
+  }
+  return runs;
+}
+
+async function openRun(id) {
+  try {
+    await board.open(id);
+    showNotice('');
+    revealCharts();
+  } catch (err) {
+    showNotice(err instanceof ApiError && err.status === 404 ? `Run ${id} no longer exists.` : `Could not open run ${id}: ${err.message}`);
+  }
+}
+
+/** On a narrow screen the charts are below the form: bring them into view when a run starts. */
+function revealCharts() {
+  if (window.matchMedia('(max-width: 899px)').matches) {
+    const results = $('#charts');
+    const box = $('.run-cards').getBoundingClientRect();
+    if (box.top > window.innerHeight || box.bottom < 0) results.scrollIntoView({ block: 'start' });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Presets, buttons
+
+for (const preset of PRESETS) {
+  const button = el('button', { type: 'button', class: 'preset', dataTestid: `preset-${preset.id}`, title: preset.title, text: preset.label });
+  button.addEventListener('click', async () => {
+    await ready;
+    const { name: _name, ...spec } = preset.runs[preset.runs.length - 1];
+    form.write(spec);
+    form.clearErrors();
+    const started = await startRuns(preset.runs);
+    saveHash();
+    if (started.length) revealCharts();
+  });
+  $(`.preset-buttons[data-group="${preset.group}"]`).append(button);
+}
+
+$('[data-testid="clear-runs"]').addEventListener('click', () => {
+  board.clear();
+  showNotice('');
+});
+$('[data-testid="share-link"]').addEventListener('click', () => {
+  saveHash();
+  shareCurrent($('[data-testid="share-url"]'), $('.share-status'));
+});
+$('[data-testid="loss-log"]').addEventListener('change', (event) => {
+  charts.setLog(event.target.checked);
+  scheduleFrame();
+});
+
+let hashTimer = 0;
+function formChanged() {
+  clearTimeout(hashTimer);
+  hashTimer = setTimeout(saveHash, 250);
+}
+
+async function submit(spec) {
+  const button = $('[data-testid="run-submit"]');
+  button.disabled = true;
+  try {
+    const [run] = await startRuns([spec]);
+    if (run) {
+      form.clearErrors();
+      revealCharts();
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Applies `#spec=...&runs=...`: fills the form, keeps the listed runs and opens the missing ones in order. */
+async function applyHash() {
+  const { spec, runs } = readHash();
+  restoring = true;
+  try {
+    if (spec && !form.write(spec)) form.showGeneral('This link names a loss, schedule or optimizer kind this server does not offer; the form shows the closest it can.');
+    for (const run of [...board.runs]) if (runs.length && !runs.includes(run.id)) board.remove(run.id);
+    const missing = [];
+    for (const id of runs) {
+      try {
+        await board.open(id);
+      } catch (err) {
+        missing.push(id);
+        if (!(err instanceof ApiError && err.status === 404)) showNotice(`Could not open run ${id}: ${err.message}`);
+      }
+    }
+    if (missing.length) showNotice(`${missing.length === 1 ? 'One run' : `${missing.length} runs`} of this link no longer exist${missing.length === 1 ? 's' : ''}: ${missing.join(', ')}.`);
+  } finally {
+    restoring = false;
+    saveHash();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start
+
+async function loadCatalog() {
+  try {
+    return await api.catalog();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      askForKey();
+      return null;
+    }
+    $('[data-testid="run-form"]').replaceChildren(el('p', { class: 'form-error', dataTestid: 'form-error', role: 'alert', text: `Could not load the catalogue: ${err.message}` }));
+    return null;
+  }
+}
+
+/** Only when the server asks for an API key (401): a small sign-in form (POST /v1/session sets a cookie). */
+function askForKey() {
+  const panel = $('#auth');
+  const input = el('input', { id: 'api-key', type: 'password', autocomplete: 'current-password' });
+  const message = el('p', { class: 'auth-error form-error', role: 'alert', hidden: true });
+  const user = el('input', { type: 'text', autocomplete: 'username', value: 'api-key', hidden: true, ariaHidden: 'true', tabIndex: -1 });
+  const authForm = el('form', { class: 'auth-form' }, user, el('label', { for: 'api-key', text: 'API key' }), input, el('button', { type: 'submit', class: 'primary', text: 'Sign in' }), message);
+  panel.replaceChildren(el('h2', { id: 'auth-title', text: 'This server needs an API key' }), authForm);
+  panel.hidden = false;
+  $('[data-testid="run-form"]').replaceChildren(el('p', { class: 'muted', text: 'Sign in with the API key above to load the catalogue.' }));
+  authForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api.startSession(input.value.trim());
+      window.location.reload();
+    } catch (err) {
+      message.textContent = err.message;
+      message.hidden = false;
+    }
+  });
+  input.focus();
+}
+
+async function main() {
+  structureChanged();
+  const catalog = await loadCatalog();
+  if (!catalog) return;
+  form = new RunForm($('[data-testid="run-form"]'), catalog, { onSubmit: submit, onChange: formChanged });
+  resolveReady();
+  window.addEventListener('hashchange', applyHash);
+  historyPanel.refresh();
+  await applyHash();
+}
+
+main();

@@ -1,0 +1,35 @@
+// Run colours: the Okabe–Ito colour-blind-safe palette, ordered by contrast on white (yellow left out: too light).
+// Text is never drawn in these colours (labels on the charts are dark); they mark lines, markers and chips.
+// Beyond seven runs the colours repeat with a dash pattern, so overlaid runs stay distinguishable.
+
+export const PALETTE = [
+  '#0072B2', // blue
+  '#D55E00', // vermillion
+  '#009E73', // bluish green
+  '#CC79A7', // reddish purple
+  '#000000', // black
+  '#E69F00', // orange (2.3:1 on white: used from the sixth run on)
+  '#56B4E9', // sky blue (2.3:1 on white)
+];
+
+const DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
+
+/** The first free slot: removed runs give their colour back. */
+export function allocateSlot(used) {
+  let slot = 0;
+  while (used.has(slot)) slot++;
+  return slot;
+}
+
+export function slotStyle(slot) {
+  return {
+    color: PALETTE[slot % PALETTE.length],
+    dash: DASHES[Math.floor(slot / PALETTE.length) % DASHES.length],
+  };
+}
+
+/** The colour with an alpha, for fills and faint strokes. */
+export function withAlpha(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}

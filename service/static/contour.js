@@ -1,0 +1,263 @@
+// Contours of a 2-D loss (marching squares over a grid of loss values) with each 2-D run's path on top, drawn on
+// a plain canvas. Hidden unless a visible run has two dimensions.
+
+import { withAlpha } from './colors.js';
+import { compact, niceTicks } from './format.js';
+import { lossFunction } from './lossfn.js';
+
+const GRID = 90;
+const LEVELS = 14;
+const MARGIN = { left: 58, right: 14, top: 12, bottom: 40 };
+
+/**
+ * Line segments where the grid crosses `level`: [x0, y0, x1, y1, ...] in grid coordinates (column, row).
+ * Saddle cells are resolved with the cell's centre value.
+ */
+export function marchingSquares(values, cols, rows, level) {
+  const out = [];
+  const v = (i, j) => values[j * cols + i];
+  const cross = (a, b) => (level - a) / (b - a);
+  for (let j = 0; j < rows - 1; j++) {
+    for (let i = 0; i < cols - 1; i++) {
+      const a = v(i, j); // bottom-left
+      const b = v(i + 1, j); // bottom-right
+      const c = v(i + 1, j + 1); // top-right
+      const d = v(i, j + 1); // top-left
+      if (!Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c) || !Number.isFinite(d)) continue;
+      const code = (a > level ? 1 : 0) | (b > level ? 2 : 0) | (c > level ? 4 : 0) | (d > level ? 8 : 0);
+      if (code === 0 || code === 15) continue;
+      const bottom = [i + cross(a, b), j];
+      const right = [i + 1, j + cross(b, c)];
+      const top = [i + cross(d, c), j + 1];
+      const left = [i, j + cross(a, d)];
+      const seg = (p, q) => out.push(p[0], p[1], q[0], q[1]);
+      switch (code) {
+        case 1: case 14: seg(left, bottom); break;
+        case 2: case 13: seg(bottom, right); break;
+        case 3: case 12: seg(left, right); break;
+        case 4: case 11: seg(top, right); break;
+        case 6: case 9: seg(bottom, top); break;
+        case 7: case 8: seg(left, top); break;
+        case 5: case 10: {
+          const centre = (a + b + c + d) / 4 > level;
+          if ((code === 5) === centre) (seg(left, top), seg(bottom, right));
+          else (seg(left, bottom), seg(top, right));
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+  return out;
+}
+
+export class ContourChart {
+  constructor(figure) {
+    this.figure = figure;
+    this.canvas = figure.querySelector('canvas');
+    this.readout = figure.querySelector('.readout');
+    this.note = figure.querySelector('.chart-note');
+    this.runs = [];
+    this.view = null;
+    new ResizeObserver(() => this.draw()).observe(this.canvas);
+    this.canvas.addEventListener('pointermove', (event) => this.hover(event));
+    this.canvas.addEventListener('pointerleave', () => this.hover(null));
+  }
+
+  update(allRuns) {
+    const runs = allRuns.filter((run) => run.dims === 2 && run.points > 0);
+    this.figure.dataset.series = String(runs.length);
+    this.figure.hidden = !allRuns.some((run) => run.dims === 2);
+    this.runs = runs;
+    if (!this.figure.hidden) this.draw();
+  }
+
+  draw() {
+    if (this.figure.hidden || !this.runs.length) return;
+    const canvas = this.canvas;
+    const cssW = Math.max(200, canvas.clientWidth);
+    const cssH = Math.max(160, canvas.clientHeight);
+    const px = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(cssW * px) || canvas.height !== Math.round(cssH * px)) {
+      canvas.width = Math.round(cssW * px);
+      canvas.height = Math.round(cssH * px);
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(px, 0, 0, px, 0, 0);
+    ctx.clearRect(0, 0, cssW, cssH);
+
+    const main = this.runs[0];
+    const loss = lossFunction(main.spec && main.spec.loss, 2);
+    const others = this.runs.filter((run) => JSON.stringify(run.spec.loss) !== JSON.stringify(main.spec.loss));
+    this.note.textContent = [
+      loss ? '' : 'This loss kind cannot be evaluated in the browser: only the paths are drawn.',
+      others.length ? `Contours of ${main.label}'s loss; ${others.map((r) => r.label).join(', ')} use${others.length > 1 ? '' : 's'} another loss.` : '',
+    ].join(' ').trim();
+    this.note.hidden = !this.note.textContent;
+
+    // Extent: every iterate and the minimum, padded; equal scales on both axes when the shapes allow it.
+    let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+    const include = (x, y) => {
+      if (x === null || y === null) return;
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    };
+    for (const run of this.runs) {
+      const stride = Math.max(1, Math.floor(run.points / 4000));
+      for (let i = 0; i < run.points; i += stride) include(run.w[0][i], run.w[1][i]);
+      include(run.w[0][run.points - 1], run.w[1][run.points - 1]);
+    }
+    if (loss && loss.minimum) include(loss.minimum[0], loss.minimum[1]);
+    if (!Number.isFinite(x0)) return;
+    const plotW = cssW - MARGIN.left - MARGIN.right;
+    const plotH = cssH - MARGIN.top - MARGIN.bottom;
+    let spanX = x1 - x0 || Math.max(1, Math.abs(x0) * 0.5);
+    let spanY = y1 - y0 || Math.max(1, Math.abs(y0) * 0.5);
+    const aspect = plotW / plotH;
+    if (spanX / spanY < aspect && (spanY * aspect) / spanX < 8) spanX = spanY * aspect;
+    else if (spanX / spanY >= aspect && spanX / aspect / spanY < 8) spanY = spanX / aspect;
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    const view = { x0: cx - spanX * 0.6, x1: cx + spanX * 0.6, y0: cy - spanY * 0.6, y1: cy + spanY * 0.6 };
+    this.view = { ...view, plotW, plotH, loss };
+    const toX = (x) => MARGIN.left + ((x - view.x0) / (view.x1 - view.x0)) * plotW;
+    const toY = (y) => MARGIN.top + plotH - ((y - view.y0) / (view.y1 - view.y0)) * plotH;
+
+    // Plot frame
+    ctx.fillStyle = '#fbfcfd';
+    ctx.fillRect(MARGIN.left, MARGIN.top, plotW, plotH);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(MARGIN.left, MARGIN.top, plotW, plotH);
+    ctx.clip();
+
+    if (loss) {
+      const cols = GRID + 1;
+      const values = new Float64Array(cols * cols);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let j = 0; j < cols; j++) {
+        const y = view.y0 + ((view.y1 - view.y0) * j) / GRID;
+        for (let i = 0; i < cols; i++) {
+          const value = loss.f([view.x0 + ((view.x1 - view.x0) * i) / GRID, y]);
+          values[j * cols + i] = value;
+          if (Number.isFinite(value)) ((lo = Math.min(lo, value)), (hi = Math.max(hi, value)));
+        }
+      }
+      const gx = (i) => MARGIN.left + (i / GRID) * plotW;
+      const gy = (j) => MARGIN.top + plotH - (j / GRID) * plotH;
+      for (let k = 1; k <= LEVELS; k++) {
+        // squared spacing: equally spaced ellipses for a quadratic bowl
+        const level = lo + (hi - lo) * (k / (LEVELS + 1)) ** 2;
+        const segments = marchingSquares(values, cols, cols, level);
+        ctx.strokeStyle = k % 2 ? '#9aa6b2' : '#c3ccd5';
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        for (let s = 0; s < segments.length; s += 4) {
+          ctx.moveTo(gx(segments[s]), gy(segments[s + 1]));
+          ctx.lineTo(gx(segments[s + 2]), gy(segments[s + 3]));
+        }
+        ctx.stroke();
+      }
+      if (loss.minimum) {
+        const mx = toX(loss.minimum[0]);
+        const my = toY(loss.minimum[1]);
+        ctx.strokeStyle = '#3b434d';
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(mx - 5, my - 5); ctx.lineTo(mx + 5, my + 5);
+        ctx.moveTo(mx - 5, my + 5); ctx.lineTo(mx + 5, my - 5);
+        ctx.stroke();
+      }
+    }
+
+    const labelled = [];
+    for (const run of this.runs) {
+      const n = run.points;
+      const stride = Math.max(1, Math.floor(n / 3000));
+      const pts = [];
+      for (let i = 0; i < n; i += stride) if (run.w[0][i] !== null && run.w[1][i] !== null) pts.push([toX(run.w[0][i]), toY(run.w[1][i])]);
+      if (n > 1 && (n - 1) % stride) pts.push([toX(run.w[0][n - 1]), toY(run.w[1][n - 1])]);
+      if (!pts.length) continue;
+      ctx.strokeStyle = withAlpha(run.color, 0.9);
+      ctx.lineWidth = 1.75;
+      ctx.setLineDash(run.dash);
+      ctx.beginPath();
+      pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      ctx.stroke();
+      ctx.setLineDash([]);
+      if (pts.length <= 250) {
+        ctx.fillStyle = '#ffffff';
+        ctx.strokeStyle = run.color;
+        ctx.lineWidth = 1.5;
+        for (const [x, y] of pts) {
+          ctx.beginPath();
+          ctx.arc(x, y, 3.5, 0, 2 * Math.PI);
+          ctx.fill();
+          ctx.stroke();
+        }
+      }
+      const [lx, ly] = pts[pts.length - 1];
+      ctx.fillStyle = run.color;
+      ctx.beginPath();
+      ctx.arc(lx, ly, 5, 0, 2 * Math.PI);
+      ctx.fill();
+      const [fx, fy] = pts[0];
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = run.color;
+      ctx.beginPath();
+      ctx.arc(fx, fy, 6, 0, 2 * Math.PI);
+      ctx.stroke();
+      if (labelled.some(([x, y]) => Math.abs(x - fx) < 12 && Math.abs(y - fy) < 12)) continue;
+      labelled.push([fx, fy]);
+      ctx.font = '600 12px system-ui, sans-serif';
+      ctx.fillStyle = '#1f2328';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText('w₀', fx + 8, fy - 4);
+    }
+    ctx.restore();
+
+    // Axes
+    ctx.strokeStyle = '#cfd5dc';
+    ctx.lineWidth = 1;
+    ctx.strokeRect(MARGIN.left + 0.5, MARGIN.top + 0.5, plotW - 1, plotH - 1);
+    ctx.fillStyle = '#3b434d';
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (const t of niceTicks(view.x0, view.x1, Math.max(2, Math.floor(plotW / 80)))) {
+      const x = toX(t);
+      ctx.fillRect(Math.round(x), MARGIN.top + plotH, 1, 4);
+      ctx.fillText(compact(t, 4), x, MARGIN.top + plotH + 6);
+    }
+    ctx.fillText('w[0]', MARGIN.left + plotW / 2, MARGIN.top + plotH + 22);
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const t of niceTicks(view.y0, view.y1, Math.max(2, Math.floor(plotH / 50)))) {
+      const y = toY(t);
+      ctx.fillRect(MARGIN.left - 4, Math.round(y), 4, 1);
+      ctx.fillText(compact(t, 4), MARGIN.left - 7, y);
+    }
+    ctx.save();
+    ctx.translate(14, MARGIN.top + plotH / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.fillText('w[1]', 0, 0);
+    ctx.restore();
+  }
+
+  hover(event) {
+    const v = this.view;
+    if (!event || !v) {
+      this.readout.textContent = 'Contours of the loss; circles: the iterates, ring: w₀, ×: the minimum.';
+      return;
+    }
+    const rect = this.canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left - MARGIN.left;
+    const y = event.clientY - rect.top - MARGIN.top;
+    if (x < 0 || y < 0 || x > v.plotW || y > v.plotH) return this.hover(null);
+    const w0 = v.x0 + (x / v.plotW) * (v.x1 - v.x0);
+    const w1 = v.y1 - (y / v.plotH) * (v.y1 - v.y0);
+    const value = v.loss ? ` · loss ${compact(v.loss.f([w0, w1]), 5)}` : '';
+    this.readout.textContent = `w = (${compact(w0, 4)}, ${compact(w1, 4)})${value}`;
+  }
+}

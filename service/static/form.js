@@ -1,0 +1,435 @@
+// The run form, generated from GET /v1/catalog: one select per kind (grouped by library) and one input per
+// parameter, chosen from the parameter's JSON schema. Every input's `name` is its path in the run spec.
+
+import { el } from './dom.js';
+
+const LIBRARIES = {
+  all: 'Any library',
+  tf1: 'TensorFlow 1 (tf.compat.v1)',
+  keras: 'Keras',
+  torch: 'PyTorch',
+  optax: 'Optax',
+};
+
+const SECTIONS = [
+  { key: 'loss', title: 'Loss', catalog: 'losses', select: 'Loss function' },
+  { key: 'schedule', title: 'Learning rate', catalog: 'schedules', select: 'Schedule' },
+  { key: 'optimizer', title: 'Optimizer', catalog: 'optimizers', select: 'Update rule' },
+];
+
+export const DEFAULT_SPEC = {
+  loss: { kind: 'quadratic', a: 1, b: 1, c: 0 },
+  w0: 5,
+  schedule: { kind: 'constant', learning_rate: 0.2 },
+  optimizer: { kind: 'sgd' },
+  steps: 40,
+  dtype: 'float32',
+};
+
+let uid = 0;
+const idFor = (path) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}-${++uid}`;
+
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// From JSON schema to a control
+
+/** How a parameter is edited: number, integer, bool, enum, numlist (comma-separated numbers) or json. */
+export function controlFor(schema) {
+  let s = schema || {};
+  let nullable = false;
+  if (Array.isArray(s.anyOf)) {
+    const parts = s.anyOf.filter((p) => p.type !== 'null');
+    nullable = parts.length < s.anyOf.length;
+    if (parts.length === 1) s = parts[0];
+    else if (parts.every((p) => p.type === 'number' || p.type === 'integer')) {
+      s = { type: parts.some((p) => p.type === 'number') ? 'number' : 'integer' };
+    } else if (parts.every((p) => isNumber(p) || (p.type === 'array' && isNumber(p.items)))) {
+      return { kind: 'numlist', scalarOk: true, nullable };
+    } else return { kind: 'json', nullable, schema };
+  }
+  if (Array.isArray(s.enum)) return { kind: 'enum', options: s.enum, nullable };
+  if (s.type === 'boolean') return { kind: 'bool', nullable };
+  if (s.type === 'integer') return { kind: 'number', integer: true, nullable };
+  if (s.type === 'number') return { kind: 'number', integer: false, nullable };
+  if (s.type === 'array' && isNumber(s.items)) {
+    return { kind: 'numlist', integer: s.items.type === 'integer', nullable, size: s.minItems === s.maxItems ? s.minItems : null };
+  }
+  return { kind: 'json', nullable, schema };
+}
+
+const isNumber = (s) => !!s && !s.$ref && !s.oneOf && (s.type === 'number' || s.type === 'integer');
+
+/** A small valid-looking example for a JSON parameter, from its schema's $defs (the placeholder). */
+function exampleFor(schema) {
+  const items = schema.items || (schema.anyOf || []).map((p) => p.items).find(Boolean);
+  const defs = schema.$defs || {};
+  if (items) {
+    const ref = items.$ref || (items.oneOf && items.oneOf[0] && items.oneOf[0].$ref);
+    const def = ref && defs[ref.split('/').pop()];
+    if (def && def.properties) {
+      const example = {};
+      for (const name of def.required || []) {
+        const prop = def.properties[name] || {};
+        if (prop.const !== undefined) example[name] = prop.const;
+        else if (prop.type === 'integer') example[name] = 10;
+        else example[name] = 0.1;
+      }
+      return `e.g. [${JSON.stringify(example)}]`;
+    }
+  }
+  const objectPart = schema.type === 'object' ? schema : (schema.anyOf || []).find((p) => p.type === 'object');
+  if (objectPart) return 'e.g. {"10": 0.5, "20": 0.5}';
+  return 'JSON';
+}
+
+function parseNumbers(raw, ctl) {
+  const text = raw.trim();
+  if (text === '') return { value: undefined };
+  const bracketed = /^\[.*\]$/s.test(text);
+  const tokens = text.replace(/^\[|\]$/g, '').split(/[\s,;]+/).filter(Boolean);
+  const values = [];
+  for (const token of tokens) {
+    const n = Number(token);
+    if (!Number.isFinite(n)) return { error: `"${token}" is not a number.` };
+    values.push(n);
+  }
+  if (ctl.scalarOk && values.length === 1 && !bracketed && !/[,;]/.test(text)) return { value: values[0] };
+  return { value: values };
+}
+
+function readControl(ctl, input) {
+  switch (ctl.kind) {
+    case 'bool':
+      return { value: input.checked };
+    case 'enum':
+      return { value: input.value === '' ? undefined : input.value };
+    case 'number': {
+      if (input.validity && input.validity.badInput) return { error: 'Enter a number.' };
+      if (input.value.trim() === '') return { value: undefined };
+      const n = Number(input.value);
+      return Number.isFinite(n) ? { value: n } : { error: 'Enter a number.' };
+    }
+    case 'numlist':
+      return parseNumbers(input.value, ctl);
+    default: {
+      const text = input.value.trim();
+      if (text === '') return { value: undefined };
+      try {
+        return { value: JSON.parse(text) };
+      } catch (err) {
+        return { error: `Not valid JSON (${err.message}).` };
+      }
+    }
+  }
+}
+
+function writeControl(ctl, input, value) {
+  switch (ctl.kind) {
+    case 'bool':
+      input.checked = !!value;
+      break;
+    case 'enum':
+      input.value = value === null || value === undefined ? (ctl.nullable ? '' : ctl.options[0]) : String(value);
+      break;
+    case 'number':
+      input.value = typeof value === 'number' ? String(value) : '';
+      break;
+    case 'numlist':
+      input.value = Array.isArray(value) ? value.join(', ') : typeof value === 'number' ? String(value) : '';
+      break;
+    default:
+      input.value = value === null || value === undefined ? '' : JSON.stringify(value);
+  }
+}
+
+function makeInput(ctl, path, param) {
+  const common = { name: path, id: idFor(path) };
+  if (ctl.kind === 'bool') return el('input', { ...common, type: 'checkbox' });
+  if (ctl.kind === 'enum') {
+    const select = el('select', common);
+    if (ctl.nullable) select.append(el('option', { value: '', text: 'none' }));
+    for (const option of ctl.options) select.append(el('option', { value: String(option), text: String(option) }));
+    return select;
+  }
+  if (ctl.kind === 'number') {
+    return el('input', {
+      ...common,
+      type: 'number',
+      step: ctl.integer ? '1' : 'any',
+      inputMode: ctl.integer ? 'numeric' : 'decimal',
+      placeholder: ctl.nullable ? 'none' : param && param.required ? 'required' : '',
+    });
+  }
+  if (ctl.kind === 'numlist') {
+    const hint = ctl.scalarOk ? 'a number, or one per dimension: 1, 2' : ctl.size ? `${ctl.size} numbers: 0.9, 0.999` : 'numbers, comma-separated';
+    return el('input', { ...common, type: 'text', inputMode: 'text', autocomplete: 'off', spellcheck: false, placeholder: ctl.nullable ? 'none' : hint });
+  }
+  return el('textarea', { ...common, rows: 3, spellcheck: false, placeholder: exampleFor(ctl.schema || {}) });
+}
+
+/**
+ * One labelled field: the input, its help text and its error slot (`data-error-for` = path), tied together with
+ * aria-describedby. Returns {wrap, input}.
+ */
+function makeField({ path, label, required, help, input, wide }) {
+  const helpId = `${input.id}-help`;
+  const errorId = `${input.id}-error`;
+  input.setAttribute('aria-describedby', help ? `${helpId} ${errorId}` : errorId);
+  if (required) input.setAttribute('aria-required', 'true');
+  const labelEl = el('label', { for: input.id, class: 'field-label' }, label);
+  if (required) labelEl.append(el('span', { class: 'required', 'aria-hidden': 'true', text: ' *' }), el('span', { class: 'visually-hidden', text: ' (required)' }));
+  const error = el('p', { class: 'field-error', id: errorId, dataErrorFor: path, hidden: true });
+  const helpEl = help ? el('p', { class: 'help', id: helpId, text: help }) : null;
+  const helpFull = help ? el('p', { class: 'help-full', ariaHidden: 'true', text: help }) : null;
+  let wrap;
+  if (input.type === 'checkbox') {
+    wrap = el('div', { class: 'field field-check' }, el('div', { class: 'check-row' }, input, labelEl), helpEl, error, helpFull);
+  } else {
+    wrap = el('div', { class: `field${wide ? ' field-wide' : ''}` }, labelEl, input, helpEl, error, helpFull);
+  }
+  return { wrap, input };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A kind section (loss, schedule, optimizer)
+
+class KindSection {
+  constructor(def, entries) {
+    this.key = def.key;
+    this.entries = new Map(entries.map((entry) => [entry.kind, entry]));
+    this.params = []; // [{param, ctl, input}]
+    this.select = el('select', { name: `${def.key}.kind`, id: idFor(`${def.key}.kind`) });
+    const groups = new Map();
+    for (const entry of entries) {
+      if (!groups.has(entry.library)) groups.set(entry.library, []);
+      groups.get(entry.library).push(entry);
+    }
+    for (const [library, list] of groups) {
+      const parent = groups.size > 1 ? el('optgroup', { label: LIBRARIES[library] || library }) : this.select;
+      for (const entry of list) parent.append(el('option', { value: entry.kind, text: entry.kind }));
+      if (parent !== this.select) this.select.append(parent);
+    }
+    const field = makeField({ path: `${def.key}.kind`, label: def.select, required: true, help: ' ', input: this.select, wide: true });
+    this.description = field.wrap.querySelector('.help');
+    this.paramsEl = el('div', { class: 'params' });
+    this.sectionError = el('p', { class: 'field-error', dataErrorFor: def.key, hidden: true });
+    this.el = el('fieldset', { class: 'section', dataSection: def.key }, el('legend', { text: def.title }), field.wrap, this.sectionError, this.paramsEl);
+    this.select.addEventListener('change', () => this.setKind(this.select.value, this.currentValues()));
+    this.setKind(this.select.value, {});
+  }
+
+  /** Values typed so far, by parameter name (kept when switching to a kind with the same parameter). */
+  currentValues() {
+    const values = {};
+    for (const { param, ctl, input } of this.params) {
+      const { value, error } = readControl(ctl, input);
+      if (!error && value !== undefined && JSON.stringify(value) !== JSON.stringify(param.default)) values[param.name] = value;
+    }
+    return values;
+  }
+
+  setKind(kind, values) {
+    const entry = this.entries.get(kind);
+    if (!entry) return false;
+    this.select.value = kind;
+    this.description.textContent = entry.description;
+    this.paramsEl.replaceChildren();
+    this.params = [];
+    for (const param of entry.parameters) {
+      const path = `${this.key}.${param.name}`;
+      const ctl = controlFor(param.schema);
+      const input = makeInput(ctl, path, param);
+      const value = Object.prototype.hasOwnProperty.call(values, param.name) ? values[param.name] : param.default;
+      writeControl(ctl, input, value);
+      const wide = ctl.kind === 'json' || ctl.kind === 'bool';
+      const { wrap } = makeField({ path, label: param.name, required: param.required, help: param.description, input, wide });
+      this.paramsEl.append(wrap);
+      this.params.push({ param, ctl, input });
+    }
+    if (!entry.parameters.length) this.paramsEl.append(el('p', { class: 'muted small', text: 'No parameters.' }));
+    return true;
+  }
+
+  read(errors) {
+    const out = { kind: this.select.value };
+    for (const { param, ctl, input } of this.params) {
+      const { value, error } = readControl(ctl, input);
+      if (error) errors.push({ path: `${this.key}.${param.name}`, msg: error });
+      else if (value === undefined) continue;
+      else if (this.key !== 'loss' && !param.required && JSON.stringify(value) === JSON.stringify(param.default)) continue;
+      else out[param.name] = value;
+    }
+    return out;
+  }
+
+  write(object) {
+    const { kind, ...values } = object;
+    return this.setKind(kind, values);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The whole form
+
+export class RunForm {
+  constructor(form, catalog, { onSubmit, onChange }) {
+    this.form = form;
+    this.sections = {};
+    this.simple = []; // [{path, ctl, input, get/set}]
+    form.noValidate = true;
+    form.replaceChildren();
+
+    const sections = SECTIONS.map((def) => (this.sections[def.key] = new KindSection(def, catalog[def.catalog] || [])));
+    const w0 = this.simpleField({ path: 'w0', label: 'w0 (start)', required: true, ctl: { kind: 'numlist', scalarOk: true }, help: 'The starting point: one number, or one per dimension (5, 3 is a 2-D run).' });
+    const steps = this.simpleField({ path: 'steps', label: 'steps', required: true, ctl: { kind: 'number', integer: true }, help: 'Number of updates (rows 0 to steps).' });
+    const dtype = this.simpleField({ path: 'dtype', label: 'dtype', ctl: { kind: 'enum', options: ['float32', 'float64'] }, help: 'Arithmetic precision of the whole run.' });
+    const name = this.simpleField({ path: 'name', label: 'name', ctl: { kind: 'text' }, help: 'A label for the run cards and the history.', wide: true });
+    const every = this.simpleField({ path: 'record.every', label: 'record.every', ctl: { kind: 'number', integer: true, nullable: true }, help: 'Keep every k-th row (plus the first and last).' });
+    const gradTol = this.simpleField({ path: 'stop.grad_tol', label: 'stop.grad_tol', ctl: { kind: 'number', nullable: true }, help: 'Stop when the gradient norm is at most this.' });
+    const lossTol = this.simpleField({ path: 'stop.loss_tol', label: 'stop.loss_tol', ctl: { kind: 'number', nullable: true }, help: 'Stop when the loss is at most this.' });
+
+    const start = el('fieldset', { class: 'section' }, el('legend', { text: 'Start and length' }), el('div', { class: 'params' }, w0, steps, dtype));
+    this.advanced = el('details', { class: 'advanced' }, el('summary', { text: 'More: name, recording, early stop' }), el('div', { class: 'params' }, name, every, gradTol, lossTol));
+    this.formError = el('p', { class: 'form-error', dataTestid: 'form-error', role: 'alert', hidden: true });
+    const submit = el('button', { type: 'submit', class: 'primary', dataTestid: 'run-submit', text: 'Run' });
+    const hint = el('p', { class: 'muted small', text: 'Runs are added to the charts; Enter in any field runs too.' });
+    form.append(sections[0].el, start, sections[1].el, sections[2].el, this.advanced, this.formError, el('div', { class: 'submit-row' }, submit, hint));
+
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const { spec, errors } = this.read();
+      this.clearErrors();
+      if (errors.length) this.showErrors(errors.map((e) => ({ loc: e.path.split('.'), msg: e.msg })));
+      else onSubmit(spec);
+    });
+    form.addEventListener('focusin', (event) => {
+      const field = event.target.closest && event.target.closest('.field');
+      const help = field && field.querySelector(':scope > .help');
+      if (!help) return;
+      field.querySelector(':scope > .help-full').textContent = help.textContent;
+      field.classList.toggle('is-clamped', help.scrollHeight > help.clientHeight + 1);
+    });
+    const changed = () => onChange && onChange();
+    form.addEventListener('input', changed);
+    form.addEventListener('change', changed);
+    this.write(DEFAULT_SPEC);
+  }
+
+  simpleField({ path, label, required, ctl, help, wide }) {
+    let input;
+    if (ctl.kind === 'text') input = el('input', { type: 'text', name: path, id: idFor(path), autocomplete: 'off', maxLength: 200 });
+    else input = makeInput(ctl, path, { required });
+    const { wrap } = makeField({ path, label, required, help, input, wide });
+    this.simple.push({ path, ctl, input });
+    return wrap;
+  }
+
+  /** The spec the form describes, and the fields that could not be read (local parse errors). */
+  read() {
+    const errors = [];
+    const spec = {
+      loss: this.sections.loss.read(errors),
+      w0: undefined,
+      schedule: this.sections.schedule.read(errors),
+      optimizer: this.sections.optimizer.read(errors),
+    };
+    for (const { path, ctl, input } of this.simple) {
+      let value;
+      if (ctl.kind === 'text') value = input.value.trim() === '' ? undefined : input.value.trim();
+      else {
+        const result = readControl(ctl, input);
+        if (result.error) {
+          errors.push({ path, msg: result.error });
+          continue;
+        }
+        value = result.value;
+      }
+      if (value === undefined) continue;
+      const [head, tail] = path.split('.');
+      if (tail) spec[head] = { ...(spec[head] || {}), [tail]: value };
+      else spec[head] = value;
+    }
+    if (spec.w0 === undefined) delete spec.w0;
+    if (spec.optimizer.kind === 'sgd' && Object.keys(spec.optimizer).length === 1) spec.optimizer = { kind: 'sgd' };
+    return { spec, errors };
+  }
+
+  /** Fills the form from a spec (as the API or a share link has it); false when a kind is unknown here. */
+  write(spec) {
+    let ok = true;
+    const schedule = typeof spec.schedule === 'number' ? { kind: 'constant', learning_rate: spec.schedule } : spec.schedule;
+    if (spec.loss) ok = this.sections.loss.write(spec.loss) && ok;
+    if (schedule) ok = this.sections.schedule.write(schedule) && ok;
+    ok = this.sections.optimizer.write(spec.optimizer || { kind: 'sgd' }) && ok;
+    for (const { path, ctl, input } of this.simple) {
+      const [head, tail] = path.split('.');
+      const value = tail ? spec[head] && spec[head][tail] : spec[head];
+      if (ctl.kind === 'text') input.value = value || '';
+      else writeControl(ctl, input, value === undefined ? (path === 'dtype' ? 'float32' : null) : value);
+    }
+    const advancedSet = spec.name || (spec.record && spec.record.every > 1) || (spec.stop && (spec.stop.grad_tol != null || spec.stop.loss_tol != null));
+    if (advancedSet) this.advanced.open = true;
+    this.clearErrors();
+    return ok;
+  }
+
+  clearErrors() {
+    for (const node of this.form.querySelectorAll('[data-error-for]')) {
+      node.textContent = '';
+      node.hidden = true;
+    }
+    for (const node of this.form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+    this.formError.textContent = '';
+    this.formError.hidden = true;
+  }
+
+  /** Puts each {loc, msg} next to its field (the longest loc prefix that has one), the rest in form-error. */
+  showErrors(errors, detail) {
+    const general = [];
+    let first = null;
+    for (const { loc, msg } of errors) {
+      const parts = (Array.isArray(loc) ? loc : [loc]).map(String);
+      if (parts[0] === 'body') parts.shift();
+      let slot = null;
+      for (let n = parts.length; n > 0 && !slot; n--) {
+        slot = this.form.querySelector(`[data-error-for="${cssEscape(parts.slice(0, n).join('.'))}"]`);
+      }
+      if (!slot) {
+        general.push(parts.length ? `${parts.join('.')}: ${msg}` : msg);
+        continue;
+      }
+      slot.textContent = slot.textContent ? `${slot.textContent} ${msg}` : msg;
+      slot.hidden = false;
+      const path = slot.getAttribute('data-error-for');
+      const input = this.form.querySelector(`[name="${cssEscape(path)}"]`);
+      if (input) {
+        input.setAttribute('aria-invalid', 'true');
+        if (!first) first = input;
+      }
+      const details = slot.closest('details');
+      if (details) details.open = true;
+    }
+    if (!general.length && !errors.length && detail) general.push(detail);
+    if (general.length) {
+      this.formError.textContent = general.join(' ');
+      this.formError.hidden = false;
+    }
+    return first;
+  }
+
+  showProblem(err) {
+    this.clearErrors();
+    const first = this.showErrors(err.errors || [], err.message);
+    if (first && document.activeElement && this.form.contains(document.activeElement)) first.focus();
+  }
+
+  showGeneral(message) {
+    this.formError.textContent = message;
+    this.formError.hidden = !message;
+  }
+}
+
+function cssEscape(text) {
+  return window.CSS && CSS.escape ? CSS.escape(text) : text.replace(/["\\]/g, '\\$&');
+}

@@ -1,0 +1,76 @@
+// The history panel: GET /v1/runs, newest first, page by page; a click re-opens a run on the charts.
+
+import { api } from './api.js';
+import { el } from './dom.js';
+import { fixed6, relativeTime } from './format.js';
+import { labelFor } from './runs.js';
+
+export class History {
+  constructor(panel, { open, error }) {
+    this.list = panel.querySelector('.history-list');
+    this.more = panel.querySelector('[data-testid="history-more"]');
+    this.refreshButton = panel.querySelector('.history-refresh');
+    this.status = panel.querySelector('.history-status');
+    this.open = open;
+    this.error = error;
+    this.cursor = null;
+    this.items = new Map();
+    this.more.addEventListener('click', () => this.load(this.cursor));
+    this.refreshButton.addEventListener('click', () => this.refresh());
+  }
+
+  async refresh() {
+    this.cursor = null;
+    this.items.clear();
+    this.list.replaceChildren();
+    await this.load(null);
+  }
+
+  async load(cursor) {
+    this.more.disabled = true;
+    this.status.textContent = 'Loading…';
+    try {
+      const page = await api.listRuns(cursor);
+      for (const info of page.items) this.upsert(info, false);
+      this.cursor = page.next_cursor;
+      this.more.hidden = !this.cursor;
+      this.status.textContent = this.items.size ? '' : 'No runs yet.';
+    } catch (err) {
+      this.status.textContent = `Could not list the runs: ${err.message}`;
+    } finally {
+      this.more.disabled = false;
+    }
+  }
+
+  /** Adds or refreshes one entry (a new run goes on top). */
+  upsert(info, onTop = true) {
+    const existing = this.items.get(info.id);
+    const item = this.item(info);
+    if (existing) existing.replaceWith(item);
+    else if (onTop) this.list.prepend(item);
+    else this.list.append(item);
+    this.items.set(info.id, item);
+    this.status.textContent = '';
+  }
+
+  item(info) {
+    const summary = info.summary || {};
+    const spec = info.spec || {};
+    const label = info.name || labelFor(spec);
+    const verdict = summary.verdict || info.status;
+    const detail = [
+      spec.loss ? spec.loss.kind : '',
+      `${spec.steps ?? '?'} steps`,
+      summary.final ? `loss ${fixed6(summary.final.loss, spec.dtype || 'float32')}` : '',
+      relativeTime(info.created_at),
+    ].filter(Boolean).join(' · ');
+    const button = el(
+      'button',
+      { type: 'button', class: 'history-item', dataTestid: 'history-item', dataRunId: info.id, title: `Open run ${info.id} on the charts` },
+      el('span', { class: 'history-top' }, el('span', { class: 'history-label', text: label }), el('span', { class: 'verdict', dataVerdict: summary.verdict || '', text: verdict })),
+      el('span', { class: 'history-detail', text: detail }),
+    );
+    button.addEventListener('click', () => this.open(info.id));
+    return el('li', {}, button);
+  }
+}

@@ -1,0 +1,146 @@
+"""Sweeps: one batch for the whole grid, the same numbers as single runs, and the chapter's four regions."""
+
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from httpx_sse import connect_sse
+
+from tests.conftest import COURSE_RUN
+
+RATES = {"path": "schedule.learning_rate", "linspace": {"start": 0, "stop": 2, "num": 10_001}}
+
+
+def sweep(client: TestClient, **body: Any) -> dict[str, Any]:
+    response = client.post("/v1/sweeps", json={"base": COURSE_RUN, **body})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_ten_thousand_rates_show_the_chapters_four_regions(client: TestClient) -> None:
+    result = sweep(client, axes=[RATES])
+    rates = np.asarray(result["axes"][0]["values"])
+    verdict = np.asarray(result["summary"]["verdict"])
+    assert result["shape"] == [10_001]
+    assert result["status"] == "finished"
+    assert (verdict[(rates > 0) & (rates < 0.001)] == "slow").all()  # crawl
+    assert (verdict[(rates > 0.1) & (rates < 0.9)] == "converged").all()
+    assert verdict[rates == 1.0].tolist() == ["oscillating"]  # exactly 1: bounces between 5 and -7 for ever
+    assert (verdict[rates > 1] == "diverged").all()
+    stability = result["summary"]["stability"]
+    assert stability["predicted_max_lr"] == 1.0
+    assert stability["largest_stable_lr"] == 1.0
+    assert stability["smallest_diverged_lr"] == pytest.approx(1.0002)
+    assert stability["agrees"] is True
+    assert sum(result["summary"]["counts"].values()) == 10_001
+
+
+def test_heavy_ball_boundary_moves_with_momentum(client: TestClient) -> None:
+    """For momentum β the stable rates on a·(w+b)² are 0 < lr < 2(1+β)/(2a)."""
+    betas = [0.0, 0.5, 0.9]
+    result = sweep(
+        client,
+        base={**COURSE_RUN, "steps": 400, "optimizer": {"kind": "torch.SGD", "momentum": 0.5}},
+        axes=[
+            {"path": "optimizer.momentum", "values": betas},
+            {**RATES, "linspace": {"start": 0.01, "stop": 4, "num": 400}},
+        ],
+    )
+    stability = result["summary"]["stability"]
+    assert stability["predicted_max_lr"] == pytest.approx([1 + beta for beta in betas])
+    assert stability["agrees"] is True
+    assert np.asarray(result["summary"]["verdict"]).shape == (3, 400)
+
+
+def test_every_grid_point_equals_its_single_run(client: TestClient) -> None:
+    """One batch, the same numbers: each point's final loss is the single run's, bit for bit."""
+    loss = {"kind": "quadratic", "a": [1.0, 0.25], "b": [1.0, -2.0], "c": 0.0}
+    base = {
+        "loss": loss,
+        "w0": [5.0, 3.0],
+        "schedule": {"kind": "torch.ExponentialLR", "lr": 0.1, "gamma": 0.95},
+        "optimizer": {"kind": "torch.Adam"},
+        "steps": 30,
+    }
+    axes = [
+        {"path": "optimizer.betas.0", "values": [0.5, 0.9]},
+        {"path": "loss.a.1", "values": [0.25, 2.0]},
+        {"path": "w0", "values": [-1.0, 4.0]},
+    ]
+    result = client.post("/v1/sweeps", json={"base": base, "axes": axes}).json()
+    final_loss = np.asarray(result["summary"]["final_loss"])
+    assert final_loss.shape == (2, 2, 2)
+    for i, beta in enumerate([0.5, 0.9]):
+        for j, a1 in enumerate([0.25, 2.0]):
+            for k, w in enumerate([-1.0, 4.0]):
+                single = {
+                    **base,
+                    "optimizer": {"kind": "torch.Adam", "betas": [beta, 0.999]},
+                    "loss": {**loss, "a": [1.0, a1]},
+                    "w0": [w, w],
+                }
+                run = client.post("/v1/runs", json=single).json()
+                assert final_loss[i, j, k] == run["summary"]["final"]["loss"]
+
+
+def test_traces_are_kept_thinned_when_asked(client: TestClient) -> None:
+    result = sweep(client, axes=[{"path": "schedule.learning_rate", "values": [0.1, 0.2, 3.0]}], max_points=11)
+    traces = result["traces"]
+    assert traces["step"] == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40]
+    assert np.asarray(traces["w"], dtype=float).shape == (3, 11)
+    w02 = client.post("/v1/runs", json={**COURSE_RUN, "schedule": 0.2}).json()["trace"]["w"]
+    assert traces["w"][1] == [w02[step] for step in traces["step"]]
+    assert traces["loss"][2][-1] is None or np.isfinite(traces["loss"][2][-1])  # diverged runs end early
+
+
+def test_background_sweep_streams_progress(client: TestClient) -> None:
+    response = client.post("/v1/sweeps?wait=false", json={"base": {**COURSE_RUN, "steps": 2000}, "axes": [RATES]})
+    assert response.status_code == 202
+    sweep_id = response.json()["id"]
+    assert response.headers["Location"] == f"/v1/sweeps/{sweep_id}"
+    with connect_sse(client, "GET", f"/v1/sweeps/{sweep_id}/events") as source:
+        events = [(event.event, event.json()) for event in source.iter_sse()]
+    assert events[-1] == ("end", {"status": "finished", "error": None})
+    steps = [data["step"] for name, data in events if name == "progress"]
+    assert steps == sorted(steps)
+    assert steps[-1] == 2000
+    assert client.get(f"/v1/sweeps/{sweep_id}").json()["summary"]["counts"]["diverged"] == 5000
+
+
+@pytest.mark.parametrize(
+    ("axes", "loc", "message"),
+    [
+        ([{"path": "schedule.rate", "values": [1]}], ["axes", 0, "path"], "is not in the base spec"),
+        ([{"path": "steps", "values": [10, 20]}], ["axes", 0, "path"], "not a real-valued parameter"),
+        ([{"path": "schedule.learning_rate"}], ["axes", 0], "give exactly one of values, linspace, logspace"),
+        (
+            [{"path": "schedule.learning_rate", "logspace": {"start": 0, "stop": 1, "num": 1_000_000}}],
+            ["axes"],
+            "this server sweeps at most 100,000",
+        ),
+    ],
+)
+def test_bad_axes_are_refused_naming_the_axis(
+    client: TestClient, axes: list[dict[str, Any]], loc: list[Any], message: str
+) -> None:
+    response = client.post("/v1/sweeps", json={"base": COURSE_RUN, "axes": axes})
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["loc"] == loc
+    assert message in error["msg"]
+
+
+def test_a_value_a_run_would_refuse_is_refused_on_its_axis(client: TestClient) -> None:
+    base = {**COURSE_RUN, "optimizer": {"kind": "keras.SGD", "momentum": 0.5}}
+    axes = [{"path": "optimizer.momentum", "values": [0.0, 0.9, 1.5]}]
+    response = client.post("/v1/sweeps", json={"base": base, "axes": axes})
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["loc"] == ["axes", 0, "values"]
+    assert error["msg"].startswith("1.5 at optimizer.momentum: ")
+    assert "`momentum` must be a float between [0, 1]" in error["msg"]
+
+
+def test_unknown_sweep_is_404(client: TestClient) -> None:
+    assert client.get("/v1/sweeps/nope").status_code == 404
