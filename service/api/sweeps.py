@@ -2,18 +2,21 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
+import numpy as np
+import numpy.typing as npt
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from service.api import adapters, schemas
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
-from service.api.documents import JSON_OPTIONS
+from service.api.documents import ARROW_STREAM, JSON_OPTIONS, arrow_stream
 from service.api.errors import NOT_FOUND, ProblemError
 from service.api.runs import PROBLEMS, stream_slot
+from service.engine.sweep import grid
 from service.store.base import SweepRecord
 from service.timeutil import now
 
@@ -79,10 +82,75 @@ def existing_sweep(sweep_id: SweepId, request: Request) -> SweepRecord:
     return record
 
 
-@router.get("/{sweep_id}", summary="Read a sweep", response_model=schemas.Sweep, responses={404: PROBLEMS[404]})
-async def read_sweep(record: Annotated[SweepRecord, Depends(existing_sweep)]) -> Response:
+@router.get(
+    "/{sweep_id}",
+    summary="Read a sweep",
+    response_model=schemas.Sweep,
+    responses={
+        200: {
+            "description": "The sweep (JSON); or, once finished, its grid as an Apache Arrow IPC stream "
+            f"(`Accept: {ARROW_STREAM}` or `format=arrow`): one row per grid point with the axes' values, the summary "
+            "and the kept trace rows (fixed-size lists).",
+            "content": {ARROW_STREAM: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: PROBLEMS[404],
+        409: {"model": schemas.Problem, "description": "Arrow asked for before the sweep finished."},
+    },
+)
+async def read_sweep(
+    record: Annotated[SweepRecord, Depends(existing_sweep)],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    format: Annotated[Literal["json", "arrow"] | None, Query(description="Overrides `Accept`, for links.")] = None,
+) -> Response:
     """The sweep: its axes, progress and, once finished, the summary arrays (and traces if asked for)."""
+    if format == "arrow" or (format is None and accept is not None and ARROW_STREAM in accept):
+        if record.result is None:
+            raise ProblemError(409, "Conflict", f"The sweep is {record.status}; its grid exists once it has finished.")
+        body = arrow_stream(*sweep_columns(record))
+        return Response(
+            body,
+            media_type=ARROW_STREAM,
+            headers={"Content-Disposition": f'attachment; filename="sweep-{record.id}.arrows"'},
+        )
     return sweep_response(record)
+
+
+def sweep_columns(record: SweepRecord) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
+    """One row per grid point (C order, as the JSON arrays): each axis's value, the summary, and the kept trace
+    rows as fixed-size lists; values in the run's dtype."""
+    assert record.result is not None
+    result = orjson.loads(record.result)
+    dtype = np.dtype(record.spec["base"].get("dtype", "float32"))
+    values = [np.asarray(axis["values"], dtype=np.float64) for axis in record.axes]
+    points = int(np.prod(record.shape))
+    columns: dict[str, npt.NDArray[Any]] = {
+        axis["path"]: column for axis, column in zip(record.axes, grid(values), strict=True)
+    }
+    summary = result["summary"]
+    for name in ("final_loss", "best_loss"):
+        columns[name] = _flat(summary[name], points, dtype)
+    columns["verdict"] = np.asarray(summary["verdict"], dtype=object).reshape(points)
+    for name in ("converged_at", "diverged_at"):
+        columns[name] = np.asarray(summary[name], dtype=object).reshape(points)
+    traces = result.get("traces")
+    if traces:
+        kept = len(traces["step"])
+        for name in ("loss", "lr"):
+            columns[f"trace.{name}"] = _flat(traces[name], points * kept, dtype).reshape(points, kept)
+        w = _flat(traces["w"], None, dtype).reshape(points, kept, -1)
+        for dim in range(w.shape[-1]):
+            columns["trace.w" if w.shape[-1] == 1 else f"trace.w[{dim}]"] = np.ascontiguousarray(w[..., dim])
+    metadata = {"id": record.id, "shape": orjson.dumps(record.shape).decode()}
+    if traces:
+        metadata["trace.step"] = orjson.dumps(traces["step"]).decode()
+    return columns, metadata
+
+
+def _flat(nested: Any, size: int | None, dtype: np.dtype[np.floating]) -> npt.NDArray[np.floating]:
+    """A nested list of numbers (null for non-finite) as a flat array of the run's dtype (NaN for null)."""
+    array = np.asarray(nested, dtype=object).reshape(-1 if size is None else size)
+    array[array == None] = np.nan  # noqa: E711 (elementwise comparison)
+    return array.astype(np.float64).astype(dtype)
 
 
 @router.get(

@@ -116,6 +116,13 @@ class Analyzer:
 
     def _slide(self, w: Array, loss: Array, gnorm: npt.NDArray[np.float64], rows: IntArray) -> None:
         """Keep, per run, the last WINDOW valid rows of the old window followed by this chunk's rows."""
+        ended = rows == 0
+        if ((rows == loss.shape[0]) | ended).all():  # the usual chunk: a run has all its rows or none (it ended)
+            self.w = np.where(ended[None, :, None], self.w, np.concatenate([self.w, w])[-WINDOW:])
+            self.window_loss = np.where(ended, self.window_loss, np.concatenate([self.window_loss, loss])[-WINDOW:])
+            self.window_grad = np.where(ended, self.window_grad, np.concatenate([self.window_grad, gnorm])[-WINDOW:])
+            self.count = np.minimum(self.count + rows, WINDOW)
+            return
         end = WINDOW + rows  # one past each run's last valid row in the concatenation
         index = end[None, :] - WINDOW + np.arange(WINDOW)[:, None]
         self.w = np.take_along_axis(np.concatenate([self.w, w]), index[:, :, None], axis=0)

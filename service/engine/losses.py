@@ -44,6 +44,7 @@ class Quadratic:
     b: Array
     c: Array
     twice_a: Array = field(init=False, repr=False)
+    _per_run: dict[tuple[int, ...], tuple[Array, Array]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "twice_a", np.multiply(self.a, 2, dtype=self.a.dtype))
@@ -57,12 +58,25 @@ class Quadratic:
         np.square(shifted, out=shifted)
         np.multiply(shifted, self.a, out=shifted)
         np.add(shifted, self.c, out=shifted)
+        if shifted.shape[-1] <= 2:  # one or two terms: the same sum as NumPy's, without its reduction over a short axis
+            total = shifted[..., 0] if shifted.shape[-1] == 1 else np.add(shifted[..., 0], shifted[..., 1])
+            return np.ascontiguousarray(total)
         return np.asarray(shifted.sum(axis=-1, dtype=w.dtype))
 
     def gradient(self, w: Array, out: Array) -> None:
-        # a·2·(w + b): doubling is exact, so (2a)·(w + b) is bit-identical and saves one ufunc call.
-        np.add(w, self.b, out=out)
-        np.multiply(out, self.twice_a, out=out)
+        # a·2·(w + b): doubling is exact, so (2a)·(w + b) is bit-identical and saves one ufunc call. The parameters
+        # are broadcast to w's shape once: broadcasting (1, D) against (R, D) at every step is NumPy's slow path.
+        b, twice_a = self._per_run.get(w.shape) or self._broadcast(w.shape)
+        np.add(w, b, out=out)
+        np.multiply(out, twice_a, out=out)
+
+    def _broadcast(self, shape: tuple[int, ...]) -> tuple[Array, Array]:
+        pair = (
+            np.ascontiguousarray(np.broadcast_to(self.b, shape)),
+            np.ascontiguousarray(np.broadcast_to(self.twice_a, shape)),
+        )
+        self._per_run[shape] = pair
+        return pair
 
     def bounded_below(self) -> BoolArray:
         return np.asarray((self.a >= 0).all(axis=-1))

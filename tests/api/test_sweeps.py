@@ -3,6 +3,8 @@
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from fastapi.testclient import TestClient
 from httpx_sse import connect_sse
@@ -144,3 +146,28 @@ def test_a_value_a_run_would_refuse_is_refused_on_its_axis(client: TestClient) -
 
 def test_unknown_sweep_is_404(client: TestClient) -> None:
     assert client.get("/v1/sweeps/nope").status_code == 404
+
+
+def test_a_finished_sweep_reads_as_an_arrow_table(client: TestClient) -> None:
+    """One row per grid point, the axes' values beside the summary, traces as fixed-size lists, in float32."""
+    rates = [0.1, 0.2, 3.0]
+    result = sweep(client, axes=[{"path": "schedule.learning_rate", "values": rates}], max_points=5)
+    response = client.get(f"/v1/sweeps/{result['id']}", headers={"Accept": "application/vnd.apache.arrow.stream"})
+    assert response.headers["content-type"] == "application/vnd.apache.arrow.stream"
+    table = pa.ipc.open_stream(response.content).read_all()
+    assert table.column("schedule.learning_rate").to_pylist() == rates
+    assert table.column("verdict").to_pylist() == result["summary"]["verdict"]
+    assert table.column("final_loss").type == pa.float32()
+    np.testing.assert_array_equal(
+        as_float32(table.column("final_loss").to_pylist()), as_float32(result["summary"]["final_loss"])
+    )
+    np.testing.assert_array_equal(
+        as_float32(table.column("trace.w").to_pylist()[1]), as_float32(result["traces"]["w"][1])
+    )
+    assert table.column("diverged_at").to_pylist() == result["summary"]["diverged_at"]
+    by_format = client.get(f"/v1/sweeps/{result['id']}?format=arrow")
+    assert by_format.content == response.content
+
+
+def as_float32(values: list[Any]) -> npt.NDArray[np.float32]:
+    return np.asarray(values, dtype=float).astype(np.float32)

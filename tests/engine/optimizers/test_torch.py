@@ -380,6 +380,7 @@ CONVERGING: list[tuple[str, dict[str, Any], float]] = [
 def test_every_optimizer_converges_on_a_parabola(
     kind: str, parameters: dict[str, Any], rate: float, start: list[float]
 ) -> None:
-    """On (w + 1)² every optimizer ends near the minimum w = −1 (weight decay moves it slightly)."""
+    """On (w + 1)² every optimizer ends near the minimum w = −1 (weight decay moves it slightly; Adam-like steps
+    are about lr long whatever the gradient, so those hover within about lr = 0.1 of it: 0.061 from w0 = 10)."""
     w, _ = descend(torch(kind, **parameters), [start], [rate] * 2000)
-    np.testing.assert_allclose(w[-1], -1.0, atol=0.05)
+    np.testing.assert_allclose(w[-1], -1.0, atol=0.1)
