@@ -1,7 +1,7 @@
 """PyTorch `torch.optim` optimizers (the learning rate comes from the schedule). torch's own checks (momentum,
 eps, weight_decay ≥ 0; betas in [0, 1); Nesterov needs momentum and zero dampening) are the engine's, quoted."""
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -51,16 +51,16 @@ class RMSprop(TorchOptimizer):
     centered: bool = Field(False, description="Normalise by the variance estimate √(sq − mean(g)²) instead of √sq.")
 
 
+def betas_field(description: str) -> Any:
+    """torch's `betas=(0.9, 0.999)`: exactly two numbers."""
+    return Field([0.9, 0.999], min_length=2, max_length=2, description=description)
+
+
 class Adam(TorchOptimizer):
     """torch.optim.Adam: p ← p − lr/(1−β1^t)·m/(√v/√(1−β2^t) + eps); eps on the bias-corrected √v̂ (TF puts it on √v)."""
 
     kind: Literal["torch.Adam"]
-    betas: Betas = Field(
-        [0.9, 0.999],
-        min_length=2,
-        max_length=2,
-        description="[β1, β2]: decay rates of the gradient mean and of its square, each in [0, 1).",
-    )
+    betas: Betas = betas_field("[β1, β2]: decay rates of the gradient mean and of its square, each in [0, 1).")
     eps: Finite = Field(1e-8, description="Added to √v̂ (≥ 0).")
     weight_decay: Finite = Field(0.0, description="L2 penalty (≥ 0) added to the gradient, or decoupled (see below).")
     amsgrad: bool = Field(False, description="Use the running maximum of v (AMSGrad).")
@@ -73,12 +73,7 @@ class AdamW(TorchOptimizer):
     """torch.optim.AdamW: p ← p·(1 − lr·weight_decay), then Adam; weight_decay 1e-2 (Keras 0.004), scaled by lr."""
 
     kind: Literal["torch.AdamW"]
-    betas: Betas = Field(
-        [0.9, 0.999],
-        min_length=2,
-        max_length=2,
-        description="[β1, β2]: decay rates of the gradient mean and of its square, each in [0, 1).",
-    )
+    betas: Betas = betas_field("[β1, β2]: decay rates of the gradient mean and of its square, each in [0, 1).")
     eps: Finite = Field(1e-8, description="Added to √v̂ (≥ 0).")
     weight_decay: Finite = Field(1e-2, description="Decoupled weight decay (≥ 0), multiplied by the current lr.")
     amsgrad: bool = Field(False, description="Use the running maximum of v (AMSGrad).")
@@ -88,12 +83,7 @@ class Adamax(TorchOptimizer):
     """torch.optim.Adamax: u = max(β2·u, |g| + eps), p ← p − lr/(1−β1^t)·m/u; eps inside the max (TF adds it to u)."""
 
     kind: Literal["torch.Adamax"]
-    betas: Betas = Field(
-        [0.9, 0.999],
-        min_length=2,
-        max_length=2,
-        description="[β1, β2]: decay of the gradient mean and of the infinity norm, each in [0, 1).",
-    )
+    betas: Betas = betas_field("[β1, β2]: decay of the gradient mean and of the infinity norm, each in [0, 1).")
     eps: Finite = Field(1e-8, description="Added to |g| inside the max (≥ 0).")
     weight_decay: Finite = Field(0.0, description="L2 penalty (≥ 0), added to the gradient.")
 
@@ -102,12 +92,7 @@ class NAdam(TorchOptimizer):
     """torch.optim.NAdam: Adam with Nesterov momentum μ_t = β1·(1 − 0.5·0.96^(t·momentum_decay)); Keras uses 0.96^t."""
 
     kind: Literal["torch.NAdam"]
-    betas: Betas = Field(
-        [0.9, 0.999],
-        min_length=2,
-        max_length=2,
-        description="[β1, β2]: decay rates of the gradient mean and of its square, each in [0, 1).",
-    )
+    betas: Betas = betas_field("[β1, β2]: decay rates of the gradient mean and of its square, each in [0, 1).")
     eps: Finite = Field(1e-8, description="Added to √v̂ (≥ 0).")
     weight_decay: Finite = Field(0.0, description="L2 penalty (≥ 0) added to the gradient, or decoupled (see below).")
     momentum_decay: Finite = Field(4e-3, description="ψ in the momentum schedule 0.96^(t·ψ) (≥ 0).")
