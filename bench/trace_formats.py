@@ -29,10 +29,11 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from bench.report import publish
 from bench.sweep import SGD_RUNS, SGD_STEPS, engine_trace, machine, measure, sgd_problem
-from service.api import adapters, schemas
+from service.api import adapters
 from service.api.documents import JSON_OPTIONS, arrow_stream, csv_text, trace_columns
 from service.engine.execute import run_one
 from service.engine.trace import Trace
+from service.specs.run import RunSpec
 
 RESULTS = Path(__file__).resolve().parent / "results" / "trace_formats.json"
 COURSE = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2}
@@ -74,7 +75,7 @@ def sweep_tables() -> tuple[dict[str, dict[str, npt.NDArray[Any]]], Callable[[],
 
 def run_trace(spec: dict[str, Any], steps: int) -> tuple[Trace, bool]:
     """A real run through the service's adapter and the engine; whether its w is a scalar."""
-    run_spec = schemas.RunSpec.model_validate({**spec, "steps": steps})
+    run_spec = RunSpec.model_validate({**spec, "steps": steps})
     return run_one(adapters.build_problem(run_spec)).trace, not isinstance(run_spec.w0, list)
 
 

@@ -9,8 +9,8 @@ import anyio
 
 from service.api import adapters
 from service.api.events import TERMINAL, ClientStreams, encoded, run_events
-from service.api.schemas import RunSpec
 from service.engine.trace import Trace
+from service.specs.run import RunSpec
 from service.store.base import RunRecord, RunStore
 from service.timeutil import now
 from service.worker import WorkerPool

@@ -22,12 +22,13 @@ import orjson
 from service.api import adapters
 from service.api.documents import JSON_OPTIONS
 from service.api.errors import BUSY, ProblemError
-from service.api.schemas import RunSpec, SweepSpec
 from service.config import Settings
 from service.engine.analysis import Analyzer
 from service.engine.loop import iterate
 from service.engine.sweep import run_sweep
 from service.engine.trace import Trace, record
+from service.specs.run import RunSpec
+from service.specs.sweep import SweepSpec
 from service.store.base import RunStore
 from service.store.sqlite import SQLiteStore
 from service.timeutil import now

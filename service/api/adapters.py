@@ -9,19 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
-from service.api import schemas
 from service.api.errors import LIMIT_EXCEEDED, Loc, ProblemError, invalid, validation_errors
-from service.api.kinds.base import Kind
-from service.api.kinds.losses import (
-    ExpressionLoss,
-    LossSpec,
-    PolynomialLoss,
-    QuadraticFormLoss,
-    QuadraticLoss,
-    RosenbrockLoss,
-)
-from service.api.landscape_schemas import LandscapeSpec
-from service.api.lr_finder_schemas import LRFinderSpec
 from service.config import Settings
 from service.engine import expressions, landscape, losses, lr_finder, optimizers, schedules, testfunctions
 from service.engine.analysis import RunSummary, explain, loss_facts
@@ -30,13 +18,26 @@ from service.engine.errors import ParameterError
 from service.engine.loop import Outcome, Problem
 from service.engine.sweep import SweepResult, grid
 from service.engine.trace import Trace
+from service.specs.kinds.base import Kind
+from service.specs.kinds.losses import (
+    ExpressionLoss,
+    LossSpec,
+    PolynomialLoss,
+    QuadraticFormLoss,
+    QuadraticLoss,
+    RosenbrockLoss,
+)
+from service.specs.landscape import LandscapeSpec
+from service.specs.lr_finder import LRFinderSpec
+from service.specs.run import RunSpec, Stop
+from service.specs.sweep import Axis, SweepSpec
 
 
-def dims_of(spec: schemas.RunSpec) -> int:
+def dims_of(spec: RunSpec) -> int:
     return len(spec.w0) if isinstance(spec.w0, list) else 1
 
 
-def check_limits(spec: schemas.RunSpec, problem: Problem, settings: Settings) -> None:
+def check_limits(spec: RunSpec, problem: Problem, settings: Settings) -> None:
     """Refuse, before any work, a run beyond the server's limits (422 naming the field and the limit)."""
     errors: list[tuple[Loc, str]] = []
     dims = dims_of(spec)
@@ -66,7 +67,7 @@ def check_limits(spec: schemas.RunSpec, problem: Problem, settings: Settings) ->
         raise invalid(errors, type_=LIMIT_EXCEEDED)
 
 
-def build_problem(spec: schemas.RunSpec) -> Problem:
+def build_problem(spec: RunSpec) -> Problem:
     """The engine problem for a validated spec; a parameter the engine refuses becomes a 422 on that field."""
     dtype = np.dtype(spec.dtype)
     dims = dims_of(spec)
@@ -84,11 +85,11 @@ def build_problem(spec: schemas.RunSpec) -> Problem:
         raise invalid([([*prefix, *exc.loc], exc.message)]) from exc
     _check_momentum_cycling(schedule, optimizer)
     _check_horizon(schedule, spec.steps)
-    stop = spec.stop or schemas.Stop()
+    stop = spec.stop or Stop()
     return Problem(loss, schedule, optimizer, w0, spec.steps, stop.grad_tol, stop.loss_tol, spec.record.state)
 
 
-def _loss(spec: schemas.LossSpec, dims: int, dtype: np.dtype[np.floating]) -> losses.Loss:
+def _loss(spec: LossSpec, dims: int, dtype: np.dtype[np.floating]) -> losses.Loss:
     match spec:
         case QuadraticLoss():
             return losses.quadratic(spec.a, spec.b, spec.c, dims, dtype)
@@ -202,7 +203,7 @@ HEAVY_BALL: dict[str, Callable[[dict[str, Any]], float | None]] = {
 options leave that form (nesterov, dampening, weight decay)."""
 
 
-def axis_values(axis: schemas.Axis) -> npt.NDArray[np.float64]:
+def axis_values(axis: Axis) -> npt.NDArray[np.float64]:
     if axis.values is not None:
         return np.asarray(axis.values, dtype=np.float64)
     if axis.linspace is not None:
@@ -213,7 +214,7 @@ def axis_values(axis: schemas.Axis) -> npt.NDArray[np.float64]:
     return np.logspace(log.start, log.stop, log.num, endpoint=log.endpoint, base=log.base)
 
 
-def build_sweep(spec: schemas.SweepSpec, settings: Settings) -> tuple[Problem, list[npt.NDArray[np.float64]]]:
+def build_sweep(spec: SweepSpec, settings: Settings) -> tuple[Problem, list[npt.NDArray[np.float64]]]:
     """One batched problem for the whole grid (grid point p = run p), refusing what a run would refuse: each
     axis's smallest and largest value are checked as a single run (the limits of every parameter are ranges)."""
     base = spec.base.normalised()
@@ -244,7 +245,7 @@ def build_sweep(spec: schemas.SweepSpec, settings: Settings) -> tuple[Problem, l
         optimizer = optimizers.build(swept["optimizer"], dtype)
     except ParameterError as exc:
         raise invalid([(["axes"], exc.message)]) from exc
-    stop = spec.base.stop or schemas.Stop()
+    stop = spec.base.stop or Stop()
     return Problem(loss, schedule, optimizer, w0, spec.base.steps, stop.grad_tol, stop.loss_tol), axes
 
 
@@ -292,7 +293,7 @@ def _corner_errors(base: dict[str, Any], path: str, value: float, index: int) ->
     document = deepcopy(base)
     _put(document, path, value)
     try:
-        build_problem(schemas.RunSpec.model_validate(document))
+        build_problem(RunSpec.model_validate(document))
     except ValidationError as exc:
         return [
             (["axes", index, "values"], f"{value:g} at {path}: {msg}") for _, msg in validation_errors(exc.errors())
@@ -302,7 +303,7 @@ def _corner_errors(base: dict[str, Any], path: str, value: float, index: int) ->
     return []
 
 
-def _check_sweep_limits(spec: schemas.SweepSpec, points: int, dims: int, settings: Settings) -> None:
+def _check_sweep_limits(spec: SweepSpec, points: int, dims: int, settings: Settings) -> None:
     work = points * (spec.base.steps + 1) * dims
     kept = points * (spec.max_points or 0) * (dims + 2)
     errors: list[tuple[Loc, str]] = []
@@ -334,7 +335,7 @@ def _columns(value: Any, dims: int, dtype: np.dtype[np.floating]) -> npt.NDArray
     return np.atleast_2d(np.stack(columns, axis=-1))
 
 
-def _swept_loss(spec: schemas.RunSpec, loss: dict[str, Any], dims: int, dtype: np.dtype[np.floating]) -> losses.Loss:
+def _swept_loss(spec: RunSpec, loss: dict[str, Any], dims: int, dtype: np.dtype[np.floating]) -> losses.Loss:
     if loss["kind"] == "quadratic":
         return losses.Quadratic(*(_columns(loss[name], dims, dtype) for name in ("a", "b", "c")))
     if loss["kind"] == "polynomial":
@@ -343,7 +344,7 @@ def _swept_loss(spec: schemas.RunSpec, loss: dict[str, Any], dims: int, dtype: n
     return _loss(spec.loss, dims, dtype)
 
 
-def sweep_document(spec: schemas.SweepSpec, axes: list[npt.NDArray[np.float64]], result: SweepResult) -> dict[str, Any]:
+def sweep_document(spec: SweepSpec, axes: list[npt.NDArray[np.float64]], result: SweepResult) -> dict[str, Any]:
     """The finished sweep's `summary` (and `traces`): arrays shaped like the grid."""
     shape = tuple(values.size for values in axes)
     summary = result.summary
@@ -379,7 +380,7 @@ def _steps_or_null(steps: npt.NDArray[np.int64], shape: tuple[int, ...]) -> Any:
     return listed.reshape(shape).tolist()
 
 
-def _stability(spec: schemas.SweepSpec, axes: list[npt.NDArray[np.float64]], verdicts: npt.NDArray[np.object_]) -> Any:
+def _stability(spec: SweepSpec, axes: list[npt.NDArray[np.float64]], verdicts: npt.NDArray[np.object_]) -> Any:
     """The closed-form boundary next to the measured one, when a constant rate is swept on a quadratic with plain
     GD or heavy-ball momentum: per curvature 2a, stable for 0 < lr < 2(1 + β)/(2a) (β = 0 for plain GD)."""
     base = spec.base.normalised()

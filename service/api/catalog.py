@@ -6,8 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
-from service.api.kinds.base import Kind, kind_of
-from service.api.schemas import KIND_MODELS, Catalog, CatalogEntry, Parameter
+from service.api.schemas import Catalog, CatalogEntry, Parameter
+from service.specs.catalog import KIND_MODELS
+from service.specs.kinds.base import Kind, kind_of
 
 router = APIRouter(prefix="/v1", tags=["catalog"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from service.api.schemas import KIND_TAGS
+from service.specs.catalog import KIND_TAGS
 
 PROBLEM_JSON = "application/problem+json"
 INVALID_REQUEST = "urn:descent:problem:invalid-request"

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Response
 from service.api import adapters, schemas
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.documents import json_response
-from service.api.landscape_schemas import Landscape, LandscapeSpec
+from service.api.schemas import Landscape
+from service.specs.landscape import LandscapeSpec
 
 router = APIRouter(
     prefix="/v1", tags=["landscape"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from service.api import adapters, schemas
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.documents import json_response
-from service.api.lr_finder_schemas import LRFinderResult, LRFinderSpec
+from service.api.schemas import LRFinderResult
+from service.specs.lr_finder import LRFinderSpec
 
 router = APIRouter(
     prefix="/v1", tags=["lr-finder"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE

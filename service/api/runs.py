@@ -14,6 +14,7 @@ from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.documents import ARROW_STREAM, arrow_stream, csv_text, json_response, run_document, trace_columns
 from service.api.errors import NOT_FOUND, ProblemError, invalid
 from service.api.events import run_events
+from service.specs.run import RunSpec
 from service.store.base import CursorError, RunRecord, RunStore
 
 router = APIRouter(
@@ -64,7 +65,7 @@ def existing_run(run_id: RunId, request: Request) -> RunRecord:
     },
 )
 async def create_run(
-    spec: schemas.RunSpec,
+    spec: RunSpec,
     request: Request,
     wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
     batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,

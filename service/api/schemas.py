@@ -1,120 +1,11 @@
-"""Request and response bodies. The kind models (`service.api.kinds`) double as the catalogue."""
+"""Response bodies, for OpenAPI: what the answer documents (`service.documents`) look like."""
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.kinds import losses, optimizers, schedules
-from service.api.kinds.base import Finite, Kind, NonNegative, NumberOrList, Strict, kind_of
-from service.api.kinds.losses import LossSpec as LossSpec  # re-exported: run, sweep, landscape specs
-from service.api.kinds.optimizers import OptimizerSpec
-from service.api.kinds.optimizers.common import SGD
-from service.api.kinds.schedules import ScheduleSpec
-
-KIND_MODELS: dict[str, tuple[type[Kind], ...]] = {
-    "losses": losses.MODELS,
-    "schedules": schedules.MODELS,
-    "optimizers": optimizers.MODELS,
-}
-KIND_TAGS = frozenset({"number"} | {kind_of(m) for models in KIND_MODELS.values() for m in models})
-
-# The run spec ---------------------------------------------------------------------------------------------------
-
-
-class Stop(Strict):
-    """Early stopping: the run ends at the first row that meets any given criterion (that row is kept)."""
-
-    grad_tol: NonNegative | None = Field(None, description="Stop when the gradient norm is at most this.")
-    loss_tol: Finite | None = Field(None, description="Stop when the loss is at most this.")
-
-
-class Record(Strict):
-    """Which rows the stored trace keeps."""
-
-    every: int = Field(1, ge=1, description="Keep every k-th row, plus the first and the last.")
-    state: bool = Field(
-        False,
-        description="Also keep the optimizer's state per row (momentum buffers, Adam's moments, ...), by the "
-        "library's own names.",
-    )
-
-
-class RunSpec(Strict):
-    """A gradient-descent run: minimise `loss` from `w0` for `steps` updates."""
-
-    loss: LossSpec
-    w0: NumberOrList = Field(description="Starting point: a number, or one number per dimension.")
-    schedule: ScheduleSpec = Field(description="Learning rate: a number (constant) or a schedule object.")
-    optimizer: OptimizerSpec = Field(default_factory=lambda: SGD(kind="sgd"), description="The update rule.")
-    steps: int = Field(ge=1, description="Number of updates; the trace has rows 0..steps.")
-    dtype: Literal["float32", "float64"] = Field("float32", description="Arithmetic precision of the whole run.")
-    stop: Stop | None = Field(None, description="Early stopping; none by default.")
-    record: Record = Field(default_factory=Record, description="Which rows to keep; every row by default.")
-    name: str | None = Field(None, max_length=200, description="A label shown in lists and dashboards.")
-
-    def normalised(self) -> dict[str, Any]:
-        """The spec with defaults filled in and a bare-number schedule written as a constant schedule."""
-        document = self.model_dump(mode="json")
-        if isinstance(self.schedule, float):
-            document["schedule"] = {"kind": "constant", "learning_rate": self.schedule}
-        return document
-
-
-class Linspace(Strict):
-    """`num` evenly spaced values from `start` to `stop` (numpy.linspace)."""
-
-    start: Finite
-    stop: Finite
-    num: int = Field(ge=1, le=1_000_000)
-    endpoint: bool = Field(True, description="Include `stop`.")
-
-
-class Logspace(Strict):
-    """`num` values evenly spaced on a log scale from base**start to base**stop (numpy.logspace): start and stop
-    are exponents."""
-
-    start: Finite = Field(ge=-300, le=300)
-    stop: Finite = Field(ge=-300, le=300)
-    num: int = Field(ge=1, le=1_000_000)
-    base: Finite = Field(10.0, gt=0)
-    endpoint: bool = Field(True, description="Include base**stop.")
-
-
-class Axis(Strict):
-    """One parameter varied over values: a dotted path into the base spec and exactly one of values, linspace,
-    logspace."""
-
-    path: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$",
-        max_length=200,
-        description="Where in the spec: `schedule.learning_rate`, `optimizer.momentum`, `optimizer.betas.0`, `w0`, "
-        "`w0.1`, `loss.a`, `loss.b.0`, ... A real-valued parameter (whole-number ones change the loop itself).",
-        examples=["schedule.learning_rate"],
-    )
-    values: list[Finite] | None = Field(None, min_length=1, max_length=1_000_000)
-    linspace: Linspace | None = None
-    logspace: Logspace | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> "Axis":
-        given = [name for name in ("values", "linspace", "logspace") if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of values, linspace, logspace (got {', '.join(given) or 'none'})")
-        return self
-
-
-class SweepSpec(Strict):
-    """A grid of runs: the base run with each axis's parameter varied; the grid is the cartesian product."""
-
-    base: RunSpec
-    axes: list[Axis] = Field(min_length=1, max_length=4, description="The parameters varied, outermost first.")
-    max_points: int | None = Field(
-        None, ge=2, le=10_000, description="Keep each run's trace, thinned to this many rows; none by default."
-    )
-    name: str | None = Field(None, max_length=200, description="A label shown in lists and dashboards.")
-
-
-# Responses ------------------------------------------------------------------------------------------------------
+from service.specs.run import RunSpec
+from service.specs.sweep import SweepSpec
 
 Vector = float | list[float]
 Status = Literal["queued", "running", "finished", "diverged", "cancelled", "failed"]
@@ -324,3 +215,53 @@ class Catalog(Out):
     losses: list[CatalogEntry]
     schedules: list[CatalogEntry]
     optimizers: list[CatalogEntry]
+
+
+class LRSuggestion(Out):
+    """A suggested rate and the rule that gave it."""
+
+    name: Literal["steepest", "valley", "minimum"]
+    library: Literal["torch-lr-finder", "fastai"] = Field(description="Whose rule this is, reproduced exactly.")
+    lr: float | None = Field(description="The suggested rate; null when the curve is too short for the rule.")
+    index: int | None = Field(
+        description="The point of the curve the rule picked (into `lr`, `loss`, `smoothed_loss`); for `minimum`, "
+        "the lowest point, whose rate is ten times the suggestion."
+    )
+    rule: str = Field(description="The rule, in words.")
+    note: str | None = Field(description="Why there is no suggestion, when there is none.")
+
+
+class LRFinderResult(Out):
+    """The range test's curve and the suggested rates. Point k: `lr[k]` is the rate of update k and `loss[k]`
+    the loss at the weights that update starts from (as both libraries pair them)."""
+
+    lr: list[float] = Field(description="Rate of each update, in the test's dtype.")
+    loss: list[float] = Field(description="Loss before each update, in the test's dtype.")
+    smoothed_loss: list[float] = Field(description="The smoothed loss (in double precision, as the libraries).")
+    stopped_early: bool = Field(description="True when the test ended before its last update.")
+    stop_reason: Literal["completed", "diverged", "non_finite"] = Field(
+        description="completed: all num_iter points; diverged: the smoothed loss passed diverge_th times the best "
+        "(that point is the last one); non_finite: the next point overflowed (the curve ends before it)."
+    )
+    suggestions: list[LRSuggestion] = Field(description="steepest, valley and minimum, in this order.")
+
+
+class GridMinimum(Out):
+    """The lowest finite value on the grid (the first in row-major order if tied)."""
+
+    w: list[float] = Field(description="Its coordinates, [x] or [x, y].")
+    loss: float
+    index: list[int] = Field(
+        description="Its position in `loss`: [i] in 1-D, [row (y index), column (x index)] in 2-D."
+    )
+
+
+class Landscape(Out):
+    """The grid and the loss on it; values that overflow the dtype are null."""
+
+    x: list[float] = Field(description="Grid coordinates along the first dimension.")
+    y: list[float] | None = Field(description="Grid coordinates along the second dimension (2-D only; else null).")
+    loss: list[float | None] | list[list[float | None]] = Field(
+        description="1-D: loss[i] at x[i]. 2-D: one row per y, loss[j][i] at (x[i], y[j])."
+    )
+    minimum: GridMinimum | None = Field(description="The grid's lowest finite value; null if none is finite.")

@@ -17,6 +17,7 @@ from service.api.documents import ARROW_STREAM, JSON_OPTIONS, arrow_stream
 from service.api.errors import NOT_FOUND, ProblemError
 from service.api.runs import PROBLEMS, stream_slot
 from service.engine.sweep import grid
+from service.specs.sweep import SweepSpec
 from service.store.base import SweepRecord
 from service.timeutil import now
 
@@ -39,7 +40,7 @@ ENDED = ("finished", "failed")
     },
 )
 async def create_sweep(
-    spec: schemas.SweepSpec,
+    spec: SweepSpec,
     request: Request,
     wait: Annotated[bool, Query(description="false: answer 202 at once and sweep in the background.")] = True,
 ) -> Response:

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.kinds.base import kind_of
-from service.api.schemas import KIND_MODELS
+from service.specs.catalog import KIND_MODELS
+from service.specs.kinds.base import kind_of
 
 
 def test_catalog_lists_every_kind_with_its_parameters(client: TestClient) -> None:

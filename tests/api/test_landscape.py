@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.landscape_schemas import MAX_RESOLUTION
 from service.config import Settings
 from service.main import create_app
+from service.specs.landscape import MAX_RESOLUTION
 
 PARABOLA = {"kind": "quadratic", "a": 1, "b": 1, "c": 0}
 

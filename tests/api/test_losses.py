@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.kinds.losses import FORMULA_LENGTH, ExpressionLoss
 from service.engine.expressions import FUNCTIONS, MAX_LENGTH
+from service.specs.kinds.losses import FORMULA_LENGTH, ExpressionLoss
 from tests.conftest import COURSE_RUN
 
 

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.lr_finder_schemas import MAX_NUM_ITER
 from service.config import Settings
 from service.main import create_app
+from service.specs.lr_finder import MAX_NUM_ITER
 
 COURSE: dict[str, Any] = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5}
 

@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from service.api.adapters import build_problem, build_schedule
-from service.api.schemas import RunSpec
 from service.engine import schedules
 from service.engine.loop import Problem, iterate
+from service.specs.run import RunSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIDELITY_PAGE = Path(__file__).parents[2] / "docs" / "fidelity.md"

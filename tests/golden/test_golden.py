@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.api.kinds.base import kind_of
-from service.api.schemas import KIND_MODELS
 from service.engine import schedules
+from service.specs.catalog import KIND_MODELS
+from service.specs.kinds.base import kind_of
 from tests.golden.fidelity import FIDELITY_PAGE, compare, deviations, fixtures, table, tolerance
 
 

@@ -12,12 +12,12 @@ from pydantic import ValidationError
 
 from service.api.adapters import build_problem
 from service.api.errors import ProblemError
-from service.api.schemas import RunSpec
 from service.engine.arrays import Array, IntArray
 from service.engine.errors import ParameterError
 from service.engine.schedules import build
 from service.engine.schedules.libm import cosf
 from service.engine.schedules.optax import Constant, OptaxSchedule, integer_pow, powf
+from service.specs.run import RunSpec
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 Spec = dict[str, Any]

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import Finite, Kind, NumberOrList
+from service.specs.kinds.base import Finite, Kind, NumberOrList
 
 FORMULA_LENGTH = 500
 """The engine's limit (`service.engine.expressions.MAX_LENGTH`; a test keeps them equal)."""

@@ -2,8 +2,8 @@
 
 from typing import TYPE_CHECKING
 
-from service.api.kinds.base import Kind, tagged_union
-from service.api.kinds.optimizers import common, keras, optax, tf1, torch
+from service.specs.kinds.base import Kind, tagged_union
+from service.specs.kinds.optimizers import common, keras, optax, tf1, torch
 
 MODELS: tuple[type[Kind], ...] = (*common.MODELS, *tf1.MODELS, *keras.MODELS, *torch.MODELS, *optax.MODELS)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, create_model
 
-from service.api.kinds.base import Finite, Kind, StepCount, kind_of, tagged_union
+from service.specs.kinds.base import Finite, Kind, StepCount, kind_of, tagged_union
 
 Milestones = Annotated[list[StepCount], Field(max_length=1000)]
 

@@ -5,7 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import Finite, Kind
+from service.specs.kinds.base import Finite, Kind
 
 Betas = list[Finite]
 

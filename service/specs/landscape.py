@@ -4,9 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import Finite, Strict
-from service.api.kinds.losses import LossSpec
-from service.api.schemas import Out
+from service.specs.kinds.base import Finite, Strict
+from service.specs.kinds.losses import LossSpec
 
 MAX_RESOLUTION = 1000
 """Largest number of points per axis: a 2-D grid has at most 1000 x 1000 = 10^6 points (about 10 MB of JSON)."""
@@ -28,24 +27,3 @@ class LandscapeSpec(Strict):
         101, ge=2, le=MAX_RESOLUTION, description="Points per axis, ends included: n in 1-D, n x n in 2-D."
     )
     dtype: Literal["float32", "float64"] = Field("float32", description="Precision of the grid and the loss values.")
-
-
-class GridMinimum(Out):
-    """The lowest finite value on the grid (the first in row-major order if tied)."""
-
-    w: list[float] = Field(description="Its coordinates, [x] or [x, y].")
-    loss: float
-    index: list[int] = Field(
-        description="Its position in `loss`: [i] in 1-D, [row (y index), column (x index)] in 2-D."
-    )
-
-
-class Landscape(Out):
-    """The grid and the loss on it; values that overflow the dtype are null."""
-
-    x: list[float] = Field(description="Grid coordinates along the first dimension.")
-    y: list[float] | None = Field(description="Grid coordinates along the second dimension (2-D only; else null).")
-    loss: list[float | None] | list[list[float | None]] = Field(
-        description="1-D: loss[i] at x[i]. 2-D: one row per y, loss[j][i] at (x[i], y[j])."
-    )
-    minimum: GridMinimum | None = Field(description="The grid's lowest finite value; null if none is finite.")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import Finite, Kind, Strict, tagged_union
+from service.specs.kinds.base import Finite, Kind, Strict, tagged_union
 
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 """A whole number of steps in int32's range (optax compares it with its int32 step count)."""

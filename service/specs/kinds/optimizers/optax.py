@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import Finite, Kind
+from service.specs.kinds.base import Finite, Kind
 
 
 class OptaxOptimizer(Kind):

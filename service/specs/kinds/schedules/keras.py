@@ -4,8 +4,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import DecaySteps, Finite, Kind, Positive, StepCount
-from service.api.kinds.schedules.tf1 import Boundaries, Values
+from service.specs.kinds.base import DecaySteps, Finite, Kind, Positive, StepCount
+from service.specs.kinds.schedules.tf1 import Boundaries, Values
 
 
 class KerasSchedule(Kind):

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from service.api.kinds.base import Kind
+from service.specs.kinds.base import Kind
 
 
 class SGD(Kind):

@@ -4,7 +4,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import DecaySteps, Finite, Kind, NonNegative, Positive
+from service.specs.kinds.base import DecaySteps, Finite, Kind, NonNegative, Positive
 
 Boundaries = Annotated[list[Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]], Field(min_length=1, max_length=999)]
 """Steps where a piecewise-constant rate changes (ints, as TF needs them to compare with the integer step)."""

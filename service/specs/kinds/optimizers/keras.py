@@ -5,7 +5,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import Finite, Kind
+from service.specs.kinds.base import Finite, Kind
 
 WEIGHT_DECAY = "Decoupled weight decay, var ← var − var·weight_decay·lr before each update; null: none."
 

@@ -4,11 +4,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.api.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict
-from service.api.kinds.losses import LossSpec
-from service.api.kinds.optimizers import OptimizerSpec
-from service.api.kinds.optimizers.common import SGD
-from service.api.schemas import Out
+from service.specs.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict
+from service.specs.kinds.losses import LossSpec
+from service.specs.kinds.optimizers import OptimizerSpec
+from service.specs.kinds.optimizers.common import SGD
 
 MAX_NUM_ITER = 10_000
 """Largest `num_iter`: the test's points come back in one JSON answer (and the libraries' default is 100)."""
@@ -47,32 +46,3 @@ class LRFinderSpec(Strict):
         description="Stop once the smoothed loss exceeds diverge_th times the best smoothed loss so far. As in the "
         "libraries, the rule assumes a positive loss: a negative one stops the test at once (shift it with c).",
     )
-
-
-class LRSuggestion(Out):
-    """A suggested rate and the rule that gave it."""
-
-    name: Literal["steepest", "valley", "minimum"]
-    library: Literal["torch-lr-finder", "fastai"] = Field(description="Whose rule this is, reproduced exactly.")
-    lr: float | None = Field(description="The suggested rate; null when the curve is too short for the rule.")
-    index: int | None = Field(
-        description="The point of the curve the rule picked (into `lr`, `loss`, `smoothed_loss`); for `minimum`, "
-        "the lowest point, whose rate is ten times the suggestion."
-    )
-    rule: str = Field(description="The rule, in words.")
-    note: str | None = Field(description="Why there is no suggestion, when there is none.")
-
-
-class LRFinderResult(Out):
-    """The range test's curve and the suggested rates. Point k: `lr[k]` is the rate of update k and `loss[k]`
-    the loss at the weights that update starts from (as both libraries pair them)."""
-
-    lr: list[float] = Field(description="Rate of each update, in the test's dtype.")
-    loss: list[float] = Field(description="Loss before each update, in the test's dtype.")
-    smoothed_loss: list[float] = Field(description="The smoothed loss (in double precision, as the libraries).")
-    stopped_early: bool = Field(description="True when the test ended before its last update.")
-    stop_reason: Literal["completed", "diverged", "non_finite"] = Field(
-        description="completed: all num_iter points; diverged: the smoothed loss passed diverge_th times the best "
-        "(that point is the last one); non_finite: the next point overflowed (the curve ends before it)."
-    )
-    suggestions: list[LRSuggestion] = Field(description="steepest, valley and minimum, in this order.")
