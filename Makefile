@@ -21,6 +21,7 @@ check: $(INSTALLED)  ## lint, format check and strict typing
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: check  ## the whole suite (CI runs exactly this)
 	$(BIN)/python -m pytest

@@ -32,7 +32,7 @@ import httpx
 
 from bench.http_latency import HEALTHZ, Summary, summarize
 from bench.report import publish
-from service.api.events import TERMINAL
+from service.store.base import ENDED as TERMINAL
 from tests.live import LONG_RUN, Server
 
 RESULTS = Path(__file__).resolve().parent / "results" / "healthz_under_load.json"

@@ -29,10 +29,11 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from bench.report import publish
 from bench.sweep import SGD_RUNS, SGD_STEPS, engine_trace, machine, measure, sgd_problem
-from service.api import adapters
-from service.api.documents import JSON_OPTIONS, arrow_stream, csv_text, trace_columns
+from service.documents import trace_document
+from service.encodings import JSON_OPTIONS, arrow_stream, csv_text, trace_columns
 from service.engine.execute import run_one
 from service.engine.trace import Trace
+from service.specs.build import build_problem
 from service.specs.run import RunSpec
 
 RESULTS = Path(__file__).resolve().parent / "results" / "trace_formats.json"
@@ -76,7 +77,7 @@ def sweep_tables() -> tuple[dict[str, dict[str, npt.NDArray[Any]]], Callable[[],
 def run_trace(spec: dict[str, Any], steps: int) -> tuple[Trace, bool]:
     """A real run through the service's adapter and the engine; whether its w is a scalar."""
     run_spec = RunSpec.model_validate({**spec, "steps": steps})
-    return run_one(adapters.build_problem(run_spec)).trace, not isinstance(run_spec.w0, list)
+    return run_one(build_problem(run_spec.normalised())).trace, not isinstance(run_spec.w0, list)
 
 
 def time_formats(
@@ -128,7 +129,7 @@ def run(repeats: int) -> dict[str, Any]:
     ):
         trace, scalar = run_trace(spec, steps)
         columns = trace_columns(trace, scalar)
-        body = adapters.trace_document(trace, scalar)
+        body = trace_document(trace, scalar)
         encodings += time_formats(name, columns, body, csv_writer(trace, scalar), repeats)
     by = {(e.table, e.format): e for e in encodings}
     ratios = {

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.limits import Limits
+
 
 class Settings(BaseSettings):
     """The service's configuration. Each field is the environment variable `DESCENT_<NAME>`."""
@@ -59,3 +61,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @property
+    def limits(self) -> Limits:
+        """The limits every layer checks, as one plain value."""
+        return Limits(
+            max_steps=self.max_steps,
+            max_dims=self.max_dims,
+            max_trace_values=self.max_trace_values,
+            max_sweep_runs=self.max_sweep_runs,
+            max_sweep_work=self.max_sweep_work,
+        )

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from service.api.errors import ProblemError
+from service.api.deps import SettingsDep
+from service.api.problems import ProblemError
 from service.api.schemas import Problem
 
 COOKIE = "descent_session"
@@ -31,14 +32,14 @@ header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X
 cookie_scheme = APIKeyCookie(name=COOKIE, auto_error=False, description="Set by `POST /v1/session`, for browsers.")
 
 
-def require_key(
-    request: Request,
+async def require_key(
+    settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header: Annotated[str | None, Depends(header_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> str | None:
     """The key presented, or a 401 unless a configured key is presented (None when no keys are configured)."""
-    keys: list[str] = request.app.state.settings.api_keys
+    keys = settings.api_keys
     if not keys:
         return None
     for candidate in (bearer.credentials if bearer else None, header, cookie):

@@ -10,7 +10,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import LIMIT_EXCEEDED, ProblemError, problem_response
+from service.api.problems import LIMIT_EXCEEDED, ProblemError, problem_response
 
 
 class BodyLimit:

@@ -1,10 +1,12 @@
 """Liveness, readiness and metrics: the unversioned operational routes."""
 
-from fastapi import APIRouter, Request, Response
+import anyio.to_thread
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from service.api.errors import ProblemError
+from service.api.deps import MetricsDep, StoreDep
+from service.api.problems import ProblemError
 from service.api.schemas import Problem
 
 router = APIRouter(tags=["operations"])
@@ -22,9 +24,9 @@ async def healthz() -> Health:
 @router.get(
     "/readyz", summary="Readiness: the store answers", responses={503: {"model": Problem, "description": "Not ready."}}
 )
-async def readyz(request: Request) -> Health:
+async def readyz(store: StoreDep) -> Health:
     try:
-        request.app.state.store.ping()
+        await anyio.to_thread.run_sync(store.ping)
     except Exception as exc:
         raise ProblemError(503, "Service Unavailable", f"The run store does not answer: {exc}.") from exc
     return Health(status="ready")
@@ -36,7 +38,8 @@ async def readyz(request: Request) -> Health:
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Metrics."}},
 )
-async def metrics(request: Request) -> Response:
+async def metrics(metrics: MetricsDep) -> Response:
     """Requests by route and status with latency histograms (event streams excluded), runs by status, rows
     computed, open streams and the worker pool's occupancy, in the Prometheus text format."""
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body = await anyio.to_thread.run_sync(generate_latest, metrics.registry)  # reads run counts from the store
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

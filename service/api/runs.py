@@ -1,51 +1,31 @@
-"""`/v1/runs`: create, read (JSON, CSV or Arrow, thinned), list and delete runs."""
+"""`/v1/runs`: create, read (JSON, CSV or Arrow, thinned), list and delete runs, and stream their events."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from starlette.responses import Response as PlainResponse
 from starlette.responses import StreamingResponse
 
-from service import runs
-from service.api import adapters, schemas
+from service.api import schemas
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
-from service.api.documents import ARROW_STREAM, arrow_stream, csv_text, json_response, run_document, trace_columns
-from service.api.errors import NOT_FOUND, ProblemError, invalid
-from service.api.events import run_events
+from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
+from service.api.problems import problem_responses
+from service.api.responses import arrow_response, attachment, json_response
+from service.api.sse import encoded, server_sent_events
+from service.documents import run_document
+from service.encodings import ARROW_STREAM, arrow_stream, csv_text, trace_columns
+from service.errors import InvalidSpec
+from service.specs.prepare import prepare_run
 from service.specs.run import RunSpec
-from service.store.base import CursorError, RunRecord, RunStore
+from service.store.base import CursorError, RunRecord
 
 router = APIRouter(
     prefix="/v1/runs", tags=["runs"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE
 )
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": schemas.Problem, "description": description}
-    for status, description in (
-        (404, "No run has this id."),
-        (413, "The body is larger than the server accepts."),
-        (422, "The request is invalid or beyond a limit; `errors` names each field and what to change."),
-        (429, "Every run slot is busy; retry after `Retry-After` seconds."),
-    )
-}
 RunId = Annotated[str, Path(description="The run's id, as returned by `POST /v1/runs`.")]
-
-
-def client_of(request: Request) -> str:
-    """The client's address (behind a proxy, run uvicorn with --proxy-headers so that this is the real one)."""
-    return request.client.host if request.client else "unknown"
-
-
-def stream_slot(request: Request) -> None:
-    """429 before a stream starts when this client already has its maximum of open streams."""
-    request.app.state.streams.check(client_of(request))
-
-
-def existing_run(run_id: RunId, request: Request) -> RunRecord:
-    """The run, or a 404 problem before any stream starts (so an EventSource stops reconnecting)."""
-    return _found(request.app.state.store.get(run_id), run_id)
+NO_RUN = "No run has this id."
 
 
 @router.post(
@@ -61,12 +41,15 @@ def existing_run(run_id: RunId, request: Request) -> RunRecord:
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
         202: {"model": schemas.RunInfo, "description": "With `wait=false`: the queued run; follow `Location`."},
-        **{status: PROBLEMS[status] for status in (413, 422, 429)},
+        **problem_responses(413, 422, 429),
     },
 )
 async def create_run(
     spec: RunSpec,
-    request: Request,
+    lifecycle: LifecycleDep,
+    limits: LimitsDep,
+    streams: StreamsDep,
+    client: ClientDep,
     wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
     batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -74,18 +57,14 @@ async def create_run(
     """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
     `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
     `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
-    state = request.app.state
-    # refuse what the engine would refuse, and what exceeds the limits, before anything is stored
-    adapters.check_limits(spec, adapters.build_problem(spec), state.settings)
+    prepared = await anyio.to_thread.run_sync(prepare_run, spec, limits)
     streaming = accept is not None and "text/event-stream" in accept
     if streaming:
-        state.streams.check(client_of(request))
-    record, finished = await runs.submit(spec, state.store, state.pool)
+        streams.check(client)
+    record, finished = await lifecycle.submit_run(prepared.document, prepared.name, prepared.steps)
     location = {"Location": f"/v1/runs/{record.id}"}
     if streaming:
-        frames = runs.stream_and_cancel_on_disconnect(
-            state.store, record.id, batch, state.settings.stream_poll_ms / 1000, state.streams, client_of(request)
-        )
+        frames = encoded(streams.follow(client, lifecycle.followed_run(record.id, batch)))
         return StreamingResponse(
             frames,
             status_code=201,
@@ -95,29 +74,23 @@ async def create_run(
     if not wait:
         return json_response(run_document(record), 202, location)
     await finished
-    record, trace = await runs.read(state.store, record.id)
+    record, trace = await lifecycle.run_with_trace(record.id)
     return json_response(run_document(record, trace), 201, location)
 
 
-@router.get(
-    "",
-    summary="List runs, newest first",
-    response_model=schemas.RunPage,
-    responses={422: PROBLEMS[422]},
-)
+@router.get("", summary="List runs, newest first", response_model=schemas.RunPage, responses=problem_responses(422))
 async def list_runs(
-    request: Request,
+    lifecycle: LifecycleDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Runs per page.")] = 20,
     cursor: Annotated[
         str | None, Query(pattern="^[0-9a-z]{1,12}$", description="`next_cursor` of the previous page.")
     ] = None,
 ) -> Response:
     """Pages of runs without their traces; follow `next_cursor` (also in the `Link` header) for the next page."""
-    store: RunStore = request.app.state.store
     try:
-        page = store.page(limit, cursor)
+        page = await lifecycle.page(limit, cursor)
     except CursorError as exc:
-        raise invalid([(["cursor"], str(exc))]) from exc
+        raise InvalidSpec([(["cursor"], str(exc))]) from exc
     headers = {"Link": f'</v1/runs?limit={limit}&cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
     body = {"items": [run_document(record) for record in page.records], "next_cursor": page.next_cursor}
     return json_response(body, headers=headers)
@@ -139,13 +112,12 @@ async def list_runs(
             "`state.<name>[i]` in the run's dtype, bit for bit) and the run's `id` and `status` in the schema "
             "metadata. Big traces are many times smaller and faster to write and read than JSON.",
         },
-        404: PROBLEMS[404],
-        422: PROBLEMS[422],
+        **problem_responses(404, 422, _404=NO_RUN),
     },
 )
 async def read_run(
     run_id: RunId,
-    request: Request,
+    lifecycle: LifecycleDep,
     every: Annotated[int | None, Query(ge=1, description="Keep every k-th row (plus the last).")] = None,
     max_points: Annotated[int | None, Query(ge=2, description="Keep at most n evenly spaced rows.")] = None,
     format: Annotated[
@@ -154,25 +126,17 @@ async def read_run(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """The run with its trace, thinned on request; the first and last rows are always kept."""
-    store: RunStore = request.app.state.store
-    record = _found(store.get(run_id), run_id)
-    trace = store.trace(run_id)
-    assert trace is not None
+    record, trace = await lifecycle.run_with_trace(run_id)
     trace = trace.thin(every, max_points)
-    chosen = format or _negotiated(accept)
-    if chosen == "csv":
-        return PlainResponse(
-            csv_text(trace, scalar=record.dims == 0),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="run-{run_id}.csv"'},
-        )
-    if chosen == "arrow":
-        body = arrow_stream(trace_columns(trace, scalar=record.dims == 0), {"id": run_id, "status": record.status})
-        return PlainResponse(
-            body,
-            media_type=ARROW_STREAM,
-            headers={"Content-Disposition": f'attachment; filename="run-{run_id}.arrows"'},
-        )
+    scalar = record.dims == 0
+    match format or _negotiated(accept):
+        case "csv":
+            text = await anyio.to_thread.run_sync(csv_text, trace, scalar)
+            return attachment(text, "text/csv; charset=utf-8", f"run-{run_id}.csv")
+        case "arrow":
+            metadata = {"id": run_id, "status": record.status}
+            body = await anyio.to_thread.run_sync(arrow_stream, trace_columns(trace, scalar), metadata)
+            return arrow_response(body, f"run-{run_id}.arrows")
     return json_response(run_document(record, trace))
 
 
@@ -195,33 +159,35 @@ def _negotiated(accept: str | None) -> Literal["json", "csv", "arrow"]:
             "description": "The run was queued or running: it is stopped "
             "(within one chunk) and kept with status `cancelled` and the rows computed so far.",
         },
-        404: PROBLEMS[404],
-        422: PROBLEMS[422],
+        **problem_responses(404, 422, _404=NO_RUN),
     },
 )
-async def delete_run(run_id: RunId, request: Request) -> Response:
+async def delete_run(run_id: RunId, lifecycle: LifecycleDep) -> Response:
     """Deletes an ended run and its trace (`204`). A queued or running run is cancelled instead (`202`); a second
     `DELETE` then deletes it."""
-    store: RunStore = request.app.state.store
-    record = _found(store.get(run_id), run_id)
-    if record.status in ("queued", "running"):
-        cancelled = _found(await runs.cancel(store, run_id), run_id)
+    cancelled = await lifecycle.cancel_or_delete(run_id)
+    if cancelled is not None:
         return json_response(run_document(cancelled), 202)
-    if not store.delete(run_id):
-        _found(None, run_id)
     return Response(status_code=204)
+
+
+async def _existing_run(run_id: RunId, lifecycle: LifecycleDep) -> RunRecord:
+    """The run, or a 404 problem before any stream starts (so an EventSource stops reconnecting)."""
+    return await lifecycle.run(run_id)
 
 
 @router.get(
     "/{run_id}/events",
     response_class=EventSourceResponse,
     summary="Stream a run's events (replay, then live)",
-    responses={404: PROBLEMS[404], 422: PROBLEMS[422]},
+    responses=problem_responses(404, 422, _404=NO_RUN),
 )
 async def stream_run(
-    record: Annotated[RunRecord, Depends(existing_run)],
-    _slot: Annotated[None, Depends(stream_slot)],
-    request: Request,
+    record: Annotated[RunRecord, Depends(_existing_run)],
+    _slot: StreamSlot,
+    lifecycle: LifecycleDep,
+    streams: StreamsDep,
+    client: ClientDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=-1, description="Resume after this step (sent by EventSource).")
     ] = None,
@@ -245,25 +211,7 @@ async def stream_run(
     `batch`, `id` = the last step), then `end` with the final status and summary; `error` before `end` if the run
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
     the first row after step n (or `?after=n`). Idle streams get `: ping` comments."""
-    state = request.app.state
-    events = state.streams.follow(
-        client_of(request),
-        run_events(
-            state.store,
-            record.id,
-            next(step for step in (last_event_id, after, -1) if step is not None),
-            batch,
-            interval_ms,
-            state.settings.stream_poll_ms / 1000,
-        ),
-    )
-    async for event in events:
+    resume = next(step for step in (last_event_id, after, -1) if step is not None)
+    events = lifecycle.run_events(record.id, resume, batch, interval_ms)
+    async for event in server_sent_events(streams.follow(client, events)):
         yield event
-
-
-def _found(record: RunRecord | None, run_id: str) -> RunRecord:
-    if record is None:
-        raise ProblemError(
-            404, "Not Found", f"There is no run {run_id!r}; list runs with GET /v1/runs.", type_=NOT_FOUND
-        )
-    return record

@@ -6,9 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.specs.run import RunSpec
 from service.specs.sweep import SweepSpec
+from service.store.base import Status
 
 Vector = float | list[float]
-Status = Literal["queued", "running", "finished", "diverged", "cancelled", "failed"]
 VerdictName = Literal["converged", "slow", "oscillating", "diverged", "stalled", "unbounded"]
 
 
@@ -103,7 +103,7 @@ class EndEvent(Out):
     error: str | None
 
 
-EVENTS: dict[str, tuple[type[BaseModel], str]] = {
+RUN_EVENTS: dict[str, tuple[type[BaseModel], str]] = {
     "run": (RunInfo, "First: the run without its trace."),
     "step": (StepEvent, "One per recorded row; `id` is the row's step (send it back as `Last-Event-ID`)."),
     "steps": (Trace, "With `batch=k`: k rows in columns, as in a run's `trace`; `id` is the last row's step."),
@@ -160,10 +160,23 @@ class SweepProgress(Out):
     steps: int
 
 
+class JobEnd(Out):
+    """Data of a sweep stream's last event, `end`; read the result with `GET /v1/sweeps/{id}`."""
+
+    status: Status
+    error: str | None
+
+
+SWEEP_EVENTS: dict[str, tuple[type[BaseModel], str]] = {
+    "progress": (SweepProgress, "Whenever the grid advanced (all points advance together): the last step computed."),
+    "end": (JobEnd, "Last: the final status; the stream then closes."),
+}
+
+
 class Sweep(Out):
     id: str
     name: str | None
-    status: Literal["queued", "running", "finished", "failed"]
+    status: Status
     created_at: str
     finished_at: str | None
     spec: SweepSpec

@@ -1,9 +1,29 @@
-"""The run store interface and the record it keeps."""
+"""The store interface, the records it keeps, and the one vocabulary of job statuses."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy.typing as npt
+
 from service.engine.trace import Trace
+
+
+class Status(StrEnum):
+    """Where a job (run, sweep, range test, landscape) is in its life; stored, served and counted as these words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    DIVERGED = "diverged"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+ACTIVE = frozenset({Status.QUEUED, Status.RUNNING})
+"""A job in one of these has an owner that will still write to it."""
+ENDED = frozenset(Status) - ACTIVE
 
 
 @dataclass(frozen=True)
@@ -24,20 +44,21 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
-class SweepRecord:
-    """A sweep's metadata; `result` is the finished sweep's JSON document (summary, traces) as stored bytes."""
+class JobRecord:
+    """A job other than a run (`kind`: sweep, lr_finder, landscape). `spec` is its normalised spec document,
+    `meta` plain facts about it (a sweep's grid shape and axis values; small results); big results are arrays,
+    read with `job_arrays`. `progress` is the last step computed of `steps`."""
 
     id: str
+    kind: str
     name: str | None
     status: str
     created_at: str
     finished_at: str | None
     spec: dict[str, Any]
-    shape: list[int]
-    axes: list[dict[str, Any]]
-    steps: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0
     progress: int = -1
-    result: bytes | None = None
     error: str | None = None
 
 
@@ -51,25 +72,44 @@ class CursorError(ValueError):
     """The cursor was not one this store handed out."""
 
 
-class SweepStore(Protocol):
-    def insert_sweep(self, record: SweepRecord, owner: str | None = None) -> None: ...
+Arrays = Mapping[str, npt.NDArray[Any]]
 
-    def sweep_progress(self, sweep_id: str, step: int) -> None:
-        """Record the last step computed (and that the sweep is running)."""
+
+class JobStore(Protocol):
+    def insert_job(self, record: JobRecord, owner: str | None = None) -> None: ...
+
+    def job_progress(self, job_id: str, step: int) -> None:
+        """Record the last step computed (and that the job is running)."""
         ...
 
-    def finish_sweep(
-        self, sweep_id: str, status: str, finished_at: str, result: bytes | None, error: str | None = None
-    ) -> None: ...
+    def finish_job(
+        self,
+        job_id: str,
+        status: str,
+        finished_at: str,
+        arrays: Arrays | None = None,
+        meta: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store the final status with the result (arrays, and facts merged into `meta`) in one transaction."""
+        ...
 
-    def get_sweep(self, sweep_id: str) -> SweepRecord | None: ...
+    def get_job(self, job_id: str, kind: str | None = None) -> JobRecord | None:
+        """The job (of that kind, when given), or None."""
+        ...
 
-    def unfinished_sweeps(self) -> list[tuple[str, str | None]]:
-        """(id, owner) of every queued or running sweep."""
+    def job_arrays(self, job_id: str) -> dict[str, npt.NDArray[Any]]:
+        """The result arrays of a finished job, each in its dtype and shape, bit for bit as stored."""
+        ...
+
+    def delete_job(self, job_id: str) -> bool: ...
+
+    def unfinished_jobs(self) -> list[tuple[str, str | None]]:
+        """(id, owner) of every queued or running job."""
         ...
 
 
-class RunStore(SweepStore, Protocol):
+class RunStore(JobStore, Protocol):
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         """Store a new run (queued, no rows yet); `owner` names the server process responsible for it."""
         ...

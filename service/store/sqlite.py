@@ -16,72 +16,10 @@ import numpy.typing as npt
 import orjson
 
 from service.engine.trace import COLUMNS, Trace
-from service.store.base import CursorError, Page, RunRecord, SweepRecord
+from service.store.base import Arrays, CursorError, JobRecord, Page, RunRecord, Status
+from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
-SCHEMA_VERSION = 3
-SWEEPS_TABLE = """
-CREATE TABLE IF NOT EXISTS sweeps (
-    id TEXT PRIMARY KEY,
-    name TEXT,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    finished_at TEXT,
-    spec BLOB NOT NULL,
-    shape BLOB NOT NULL,
-    axes BLOB NOT NULL,
-    steps INTEGER NOT NULL,
-    progress INTEGER NOT NULL DEFAULT -1,
-    result BLOB,
-    error TEXT,
-    owner TEXT
-);
-"""
-MIGRATIONS = {
-    2: """
-ALTER TABLE trace_parts ADD COLUMN state_names TEXT NOT NULL DEFAULT '';
-ALTER TABLE trace_parts ADD COLUMN state BLOB;
-""",
-    3: SWEEPS_TABLE,
-}
-"""Statements that bring a store of version n - 1 to version n."""
 PART_ROWS = 65_536
-
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    name TEXT,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    finished_at TEXT,
-    spec BLOB NOT NULL,
-    summary BLOB,
-    dtype TEXT NOT NULL,
-    dims INTEGER NOT NULL,
-    owner TEXT,
-    error TEXT,
-    cancel TEXT,
-    rows INTEGER NOT NULL DEFAULT 0,
-    last_step INTEGER NOT NULL DEFAULT -1
-);
-CREATE TABLE IF NOT EXISTS trace_parts (
-    run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
-    first_row INTEGER NOT NULL,
-    rows INTEGER NOT NULL,
-    last_step INTEGER NOT NULL,
-    step BLOB NOT NULL,
-    w BLOB NOT NULL,
-    loss BLOB NOT NULL,
-    lr BLOB NOT NULL,
-    grad BLOB NOT NULL,
-    state_names TEXT NOT NULL DEFAULT '',
-    state BLOB,
-    PRIMARY KEY (run_seq, first_row)
-) WITHOUT ROWID;
-"""
-    + SWEEPS_TABLE
-)
 
 
 class SQLiteStore:
@@ -102,7 +40,14 @@ class SQLiteStore:
             if version == 0:
                 self._db.executescript(SCHEMA)
             for target in range(version + 1, SCHEMA_VERSION + 1) if version else ():
-                self._db.executescript(MIGRATIONS[target])
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    MIGRATIONS[target](self._db)
+                    self._db.execute(f"PRAGMA user_version={target}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
@@ -185,7 +130,9 @@ class SQLiteStore:
 
     def unfinished(self) -> list[tuple[str, str | None]]:
         with self._lock:
-            rows = self._db.execute("SELECT id, owner FROM runs WHERE status IN ('queued', 'running')").fetchall()
+            rows = self._db.execute(
+                "SELECT id, owner FROM runs WHERE status IN (?, ?)", (Status.QUEUED, Status.RUNNING)
+            ).fetchall()
         return [(str(run_id), owner) for run_id, owner in rows]
 
     @contextmanager
@@ -241,65 +188,94 @@ class SQLiteStore:
             rows = self._db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
         return {str(status): int(count) for status, count in rows}
 
-    def insert_sweep(self, record: SweepRecord, owner: str | None = None) -> None:
+    def insert_job(self, record: JobRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO sweeps (id, name, status, created_at, spec, shape, axes, steps, owner)"
+                "INSERT INTO jobs (id, kind, name, status, created_at, spec, meta, steps, owner)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
+                    record.kind,
                     record.name,
                     record.status,
                     record.created_at,
                     orjson.dumps(record.spec),
-                    orjson.dumps(record.shape),
-                    orjson.dumps(record.axes, option=orjson.OPT_SERIALIZE_NUMPY),
+                    _json(record.meta),
                     record.steps,
                     owner,
                 ),
             )
 
-    def sweep_progress(self, sweep_id: str, step: int) -> None:
+    def job_progress(self, job_id: str, step: int) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE sweeps SET progress = ?, status = 'running' WHERE id = ?", (step, sweep_id))
+            db.execute("UPDATE jobs SET progress = ?, status = ? WHERE id = ?", (step, Status.RUNNING, job_id))
 
-    def finish_sweep(
-        self, sweep_id: str, status: str, finished_at: str, result: bytes | None, error: str | None = None
+    def finish_job(
+        self,
+        job_id: str,
+        status: str,
+        finished_at: str,
+        arrays: Arrays | None = None,
+        meta: dict[str, Any] | None = None,
+        error: str | None = None,
     ) -> None:
         with self._transaction() as db:
+            row = db.execute("SELECT seq, meta FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return
+            seq, stored = row
+            for name, values in (arrays or {}).items():
+                db.execute(
+                    "INSERT OR REPLACE INTO job_arrays VALUES (?, ?, ?, ?, ?)",
+                    (seq, name, values.dtype.newbyteorder("<").str, orjson.dumps(values.shape), _bytes(values)),
+                )
             db.execute(
-                "UPDATE sweeps SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ?",
-                (status, finished_at, result, error, sweep_id),
+                "UPDATE jobs SET status = ?, finished_at = ?, meta = ?, error = ? WHERE seq = ?",
+                (status, finished_at, _json({**orjson.loads(stored), **(meta or {})}), error, seq),
             )
 
-    def get_sweep(self, sweep_id: str) -> SweepRecord | None:
+    def get_job(self, job_id: str, kind: str | None = None) -> JobRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, status, created_at, finished_at, spec, shape, axes, steps, progress, result, error"
-                " FROM sweeps WHERE id = ?",
-                (sweep_id,),
+                "SELECT id, kind, name, status, created_at, finished_at, spec, meta, steps, progress, error"
+                " FROM jobs WHERE id = ? AND (? IS NULL OR kind = ?)",
+                (job_id, kind, kind),
             ).fetchone()
         if row is None:
             return None
-        sweep_id, name, status, created_at, finished_at, spec, shape, axes, steps, progress, result, error = row
-        return SweepRecord(
-            sweep_id,
+        job_id, kind_, name, status, created_at, finished_at, spec, meta, steps, progress, error = row
+        return JobRecord(
+            job_id,
+            kind_,
             name,
             status,
             created_at,
             finished_at,
             orjson.loads(spec),
-            orjson.loads(shape),
-            orjson.loads(axes),
+            orjson.loads(meta),
             steps,
             progress,
-            result,
             error,
         )
 
-    def unfinished_sweeps(self) -> list[tuple[str, str | None]]:
+    def job_arrays(self, job_id: str) -> dict[str, npt.NDArray[Any]]:
         with self._lock:
-            rows = self._db.execute("SELECT id, owner FROM sweeps WHERE status IN ('queued', 'running')").fetchall()
+            rows = self._db.execute(
+                "SELECT a.name, a.dtype, a.shape, a.data FROM job_arrays a JOIN jobs j ON a.job_seq = j.seq"
+                " WHERE j.id = ?",
+                (job_id,),
+            ).fetchall()
+        return {name: _array(dtype, shape, data) for name, dtype, shape, data in rows}
+
+    def delete_job(self, job_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+
+    def unfinished_jobs(self) -> list[tuple[str, str | None]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, owner FROM jobs WHERE status IN (?, ?)", (Status.QUEUED, Status.RUNNING)
+            ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
     def ping(self) -> None:
@@ -329,6 +305,16 @@ def _record(row: tuple[object, ...]) -> RunRecord:
         error=error if isinstance(error, str) else None,
         last_step=int(last_step),  # type: ignore[call-overload]
     )
+
+
+def _json(document: object) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _array(dtype: str, shape: bytes, data: bytes) -> npt.NDArray[Any]:
+    """A stored array in its dtype (native byte order) and shape."""
+    stored = np.dtype(dtype)
+    return np.frombuffer(data, dtype=stored).astype(stored.newbyteorder("="), copy=True).reshape(orjson.loads(shape))
 
 
 def _json_or_null(document: object) -> bytes | None:

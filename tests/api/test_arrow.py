@@ -8,7 +8,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.documents import ARROW_STREAM, arrow_stream, csv_text, trace_columns
+from service.encodings import ARROW_STREAM, arrow_stream, csv_text, trace_columns
 from service.engine.trace import Trace
 from tests.conftest import COURSE_RUN
 
@@ -23,7 +23,7 @@ def bits(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 def stored(client: TestClient, run_id: str) -> Trace:
-    trace: Trace | None = client.app.state.store.trace(run_id)  # type: ignore[attr-defined]
+    trace: Trace | None = client.app.state.lifecycle.store.trace(run_id)  # type: ignore[attr-defined]
     assert trace is not None
     return trace
 

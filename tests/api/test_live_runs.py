@@ -15,7 +15,7 @@ import orjson
 import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
-from service.api.schemas import EVENTS
+from service.api.schemas import RUN_EVENTS
 from tests.conftest import COURSE_RUN
 from tests.live import LONG_RUN, Server, wait_for
 
@@ -47,7 +47,7 @@ def test_post_streams_run_steps_and_end(server: Server) -> None:
         assert run["spec"]["steps"] == 40
         assert data(received[2]) == {"step": 1, "w": 2.6, "loss": 12.959999, "lr": 0.2, "grad": 7.2}
         for event in received:  # every event's data follows the schema the OpenAPI document gives it
-            EVENTS[event.event][0].model_validate_json(event.data)
+            RUN_EVENTS[event.event][0].model_validate_json(event.data)
         end = data(received[-1])
         assert end["status"] == "finished"
         assert end["summary"]["verdict"] == "converged"

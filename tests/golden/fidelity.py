@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from service.api.adapters import build_problem, build_schedule
 from service.engine import schedules
 from service.engine.loop import Problem, iterate
+from service.engine.schedules import build as build_schedule
+from service.specs.build import build_problem, schedule_document
 from service.specs.run import RunSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,10 +54,11 @@ def compare(case: dict[str, Any]) -> Columns:
     spec = RunSpec.model_validate_json(json.dumps(case["spec"]))
     dtype = np.dtype(spec.dtype)
     steps = np.arange(spec.steps + 1, dtype=np.int64)
-    schedule = build_schedule(spec.schedule, dtype)
+    document = spec.normalised()
+    schedule = build_schedule(schedule_document(document["schedule"]), dtype)
     columns: Columns = {}
     if "w" in case:
-        ours = run(build_problem(spec))
+        ours = run(build_problem(document))
         columns["w"] = ours["w"], np.asarray(case["w"], dtype)
         columns["lr"] = ours["lr"], np.asarray(case["lr"], dtype)
         for name, values in case.get("state", {}).items():

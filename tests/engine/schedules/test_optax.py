@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from service.api.adapters import build_problem
-from service.api.errors import ProblemError
 from service.engine.arrays import Array, IntArray
 from service.engine.errors import ParameterError
 from service.engine.schedules import build
 from service.engine.schedules.libm import cosf
 from service.engine.schedules.optax import Constant, OptaxSchedule, integer_pow, powf
+from service.errors import InvalidSpec
+from service.specs.build import build_problem
 from service.specs.run import RunSpec
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -653,8 +653,6 @@ def test_a_bad_boundary_key_is_a_422_on_that_key() -> None:
     spec = run_spec(
         {"kind": "optax.piecewise_constant_schedule", "init_value": 0.1, "boundaries_and_scales": {"x": 0.5}}
     )
-    with pytest.raises(ProblemError) as caught:
-        build_problem(spec)
-    assert caught.value.status == 422
-    assert caught.value.errors is not None
+    with pytest.raises(InvalidSpec) as caught:
+        build_problem(spec.normalised())
     assert [list(loc) for loc, _ in caught.value.errors] == [["schedule", "boundaries_and_scales", "x"]]

@@ -1,5 +1,6 @@
-"""JSON, CSV and Arrow bodies for runs, written straight from NumPy arrays (orjson keeps each dtype's shortest form;
-Arrow keeps the arrays' own bytes)."""
+"""JSON, CSV and Arrow encodings of the answer documents and of traces and sweep grids, written straight from NumPy
+arrays: orjson keeps each dtype's shortest decimal (non-finite numbers become null), Arrow keeps the arrays' own
+bytes (NaN, infinities and -0.0 included)."""
 
 import csv
 import io
@@ -10,40 +11,19 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
-from starlette.responses import Response
 
-from service.api.adapters import trace_document
+from service.engine.sweep import grid
 from service.engine.trace import Trace
-from service.store.base import RunRecord
+from service.store.base import JobRecord
 
 JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 """The IANA media type of the Arrow IPC streaming format (file extension `.arrows`)."""
 
 
-def run_document(record: RunRecord, trace: Trace | None = None) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "id": record.id,
-        "name": record.name,
-        "status": record.status,
-        "created_at": record.created_at,
-        "finished_at": record.finished_at,
-        "spec": record.spec,
-        "summary": record.summary,
-        "error": record.error,
-    }
-    if trace is not None:
-        document["trace"] = trace_document(trace, scalar=record.dims == 0)
-    return document
-
-
-def json_response(document: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(document, option=JSON_OPTIONS),
-        status_code=status_code,
-        media_type="application/json",
-        headers=headers,
-    )
+def json_bytes(document: Any) -> bytes:
+    """A document as JSON: NumPy arrays and scalars in their dtype's shortest decimal, NaN and infinities as null."""
+    return orjson.dumps(document, option=JSON_OPTIONS)
 
 
 def trace_columns(trace: Trace, scalar: bool) -> dict[str, npt.NDArray[Any]]:
@@ -88,7 +68,10 @@ def arrow_stream(columns: Mapping[str, npt.NDArray[Any]], metadata: Mapping[str,
 
 
 def _arrow_array(name: str, values: npt.NDArray[Any]) -> Any:
-    """A column as an Arrow array of the same type (zero-copy for a contiguous column)."""
+    """A column as an Arrow array of the same type (zero-copy for a contiguous column); a masked array's masked
+    entries are nulls."""
+    if isinstance(values, np.ma.MaskedArray):
+        return pa.array(np.ascontiguousarray(values.data), mask=np.ma.getmaskarray(values))
     if values.ndim == 1:
         return pa.array(np.ascontiguousarray(values))
     if values.ndim == 2:
@@ -102,3 +85,32 @@ def _spread(name: str, values: npt.NDArray[Any], scalar: bool) -> dict[str, npt.
     if scalar:
         return {name: values[:, 0]}
     return {f"{name}[{i}]": values[:, i] for i in range(values.shape[1])}
+
+
+def sweep_columns(
+    record: JobRecord, arrays: Mapping[str, npt.NDArray[Any]]
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
+    """A finished sweep as one row per grid point (C order, as the JSON arrays): each axis's value, the summary
+    (steps that never happened are null), and the kept trace rows as fixed-size lists. Every value is the computed
+    one, bit for bit, in the run's dtype: a diverged point's NaN or infinity stays what it is."""
+    values = [np.asarray(axis["values"], dtype=np.float64) for axis in record.meta["axes"]]
+    columns: dict[str, npt.NDArray[Any]] = {
+        axis["path"]: column for axis, column in zip(record.meta["axes"], grid(values), strict=True)
+    }
+    columns |= {
+        "final_loss": arrays["final_loss"],
+        "best_loss": arrays["best_loss"],
+        "verdict": arrays["verdict"].astype(object),
+    }
+    for name in ("converged_at", "diverged_at"):
+        columns[name] = np.ma.masked_less(arrays[name], 0)
+    metadata = {"id": record.id, "shape": orjson.dumps(record.meta["shape"]).decode()}
+    if "trace.step" in arrays:
+        for name in ("loss", "lr"):
+            columns[f"trace.{name}"] = arrays[f"trace.{name}"]
+        points, kept = arrays["trace.loss"].shape
+        w = arrays["trace.w"].reshape(points, kept, -1)
+        for dim in range(w.shape[-1]):
+            columns["trace.w" if w.shape[-1] == 1 else f"trace.w[{dim}]"] = np.ascontiguousarray(w[..., dim])
+        metadata["trace.step"] = orjson.dumps(arrays["trace.step"], option=JSON_OPTIONS).decode()
+    return columns, metadata

@@ -13,6 +13,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.store.base import Status
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -63,7 +65,7 @@ class _RunsByStatus(Collector):
     def collect(self) -> Iterable[Metric]:
         family = GaugeMetricFamily("descent_runs", "Stored runs, by status.", labels=["status"])
         counts = self._count()
-        for status in ("queued", "running", "finished", "diverged", "cancelled", "failed"):
+        for status in Status:
             family.add_metric([status], counts.get(status, 0))
         yield family
 

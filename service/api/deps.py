@@ -1,0 +1,64 @@
+"""Typed dependencies: what a route needs, taken from the app's state once, as `Annotated` aliases."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.api.metrics import Metrics
+from service.api.sse import ClientStreams
+from service.config import Settings
+from service.limits import Limits
+from service.runs.lifecycle import Lifecycle
+from service.store.base import RunStore
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
+def _lifecycle(request: Request) -> Lifecycle:
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    return lifecycle
+
+
+def _store(request: Request) -> RunStore:
+    store: RunStore = request.app.state.lifecycle.store
+    return store
+
+
+def _streams(request: Request) -> ClientStreams:
+    streams: ClientStreams = request.app.state.streams
+    return streams
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def _client(request: Request) -> str:
+    """The client's address (behind a proxy, run uvicorn with --proxy-headers so that this is the real one)."""
+    return request.client.host if request.client else "unknown"
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+LimitsDep = Annotated[Limits, Depends(_limits)]
+LifecycleDep = Annotated[Lifecycle, Depends(_lifecycle)]
+StoreDep = Annotated[RunStore, Depends(_store)]
+StreamsDep = Annotated[ClientStreams, Depends(_streams)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+ClientDep = Annotated[str, Depends(_client)]
+
+
+async def _stream_slot(streams: StreamsDep, client: ClientDep) -> None:
+    """429 before a stream starts when this client already has its maximum of open streams."""
+    streams.check(client)
+
+
+StreamSlot = Annotated[None, Depends(_stream_slot)]

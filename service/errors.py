@@ -1,0 +1,61 @@
+"""The domain's errors: raised where a rule lives, carrying no HTTP codes; `service.api.problems` alone turns
+them into RFC 9457 problems.
+
+    DescentError            what the service refuses or cannot do for a client; `detail` says it in a sentence
+     ├── InvalidSpec        a spec breaks a rule; `errors` lists (location, what to change) per offending field
+     │    └── LimitExceeded a valid spec beyond this server's limits (steps, dimensions, trace size, grid size)
+     ├── NotFound           no run, sweep or job has this id
+     ├── Busy               every worker and every queue place is taken; retry after `retry_after` seconds
+     └── Conflict           the resource exists but its state does not allow this yet (a grid before it is done)
+"""
+
+from collections.abc import Sequence
+
+Loc = list[str | int]
+"""Where in a request: field names and list indices from the body's root, e.g. ["loss", "a"] or ["axes", 0]."""
+
+
+class DescentError(Exception):
+    """Base of every domain error; `detail` is one sentence for a person."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidSpec(DescentError):
+    """A spec breaks a rule. Each error names its field and says what to change; `detail` repeats the first."""
+
+    def __init__(self, errors: Sequence[tuple[Loc, str]]) -> None:
+        if not errors:
+            raise ValueError("InvalidSpec needs at least one error")
+        self.errors = [(list(loc), msg) for loc, msg in errors]
+        loc, msg = self.errors[0]
+        more = len(self.errors) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        where = ".".join(str(part) for part in loc) or "request"
+        super().__init__(f"{where}: {msg.rstrip('.')}{tail}.")
+
+    def within(self, *prefix: str | int) -> "InvalidSpec":
+        """The same errors, located inside `prefix` (a spec nested in another, such as a sweep's base)."""
+        return type(self)([([*prefix, *loc], msg) for loc, msg in self.errors])
+
+
+class LimitExceeded(InvalidSpec):
+    """A spec within the rules but beyond this server's configured limits."""
+
+
+class NotFound(DescentError):
+    """Nothing has the id asked for."""
+
+
+class Busy(DescentError):
+    """No capacity now; the same request may succeed after `retry_after` seconds."""
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Conflict(DescentError):
+    """The resource exists, but its state does not allow what was asked."""

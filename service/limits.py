@@ -1,0 +1,15 @@
+"""The server's limits as one plain value, derived from `Settings` once and passed to every layer (worker
+processes included, which import no Pydantic and never read the environment)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of this server."""
+
+    max_steps: int = 1_000_000
+    max_dims: int = 1_000
+    max_trace_values: int = 20_000_000
+    max_sweep_runs: int = 100_000
+    max_sweep_work: int = 500_000_000

@@ -1,0 +1,177 @@
+"""One lifecycle for every job: admit (or `Busy`), store as queued, execute in the bounded pool, read the results
+back from the store. The edge hands in prepared spec documents and gets records, traces and arrays back."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import numpy.typing as npt
+
+from service.clock import now
+from service.engine.trace import Trace
+from service.errors import Conflict, NotFound
+from service.limits import Limits
+from service.runs.events import Event, job_events, run_events
+from service.runs.job import Job, JobKind
+from service.runs.pool import WorkerPool
+from service.store.base import ACTIVE, ENDED, JobRecord, Page, RunRecord, RunStore, Status
+
+logger = logging.getLogger("service.runs")
+
+NOUNS = {JobKind.RUN: "run", JobKind.SWEEP: "sweep", JobKind.LR_FINDER: "range test", JobKind.LANDSCAPE: "landscape"}
+
+
+class Lifecycle:
+    """The application service the routers call; every store access runs in a thread, off the event loop."""
+
+    def __init__(self, store: RunStore, pool: WorkerPool, limits: Limits, poll_seconds: float = 0.05) -> None:
+        self.store, self.pool, self.limits, self.poll_seconds = store, pool, limits, poll_seconds
+
+    # Admission -------------------------------------------------------------------------------------------------
+
+    async def submit_run(
+        self, document: dict[str, Any], name: str | None, steps: int
+    ) -> tuple[RunRecord, "asyncio.Future[str]"]:
+        """Store the run as queued and start it; refused with `Busy` before anything is stored when full."""
+        scalar = not isinstance(document["w0"], list)
+        record = RunRecord(
+            id=str(uuid.uuid4()),
+            name=name,
+            status=Status.QUEUED,
+            created_at=now(),
+            finished_at=None,
+            spec=document,
+            summary=None,
+            dtype=document["dtype"],
+            dims=0 if scalar else len(document["w0"]),
+        )
+        finished = await self._admit(
+            JobKind.RUN, record.id, document, lambda: self.store.insert(record, self.pool.owner)
+        )
+        logger.info("run queued", extra={"run_id": record.id, "steps": steps})
+        return record, finished
+
+    async def submit_job(
+        self,
+        kind: JobKind,
+        document: dict[str, Any],
+        name: str | None = None,
+        steps: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> tuple[JobRecord, "asyncio.Future[str]"]:
+        """Store a sweep, range test or landscape as queued and start it; `Busy` when the pool is full."""
+        record = JobRecord(str(uuid.uuid4()), kind, name, Status.QUEUED, now(), None, document, meta or {}, steps)
+        finished = await self._admit(kind, record.id, document, lambda: self.store.insert_job(record, self.pool.owner))
+        return record, finished
+
+    async def _admit(self, kind: JobKind, job_id: str, document: dict[str, Any], insert: Any) -> "asyncio.Future[str]":
+        self.pool.reserve()
+        try:
+            await anyio.to_thread.run_sync(insert)
+        except BaseException:
+            self.pool.release()
+            raise
+        return self.pool.submit(Job(kind, job_id, document, self.limits))
+
+    async def compute(self, kind: JobKind, document: dict[str, Any]) -> tuple[JobRecord, dict[str, npt.NDArray[Any]]]:
+        """A job whose answer is synchronous (range test, landscape): run it through the pool, read its result,
+        and forget it (the job is deleted once read, or if the caller goes away)."""
+        record, finished = await self.submit_job(kind, document)
+        try:
+            await finished
+            done = await self.job(record.id, kind)
+            arrays = await anyio.to_thread.run_sync(self.store.job_arrays, record.id)
+        finally:
+            if finished.done():
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self.store.delete_job, record.id)
+        if done.status != Status.FINISHED:
+            raise RuntimeError(done.error or f"The {NOUNS[kind]} failed.")
+        return done, arrays
+
+    # Reading ---------------------------------------------------------------------------------------------------
+
+    async def run(self, run_id: str) -> RunRecord:
+        return _found(await anyio.to_thread.run_sync(self.store.get, run_id), JobKind.RUN, run_id)
+
+    async def run_with_trace(self, run_id: str) -> tuple[RunRecord, Trace]:
+        record = await self.run(run_id)
+        trace = await anyio.to_thread.run_sync(self.store.trace, run_id)
+        return record, _found(trace, JobKind.RUN, run_id)
+
+    async def page(self, limit: int, cursor: str | None) -> Page:
+        return await anyio.to_thread.run_sync(self.store.page, limit, cursor)
+
+    async def job(self, job_id: str, kind: JobKind) -> JobRecord:
+        return _found(await anyio.to_thread.run_sync(self.store.get_job, job_id, kind), kind, job_id)
+
+    async def finished_job_arrays(self, record: JobRecord) -> dict[str, npt.NDArray[Any]]:
+        """A finished job's result arrays; `Conflict` before it has finished."""
+        if record.status != Status.FINISHED:
+            raise Conflict(
+                f"The {NOUNS[JobKind(record.kind)]} is {record.status}; its result exists once it has finished."
+            )
+        return await anyio.to_thread.run_sync(self.store.job_arrays, record.id)
+
+    async def job_arrays(self, record: JobRecord) -> dict[str, npt.NDArray[Any]] | None:
+        """A finished job's result arrays, or None before it has finished."""
+        if record.status != Status.FINISHED:
+            return None
+        return await anyio.to_thread.run_sync(self.store.job_arrays, record.id)
+
+    # Cancelling and deleting -----------------------------------------------------------------------------------
+
+    async def cancel_or_delete(self, run_id: str, wait_seconds: float = 5.0) -> RunRecord | None:
+        """A queued or running run is asked to stop and returned once its worker has stopped it (or after
+        `wait_seconds`); an ended run is deleted (None)."""
+        record = await self.run(run_id)
+        if record.status in ACTIVE:
+            await anyio.to_thread.run_sync(self.store.request_cancel, run_id, "client")
+            with anyio.move_on_after(wait_seconds):
+                while record.status not in ENDED:
+                    await anyio.sleep(0.02)
+                    record = await self.run(run_id)
+            return record
+        if not await anyio.to_thread.run_sync(self.store.delete, run_id):
+            raise _not_found(JobKind.RUN, run_id)
+        return None
+
+    # Events ----------------------------------------------------------------------------------------------------
+
+    def run_events(
+        self, run_id: str, after: int = -1, batch: int | None = None, interval_ms: int = 0
+    ) -> AsyncIterator[Event]:
+        return run_events(self.store, run_id, after, batch, interval_ms, self.poll_seconds)
+
+    async def followed_run(self, run_id: str, batch: int | None) -> AsyncIterator[Event]:
+        """The events of a run this request started; if the client goes away before `end`, the run is cancelled."""
+        ended = False
+        try:
+            async for event in self.run_events(run_id, batch=batch):
+                ended = event.name == "end"
+                yield event
+        finally:
+            if not ended:  # a quick write, done in place: this may run while the generator is being closed
+                self.store.request_cancel(run_id, "client")
+
+    def job_events(self, job_id: str) -> AsyncIterator[Event]:
+        return job_events(self.store, job_id, self.poll_seconds)
+
+
+T = TypeVar("T")
+
+
+def _found(value: T | None, kind: JobKind, job_id: str) -> T:
+    if value is None:
+        raise _not_found(kind, job_id)
+    return value
+
+
+def _not_found(kind: JobKind, job_id: str) -> NotFound:
+    if kind == JobKind.RUN:
+        return NotFound(f"There is no run {job_id!r}; list runs with GET /v1/runs.")
+    return NotFound(f"There is no {NOUNS[kind]} {job_id!r}.")

@@ -1,0 +1,149 @@
+"""Executing a stored job, in a worker process (or thread): rebuild the engine objects from the stored spec
+document, run the engine, write progress and results to the store. The store is the one channel back.
+
+A worker trusts the document (the edge validated it) and rebuilds it through the engine's registries: no
+Pydantic, no pyarrow, no web stack, no environment read, so a worker starts fast, stays small, and could run on
+another machine.
+"""
+
+import time
+from collections.abc import Callable
+from functools import cache
+
+from service import documents
+from service.clock import now
+from service.engine import landscape, lr_finder
+from service.engine.analysis import Analyzer
+from service.engine.loop import iterate
+from service.engine.sweep import run_sweep
+from service.engine.trace import Trace, record
+from service.runs.job import Job, JobKind
+from service.specs import build
+from service.store.base import RunStore, Status
+from service.store.sqlite import SQLiteStore
+
+FLUSH_SECONDS = 0.2
+"""Rows (or progress) are written at the end of any chunk that ends this long after the previous write."""
+
+
+def execute(job: Job, store: RunStore | str) -> str:
+    """Run a stored, queued job to its end and return its final status. Never raises for a bad job: a failure is
+    stored as status `failed` with its reason."""
+    target = open_store(store) if isinstance(store, str) else store
+    return EXECUTORS[job.kind](job, target)
+
+
+def _run(job: Job, runs: RunStore) -> str:
+    run_id, document = job.id, job.document
+    try:
+        if runs.cancel_reason(run_id) is not None:
+            return _finish_cancelled(runs, run_id, None, None)
+        problem = build.build_problem(document)
+        scalar, every = build.is_scalar(document), int(document["record"]["every"])
+        runs.append(run_id, None, status=Status.RUNNING)
+        dtype, dims = problem.w0.dtype, problem.w0.shape[1]
+        analyzer = Analyzer(problem.loss, 1, dims, dtype)
+        pending: list[Trace] = []
+        flushed = time.monotonic()
+        for chunk in iterate(problem):
+            analyzer.add(chunk)
+            stopping = runs.cancel_reason(run_id) is not None
+            pending.append(record(chunk, 0, every, last=stopping))
+            if stopping:
+                so_far = documents.summary_document(analyzer.finish(), problem, scalar)
+                return _finish_cancelled(runs, run_id, Trace.concat(pending, dtype, dims), so_far)
+            if time.monotonic() - flushed >= FLUSH_SECONDS:
+                runs.append(run_id, Trace.concat(pending, dtype, dims))
+                pending, flushed = [], time.monotonic()
+        summary = analyzer.finish()
+        status = documents.status_of(summary)
+        document_ = documents.summary_document(summary, problem, scalar)
+        runs.finish(run_id, Trace.concat(pending, dtype, dims), status, now(), document_)
+        return status
+    except Exception as exc:  # a worker must leave a final status behind whatever happens
+        runs.finish(run_id, None, Status.FAILED, now(), None, f"The run failed in the engine: {_named(exc)}")
+        return Status.FAILED
+
+
+def _finish_cancelled(runs: RunStore, run_id: str, rows: Trace | None, summary: dict[str, object] | None) -> str:
+    """Store a stopped run: `cancelled` when a client asked, `failed` when the server shut down; rows kept."""
+    if runs.cancel_reason(run_id) == "shutdown":
+        error = "The server shut down while the run was executing; the rows computed until then are kept."
+        runs.finish(run_id, rows, Status.FAILED, now(), summary, error)
+        return Status.FAILED
+    runs.finish(run_id, rows, Status.CANCELLED, now(), summary, None)
+    return Status.CANCELLED
+
+
+def _sweep(job: Job, store: RunStore) -> str:
+    def work() -> None:
+        grid = build.sweep_grid(job.document)
+        problem = build.build_sweep(job.document, grid)
+        store.job_progress(job.id, -1)
+        result = run_sweep(problem, job.document.get("max_points"), _progress(store, job.id, problem.steps))
+        arrays = documents.sweep_arrays(result, build.is_scalar(job.document["base"]))
+        store.finish_job(job.id, Status.FINISHED, now(), arrays)
+
+    return _guarded(job, store, "sweep", work)
+
+
+def _lr_finder(job: Job, store: RunStore) -> str:
+    def work() -> None:
+        test = build.build_range_test(job.document, job.limits)
+        store.job_progress(job.id, -1)
+        curve = lr_finder.range_test(test.loss, test.optimizer, test.w0, test.schedule, test.smooth_f, test.diverge_th)
+        arrays, facts = documents.range_test_result(curve, lr_finder.suggest(curve, test.num_iter))
+        store.finish_job(job.id, Status.FINISHED, now(), arrays, facts)
+
+    return _guarded(job, store, "range test", work)
+
+
+def _landscape(job: Job, store: RunStore) -> str:
+    def work() -> None:
+        built = build.build_landscape(job.document)
+        store.job_progress(job.id, -1)
+        arrays, facts = documents.landscape_result(landscape.evaluate(built.loss, built.axes))
+        store.finish_job(job.id, Status.FINISHED, now(), arrays, facts)
+
+    return _guarded(job, store, "landscape", work)
+
+
+def _guarded(job: Job, store: RunStore, what: str, work: Callable[[], None]) -> str:
+    """Do a job's work; any failure is stored as the job's `failed` status with its reason."""
+    try:
+        work()
+        return Status.FINISHED
+    except Exception as exc:  # a worker must leave a final status behind whatever happens
+        store.finish_job(job.id, Status.FAILED, now(), error=f"The {what} failed in the engine: {_named(exc)}")
+        return Status.FAILED
+
+
+def _progress(store: RunStore, job_id: str, steps: int) -> Callable[[int], None]:
+    """A progress callback that writes the last step computed at most every FLUSH_SECONDS (and at the end)."""
+    flushed = 0.0
+
+    def progress(step: int) -> None:
+        nonlocal flushed
+        if time.monotonic() - flushed >= FLUSH_SECONDS or step == steps:
+            store.job_progress(job_id, step)
+            flushed = time.monotonic()
+
+    return progress
+
+
+def _named(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+EXECUTORS: dict[JobKind, Callable[[Job, RunStore], str]] = {
+    JobKind.RUN: _run,
+    JobKind.SWEEP: _sweep,
+    JobKind.LR_FINDER: _lr_finder,
+    JobKind.LANDSCAPE: _landscape,
+}
+
+
+@cache
+def open_store(path: str) -> RunStore:
+    """One connection per worker process, opened on its first job."""
+    return SQLiteStore(path)
