@@ -19,6 +19,8 @@ from service.config import Settings
 from service.main import create_app
 from tests.live import Server
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.live]
+
 KEY = "fuzz-key"
 LIMITS = {
     "DESCENT_MAX_STEPS": "2000",
