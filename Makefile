@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test check format openapi bench golden clean
+.PHONY: install run test test-fast check format openapi bench golden clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ check: $(INSTALLED)  ## lint, format check and strict typing
 
 test: check  ## the whole suite (CI runs exactly this)
 	$(BIN)/python -m pytest
+
+test-fast: $(INSTALLED)  ## the inner loop: the suite without live servers, browsers, containers, fuzzing, golden files
+	$(BIN)/python -m pytest -m "not (live or browser or container or fuzz or golden or cluster)"
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix service tests bench

@@ -1,8 +1,10 @@
-"""Shared fixtures: an app on an in-memory store, and a client that runs its lifespan."""
+"""Shared fixtures: an app on an in-memory store, and a client that runs its lifespan; the Hypothesis profile."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,6 +20,11 @@ DECAY_SCHEDULE = {
     "staircase": True,
 }
 DATA = Path(__file__).parent / "data"
+
+# One profile for every property test: no per-example deadline (a loaded machine makes a 200 ms deadline flaky),
+# and a failure prints the blob that reproduces it. HYPOTHESIS_PROFILE picks another registered profile.
+hypothesis.settings.register_profile("descent", deadline=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "descent"))
 
 
 @pytest.fixture

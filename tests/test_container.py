@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import COURSE_RUN
 from tests.live import ROOT, answers_healthz, free_port
 
+pytestmark = pytest.mark.container
+
 DOCKERFILE = ROOT / "Dockerfile"
 
 

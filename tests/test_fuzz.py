@@ -19,6 +19,8 @@ from service.config import Settings
 from service.main import create_app
 from tests.live import Server
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.live]
+
 KEY = "fuzz-key"
 LIMITS = {
     "DESCENT_MAX_STEPS": "2000",
@@ -52,7 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_document(case: Case[Any], server: Server) -> None:
     # A run spec has rules JSON Schema cannot state (per-dimension coefficients must match w0's length; the trace
     # size limit depends on steps x dimensions); a sweep's axis paths must exist in its base spec; a range test's

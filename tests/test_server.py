@@ -35,6 +35,7 @@ def test_readme_has_the_course_examples() -> None:
     assert "tf1.exponential_decay" in examples[1]
 
 
+@pytest.mark.live
 def test_readme_examples_work_as_printed(server: Server) -> None:
     outputs = []
     for example in readme_examples():
@@ -60,6 +61,7 @@ def test_readme_examples_work_as_printed(server: Server) -> None:
     assert '"loc":["loss","a"]' in outputs[5]
 
 
+@pytest.mark.live
 def test_a_restart_loses_nothing(tmp_path: Path) -> None:
     store = tmp_path / "runs.sqlite3"
     first = Server(store)
@@ -75,6 +77,7 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         second.stop()
 
 
+@pytest.mark.live
 def test_logs_are_json_lines_with_request_and_run_ids(tmp_path: Path) -> None:
     server = Server(tmp_path / "runs.sqlite3")
     try:

@@ -19,6 +19,8 @@ from service.api.schemas import RUN_EVENTS
 from tests.conftest import COURSE_RUN
 from tests.live import LONG_RUN, Server, wait_for
 
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

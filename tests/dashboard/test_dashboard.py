@@ -164,6 +164,8 @@ def text_or_value(locator: Locator) -> str:
 # 1. The course's four runs, one click each
 
 
+@pytest.mark.browser
+@pytest.mark.live
 @pytest.mark.parametrize(("preset", "verdict", "final_w", "final_loss", "words"), COURSE_PRESETS)
 def test_course_preset_shows_the_course_result(
     dashboard: Dashboard, preset: str, verdict: str, final_w: str, final_loss: str, words: list[str]
@@ -195,6 +197,8 @@ def test_course_preset_shows_the_course_result(
     dashboard.screenshot(page, f"preset-{preset}")
 
 
+@pytest.mark.browser
+@pytest.mark.live
 @pytest.mark.parametrize("preset", ["momentum", "onecycle", "restarts"])
 def test_catalogue_presets_run_to_the_end(dashboard: Dashboard, preset: str) -> None:
     page = dashboard.open()
@@ -212,6 +216,8 @@ def test_catalogue_presets_run_to_the_end(dashboard: Dashboard, preset: str) -> 
 # 2. Overlay two runs, share the link, open it elsewhere
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_overlay_and_share_link_reproduces_the_experiment(dashboard: Dashboard) -> None:
     page = dashboard.open()
     oscillating = click_preset(page, "rate-1")
@@ -270,6 +276,8 @@ def test_overlay_and_share_link_reproduces_the_experiment(dashboard: Dashboard) 
 # 3. Invalid input: the API's problem message next to the field
 
 
+@pytest.mark.browser
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("field", "bad", "good"), [("schedule.decay_steps", "0", "1"), ("steps", "-1", "40")], ids=["decay_steps", "steps"]
 )
@@ -303,6 +311,8 @@ def test_invalid_input_shows_the_api_message_next_to_the_field(
     expect(error).not_to_contain_text(messages[field])
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_a_diverging_run_shows_where_it_diverged(dashboard: Dashboard) -> None:
     page = dashboard.open()
     fill_course_spec(page)
@@ -323,6 +333,8 @@ def test_a_diverging_run_shows_where_it_diverged(dashboard: Dashboard) -> None:
 # 4. A reload during a long run resumes the chart without a gap or a duplicate
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_reload_during_a_long_run_resumes_without_gap(dashboard: Dashboard, server: Server) -> None:
     page = dashboard.open()
     wait_done(run_card(page, click_preset(page, "rate-0.0001")), 41)  # the preset fills the form
@@ -362,6 +374,8 @@ def test_reload_during_a_long_run_resumes_without_gap(dashboard: Dashboard, serv
 # 5. History: past runs, newest first, re-opened with a click
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_history_lists_runs_newest_first_and_reopens_them(dashboard: Dashboard, server: Server) -> None:
     with server.client() as client:
         made = [
@@ -392,6 +406,8 @@ def test_history_lists_runs_newest_first_and_reopens_them(dashboard: Dashboard, 
 # 6. Layout: phone and desktop, no horizontal scrolling, every chart on screen
 
 
+@pytest.mark.browser
+@pytest.mark.live
 @pytest.mark.parametrize("viewport", [PHONE, (1280, 800)], ids=["phone", "desktop"])
 def test_layout_fits_the_width(dashboard: Dashboard, viewport: tuple[int, int]) -> None:
     page = dashboard.open(viewport=viewport)
@@ -451,6 +467,8 @@ CONTRAST = """() => {
 }"""
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_text_meets_wcag_aa_contrast(dashboard: Dashboard) -> None:
     """Every visible piece of text, in the states a person sees (a finished run of each verdict, an error shown),
     has a contrast of at least 4.5:1 against its background (3:1 for large text), WCAG AA."""
@@ -465,6 +483,8 @@ def test_text_meets_wcag_aa_contrast(dashboard: Dashboard) -> None:
 # 7. Keyboard only: Tab to the rate, type it, Enter
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_keyboard_only_starts_a_run(dashboard: Dashboard) -> None:
     page = dashboard.open()
     for _ in range(120):
@@ -488,6 +508,8 @@ def test_keyboard_only_starts_a_run(dashboard: Dashboard) -> None:
 # 8. Toggle and remove runs; download the trace
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_toggle_remove_and_download(dashboard: Dashboard) -> None:
     page = dashboard.open()
     first = click_preset(page, "rate-0.2")
@@ -542,6 +564,8 @@ def test_toggle_remove_and_download(dashboard: Dashboard) -> None:
 # 2-D losses: the contour view
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_two_dimensional_run_shows_contours(dashboard: Dashboard, server: Server) -> None:
     loss = {"kind": "quadratic", "a": [1, 4], "b": [1, -1], "c": 0}
     spec = {**COURSE_RUN, "loss": loss, "w0": [5, 3], "schedule": 0.1}

@@ -200,7 +200,7 @@ def test_tensorflow_gradient_descent_and_other_optimizers() -> None:
     assert calls == computed
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     rates=st.lists(
         st.sampled_from([0.0, 0.05, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0001, 1.2, 2.5, -0.1]), min_size=1, max_size=5

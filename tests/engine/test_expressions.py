@@ -124,7 +124,7 @@ def differences(reference: Reference, w: Floats, step: float) -> tuple[Floats, F
         return (up - down) / (2 * h), (up - here) / h, (here - down) / h
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(formulas())
 def test_gradient_of_random_formulas_matches_finite_differences(case: tuple[str, Reference, Floats]) -> None:
     text, reference, w = case
@@ -156,7 +156,7 @@ def test_gradient_of_random_formulas_matches_finite_differences(case: tuple[str,
     np.testing.assert_allclose(gradient[0], fine, rtol=1e-5, atol=1e-5, err_msg=text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(formulas(), st.integers(2, 9), st.sampled_from([F32, F64]))
 def test_a_batch_of_runs_gives_what_each_run_gives_alone(
     case: tuple[str, Reference, Floats], runs: int, dtype: np.dtype[np.floating]
@@ -465,7 +465,7 @@ TOKENS = ["w", "x", "y", "w[0]", "w[1]", "w[9]", "(", ")", "+", "-", "*", "/", "
 TOKENS += ["1e308", "1e-320", "exp", "log", "sqrt", "abs", "pi", "lambda", "if", "else", "[", "]", "=", ":", " ", "'"]
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=1000)
 @given(st.one_of(st.text(max_size=80), st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)))
 def test_any_text_compiles_or_is_refused_with_a_parameter_error(text: str) -> None:
     problem: ParameterError | None = None

@@ -33,7 +33,7 @@ def rows_of(chunks: list[TraceChunk], run: int) -> npt.NDArray[np.floating]:
     return np.concatenate([c.w[: c.rows[run], run, 0] for c in chunks])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(rates=st.lists(st.floats(0, 1.5), min_size=1, max_size=6), steps=st.integers(1, 60))
 def test_a_batch_equals_its_runs_one_by_one(rates: list[float], steps: int) -> None:
     rate_array = np.asarray(rates, np.float32)

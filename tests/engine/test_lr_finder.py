@@ -225,7 +225,7 @@ def test_suggestions_are_the_libraries_own() -> None:
     assert curve.lr[minimum.index] == fast_lrs[int(np.argmin(fast_losses))]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.lists(st.integers(0, 6) | st.floats(-5, 5), min_size=1, max_size=60))
 def test_valley_is_fastais_loop(values: list[float]) -> None:
     assert valley(values) == fastai_valley(values)

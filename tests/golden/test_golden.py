@@ -11,6 +11,8 @@ from service.specs.catalog import KIND_MODELS
 from service.specs.kinds.base import kind_of
 from tests.golden.fidelity import FIDELITY_PAGE, compare, deviations, fixtures, table, tolerance
 
+pytestmark = pytest.mark.golden
+
 
 def cases(statistical: bool = False) -> list[Any]:
     """The golden cases as test parameters: exact ones, or those that only give the library's statistics."""

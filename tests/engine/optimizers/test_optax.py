@@ -193,7 +193,7 @@ CONVERGING: list[tuple[str, dict[str, Any], float]] = [
 
 
 @pytest.mark.parametrize(("kind", "parameters", "rate"), CONVERGING)
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=5)
 @given(start=st.lists(st.floats(-10, 10), min_size=2, max_size=2))
 def test_every_optimizer_converges_on_a_parabola(
     kind: str, parameters: dict[str, Any], rate: float, start: list[float]

@@ -188,7 +188,7 @@ KINDS: list[tuple[str, dict[str, Any], float]] = [
 
 
 @pytest.mark.parametrize(("kind", "parameters", "rate"), KINDS)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(data=st.data())
 def test_batched_runs_equal_separate_runs_bit_for_bit(
     kind: str, parameters: dict[str, Any], rate: float, data: st.DataObject
@@ -212,7 +212,7 @@ def test_batched_runs_equal_separate_runs_bit_for_bit(
 
 
 @pytest.mark.parametrize(("kind", "parameters", "rate"), KINDS)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(w0=st.floats(-5, 5), b=st.floats(-2, 2))
 def test_every_optimizer_converges_on_a_parabola(
     kind: str, parameters: dict[str, Any], rate: float, w0: float, b: float

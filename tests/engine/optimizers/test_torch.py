@@ -177,7 +177,7 @@ def fused(y: Any, x: Any, alpha: Any) -> np.float32:
     return f32(float(y) + float(f32(alpha)) * float(x))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.floats(-10, 10, width=32),
     st.floats(0.0009765625, 1, width=32),
@@ -204,7 +204,7 @@ def lerp(y: np.float32, x: np.float32, weight: float) -> np.float32:
     return f32(float(x) - float(f32(1 - w)) * float(diff))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.floats(-10, 10, width=32), st.floats(0.0, 0.95))
 def test_float32_adam_first_moment_is_torch_lerp(w: float, beta1: float) -> None:
     """`exp_avg.lerp_(g, 1 − β1)`: both of torch's lerp formulas (weight below and above 0.5)."""
@@ -375,7 +375,7 @@ CONVERGING: list[tuple[str, dict[str, Any], float]] = [
 
 
 @pytest.mark.parametrize(("kind", "parameters", "rate"), CONVERGING)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(start=st.lists(st.floats(-10, 10), min_size=2, max_size=2))
 def test_every_optimizer_converges_on_a_parabola(
     kind: str, parameters: dict[str, Any], rate: float, start: list[float]

@@ -241,7 +241,7 @@ EVERY_KIND: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("kind", "parameters"), EVERY_KIND)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(start=st.integers(0, 2**24), cut=st.integers(1, 120), length=st.integers(2, 240))
 def test_chunks_give_the_same_rates(kind: str, parameters: dict[str, Any], start: int, cut: int, length: int) -> None:
     schedule = make(kind, **parameters)
@@ -287,7 +287,7 @@ def test_batched_parameters_equal_separate_schedules(
         np.testing.assert_array_equal(batched[:, run], alone)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     rate=st.floats(1e-6, 10),
     decay_steps=st.integers(1, 500),

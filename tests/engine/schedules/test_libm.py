@@ -38,28 +38,28 @@ def test_reproduces_glibc_where_it_is_not_correctly_rounded(
     assert float(result[0]) == glibc != correct
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.floats(-1e4, 1e4, width=32), min_size=1, max_size=50))
 def test_cosf_is_within_one_ulp(xs: list[float]) -> None:
     x = np.array(xs, F)
     assert_within_one_ulp(libm.cosf(x), np.cos(x.astype(np.float64)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.floats(2.0**-140, 2.0**127, width=32), min_size=1, max_size=50))
 def test_logf_is_within_one_ulp(xs: list[float]) -> None:
     x = np.array(xs, F)
     assert_within_one_ulp(libm.logf(x), np.log(x.astype(np.float64)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.floats(-87, 88, width=32), min_size=1, max_size=50))
 def test_expf_is_within_one_ulp(xs: list[float]) -> None:
     x = np.array(xs, F)
     assert_within_one_ulp(libm.expf(x), np.exp(x.astype(np.float64)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.floats(2.0**-10, 2.0**10, width=32), st.floats(-12, 12, width=32))
 def test_powf_is_within_one_ulp(x: float, y: float) -> None:
     result = libm.powf(np.array([x], F), np.array([y], F))

@@ -520,7 +520,7 @@ def spec_strategy() -> st.SearchStrategy[Spec]:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(spec=spec_strategy(), dtype=st.sampled_from([F32, F64]), cut=st.integers(1, 99))
 def test_a_schedule_is_the_same_in_one_chunk_or_in_pieces(spec: Spec, dtype: np.dtype[np.floating], cut: int) -> None:
     schedule = build(spec, dtype)
@@ -529,7 +529,7 @@ def test_a_schedule_is_the_same_in_one_chunk_or_in_pieces(spec: Spec, dtype: np.
     np.testing.assert_array_equal(whole, pieces)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     init=st.lists(st.floats(0.001, 2.0), min_size=2, max_size=4),
     rate=st.floats(0.1, 1.5),
@@ -559,7 +559,7 @@ def test_batched_parameters_equal_separate_schedules(
             np.testing.assert_array_equal(batched[:, p], build(single, dtype)(counts)[:, 0])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80)
 @given(
     init=st.floats(0.0, 10.0),
     alpha=st.floats(0.0, 1.0),
@@ -580,7 +580,7 @@ def test_cosine_decay_stays_between_init_times_alpha_and_init(
     assert (np.diff(values) <= slack).all()
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80)
 @given(
     init=st.floats(-5.0, 5.0).filter(lambda v: v == 0 or abs(v) > 1e-30),
     end=st.floats(-5.0, 5.0).filter(lambda v: v == 0 or abs(v) > 1e-30),
@@ -599,7 +599,7 @@ def test_linear_schedule_stays_between_init_and_end(init: float, end: float, tra
     assert values[-1] == np.float32(end)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(spec=spec_strategy(), dtype=st.sampled_from([F32, F64]))
 def test_join_with_one_child_is_the_child(spec: Spec, dtype: np.dtype[np.floating]) -> None:
     counts = np.arange(80, dtype=np.int64)

@@ -570,7 +570,7 @@ def built(spec: Spec) -> Schedule:
         raise
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(any_schedule(), st.lists(st.integers(1, 199), max_size=4))
 def test_chunks_give_the_same_rates_as_one_call(spec: Spec, cuts: list[int]) -> None:
     schedule = built(spec)
@@ -586,7 +586,7 @@ def test_chunks_give_the_same_rates_as_one_call(spec: Spec, cuts: list[int]) -> 
 NUMERIC = {"lr", "gamma", "factor", "start_factor", "end_factor", "power", "eta_min", "base_lr", "max_lr", "pct_start"}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(any_schedule(), st.data())
 def test_batched_parameters_equal_separate_schedules(first: Spec, data: st.DataObject) -> None:
     """Numeric parameters given as lists (P,) give the same columns as P separate schedules: to the last bit but
@@ -607,7 +607,7 @@ def test_batched_parameters_equal_separate_schedules(first: Spec, data: st.DataO
             np.testing.assert_array_equal(np.broadcast_to(batched.momentum(k), (201, 2))[:, p], alone.momentum(k)[:, 0])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(closed_forms(), rate)
 def test_closed_forms_scale_with_lr(spec: Spec, lr: float) -> None:
     """Every scheduler that scales the optimizer's rate is lr times a factor that does not depend on lr (eta_min,
@@ -619,7 +619,7 @@ def test_closed_forms_scale_with_lr(spec: Spec, lr: float) -> None:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(closed_forms(), min_size=1, max_size=3), rate)
 def test_chained_scheduler_is_the_product_of_its_children(children: list[Spec], lr: float) -> None:
     children = [child for child in children if "Cosine" not in child["kind"]]
@@ -634,7 +634,7 @@ def test_chained_scheduler_is_the_product_of_its_children(children: list[Spec], 
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(closed_forms(), min_size=1, max_size=3), st.data())
 def test_sequential_lr_runs_each_child_from_its_milestone(children: list[Spec], data: st.DataObject) -> None:
     assume(all(child.get("total_iters", 1) > 0 for child in children[1:]))  # those corners have their own tests
@@ -660,7 +660,7 @@ def bounded(low: float, high: float) -> Callable[[Array], None]:
     return check
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(rate, rate, st.integers(1, 30), st.none() | st.integers(0, 30), st.sampled_from(["triangular", "triangular2"]))
 def test_cyclic_lr_stays_between_its_rates(low: float, high: float, up: int, down: int | None, mode: str) -> None:
     schedule = built(
@@ -678,7 +678,7 @@ def test_cyclic_lr_stays_between_its_rates(low: float, high: float, up: int, dow
     bounded(0.8, 0.9)(schedule.momentum(np.arange(301, dtype=np.int64)))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(rate, st.integers(10, 300), st.floats(0.05, 0.95), st.booleans(), st.sampled_from(["cos", "linear"]))
 def test_one_cycle_lr_stays_between_its_floor_and_peak(
     peak: float, total: int, pct: float, three_phase: bool, anneal: str
@@ -691,7 +691,7 @@ def test_one_cycle_lr_stays_between_its_floor_and_peak(
     bounded(0.85, 0.95)(schedule.momentum(k))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(rate, st.integers(1, 30), st.floats(0.0, 1e-3))
 def test_cosine_annealing_lr_stays_between_eta_min_and_lr(lr: float, t_max: int, eta_min: float) -> None:
     bounded(eta_min, lr)(
