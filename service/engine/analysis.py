@@ -20,10 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from service.engine.arrays import Array, IntArray
-from service.engine.expressions import Expression, coordinates, degree, quadratic_parts
 from service.engine.loop import Outcome, TraceChunk
-from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm, flat_tolerance, quadratic_form_bounded
-from service.engine.testfunctions import NamedFunction
+from service.engine.losses import Loss
 
 WINDOW = 16
 CONVERGED_RATIO = 1e-3
@@ -202,7 +200,8 @@ def _last_true(mask: npt.NDArray[np.bool_]) -> IntArray:
 
 
 def loss_facts(loss: Loss, run: int = 0) -> dict[str, Any] | None:
-    """The analytic facts the course chapter is about: where the minimum is and which constant rates work.
+    """The analytic facts the course chapter is about: where the minimum is and which constant rates work, for run
+    `run` of the batch; each loss kind says them (`Loss.facts`), None when it cannot.
 
     For `a·(w+b)²` the curvature is 2a: a constant rate below 1/a converges, exactly 1/a oscillates forever,
     above it diverges, and 1/(2a) lands on the minimum in one step. A quadratic form's curvatures are the
@@ -210,127 +209,7 @@ def loss_facts(loss: Loss, run: int = 0) -> dict[str, Any] | None:
     same numbers hold near its (first known) minimum, from the second derivatives there. A formula gets the facts
     of the polynomial or quadratic form it is, when it is one; otherwise only whether it is bounded below.
     """
-    if isinstance(loss, Quadratic):
-        a = loss.a[min(run, loss.a.shape[0] - 1)].astype(np.float64)
-        b = loss.b[min(run, loss.b.shape[0] - 1)].astype(np.float64)
-        c = loss.c[min(run, loss.c.shape[0] - 1)].astype(np.float64)
-        if (a < 0).any():
-            return {
-                "kind": "quadratic",
-                "bounded_below": False,
-                "minimum": None,
-                "curvature": (2 * a).tolist(),
-                "max_stable_lr": None,
-                "one_step_lr": None,
-            }
-        curved = a[a > 0]
-        one_step = float(1 / (2 * curved[0])) if curved.size and (curved == curved[0]).all() else None
-        return {
-            "kind": "quadratic",
-            "bounded_below": True,
-            "minimum": {"w": (-b).tolist(), "loss": float(c.sum())},
-            "curvature": (2 * a).tolist(),
-            "max_stable_lr": float(1 / curved.max()) if curved.size else None,
-            "one_step_lr": one_step,
-        }
-    if isinstance(loss, Polynomial):
-        coefficients = loss.coefficients[min(run, loss.coefficients.shape[0] - 1)].astype(np.float64)
-        return _polynomial_facts(coefficients)
-    if isinstance(loss, QuadraticForm):
-        p = min(run, loss.s.shape[0] - 1)
-        wide = loss.s[p].astype(np.float64), loss.b[p].astype(np.float64), float(loss.c[p])
-        return _quadratic_form_facts("quadratic_form", *wide, list(range(loss.dims)), loss.dims)
-    if isinstance(loss, NamedFunction):
-        return _named_facts(loss, run)
-    if isinstance(loss, Expression):
-        return _expression_facts(loss)
-    return None
-
-
-def _unknown(kind: str, bounded: bool) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "bounded_below": bounded,
-        "minimum": None,
-        "curvature": None,
-        "max_stable_lr": None,
-        "one_step_lr": None,
-    }
-
-
-def _rates(curvature: npt.NDArray[np.float64], tol: float = 0.0) -> dict[str, float | None]:
-    """The rate limit 2/λmax and, when every positive curvature is the same λ, the one-step rate 1/λ."""
-    positive = curvature[curvature > tol]
-    if not positive.size:
-        return {"max_stable_lr": None, "one_step_lr": None}
-    same = bool(np.all(np.abs(positive - positive[0]) <= 1e-12 * positive[0]))
-    return {"max_stable_lr": float(2 / positive.max()), "one_step_lr": float(1 / positive[0]) if same else None}
-
-
-def _quadratic_form_facts(
-    kind: str, s: npt.NDArray[np.float64], b: npt.NDArray[np.float64], c: float, used: list[int], dims: int
-) -> dict[str, Any]:
-    """½·vᵀSv + bᵀv + c with v = w[used]: the (minimum-norm) minimiser −S⁺b when S is positive semi-definite and
-    b lies in its range; the other coordinates of w are free (curvature 0)."""
-    eigenvalues, vectors = np.linalg.eigh(s)
-    curvature = np.sort(np.concatenate([eigenvalues, np.zeros(dims - len(used))]))
-    facts = {**_unknown(kind, quadratic_form_bounded(s, b)), "curvature": curvature.tolist()}
-    if not facts["bounded_below"]:
-        return facts
-    tol = flat_tolerance(eigenvalues)
-    inverse = np.divide(1, eigenvalues, out=np.zeros_like(eigenvalues), where=np.abs(eigenvalues) > tol)
-    v = -(vectors * inverse) @ (vectors.T @ b)
-    w = np.zeros(dims)
-    w[used] = v
-    return {**facts, "minimum": {"w": w.tolist(), "loss": c + 0.5 * float(b @ v)}, **_rates(curvature, tol)}
-
-
-def _named_facts(loss: NamedFunction, run: int) -> dict[str, Any]:
-    bounded = loss.bounded_below()
-    facts = _unknown(loss.kind, bool(bounded[min(run, bounded.size - 1)]))
-    minima = loss.minima(run)
-    if not minima:
-        return facts
-    curvature = np.linalg.eigvalsh(loss.hessian(minima[0], run)).astype(np.float64)
-    minimum = {"w": minima[0].tolist(), "loss": 0.0}
-    return {**facts, "minimum": minimum, "curvature": curvature.tolist(), **_rates(curvature)}
-
-
-def _expression_facts(loss: Expression) -> dict[str, Any]:
-    terms = loss.terms
-    if terms is None or degree(terms) == 0:
-        return _unknown("expression", loss.bounded)
-    if loss.dims == 1:
-        coefficients = [terms.get(((0, k),) if k else (), 0.0) for k in range(degree(terms) + 1)]
-        return _polynomial_facts(np.array(coefficients), kind="expression")
-    if degree(terms) <= 2:
-        return _quadratic_form_facts("expression", *quadratic_parts(terms), coordinates(terms), loss.dims)
-    return _unknown("expression", loss.bounded)
-
-
-def _polynomial_facts(coefficients: npt.NDArray[np.float64], kind: str = "polynomial") -> dict[str, Any]:
-    poly = np.polynomial.Polynomial(coefficients)
-    bounded = poly.degree() == 0 or (poly.degree() % 2 == 0 and coefficients[-1] > 0)
-    facts: dict[str, Any] = {
-        "kind": kind,
-        "bounded_below": bool(bounded),
-        "minimum": None,
-        "curvature": None,
-        "max_stable_lr": None,
-        "one_step_lr": None,
-    }
-    if not bounded or poly.degree() == 0:
-        return facts
-    critical = poly.deriv().roots()
-    real = critical[np.abs(critical.imag) < 1e-9].real
-    w_min = float(real[np.argmin(poly(real))])
-    curvature = float(poly.deriv(2)(w_min))
-    facts["minimum"] = {"w": [w_min], "loss": float(poly(w_min))}
-    facts["curvature"] = [curvature]
-    if curvature > 0:
-        facts["max_stable_lr"] = 2 / curvature
-        facts["one_step_lr"] = 1 / curvature
-    return facts
+    return loss.facts(run)
 
 
 def explain(summary: RunSummary, run: int, facts: dict[str, Any] | None) -> str:

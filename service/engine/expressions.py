@@ -38,7 +38,8 @@ import numpy.typing as npt
 
 from service.engine.arrays import Array
 from service.engine.errors import ParameterError
-from service.engine.losses import quadratic_form_bounded
+from service.engine.facts import polynomial_facts, quadratic_form_bounded, quadratic_form_facts, unknown
+from service.engine.loss_kinds import register
 
 MAX_LENGTH: Final = 500
 MAX_DEPTH: Final = 50
@@ -532,6 +533,19 @@ class Expression:
     def bounded_below(self) -> npt.NDArray[np.bool_]:
         return np.array([self.bounded])
 
+    def facts(self, run: int) -> dict[str, Any]:
+        """The facts of the polynomial or quadratic form the formula is, when it is one; otherwise only whether it
+        is bounded below."""
+        terms = self.terms
+        if terms is None or degree(terms) == 0:
+            return unknown("expression", self.bounded)
+        if self.dims == 1:
+            coefficients = [terms.get(((0, k),) if k else (), 0.0) for k in range(degree(terms) + 1)]
+            return polynomial_facts(np.array(coefficients), kind="expression")
+        if degree(terms) <= 2:
+            return quadratic_form_facts("expression", *quadratic_parts(terms), coordinates(terms), self.dims)
+        return unknown("expression", self.bounded)
+
 
 def _pullbacks(node: Node) -> tuple[tuple[VectorJacobian, int], ...]:
     vjps = OPERATIONS[node.op].vjps
@@ -550,6 +564,12 @@ def expression(formula: str, dims: int, dtype: np.dtype[np.floating]) -> Express
     builder = _Builder(formula, dims, dtype)
     root = builder.build(tree)
     return Expression(formula, tuple(builder.nodes), root, dims, dtype)
+
+
+@register("expression")  # any dimension: the compiler refuses a variable w0 does not have, naming it
+def build_expression(*, formula: str, dims: int, dtype: np.dtype[np.floating]) -> Expression:
+    """The loss of a formula in w (or x, y, or w[0], w[1], …) for a `dims`-dimensional w0."""
+    return expression(formula, dims, dtype)
 
 
 # Polynomials: what the analysis can say about a formula ---------------------------------------------------------

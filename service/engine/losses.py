@@ -1,39 +1,51 @@
-"""Losses: value over a chunk of rows and gradient at one row, both batched over runs.
+"""Losses: value over a chunk of rows and gradient at one row, both batched over runs; and the registry of loss
+kinds, `LOSSES`, with `build` to make a loss from its spec.
 
 Parameters have shape (P, D) with P = 1 (shared by every run) or P = R (one per run), so a sweep over
 a coefficient is one batch. The named test functions are in `testfunctions`, formulas in `expressions`.
+
+Every kind is registered by its own module (`loss_kinds.register`): quadratic, polynomial and quadratic_form here,
+rosenbrock, himmelblau, beale and booth in `testfunctions`, expression in `expressions`. This module imports them,
+so `LOSSES` is complete whenever it is imported.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from service.engine.arrays import Array, Numbers, as_dtype_array, broadcast_dims
+from service.engine import expressions, testfunctions  # noqa: F401 (importing them registers their kinds)
+from service.engine.arrays import Array, Numbers, Swept, as_dtype_array, broadcast_dims, columns
 from service.engine.errors import ParameterError
+from service.engine.facts import flat_tolerance, polynomial_facts, quadratic_form_bounded, quadratic_form_facts
+from service.engine.loss_kinds import LOSSES, BoolArray, Loss, LossKind, register, values_per_dimension
 
-BoolArray = npt.NDArray[np.bool_]
+__all__ = [
+    "LOSSES",
+    "BoolArray",
+    "Loss",
+    "LossKind",
+    "Polynomial",
+    "Quadratic",
+    "QuadraticForm",
+    "build",
+    "flat_tolerance",
+    "polynomial",
+    "quadratic",
+    "quadratic_form",
+    "quadratic_form_bounded",
+]
 
 
-class Loss(Protocol):
-    """What the loop and the analysis need from a loss."""
-
-    @property
-    def dims(self) -> int: ...
-
-    def value(self, w: Array) -> Array:
-        """Loss of rows `w` shaped (n, R, D), as (n, R)."""
-        ...
-
-    def gradient(self, w: Array, out: Array) -> None:
-        """Gradient at `w` shaped (R, D), written into `out`."""
-        ...
-
-    def bounded_below(self) -> BoolArray:
-        """Per parameter set (P,): whether the loss has a finite infimum."""
-        ...
+def build(document: Mapping[str, Any], dims: int, dtype: np.dtype[np.floating]) -> Loss:
+    """The loss of a spec `{"kind": ..., **parameters}` (the kind model's JSON dump) for a `dims`-dimensional w0,
+    in `dtype`. For a sweepable kind, any number in it may be a sweep's per-point values (P,): the loss then has
+    parameters (P, D), one row per point. A parameter the kind refuses raises `ParameterError` located at it."""
+    kind = document.get("kind")
+    if not isinstance(kind, str) or kind not in LOSSES:
+        raise ParameterError("kind", f"{kind!r} is not a loss kind; the kinds are {', '.join(LOSSES)}.")
+    return LOSSES[kind].build(document, dims, dtype)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,32 @@ class Quadratic:
     def bounded_below(self) -> BoolArray:
         return np.asarray((self.a >= 0).all(axis=-1))
 
+    def facts(self, run: int) -> dict[str, Any]:
+        """The curvature is 2a: a constant rate below 1/a converges, exactly 1/a oscillates forever, above it
+        diverges, and 1/(2a) lands on the minimum in one step."""
+        a = self.a[min(run, self.a.shape[0] - 1)].astype(np.float64)
+        b = self.b[min(run, self.b.shape[0] - 1)].astype(np.float64)
+        c = self.c[min(run, self.c.shape[0] - 1)].astype(np.float64)
+        if (a < 0).any():
+            return {
+                "kind": "quadratic",
+                "bounded_below": False,
+                "minimum": None,
+                "curvature": (2 * a).tolist(),
+                "max_stable_lr": None,
+                "one_step_lr": None,
+            }
+        curved = a[a > 0]
+        one_step = float(1 / (2 * curved[0])) if curved.size and (curved == curved[0]).all() else None
+        return {
+            "kind": "quadratic",
+            "bounded_below": True,
+            "minimum": {"w": (-b).tolist(), "loss": float(c.sum())},
+            "curvature": (2 * a).tolist(),
+            "max_stable_lr": float(1 / curved.max()) if curved.size else None,
+            "one_step_lr": one_step,
+        }
+
 
 @dataclass(frozen=True)
 class Polynomial:
@@ -111,6 +149,10 @@ class Polynomial:
         if degree == 0:
             return np.ones(c.shape[0], dtype=bool)
         return np.asarray((c[:, -1] > 0) & (degree % 2 == 0))
+
+    def facts(self, run: int) -> dict[str, Any]:
+        """Near its lowest minimum: the curvature there, and the rates it gives."""
+        return polynomial_facts(self.coefficients[min(run, self.coefficients.shape[0] - 1)].astype(np.float64))
 
 
 @dataclass(frozen=True)
@@ -155,29 +197,18 @@ class QuadraticForm:
     def bounded_below(self) -> BoolArray:
         return self.bounded
 
+    def facts(self, run: int) -> dict[str, Any]:
+        """The curvatures are the eigenvalues λ of S, and the rate limit is 2/λmax."""
+        p = min(run, self.s.shape[0] - 1)
+        wide = self.s[p].astype(np.float64), self.b[p].astype(np.float64), float(self.c[p])
+        return quadratic_form_facts("quadratic_form", *wide, list(range(self.dims)), self.dims)
+
     @staticmethod
     def _times(matrix: Array, w: Array) -> Array:
         """matrix·w for rows w shaped (..., R, D)."""
         if matrix.shape[0] == 1:
             return np.asarray(np.einsum("...j,ij->...i", w, matrix[0]))
         return np.asarray(np.einsum("...rj,rij->...ri", w, matrix))
-
-
-def quadratic_form_bounded(s: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> bool:
-    """Whether ½·vᵀSv + bᵀv + c (S symmetric) has a finite infimum: S positive semi-definite and b in its range."""
-    if s.size == 0:
-        return True
-    eigenvalues, vectors = np.linalg.eigh(s)
-    tol = flat_tolerance(eigenvalues)
-    if eigenvalues[0] < -tol:
-        return False
-    flat = vectors[:, np.abs(eigenvalues) <= tol]
-    return bool(np.linalg.norm(flat.T @ b) <= 1e-9 * max(float(np.linalg.norm(b)), 1e-300))
-
-
-def flat_tolerance(eigenvalues: npt.NDArray[np.float64]) -> float:
-    """Eigenvalues of a symmetric matrix within this of zero count as zero (the rounding of `eigh`)."""
-    return float(64 * np.finfo(np.float64).eps * eigenvalues.size * max(float(np.abs(eigenvalues).max()), 1e-300))
 
 
 def _horner(coefficients: Array, x: Array) -> Array:
@@ -189,43 +220,78 @@ def _horner(coefficients: Array, x: Array) -> Array:
     return result
 
 
+@register("quadratic", sweepable=True, dims_problem=values_per_dimension("a", "b", "c"))
+def build_quadratic(
+    *, a: Swept = 1.0, b: Swept = 0.0, c: Swept = 0.0, dims: int, dtype: np.dtype[np.floating]
+) -> Quadratic:
+    """A quadratic with scalar or per-dimension coefficients (each may be per-point values), checked and cast."""
+    return Quadratic(*(columns(name, value, dims, dtype) for name, value in (("a", a), ("b", b), ("c", c))))
+
+
 def quadratic(a: Numbers, b: Numbers, c: Numbers, dims: int, dtype: np.dtype[np.floating]) -> Quadratic:
     """A quadratic with scalar or per-dimension coefficients, checked and cast to `dtype`."""
-    arrays = {
-        name: broadcast_dims(name, as_dtype_array(name, value, dtype), dims)[None, :]
-        for name, value in (("a", a), ("b", b), ("c", c))
-    }
-    return Quadratic(**arrays)
+    return build_quadratic(a=a, b=b, c=c, dims=dims, dtype=dtype)
 
 
-def polynomial(coefficients: Numbers, dims: int, dtype: np.dtype[np.floating]) -> Polynomial:
-    """A polynomial of one variable; refuses a multi-dimensional `w0`."""
-    array = as_dtype_array("coefficients", coefficients, dtype)
+def _one_variable(document: Mapping[str, Any], dims: int) -> str | None:
+    return "a polynomial loss has 1" if dims != 1 else None
+
+
+@register("polynomial", sweepable=True, dims_problem=_one_variable)
+def build_polynomial(*, coefficients: Swept, dims: int, dtype: np.dtype[np.floating]) -> Polynomial:
+    """A polynomial of one variable (its coefficients may be per-point values); refuses a multi-dimensional `w0`."""
+    array = columns("coefficients", coefficients, None, dtype)
     if dims != 1:
         raise ParameterError(
             "coefficients",
             f"a polynomial loss has one variable but w0 has {dims} dimensions; give w0 as a single number.",
         )
-    return Polynomial(array[None, :])
+    return Polynomial(array)
+
+
+def polynomial(coefficients: Numbers, dims: int, dtype: np.dtype[np.floating]) -> Polynomial:
+    """A polynomial of one variable; refuses a multi-dimensional `w0`."""
+    return build_polynomial(coefficients=coefficients, dims=dims, dtype=dtype)
+
+
+def _square_matrix(document: Mapping[str, Any], dims: int) -> str | None:
+    problem = values_per_dimension("b", "c")(document, dims)
+    matrix = document.get("A")
+    if problem is None and isinstance(matrix, list) and len(matrix) != dims:
+        return f"loss.A has {len(matrix)} rows, one per dimension"
+    return problem
+
+
+@register("quadratic_form", dims_problem=_square_matrix)
+def build_quadratic_form(
+    *,
+    A: Sequence[Sequence[float]],  # noqa: N803 (the kind model's name)
+    b: Numbers = 0.0,
+    c: float = 0.0,
+    dims: int,
+    dtype: np.dtype[np.floating],
+) -> QuadraticForm:
+    """`½·wᵀAw + bᵀw + c`; refuses a matrix that is not square or not D×D for a D-dimensional w0."""
+    for row, values in enumerate(A):
+        if len(values) != len(A):
+            raise ParameterError(
+                ("A", row),
+                f"row {row} of A has {len(values)} numbers but A has {len(A)} rows; A must be square, "
+                "one row per dimension with one number per dimension.",
+            )
+    if len(A) != dims:
+        raise ParameterError(
+            "A",
+            f"A is {len(A)}×{len(A)} but w0 has {dims} dimension{'s' if dims != 1 else ''}; "
+            f"give a {dims}×{dims} matrix, or a starting point with {len(A)} numbers.",
+        )
+    matrix = as_dtype_array("A", [x for values in A for x in values], dtype).reshape(1, dims, dims)
+    vector = broadcast_dims("b", as_dtype_array("b", b, dtype), dims)[None, :]
+    return QuadraticForm(matrix, vector, as_dtype_array("c", c, dtype))
 
 
 def quadratic_form(
     a: Sequence[Sequence[float]], b: Numbers, c: float, dims: int, dtype: np.dtype[np.floating]
 ) -> QuadraticForm:
     """`½·wᵀAw + bᵀw + c`; refuses a matrix that is not square or not D×D for a D-dimensional w0."""
-    for row, values in enumerate(a):
-        if len(values) != len(a):
-            raise ParameterError(
-                ("A", row),
-                f"row {row} of A has {len(values)} numbers but A has {len(a)} rows; A must be square, "
-                "one row per dimension with one number per dimension.",
-            )
-    if len(a) != dims:
-        raise ParameterError(
-            "A",
-            f"A is {len(a)}×{len(a)} but w0 has {dims} dimension{'s' if dims != 1 else ''}; "
-            f"give a {dims}×{dims} matrix, or a starting point with {len(a)} numbers.",
-        )
-    matrix = as_dtype_array("A", [x for values in a for x in values], dtype).reshape(1, dims, dims)
-    vector = broadcast_dims("b", as_dtype_array("b", b, dtype), dims)[None, :]
-    return QuadraticForm(matrix, vector, as_dtype_array("c", c, dtype))
+    return build_quadratic_form(A=a, b=b, c=c, dims=dims, dtype=dtype)

@@ -2,18 +2,21 @@
 
 Each gives its value over rows (n, R, D) and its hand-derived gradient at (R, D), vectorised over the batch, in
 the run's dtype; and, for the analysis, its known minima and its exact Hessian (in float64). All four are sums of
-squares that vanish at their minima, so every minimum has loss 0.
+squares that vanish at their minima, so every minimum has loss 0. Each is a loss kind, registered at the end.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from service.engine.arrays import Array, as_dtype_array
 from service.engine.errors import ParameterError
+from service.engine.facts import rates, unknown
+from service.engine.loss_kinds import DimsRule, register
 
 Float64 = npt.NDArray[np.float64]
 
@@ -43,6 +46,17 @@ class NamedFunction(ABC):
     @abstractmethod
     def hessian(self, w: Float64, run: int = 0) -> Float64:
         """The exact Hessian at a point, in float64."""
+
+    def facts(self, run: int) -> dict[str, Any]:
+        """At the first known minimum (loss 0): the curvatures, the Hessian's eigenvalues, and the rates they give."""
+        bounded = self.bounded_below()
+        facts = unknown(self.kind, bool(bounded[min(run, bounded.size - 1)]))
+        minima = self.minima(run)
+        if not minima:
+            return facts
+        curvature = np.linalg.eigvalsh(self.hessian(minima[0], run)).astype(np.float64)
+        minimum = {"w": minima[0].tolist(), "loss": 0.0}
+        return {**facts, "minimum": minimum, "curvature": curvature.tolist(), **rates(curvature)}
 
 
 @dataclass(frozen=True)
@@ -196,13 +210,23 @@ class Booth(TwoDimensional):
 TWO_DIMENSIONAL: dict[str, type[TwoDimensional]] = {f.kind: f for f in (Himmelblau, Beale, Booth)}
 
 
-def rosenbrock(a: float, b: float, dims: int, dtype: np.dtype[np.floating]) -> Rosenbrock:
+def _at_least_two(document: Mapping[str, Any], dims: int) -> str | None:
+    return "a rosenbrock loss needs at least 2" if dims < 2 else None
+
+
+@register("rosenbrock", dims_problem=_at_least_two)
+def build_rosenbrock(*, a: float = 1.0, b: float = 100.0, dims: int, dtype: np.dtype[np.floating]) -> Rosenbrock:
     """Rosenbrock's function of `dims` ≥ 2 variables (the N-D sum form)."""
     if dims < 2:
         raise ParameterError(
             "kind", "rosenbrock needs at least two dimensions but w0 has one; give w0 as a list, such as [-1, 1]."
         )
     return Rosenbrock(as_dtype_array("a", a, dtype)[:, None], as_dtype_array("b", b, dtype)[:, None], dims)
+
+
+def rosenbrock(a: float, b: float, dims: int, dtype: np.dtype[np.floating]) -> Rosenbrock:
+    """Rosenbrock's function of `dims` ≥ 2 variables (the N-D sum form)."""
+    return build_rosenbrock(a=a, b=b, dims=dims, dtype=dtype)
 
 
 def two_dimensional(kind: str, dims: int) -> TwoDimensional:
@@ -214,3 +238,28 @@ def two_dimensional(kind: str, dims: int) -> TwoDimensional:
             "give w0 as two numbers [x, y].",
         )
     return TWO_DIMENSIONAL[kind]()
+
+
+def _two_variables(kind: str) -> DimsRule:
+    def rule(document: Mapping[str, Any], dims: int) -> str | None:
+        return f"a {kind} loss has 2 (x and y)" if dims != 2 else None
+
+    return rule
+
+
+@register("himmelblau", dims_problem=_two_variables("himmelblau"))
+def build_himmelblau(*, dims: int, dtype: np.dtype[np.floating]) -> TwoDimensional:
+    """Himmelblau's function; refuses a w0 that is not 2-D."""
+    return two_dimensional("himmelblau", dims)
+
+
+@register("beale", dims_problem=_two_variables("beale"))
+def build_beale(*, dims: int, dtype: np.dtype[np.floating]) -> TwoDimensional:
+    """Beale's function; refuses a w0 that is not 2-D."""
+    return two_dimensional("beale", dims)
+
+
+@register("booth", dims_problem=_two_variables("booth"))
+def build_booth(*, dims: int, dtype: np.dtype[np.floating]) -> TwoDimensional:
+    """Booth's function; refuses a w0 that is not 2-D."""
+    return two_dimensional("booth", dims)

@@ -3,6 +3,7 @@ cycle, the loop fills the rows instead of computing them. The chunks must be the
 for bit, whatever the batch, the chunking, the stops, the divergences and the schedule."""
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,9 @@ class Counting:
 
     def bounded_below(self) -> BoolArray:
         return self.inner.bounded_below()
+
+    def facts(self, run: int) -> dict[str, Any] | None:
+        return self.inner.facts(run)
 
 
 def problem(

@@ -1,6 +1,7 @@
 """Landscapes: grid axes, one vectorised `Loss.value` call for the whole grid, the grid's minimum."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,6 +37,9 @@ class Counting:
 
     def bounded_below(self) -> BoolArray:
         return self.inner.bounded_below()
+
+    def facts(self, run: int) -> dict[str, Any] | None:
+        return self.inner.facts(run)
 
 
 def test_whole_grid_is_one_value_call() -> None:
