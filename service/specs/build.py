@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from service.engine import landscape, lr_finder, optimizers, schedules
-from service.engine import loss_shim as losses
+from service.engine import landscape, losses, lr_finder, optimizers, schedules
 from service.engine.arrays import Array, as_dtype_array
 from service.engine.errors import ParameterError
 from service.engine.loop import Problem
@@ -335,7 +334,7 @@ class LandscapeJob:
 def build_landscape(document: Document) -> LandscapeJob:
     """The loss and grid axes of a landscape spec document; the loss's dimensions must match the bounds."""
     dtype, dims = dtype_of(document), len(document["bounds"])
-    mismatch = losses.dims_problem(document["loss"], dims)
+    mismatch = losses.LOSSES[document["loss"]["kind"]].dims_problem(document["loss"], dims)
     if mismatch:
         _refuse_dims(dims, mismatch)
     with located():
