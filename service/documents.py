@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from service.engine.analysis import RunSummary, explain, loss_facts
+from service.engine.analysis import RunSummary, Verdict, explain, loss_facts
 from service.engine.landscape import Landscape
 from service.engine.loop import Outcome, Problem
 from service.engine.lr_finder import RangeTest, Suggestion
@@ -203,7 +203,7 @@ def _stability(record: JobRecord, verdicts: npt.NDArray[np.object_]) -> Any:
     predicted = np.broadcast_to((1 + beta) / curvature.reshape(verdicts.shape), verdicts.shape)
     k = paths.index("schedule.learning_rate")
     rates = columns["schedule.learning_rate"]
-    unstable = (verdicts == "diverged") | (verdicts == "unbounded")
+    unstable = (verdicts == Verdict.DIVERGED.value) | (verdicts == Verdict.UNBOUNDED.value)
     largest_stable = np.where(~unstable, rates, -np.inf).max(axis=k)
     smallest_diverged = np.where(unstable, rates, np.inf).min(axis=k)
     prediction = predicted.take(0, axis=k)

@@ -4,12 +4,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.engine.analysis import Verdict
 from service.specs.run import RunSpec
 from service.specs.sweep import SweepSpec
 from service.store.base import Status
 
 Vector = float | list[float]
-VerdictName = Literal["converged", "slow", "oscillating", "diverged", "stalled", "unbounded"]
 
 
 class Out(BaseModel):
@@ -51,7 +51,7 @@ class Summary(Out):
     best: BestRow | None
     converged_at: int | None = Field(description="First step from which the run stays converged.")
     diverged_at: int | None = Field(description="Step of the first non-finite value.")
-    verdict: VerdictName
+    verdict: Verdict
     explanation: str = Field(description="One line saying what happened, with the numbers that show it.")
     analysis: LossFacts | None
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, create_model
 
+from service.engine.schedules import torch as engine_torch
 from service.specs.kinds.base import Finite, Kind, StepCount, kind_of, tagged_union
 
 Milestones = Annotated[list[StepCount], Field(max_length=1000)]
@@ -209,8 +210,20 @@ def _as_child(model: type[TorchSchedule]) -> type[TorchSchedule]:
     return child
 
 
-CHAINABLE = (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR)
-SEQUENCEABLE = (*CHAINABLE, CosineAnnealingLR, CosineAnnealingWarmRestarts)
+_SCALING = (
+    StepLR,
+    MultiStepLR,
+    ConstantLR,
+    LinearLR,
+    ExponentialLR,
+    PolynomialLR,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+)
+_BY_KIND = {kind_of(model): model for model in _SCALING}
+# The lists of what may be composed live once, in the engine; these are their models.
+CHAINABLE = tuple(_BY_KIND[kind] for kind in engine_torch.CHAINED_CHILDREN)
+SEQUENCEABLE = tuple(_BY_KIND[kind] for kind in engine_torch.SEQUENTIAL_CHILDREN)
 _CHILDREN = {model: _as_child(model) for model in SEQUENCEABLE}
 SEQUENTIAL_REFUSAL = (
     "SequentialLR sequences schedulers that scale the optimizer's rate: "
