@@ -120,8 +120,9 @@ def _sweeps_become_jobs(db: sqlite3.Connection) -> None:
             (sweep_id, name, status, created, finished, spec, orjson.dumps(meta), steps, progress, error, owner),
         )
         if result is not None:
-            dtype = np.dtype(orjson.loads(spec)["base"].get("dtype", "float32"))
-            for array_name, values in _legacy_result_arrays(orjson.loads(result), dtype).items():
+            base = orjson.loads(spec)["base"]
+            dtype, scalar = np.dtype(base.get("dtype", "float32")), not isinstance(base["w0"], list)
+            for array_name, values in _legacy_result_arrays(orjson.loads(result), dtype, scalar).items():
                 db.execute(
                     "INSERT INTO job_arrays VALUES (?, ?, ?, ?, ?)",
                     (
@@ -135,7 +136,9 @@ def _sweeps_become_jobs(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE sweeps")
 
 
-def _legacy_result_arrays(result: dict[str, Any], dtype: np.dtype[np.floating]) -> dict[str, npt.NDArray[Any]]:
+def _legacy_result_arrays(
+    result: dict[str, Any], dtype: np.dtype[np.floating], scalar: bool
+) -> dict[str, npt.NDArray[Any]]:
     """A version-3 sweep result (JSON, null for non-finite numbers and for no step) as version 4's flat arrays;
     a number that JSON wrote as null comes back as NaN, a missing step as -1."""
     summary = result["summary"]
@@ -157,7 +160,7 @@ def _legacy_result_arrays(result: dict[str, Any], dtype: np.dtype[np.floating]) 
     if traces:
         points, kept = arrays["final_loss"].size, len(traces["step"])
         arrays["trace.step"] = np.asarray(traces["step"], dtype=np.int64)
-        arrays["trace.w"] = numbers(traces["w"], dtype).reshape(points, kept, -1)
+        arrays["trace.w"] = numbers(traces["w"], dtype).reshape((points, kept) if scalar else (points, kept, -1))
         arrays["trace.loss"] = numbers(traces["loss"], dtype).reshape(points, kept)
         arrays["trace.lr"] = numbers(traces["lr"], dtype).reshape(points, kept)
     return arrays

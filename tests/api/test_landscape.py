@@ -1,5 +1,6 @@
 """`POST /v1/landscape`: curves and contour grids of a loss, their minimum, and the limits."""
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,3 +126,26 @@ def test_needs_a_key_when_keys_are_configured(tmp_path: Any) -> None:
     with TestClient(create_app(settings)) as client:
         assert client.post("/v1/landscape", json=spec).status_code == 401
         assert client.post("/v1/landscape", json=spec, headers={"Authorization": "Bearer k"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/landscape", {"loss": PARABOLA, "bounds": [[-3, 1]]}),
+        ("/v1/lr-finder", {"loss": PARABOLA, "w0": 5}),
+    ],
+)
+def test_a_full_pool_refuses_with_429_before_computing(tmp_path: Path, path: str, body: dict[str, Any]) -> None:
+    """Landscapes and range tests run in the bounded worker pool like runs: when it is full, 429 Retry-After."""
+    settings = Settings(
+        store_path=str(tmp_path / "runs.sqlite3"), executor="thread", max_concurrent_runs=1, max_queued_runs=0
+    )
+    crawl = {"loss": PARABOLA, "w0": 5, "schedule": 1e-7, "steps": 1_000_000, "record": {"every": 1000}}
+    with TestClient(create_app(settings)) as client:
+        busy = client.post("/v1/runs", params={"wait": "false"}, json=crawl).json()
+        refused = client.post(path, json=body)
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.json()["type"] == "urn:descent:problem:busy"
+        assert client.delete(f"/v1/runs/{busy['id']}").json()["status"] == "cancelled"
+        assert client.post(path, json=body).status_code == 200

@@ -1,5 +1,6 @@
 """Sweeps: one batch for the whole grid, the same numbers as single runs, and the chapter's four regions."""
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx_sse import connect_sse
 
+from service.config import Settings
+from service.engine.sweep import run_sweep
+from service.main import create_app
+from service.specs.build import build_sweep, sweep_grid
+from service.specs.sweep import SweepSpec
 from tests.conftest import COURSE_RUN
 
 RATES = {"path": "schedule.learning_rate", "linspace": {"start": 0, "stop": 2, "num": 10_001}}
@@ -171,3 +177,43 @@ def test_a_finished_sweep_reads_as_an_arrow_table(client: TestClient) -> None:
 
 def as_float32(values: list[Any]) -> npt.NDArray[np.float32]:
     return np.asarray(values, dtype=float).astype(np.float32)
+
+
+def test_the_worker_honours_the_apps_limits_not_the_defaults(tmp_path: Path) -> None:
+    """A sweep bigger than the default limit runs when the app's settings allow it: the worker process gets the
+    app's limits, it does not read its own."""
+    points = 150_000
+    assert Settings().max_sweep_runs < points
+    settings = Settings(store_path=str(tmp_path / "runs.sqlite3"), max_sweep_runs=200_000, max_concurrent_runs=1)
+    assert settings.executor == "process"
+    base = {**COURSE_RUN, "steps": 10}
+    axis = {"path": "schedule.learning_rate", "linspace": {"start": 0, "stop": 2, "num": points}}
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/v1/sweeps", json={"base": base, "axes": [axis]})
+        assert response.status_code == 201, response.text[:500]
+        result = response.json()
+    assert result["status"] == "finished", result["error"]
+    assert result["shape"] == [points]
+    assert sum(result["summary"]["counts"].values()) == points
+
+
+def test_arrow_holds_the_computed_numbers_bit_for_bit_and_json_writes_null_for_non_finite(client: TestClient) -> None:
+    """Diverged points keep their NaN and infinities in Arrow (JSON has no such numbers: null)."""
+    body = {
+        "base": {**COURSE_RUN, "steps": 400},
+        "axes": [{"path": "schedule.learning_rate", "values": [0.2, 1.5, 8.0]}],
+    }
+    body["max_points"] = 5
+    result = client.post("/v1/sweeps", json=body).json()
+    spec = SweepSpec.model_validate(body)
+    document = spec.model_dump(mode="json")
+    computed = run_sweep(build_sweep(document, sweep_grid(document)), spec.max_points)
+    table = pa.ipc.open_stream(client.get(f"/v1/sweeps/{result['id']}?format=arrow").content).read_all()
+    for name, values in (("final_loss", computed.summary.final_loss), ("best_loss", computed.summary.best_loss)):
+        np.testing.assert_array_equal(table.column(name).to_numpy().view(np.uint32), values.view(np.uint32))
+    assert computed.traces is not None
+    kept = np.stack(table.column("trace.loss").to_numpy(zero_copy_only=False))
+    np.testing.assert_array_equal(kept.view(np.uint32), computed.traces.loss.view(np.uint32))
+    assert not np.isfinite(computed.traces.loss).all(), "the case must have non-finite numbers to mean anything"
+    listed = np.asarray(result["traces"]["loss"], dtype=object)
+    assert ((listed == None) == ~np.isfinite(computed.traces.loss)).all()  # noqa: E711 (elementwise)
