@@ -199,11 +199,11 @@ def test_the_worker_honours_the_apps_limits_not_the_defaults(tmp_path: Path) -> 
 
 def test_arrow_holds_the_computed_numbers_bit_for_bit_and_json_writes_null_for_non_finite(client: TestClient) -> None:
     """Diverged points keep their NaN and infinities in Arrow (JSON has no such numbers: null)."""
-    body = {
+    body: dict[str, Any] = {
         "base": {**COURSE_RUN, "steps": 400},
         "axes": [{"path": "schedule.learning_rate", "values": [0.2, 1.5, 8.0]}],
+        "max_points": 5,
     }
-    body["max_points"] = 5
     result = client.post("/v1/sweeps", json=body).json()
     spec = SweepSpec.model_validate(body)
     document = spec.model_dump(mode="json")
