@@ -5,11 +5,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import auth, catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, sweeps
+from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
+from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
 from service.api.metrics import Metrics, RequestMetrics
 from service.api.sse import ClientStreams
@@ -27,7 +28,9 @@ DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting poi
 optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
 Every error is an RFC 9457 problem document."""
 
-ROUTERS = (auth, runs, sweeps, lr_finder, landscape, catalog, health, dashboard)
+PROTECTED = (session, runs, sweeps, lr_finder, landscape, catalog)
+"""The /v1 routers: with configured API keys, every route needs one."""
+PUBLIC = (health, dashboard)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
         )
     problems.install(app)
-    for module in ROUTERS:
+    for module in PROTECTED:
+        app.include_router(module.router, dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)
+    for module in PUBLIC:
         app.include_router(module.router)
     app.mount("/static", dashboard.static_files(), name="static")
     openapi.install(app, settings)

@@ -9,7 +9,7 @@ Comparisons are constant-time, over every configured key.
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.deps import SettingsDep
@@ -58,19 +58,3 @@ async def require_key(
 UNAUTHORIZED_RESPONSE: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "An API key is configured and none (or a wrong one) was presented."}
 }
-router = APIRouter(prefix="/v1", tags=["session"], responses=UNAUTHORIZED_RESPONSE)
-
-
-@router.post("/session", status_code=204, summary="Start a browser session (sets an HttpOnly cookie)")
-async def start_session(request: Request, response: Response, key: Annotated[str | None, Depends(require_key)]) -> None:
-    """For dashboards and `EventSource`: after this call (authenticated with a header), the browser sends the
-    session cookie with every same-origin request, streams included. Without configured keys it does nothing."""
-    if key is not None:
-        response.set_cookie(
-            COOKIE, key, httponly=True, samesite="strict", path="/v1", secure=request.url.scheme == "https"
-        )
-
-
-@router.delete("/session", status_code=204, summary="End the browser session", dependencies=[Depends(require_key)])
-async def end_session(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/v1")

@@ -1,9 +1,8 @@
 """`/v1/landscape`: a loss on a 1-D range or a 2-D box, for curve and contour plots."""
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
-from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.deps import LifecycleDep, LimitsDep
 from service.api.problems import problem_responses
 from service.api.responses import json_response
@@ -13,9 +12,7 @@ from service.runs.job import JobKind
 from service.specs.landscape import LandscapeSpec
 from service.specs.prepare import prepare_landscape
 
-router = APIRouter(
-    prefix="/v1", tags=["landscape"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE
-)
+router = APIRouter(prefix="/v1", tags=["landscape"])
 
 
 @router.post(

@@ -1,9 +1,8 @@
 """`/v1/lr-finder`: the learning-rate range test of torch-lr-finder and fastai, with their suggested rates."""
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
-from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.deps import LifecycleDep, LimitsDep
 from service.api.problems import problem_responses
 from service.api.responses import json_response
@@ -13,9 +12,7 @@ from service.runs.job import JobKind
 from service.specs.lr_finder import LRFinderSpec
 from service.specs.prepare import prepare_lr_finder
 
-router = APIRouter(
-    prefix="/v1", tags=["lr-finder"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE
-)
+router = APIRouter(prefix="/v1", tags=["lr-finder"])
 
 
 @router.post(

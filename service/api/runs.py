@@ -9,7 +9,6 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
 
 from service.api import schemas
-from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
 from service.api.responses import arrow_response, attachment, json_response
@@ -21,9 +20,7 @@ from service.specs.prepare import prepare_run
 from service.specs.run import RunSpec
 from service.store.base import CursorError, RunRecord
 
-router = APIRouter(
-    prefix="/v1/runs", tags=["runs"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE
-)
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
 RunId = Annotated[str, Path(description="The run's id, as returned by `POST /v1/runs`.")]
 NO_RUN = "No run has this id."
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from service.api import schemas
-from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
 from service.api.responses import arrow_response, json_response
@@ -20,9 +19,7 @@ from service.specs.prepare import prepare_sweep
 from service.specs.sweep import SweepSpec
 from service.store.base import JobRecord
 
-router = APIRouter(
-    prefix="/v1/sweeps", tags=["sweeps"], dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE
-)
+router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"])
 SweepId = Annotated[str, Path(description="The sweep's id, as returned by `POST /v1/sweeps`.")]
 NO_SWEEP = "No sweep has this id."
 
