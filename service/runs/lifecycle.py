@@ -89,6 +89,8 @@ class Lifecycle:
             if finished.done():
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self.store.delete_job, record.id)
+            else:  # the caller went away first: forget the job once the worker is done with it
+                finished.add_done_callback(lambda _: self.store.delete_job(record.id))
         if done.status != Status.FINISHED:
             raise RuntimeError(done.error or f"The {NOUNS[kind]} failed.")
         return done, arrays
