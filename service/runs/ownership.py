@@ -32,6 +32,8 @@ def is_alive(owner: str | None) -> bool:
         return True
     try:
         os.kill(int(pid), 0)
+    except PermissionError:  # the process exists, under another user
+        pass
     except (OSError, ValueError):
         return False
     return process_identity(int(pid)) == owner

@@ -80,7 +80,9 @@ def _sweep(job: Job, store: RunStore) -> str:
         grid = build.sweep_grid(job.document)
         problem = build.build_sweep(job.document, grid)
         store.job_progress(job.id, -1)
-        result = run_sweep(problem, job.document.get("max_points"), _progress(store, job.id, problem.steps))
+        progress = _Progress(store, job.id)
+        result = run_sweep(problem, job.document.get("max_points"), progress)
+        progress.flush()
         arrays = documents.sweep_arrays(result, build.is_scalar(job.document["base"]))
         store.finish_job(job.id, Status.FINISHED, now(), arrays)
 
@@ -118,17 +120,23 @@ def _guarded(job: Job, store: RunStore, what: str, work: Callable[[], None]) -> 
         return Status.FAILED
 
 
-def _progress(store: RunStore, job_id: str, steps: int) -> Callable[[int], None]:
-    """A progress callback that writes the last step computed at most every FLUSH_SECONDS (and at the end)."""
-    flushed = 0.0
+class _Progress:
+    """Writes the last step computed at most every FLUSH_SECONDS, and the true last one at the end (every point
+    may have ended before `steps`)."""
 
-    def progress(step: int) -> None:
-        nonlocal flushed
-        if time.monotonic() - flushed >= FLUSH_SECONDS or step == steps:
-            store.job_progress(job_id, step)
-            flushed = time.monotonic()
+    def __init__(self, store: RunStore, job_id: str) -> None:
+        self.store, self.job_id = store, job_id
+        self.step, self.written, self.flushed = -1, -1, 0.0
 
-    return progress
+    def __call__(self, step: int) -> None:
+        self.step = step
+        if time.monotonic() - self.flushed >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.step != self.written:
+            self.store.job_progress(self.job_id, self.step)
+            self.written, self.flushed = self.step, time.monotonic()
 
 
 def _named(exc: Exception) -> str:

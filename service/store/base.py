@@ -46,8 +46,9 @@ class RunRecord:
 @dataclass(frozen=True)
 class JobRecord:
     """A job other than a run (`kind`: sweep, lr_finder, landscape). `spec` is its normalised spec document,
-    `meta` plain facts about it (a sweep's grid shape and axis values; small results); big results are arrays,
-    read with `job_arrays`. `progress` is the last step computed of `steps`."""
+        `meta` plain facts about it (a sweep's grid shape and axis values; small results); big results are arrays,
+        read with `job_arrays`. `progress` is the last step computed of `steps` (a sweep writes it as it goes; a range
+    test or landscape, quick and answered synchronously, only marks -1 when it starts)."""
 
     id: str
     kind: str

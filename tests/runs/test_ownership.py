@@ -73,12 +73,6 @@ def test_whether_an_owner_lives(owner: str | None, alive: bool) -> None:
     assert is_alive(owner) is alive
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ownership.is_alive treats every OSError from os.kill(pid, 0) as 'dead', but EPERM "
-    "(PermissionError) means the process exists and belongs to another user; recover() would then fail the "
-    "runs and jobs of a live server process",
-)
 def test_a_live_owner_of_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) -> None:
     """os.kill(pid, 0) on another user's live process raises PermissionError (simulated: these tests run as root)."""
     identity = process_identity()

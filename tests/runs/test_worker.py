@@ -262,12 +262,6 @@ def test_a_landscape_stores_its_grid_and_values(
         assert record.meta["minimum"] == {"w": [-1.0], "loss": 0.0, "index": [2]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: worker._progress writes 'the end' only when step == steps; a sweep whose points all end early "
-    "(diverged or stopped) never reaches `steps`, so its stored progress stays at the last throttled write "
-    "(here 8191 of 100000) although the sweep finished",
-)
 def test_a_sweep_whose_runs_all_end_early_finishes_with_progress_at_its_last_step(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
