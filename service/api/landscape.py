@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 
 from service.api.deps import LifecycleDep, LimitsDep
 from service.api.problems import problem_responses
-from service.api.responses import json_response
+from service.api.responses import json_answer
 from service.api.schemas import Landscape
 from service.documents import landscape_document
 from service.runs.job import JobKind
@@ -33,4 +33,4 @@ async def landscape(spec: LandscapeSpec, lifecycle: LifecycleDep, limits: Limits
     null. The grid is computed in the worker pool (429 when it is full); nothing is kept."""
     prepared = await anyio.to_thread.run_sync(prepare_landscape, spec, limits)
     record, arrays = await lifecycle.compute(JobKind.LANDSCAPE, prepared.document)
-    return json_response(landscape_document(record, arrays))
+    return await json_answer(landscape_document(record, arrays), sum(values.size for values in arrays.values()))

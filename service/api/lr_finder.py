@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 
 from service.api.deps import LifecycleDep, LimitsDep
 from service.api.problems import problem_responses
-from service.api.responses import json_response
+from service.api.responses import json_answer
 from service.api.schemas import LRFinderResult
 from service.documents import range_test_document
 from service.runs.job import JobKind
@@ -34,4 +34,4 @@ async def lr_finder(spec: LRFinderSpec, lifecycle: LifecycleDep, limits: LimitsD
     `valley` and `minimum` (fastai). The test runs in the worker pool (429 when it is full); nothing is kept."""
     prepared = await anyio.to_thread.run_sync(prepare_lr_finder, spec, limits)
     record, arrays = await lifecycle.compute(JobKind.LR_FINDER, prepared.document)
-    return json_response(range_test_document(record, arrays))
+    return await json_answer(range_test_document(record, arrays), sum(values.size for values in arrays.values()))

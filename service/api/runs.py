@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 from service.api import schemas
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
-from service.api.responses import arrow_response, attachment, json_response
+from service.api.responses import arrow_response, attachment, json_answer, json_response
 from service.api.sse import encoded, server_sent_events
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_text, trace_columns
@@ -72,7 +72,7 @@ async def create_run(
         return json_response(run_document(record), 202, location)
     await finished
     record, trace = await lifecycle.run_with_trace(record.id)
-    return json_response(run_document(record, trace), 201, location)
+    return await json_answer(run_document(record, trace), len(trace) * (2 * record.dims + 3), 201, location)
 
 
 @router.get("", summary="List runs, newest first", response_model=schemas.RunPage, responses=problem_responses(422))
@@ -134,7 +134,7 @@ async def read_run(
             metadata = {"id": run_id, "status": record.status}
             body = await anyio.to_thread.run_sync(arrow_stream, trace_columns(trace, scalar), metadata)
             return arrow_response(body, f"run-{run_id}.arrows")
-    return json_response(run_document(record, trace))
+    return await json_answer(run_document(record, trace), len(trace) * (2 * record.dims + 3))
 
 
 def _negotiated(accept: str | None) -> Literal["json", "csv", "arrow"]:

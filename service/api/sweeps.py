@@ -1,16 +1,17 @@
 """`/v1/sweeps`: a grid of runs computed as one batch; its summary arrays are shaped like the grid."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
+import numpy.typing as npt
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from service.api import schemas
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
-from service.api.responses import arrow_response, json_response
+from service.api.responses import arrow_response, json_answer, json_response
 from service.api.sse import server_sent_events
 from service.documents import sweep_document
 from service.encodings import ARROW_STREAM, arrow_stream, sweep_columns
@@ -53,7 +54,8 @@ async def create_sweep(
         return json_response(sweep_document(record, None), 202, location)
     await finished
     record = await lifecycle.job(record.id, JobKind.SWEEP)
-    return json_response(sweep_document(record, await lifecycle.job_arrays(record)), 201, location)
+    arrays = await lifecycle.job_arrays(record)
+    return await json_answer(sweep_document(record, arrays), _size(arrays), 201, location)
 
 
 async def _existing_sweep(sweep_id: SweepId, lifecycle: LifecycleDep) -> JobRecord:
@@ -86,10 +88,15 @@ async def read_sweep(
 ) -> Response:
     """The sweep: its axes, progress and, once finished, the summary arrays (and traces if asked for)."""
     if format == "arrow" or (format is None and accept is not None and ARROW_STREAM in accept):
-        arrays = await lifecycle.finished_job_arrays(record)
-        body = await anyio.to_thread.run_sync(lambda: arrow_stream(*sweep_columns(record, arrays)))
+        grid = await lifecycle.finished_job_arrays(record)
+        body = await anyio.to_thread.run_sync(lambda: arrow_stream(*sweep_columns(record, grid)))
         return arrow_response(body, f"sweep-{record.id}.arrows")
-    return json_response(sweep_document(record, await lifecycle.job_arrays(record)))
+    arrays = await lifecycle.job_arrays(record)
+    return await json_answer(sweep_document(record, arrays), _size(arrays))
+
+
+def _size(arrays: dict[str, npt.NDArray[Any]] | None) -> int:
+    return sum(values.size for values in (arrays or {}).values())
 
 
 @router.get(
