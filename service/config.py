@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Wall-clock budget of one run or sweep in a worker; past it the job ends failed, rows kept.",
     )
+    max_job_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="Estimated memory one job (run, sweep, landscape) may need, its answer included; beyond: 422.",
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated API keys; when set, every /v1 route requires one. Empty: no authentication.",
@@ -77,4 +82,5 @@ class Settings(BaseSettings):
             max_sweep_runs=self.max_sweep_runs,
             max_sweep_work=self.max_sweep_work,
             max_run_seconds=self.max_run_seconds,
+            max_job_bytes=self.max_job_memory_mb << 20,
         )

@@ -14,3 +14,4 @@ class Limits:
     max_sweep_runs: int = 100_000
     max_sweep_work: int = 500_000_000
     max_run_seconds: float = 300.0
+    max_job_bytes: int = 1 << 30

@@ -465,6 +465,11 @@ class Expression:
     )
     """Per operation, last first: its node, its arguments, and (vector-Jacobian product, argument) for each argument
     that depends on w."""
+    last_reads: tuple[tuple[int, ...], ...] = field(init=False, repr=False)
+    """Per step of `value_plan`, the nodes no later step reads (the root excepted): `value` lets them go, so a grid
+    of a million points holds a few arrays at a time, not one per node."""
+    width: int = field(init=False, repr=False)
+    """The most arrays `value` holds at once (its memory is about width × points × itemsize)."""
 
     def __post_init__(self) -> None:
         nodes = self.nodes
@@ -495,6 +500,21 @@ class Expression:
             "backward_plan",
             tuple((s, nodes[s].args, _pullbacks(nodes[s])) for s in reversed(operations)),
         )
+        last_read: dict[int, int] = {}
+        for position, (_, _, args) in enumerate(self.value_plan):
+            for a in args:
+                last_read[a] = position
+        dropped: list[list[int]] = [[] for _ in self.value_plan]
+        for slot, position in last_read.items():
+            if slot != self.root and nodes[slot].op != "const":
+                dropped[position].append(slot)
+        set_(self, "last_reads", tuple(tuple(slots) for slots in dropped))
+        held, width = 0, 1
+        for position in range(len(self.value_plan)):
+            held += 1
+            width = max(width, held)
+            held -= sum(1 for s in dropped[position] if nodes[s].op != "var")
+        set_(self, "width", width)
 
     @property
     def dims(self) -> int:
@@ -509,7 +529,14 @@ class Expression:
         return values
 
     def value(self, w: Array) -> Array:
-        result = self._forward(w, self.value_plan)[self.root]
+        values = list(self.template)
+        for index, slot in self.variables:
+            values[slot] = w[..., index]
+        for (slot, operation, args), done in zip(self.value_plan, self.last_reads, strict=True):
+            values[slot] = operation.forward(*[values[a] for a in args])
+            for finished in done:  # no later step reads it: let the array go
+                values[finished] = None
+        result = values[self.root]
         kind = self.nodes[self.root].op
         if kind == "const":
             return np.full(w.shape[:-1], result, dtype=self.dtype)

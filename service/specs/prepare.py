@@ -5,11 +5,12 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from service.errors import InvalidSpec, Loc
 from service.limits import Limits
-from service.specs import build
+from service.specs import build, cost
 from service.specs.landscape import LandscapeSpec
 from service.specs.lr_finder import LRFinderSpec
 from service.specs.messages import validation_errors
@@ -30,7 +31,9 @@ class Prepared:
 
 def prepare_run(spec: RunSpec, limits: Limits) -> Prepared:
     document = spec.normalised()
-    build.check_run_limits(document, build.build_problem(document), limits)
+    problem = build.build_problem(document)
+    build.check_run_limits(document, problem, limits)
+    cost.check(cost.run_bytes(document, problem), limits, "run", ["steps"])
     return Prepared(document, spec.name, spec.steps)
 
 
@@ -47,7 +50,8 @@ def prepare_sweep(spec: SweepSpec, limits: Limits) -> Prepared:
             errors += _corner_errors(base, path, value, index)
     if errors:
         raise InvalidSpec(errors)
-    build.build_sweep(document, grid)
+    problem = build.build_sweep(document, grid)
+    cost.check(cost.sweep_bytes(document, problem), limits, "sweep", ["axes"])
     axes = [{"path": path, "values": values.tolist()} for path, values in zip(grid.paths, grid.values, strict=True)]
     return Prepared(document, spec.name, spec.base.steps, {"shape": list(grid.shape), "axes": axes})
 
@@ -75,5 +79,8 @@ def prepare_lr_finder(spec: LRFinderSpec, limits: Limits) -> Prepared:
 
 def prepare_landscape(spec: LandscapeSpec, limits: Limits) -> Prepared:
     document = spec.model_dump(mode="json")
-    build.build_landscape(document)
+    job = build.build_landscape(document)
+    points = int(np.prod([axis.size for axis in job.axes]))
+    estimate = cost.landscape_bytes(points, cost.loss_width(job.loss), job.axes[0].dtype.itemsize)
+    cost.check(estimate, limits, "landscape", ["resolution"])
     return Prepared(document)

@@ -4,6 +4,7 @@ outlive their server, a recovered run stays failed, and a run past its wall-cloc
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -83,5 +84,45 @@ def test_a_run_past_its_budget_ends_failed_with_its_rows(tmp_path: Path) -> None
             assert "DESCENT_MAX_RUN_SECONDS" in run["error"]
             assert len(run["trace"]["step"]) > 1
             assert run["summary"]["steps_run"] == run["trace"]["step"][-1]
+    finally:
+        server.stop()
+
+
+def peak_rss(pid: int) -> int:
+    """VmHWM, the most resident memory the process has had, in bytes."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_twenty_concurrent_big_landscapes_keep_memory_bounded(tmp_path: Path) -> None:
+    """The 20 requests that took a server to 16.8 GB: each is admitted by the pool or refused with 429, and the
+    server and its workers stay within a few hundred MB."""
+    formula = "*".join(f"(x + {i})" for i in range(1, 40)) + " + y"
+    body = {"loss": {"kind": "expression", "formula": formula}, "bounds": [[-3, 3], [-3, 3]], "resolution": 1000}
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_MAX_CONCURRENT_RUNS="2", DESCENT_MAX_QUEUED_RUNS="8")
+    try:
+        with ThreadPoolExecutor(20) as pool, server.client(timeout=120) as client:
+            answers = list(pool.map(lambda _: client.post("/v1/landscape", json=body), range(20)))
+            statuses = sorted(answer.status_code for answer in answers)
+            workers = worker_processes(server)
+            peaks = [peak_rss(server.process.pid), *(peak_rss(pid) for pid in workers)]
+    finally:
+        server.stop()
+    assert set(statuses) <= {200, 429}, statuses
+    assert statuses.count(200) >= 10  # the 2 workers and 8 places in the queue
+    assert all(answer.headers["Retry-After"] for answer in answers if answer.status_code == 429)
+    assert sum(peaks) < 1.5 * 2**30, [f"{peak / 2**20:.0f} MB" for peak in peaks]
+
+
+def test_a_job_beyond_the_memory_limit_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_MAX_JOB_MEMORY_MB="16")
+    try:
+        with server.client() as client:
+            body = {"loss": {"kind": "quadratic"}, "bounds": [[-3, 3], [-3, 3]], "resolution": 1000}
+            refused = client.post("/v1/landscape", json=body)
+            assert refused.status_code == 422
+            assert refused.json()["errors"][0]["loc"] == ["resolution"]
+            assert "DESCENT_MAX_JOB_MEMORY_MB" in refused.json()["detail"]
+            assert client.post("/v1/landscape", json={**body, "resolution": 100}).status_code == 200
     finally:
         server.stop()

@@ -1,0 +1,77 @@
+"""What a job will cost in memory, estimated before any work from its normalised spec document and the engine
+objects the edge built anyway; a job beyond `Limits.max_job_bytes` is refused with a 422 naming the setting.
+
+The estimates follow the arrays the engine holds at its peak (a chunk of rows over every run, the analyzer's
+per-run state, kept rows) and the answer the server writes (about 24 bytes per number as JSON). They are meant to
+be generous, not exact: `tests/specs/test_cost.py` holds them above the peak memory measured for each kind.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from service.engine.expressions import Expression
+from service.engine.loop import CHUNK_VALUES, Problem
+from service.errors import LimitExceeded, Loc
+from service.limits import Limits
+
+JSON_BYTES = 24
+"""A number written as JSON (shortest decimal, separator), with the array it is encoded from."""
+COPIES = 3
+"""A recorded number's copies in memory at once: the worker's rows, the store's read, the answer's array."""
+ANALYZER_ARRAYS = 16
+"""Per run and dimension, the analyzer's running state (best, last, sliding windows)."""
+
+
+def _chunk_rows(runs: int, dims: int) -> int:
+    return int(np.clip(CHUNK_VALUES // (runs * dims), 16, 8192))
+
+
+def _loop_bytes(problem: Problem) -> int:
+    """A chunk of rows over every run (w, grad, state slots per dimension; loss, lr per run) and the per-run state."""
+    runs, dims = problem.w0.shape
+    itemsize = problem.w0.dtype.itemsize
+    slots = len(problem.optimizer.slots(problem.optimizer.init(problem.w0)))
+    per_row = runs * (dims * (3 + slots) + 3)
+    return int(2 * _chunk_rows(runs, dims) * per_row * itemsize + runs * dims * ANALYZER_ARRAYS * 8)
+
+
+def run_bytes(document: Mapping[str, Any], problem: Problem) -> int:
+    dims, itemsize = problem.w0.shape[1], problem.w0.dtype.itemsize
+    every = int(document["record"]["every"])
+    slots = len(problem.optimizer.slots(problem.optimizer.init(problem.w0))) if document["record"]["state"] else 0
+    recorded = (document["steps"] // every + 2) * ((2 + slots) * dims + 2)
+    return int(_loop_bytes(problem) + recorded * (COPIES * itemsize + JSON_BYTES))
+
+
+def sweep_bytes(document: Mapping[str, Any], problem: Problem) -> int:
+    runs, dims = problem.w0.shape
+    kept = (document.get("max_points") or 0) * runs * (dims + 2)
+    summary = runs * 8
+    return int(_loop_bytes(problem) + (kept + summary) * (COPIES * problem.w0.dtype.itemsize + JSON_BYTES))
+
+
+def landscape_bytes(points: int, width: int, itemsize: int) -> int:
+    """The grid's coordinates, the values the loss holds at once, and the answer."""
+    return points * (2 * itemsize + (width + 2) * itemsize + JSON_BYTES)
+
+
+def loss_width(loss: object) -> int:
+    """How many arrays the size of the grid a loss's `value` holds at once (a formula: its tape's width)."""
+    return loss.width if isinstance(loss, Expression) else 4
+
+
+def check(estimate: int, limits: Limits, what: str, loc: Loc) -> None:
+    """Refuse a job whose estimated memory exceeds the server's per-job limit, on the field that drives it."""
+    if estimate > limits.max_job_bytes:
+        mb, limit = estimate / 2**20, limits.max_job_bytes / 2**20
+        raise LimitExceeded(
+            [
+                (
+                    loc,
+                    f"this {what} would need about {mb:,.0f} MB, more than this server's limit of {limit:,.0f} MB "
+                    "per job (DESCENT_MAX_JOB_MEMORY_MB); ask for fewer points, steps or recorded rows.",
+                )
+            ]
+        )
