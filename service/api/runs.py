@@ -11,10 +11,10 @@ from starlette.responses import StreamingResponse
 from service.api import schemas
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
-from service.api.responses import arrow_response, attachment, json_answer, json_response
+from service.api.responses import arrow_response, json_answer, json_response, streamed_attachment
 from service.api.sse import encoded, server_sent_events
 from service.documents import run_document
-from service.encodings import ARROW_STREAM, arrow_stream, csv_text, trace_columns
+from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, trace_columns
 from service.errors import InvalidSpec
 from service.specs.prepare import prepare_run
 from service.specs.run import RunSpec
@@ -128,8 +128,7 @@ async def read_run(
     scalar = record.dims == 0
     match format or _negotiated(accept):
         case "csv":
-            text = await anyio.to_thread.run_sync(csv_text, trace, scalar)
-            return attachment(text, "text/csv; charset=utf-8", f"run-{run_id}.csv")
+            return streamed_attachment(csv_pieces(trace, scalar), "text/csv; charset=utf-8", f"run-{run_id}.csv")
         case "arrow":
             metadata = {"id": run_id, "status": record.status}
             body = await anyio.to_thread.run_sync(arrow_stream, trace_columns(trace, scalar), metadata)

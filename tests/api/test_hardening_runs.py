@@ -126,3 +126,30 @@ def test_a_job_beyond_the_memory_limit_is_refused_naming_the_setting(tmp_path: P
             assert client.post("/v1/landscape", json={**body, "resolution": 100}).status_code == 200
     finally:
         server.stop()
+
+
+def test_healthz_stays_quick_while_a_million_row_csv_is_read(tmp_path: Path) -> None:
+    server = Server(tmp_path / "runs.sqlite3")
+    try:
+        with server.client(timeout=120) as client:
+            crawl = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 1e-7}
+            run = client.post("/v1/runs", params={"max_points": 2}, json={**crawl, "steps": 1_000_000}).json()
+            latencies: list[float] = []
+
+            def read_csv() -> int:
+                with client.stream("GET", f"/v1/runs/{run['id']}", params={"format": "csv"}) as answer:
+                    return sum(line.count("\n") for line in answer.iter_text())
+
+            with ThreadPoolExecutor(1) as reader, server.client() as probe:
+                rows = reader.submit(read_csv)
+                while not rows.done():
+                    started = time.monotonic()
+                    assert probe.get("/healthz").status_code == 200
+                    latencies.append(time.monotonic() - started)
+                    time.sleep(0.02)
+                assert rows.result() == 1_000_002  # the header and rows 0..1,000,000
+    finally:
+        server.stop()
+    latencies.sort()
+    assert len(latencies) > 20
+    assert latencies[int(0.95 * len(latencies))] < 0.25, f"p95 {latencies[int(0.95 * len(latencies))]:.3f} s"
