@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,6 +19,11 @@ DECAY_SCHEDULE = {
     "staircase": True,
 }
 DATA = Path(__file__).parent / "data"
+
+# No deadline: the suite shares small machines, where a run of 2000 optimizer steps may take longer than Hypothesis'
+# default 200 ms without anything being wrong.
+hypothesis.settings.register_profile("descent", deadline=None)
+hypothesis.settings.load_profile("descent")
 
 
 @pytest.fixture
