@@ -1,12 +1,11 @@
-"""TF1 optimizers: the kernels' first steps, their slots, float32 hyperparameters in float64 runs, TF1's one
-validation rule, and invariants (batched runs equal separate runs bit for bit; every optimizer converges)."""
+"""TF1 optimizers: the kernels' first steps, their slots, float32 hyperparameters in float64 runs, and TF1's one
+validation rule. The invariants every kind keeps (batched runs equal separate runs bit for bit; every optimizer
+converges) are in tests/engine/test_invariants.py."""
 
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from service.engine.arrays import Array
 from service.engine.errors import ParameterError
@@ -174,48 +173,3 @@ def test_adagrad_refuses_a_non_positive_initial_accumulator(value: float) -> Non
 def test_momentum_is_required_as_in_tf1() -> None:
     with pytest.raises(TypeError, match="momentum"):
         tf1("MomentumOptimizer")
-
-
-KINDS: list[tuple[str, dict[str, Any], float]] = [
-    ("MomentumOptimizer", {"momentum": 0.9}, 0.05),
-    ("MomentumOptimizer", {"momentum": 0.9, "use_nesterov": True}, 0.05),
-    ("AdagradOptimizer", {}, 0.5),
-    ("RMSPropOptimizer", {"momentum": 0.5}, 0.01),
-    ("RMSPropOptimizer", {"centered": True}, 0.01),
-    ("AdamOptimizer", {}, 0.05),
-    ("AdadeltaOptimizer", {"epsilon": 1e-3}, 1.0),
-]
-
-
-@pytest.mark.parametrize(("kind", "parameters", "rate"), KINDS)
-@settings(max_examples=25)
-@given(data=st.data())
-def test_batched_runs_equal_separate_runs_bit_for_bit(
-    kind: str, parameters: dict[str, Any], rate: float, data: st.DataObject
-) -> None:
-    """Hyperparameters (P, 1) and weights (R, D): each row is the run it would be alone, in both dtypes."""
-    dtype: np.dtype[np.floating] = data.draw(st.sampled_from([F32, F64]))
-    runs = data.draw(st.integers(1, 4))
-    w0 = data.draw(
-        st.lists(st.lists(st.floats(-10, 10, width=32), min_size=2, max_size=2), min_size=runs, max_size=runs)
-    )
-    numeric = {name: value for name, value in parameters.items() if not isinstance(value, bool)}
-    scales = {name: data.draw(st.lists(st.floats(0.5, 1.0), min_size=runs, max_size=runs)) for name in numeric}
-    swept = {**parameters, **{name: [numeric[name] * s for s in scales[name]] for name in numeric}}
-    together, together_slots = descend(tf1(kind, dtype, **swept), np.array(w0, dtype), [rate] * 20)
-    for r in range(runs):
-        alone_parameters = {**parameters, **{name: values[r] for name, values in swept.items() if name in numeric}}
-        alone, alone_slots = descend(tf1(kind, dtype, **alone_parameters), np.array(w0[r : r + 1], dtype), [rate] * 20)
-        np.testing.assert_array_equal(together[:, r], alone[:, 0])
-        for name in alone_slots:
-            np.testing.assert_array_equal(together_slots[name][:, r], alone_slots[name][:, 0])
-
-
-@pytest.mark.parametrize(("kind", "parameters", "rate"), KINDS)
-@settings(max_examples=10)
-@given(w0=st.floats(-5, 5), b=st.floats(-2, 2))
-def test_every_optimizer_converges_on_a_parabola(
-    kind: str, parameters: dict[str, Any], rate: float, w0: float, b: float
-) -> None:
-    w, _ = descend(tf1(kind, F64, **parameters), np.array([[w0]]), [rate] * 1500, b=b)
-    assert abs(w[-1, 0, 0] + b) < 0.05

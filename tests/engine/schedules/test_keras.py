@@ -1,6 +1,7 @@
 """Keras 3 schedules: values at the corners NUMERICS.md §1(a) states, eager float32 arithmetic (true division,
-unlike TF1 graph mode), every validation rule with Keras' message, and invariants (chunks, batched parameters,
-bounds). The library's own numbers are checked by tests/golden."""
+unlike TF1 graph mode), every validation rule with Keras' message, and bounds. The library's own numbers are checked
+by tests/golden; the invariants every kind keeps (chunks, batched parameters, precision) by
+tests/engine/test_invariants.py."""
 
 import math
 from typing import Any
@@ -228,63 +229,7 @@ def test_refuses_what_keras_refuses(kind: str, parameters: dict[str, Any], name:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Invariants
-
-EVERY_KIND: list[tuple[str, dict[str, Any]]] = [
-    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.9, "staircase": True}),
-    ("PiecewiseConstantDecay", {"boundaries": [10, 40], "values": [0.1, 0.05, 0.01]}),
-    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 30, "power": 0.5, "cycle": True}),
-    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5}),
-    ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 50, "warmup_target": 0.1, "warmup_steps": 10}),
-    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 10, "t_mul": 1.5, "alpha": 0.1}),
-]
-
-
-@pytest.mark.parametrize(("kind", "parameters"), EVERY_KIND)
-@settings(max_examples=25)
-@given(start=st.integers(0, 2**24), cut=st.integers(1, 120), length=st.integers(2, 240))
-def test_chunks_give_the_same_rates(kind: str, parameters: dict[str, Any], start: int, cut: int, length: int) -> None:
-    schedule = make(kind, **parameters)
-    every = np.arange(start, start + length, dtype=np.int64)
-    cut = min(cut, length - 1)
-    whole = schedule(every)
-    assert whole.dtype == np.float32
-    assert whole.shape == (length, 1)
-    np.testing.assert_array_equal(whole, np.concatenate([schedule(every[:cut]), schedule(every[cut:])]))
-
-
-BATCHED = [
-    ("ExponentialDecay", {"decay_steps": 7}, {"initial_learning_rate": [0.1, 1.0], "decay_rate": [0.9, 1.2]}),
-    ("InverseTimeDecay", {"decay_steps": 7}, {"initial_learning_rate": [0.1, 1.0], "decay_rate": [0.0, 0.5]}),
-    (
-        "PolynomialDecay",
-        {"initial_learning_rate": 0.1, "decay_steps": 20, "cycle": True},
-        {"power": [1.0, 2.0, 0.5], "end_learning_rate": [0.0, 1e-4, 0.01]},
-    ),
-    (
-        "CosineDecay",
-        {"initial_learning_rate": 0.0, "warmup_target": 0.2},
-        {"decay_steps": [10, 41, 50], "alpha": [0.0, 0.1, 0.5], "warmup_steps": [0, 5, 20]},
-    ),
-    (
-        "CosineDecayRestarts",
-        {"initial_learning_rate": 0.1, "first_decay_steps": 7},
-        {"t_mul": [1.0, 2.0, 1.5], "m_mul": [1.0, 0.5, 0.9], "alpha": [0.0, 0.1, 0.0]},
-    ),
-]
-
-
-@pytest.mark.parametrize(("kind", "fixed", "swept"), BATCHED)
-def test_batched_parameters_equal_separate_schedules(
-    kind: str, fixed: dict[str, Any], swept: dict[str, list[float]]
-) -> None:
-    every = np.arange(0, 120, dtype=np.int64)
-    batched = make(kind, **fixed, **swept)(every)
-    runs = len(next(iter(swept.values())))
-    assert batched.shape == (every.size, runs)
-    for run in range(runs):
-        alone = make(kind, **fixed, **{name: values[run] for name, values in swept.items()})(every)[:, 0]
-        np.testing.assert_array_equal(batched[:, run], alone)
+# Bounds (the invariants every kind keeps, such as chunks and batches, are in tests/engine/test_invariants.py)
 
 
 @settings(max_examples=60)

@@ -1,6 +1,7 @@
 """Optax schedules: corner values from NUMERICS.md §1(d) and optax's source, JAX's precision (float32 even in
 float64 runs where an int32 count is divided; glibc's cosf/powf; join's promotion), every validation rule, the
-silent fallbacks optax only logs, and invariants (chunks, batched parameters, bounds, compositions)."""
+silent fallbacks optax only logs, bounds and compositions. The invariants every kind keeps (chunks, batched
+parameters, precision) are in tests/engine/test_invariants.py."""
 
 from typing import Any
 
@@ -436,7 +437,7 @@ def test_join_refuses_other_libraries_children_and_locates_a_childs_error() -> N
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Invariants
+# Bounds and compositions
 
 
 def spec_strategy() -> st.SearchStrategy[Spec]:
@@ -518,45 +519,6 @@ def spec_strategy() -> st.SearchStrategy[Spec]:
             )
         ),
     )
-
-
-@settings(max_examples=150)
-@given(spec=spec_strategy(), dtype=st.sampled_from([F32, F64]), cut=st.integers(1, 99))
-def test_a_schedule_is_the_same_in_one_chunk_or_in_pieces(spec: Spec, dtype: np.dtype[np.floating], cut: int) -> None:
-    schedule = build(spec, dtype)
-    whole = schedule(np.arange(100, dtype=np.int64))
-    pieces = np.concatenate([schedule(np.arange(cut, dtype=np.int64)), schedule(np.arange(cut, 100, dtype=np.int64))])
-    np.testing.assert_array_equal(whole, pieces)
-
-
-@settings(max_examples=60)
-@given(
-    init=st.lists(st.floats(0.001, 2.0), min_size=2, max_size=4),
-    rate=st.floats(0.1, 1.5),
-    dtype=st.sampled_from([F32, F64]),
-)
-def test_batched_parameters_equal_separate_schedules(
-    init: list[float], rate: float, dtype: np.dtype[np.floating]
-) -> None:
-    kinds: list[Spec] = [
-        {"kind": "optax.exponential_decay", "init_value": init, "transition_steps": 7, "decay_rate": rate},
-        {"kind": "optax.cosine_decay_schedule", "init_value": 1.0, "decay_steps": 30, "alpha": [v / 4 for v in init]},
-        {"kind": "optax.linear_onecycle_schedule", "transition_steps": 40, "peak_value": init},
-        {
-            "kind": "optax.warmup_cosine_decay_schedule",
-            "init_value": 0.0,
-            "peak_value": init,
-            "warmup_steps": 5,
-            "decay_steps": 30,
-        },
-    ]
-    counts = np.arange(50, dtype=np.int64)
-    for spec in kinds:
-        batched = build(spec, dtype)(counts)
-        assert batched.shape == (50, len(init))
-        for p in range(len(init)):
-            single = {k: (v[p] if isinstance(v, list) else v) for k, v in spec.items()}
-            np.testing.assert_array_equal(batched[:, p], build(single, dtype)(counts)[:, 0])
 
 
 @settings(max_examples=80)

@@ -1,6 +1,7 @@
 """TF1 schedules: values at the corners NUMERICS.md §1(b)/§2 states, TF1 graph mode's float32 rewrites (the
-reciprocal division, folded constants), every validation rule, the seeded noise, and invariants (chunks, batched
-parameters, bounds). The libraries' own numbers are checked by tests/golden."""
+reciprocal division, folded constants), every validation rule, the seeded noise, and bounds. The libraries' own
+numbers are checked by tests/golden; the invariants every kind keeps (chunks, batched parameters, precision) by
+tests/engine/test_invariants.py."""
 
 import math
 from typing import Any
@@ -323,72 +324,7 @@ def test_refuses_what_tensorflow_cannot_run(kind: str, parameters: dict[str, Any
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Invariants
-
-EVERY_KIND: list[tuple[str, dict[str, Any]]] = [
-    ("exponential_decay", {"learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.9, "staircase": True}),
-    ("natural_exp_decay", {"learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.3}),
-    ("inverse_time_decay", {"learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5}),
-    ("polynomial_decay", {"learning_rate": 0.1, "decay_steps": 30, "power": 2.0, "cycle": True}),
-    ("piecewise_constant", {"boundaries": [10, 40], "values": [0.1, 0.05, 0.01]}),
-    ("cosine_decay", {"learning_rate": 0.1, "decay_steps": 50, "alpha": 0.1}),
-    ("cosine_decay_restarts", {"learning_rate": 0.1, "first_decay_steps": 10, "m_mul": 0.8, "alpha": 0.1}),
-    ("linear_cosine_decay", {"learning_rate": 0.1, "decay_steps": 50, "num_periods": 2.0}),
-    ("noisy_linear_cosine_decay", {"learning_rate": 0.1, "decay_steps": 50, "seed": 5}),
-]
-
-
-@pytest.mark.parametrize(("kind", "parameters"), EVERY_KIND)
-@settings(max_examples=25)
-@given(start=st.integers(0, 2**24), cut=st.integers(1, 120), length=st.integers(2, 240))
-def test_chunks_give_the_same_rates(kind: str, parameters: dict[str, Any], start: int, cut: int, length: int) -> None:
-    schedule = make(kind, **parameters)
-    every = np.arange(start, start + length, dtype=np.int64)
-    cut = min(cut, length - 1)
-    whole = schedule(every)
-    assert whole.dtype == np.float32
-    assert whole.shape == (length, 1)
-    np.testing.assert_array_equal(whole, np.concatenate([schedule(every[:cut]), schedule(every[cut:])]))
-
-
-BATCHED = [
-    ("exponential_decay", {"decay_steps": 7}, {"learning_rate": [0.1, 1.0, 0.3], "decay_rate": [0.9, 0.5, 1.2]}),
-    ("inverse_time_decay", {"decay_steps": 7}, {"learning_rate": [0.1, 1.0, 0.3], "decay_rate": [0.0, 0.5, 1.0]}),
-    (
-        "polynomial_decay",
-        {"learning_rate": 0.1, "decay_steps": 20, "cycle": True},
-        {"power": [1.0, 2.0, 3.0, 0.5, -1.0, 1.7], "end_learning_rate": [0.0, 1e-4, 0.01, 0.0, 1e-4, 0.2]},
-    ),
-    ("cosine_decay", {"learning_rate": 0.1}, {"decay_steps": [10, 41, 50], "alpha": [0.0, 0.1, 0.5]}),
-    (
-        "cosine_decay_restarts",
-        {"learning_rate": 0.1, "first_decay_steps": 7},
-        {"t_mul": [1.0, 2.0, 1.5, 0.5], "m_mul": [1.0, 0.5, 0.9, 0.7], "alpha": [0.0, 0.1, 0.0, 0.2]},
-    ),
-    (
-        "linear_cosine_decay",
-        {"learning_rate": 0.3},
-        {"decay_steps": [1, 1, 20, 20, 20], "alpha": [0.0, 0.2, 0.0, 0.2, 0.0], "beta": [0.001, 0.0, 0.0, 0.0, 0.01]},
-    ),
-    (
-        "noisy_linear_cosine_decay",
-        {"learning_rate": 0.3, "initial_variance": 0.0},
-        {"decay_steps": [1, 20, 20], "alpha": [0.2, 0.0, 0.2], "beta": [0.0, 0.0, 0.01]},
-    ),
-]
-
-
-@pytest.mark.parametrize(("kind", "fixed", "swept"), BATCHED)
-def test_batched_parameters_equal_separate_schedules(
-    kind: str, fixed: dict[str, Any], swept: dict[str, list[float]]
-) -> None:
-    every = np.arange(0, 120, dtype=np.int64)
-    batched = make(kind, **fixed, **swept)(every)
-    runs = len(next(iter(swept.values())))
-    assert batched.shape == (every.size, runs)
-    for run in range(runs):
-        alone = make(kind, **fixed, **{name: values[run] for name, values in swept.items()})(every)[:, 0]
-        np.testing.assert_array_equal(batched[:, run], alone)
+# Bounds (the invariants every kind keeps, such as chunks and batches, are in tests/engine/test_invariants.py)
 
 
 @settings(max_examples=60)
