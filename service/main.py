@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(partial(keys.refresh, strict=True))  # an unreadable key file stops the start
         store = SQLiteStore(settings.store_path)
         recover(store)
-        store.purge_sessions(time.time())
+        await anyio.to_thread.run_sync(store.purge_sessions, time.time())
         metrics.watch_runs(store.count_by_status)
 
         def settled(job: Job) -> None:
