@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."
     )
+    max_run_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Wall-clock budget of one run or sweep in a worker; past it the job ends failed, rows kept.",
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated API keys; when set, every /v1 route requires one. Empty: no authentication.",
@@ -83,4 +88,5 @@ class Settings(BaseSettings):
             max_trace_values=self.max_trace_values,
             max_sweep_runs=self.max_sweep_runs,
             max_sweep_work=self.max_sweep_work,
+            max_run_seconds=self.max_run_seconds,
         )

@@ -13,3 +13,4 @@ class Limits:
     max_trace_values: int = 20_000_000
     max_sweep_runs: int = 100_000
     max_sweep_work: int = 500_000_000
+    max_run_seconds: float = 300.0

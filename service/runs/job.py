@@ -16,9 +16,11 @@ class JobKind(StrEnum):
 
 @dataclass(frozen=True)
 class Job:
-    """A job the store holds as queued. `document` is its normalised spec, trusted as stored."""
+    """A job the store holds as queued. `document` is its normalised spec, trusted as stored; `owner` the server
+    process it belongs to: every write is conditional on that ownership."""
 
     kind: JobKind
     id: str
     document: dict[str, Any]
     limits: Limits
+    owner: str | None = None

@@ -75,7 +75,7 @@ class Lifecycle:
         except BaseException:
             self.pool.release()
             raise
-        return self.pool.submit(Job(kind, job_id, document, self.limits))
+        return self.pool.submit(Job(kind, job_id, document, self.limits, self.pool.owner))
 
     async def compute(self, kind: JobKind, document: dict[str, Any]) -> tuple[JobRecord, dict[str, npt.NDArray[Any]]]:
         """A job whose answer is synchronous (range test, landscape): run it through the pool, read its result,

@@ -19,7 +19,7 @@ from service.engine.sweep import run_sweep
 from service.engine.trace import Trace, record
 from service.runs.job import Job, JobKind
 from service.specs import build
-from service.store.base import RunStore, Status
+from service.store.base import NotOwnedError, RunStore, Status
 from service.store.sqlite import SQLiteStore
 
 FLUSH_SECONDS = 0.2
@@ -28,50 +28,76 @@ FLUSH_SECONDS = 0.2
 
 def execute(job: Job, store: RunStore | str) -> str:
     """Run a stored, queued job to its end and return its final status. Never raises for a bad job: a failure is
-    stored as status `failed` with its reason."""
+    stored as status `failed` with its reason. Every write is conditional on `job.owner` still owning the job: a
+    job recovered (failed) by another server process is never written again (the worker stops)."""
     target = open_store(store) if isinstance(store, str) else store
-    return EXECUTORS[job.kind](job, target)
+    try:
+        return EXECUTORS[job.kind](job, target)
+    except NotOwnedError:
+        return Status.FAILED
+
+
+class OverBudgetError(Exception):
+    """The job ran longer than DESCENT_MAX_RUN_SECONDS."""
+
+
+def _budget_error(job: Job, what: str, kept: str) -> str:
+    seconds = job.limits.max_run_seconds
+    return (
+        f"The {what} ran longer than this server's limit of {seconds:g} s (DESCENT_MAX_RUN_SECONDS) and was "
+        f"stopped; {kept}. Ask for fewer steps, or record fewer rows."
+    )
 
 
 def _run(job: Job, runs: RunStore) -> str:
-    run_id, document = job.id, job.document
+    run_id, document, owner = job.id, job.document, job.owner
+    started = time.monotonic()
     try:
         if runs.cancel_reason(run_id) is not None:
-            return _finish_cancelled(runs, run_id, None, None)
+            return _finish_cancelled(runs, job, None, None)
         problem = build.build_problem(document)
         scalar, every = build.is_scalar(document), int(document["record"]["every"])
-        runs.append(run_id, None, status=Status.RUNNING)
+        runs.append(run_id, None, status=Status.RUNNING, owner=owner)
         dtype, dims = problem.w0.dtype, problem.w0.shape[1]
         analyzer = Analyzer(problem.loss, 1, dims, dtype)
         pending: list[Trace] = []
         flushed = time.monotonic()
         for chunk in iterate(problem):
             analyzer.add(chunk)
-            stopping = runs.cancel_reason(run_id) is not None
+            over = time.monotonic() - started > job.limits.max_run_seconds
+            stopping = over or runs.cancel_reason(run_id) is not None
             pending.append(record(chunk, 0, every, last=stopping))
             if stopping:
                 so_far = documents.summary_document(analyzer.finish(), problem, scalar)
-                return _finish_cancelled(runs, run_id, Trace.concat(pending, dtype, dims), so_far)
+                rows = Trace.concat(pending, dtype, dims)
+                if over:
+                    error = _budget_error(job, "run", "the rows computed until then are kept")
+                    runs.finish(run_id, rows, Status.FAILED, now(), so_far, error, owner=owner)
+                    return Status.FAILED
+                return _finish_cancelled(runs, job, rows, so_far)
             if time.monotonic() - flushed >= FLUSH_SECONDS:
-                runs.append(run_id, Trace.concat(pending, dtype, dims))
+                runs.append(run_id, Trace.concat(pending, dtype, dims), owner=owner)
                 pending, flushed = [], time.monotonic()
         summary = analyzer.finish()
         status = documents.status_of(summary)
         document_ = documents.summary_document(summary, problem, scalar)
-        runs.finish(run_id, Trace.concat(pending, dtype, dims), status, now(), document_)
+        runs.finish(run_id, Trace.concat(pending, dtype, dims), status, now(), document_, owner=owner)
         return status
+    except NotOwnedError:
+        raise
     except Exception as exc:  # a worker must leave a final status behind whatever happens
-        runs.finish(run_id, None, Status.FAILED, now(), None, f"The run failed in the engine: {_named(exc)}")
+        error = f"The run failed in the engine: {_named(exc)}"
+        runs.finish(run_id, None, Status.FAILED, now(), None, error, owner=owner)
         return Status.FAILED
 
 
-def _finish_cancelled(runs: RunStore, run_id: str, rows: Trace | None, summary: dict[str, object] | None) -> str:
+def _finish_cancelled(runs: RunStore, job: Job, rows: Trace | None, summary: dict[str, object] | None) -> str:
     """Store a stopped run: `cancelled` when a client asked, `failed` when the server shut down; rows kept."""
-    if runs.cancel_reason(run_id) == "shutdown":
+    if runs.cancel_reason(job.id) == "shutdown":
         error = "The server shut down while the run was executing; the rows computed until then are kept."
-        runs.finish(run_id, rows, Status.FAILED, now(), summary, error)
+        runs.finish(job.id, rows, Status.FAILED, now(), summary, error, owner=job.owner)
         return Status.FAILED
-    runs.finish(run_id, rows, Status.CANCELLED, now(), summary, None)
+    runs.finish(job.id, rows, Status.CANCELLED, now(), summary, None, owner=job.owner)
     return Status.CANCELLED
 
 
@@ -79,12 +105,12 @@ def _sweep(job: Job, store: RunStore) -> str:
     def work() -> None:
         grid = build.sweep_grid(job.document)
         problem = build.build_sweep(job.document, grid)
-        store.job_progress(job.id, -1)
-        progress = _Progress(store, job.id)
+        store.job_progress(job.id, -1, owner=job.owner)
+        progress = _Progress(store, job)
         result = run_sweep(problem, job.document.get("max_points"), progress)
         progress.flush()
         arrays = documents.sweep_arrays(result, build.is_scalar(job.document["base"]))
-        store.finish_job(job.id, Status.FINISHED, now(), arrays)
+        store.finish_job(job.id, Status.FINISHED, now(), arrays, owner=job.owner)
 
     return _guarded(job, store, "sweep", work)
 
@@ -92,10 +118,10 @@ def _sweep(job: Job, store: RunStore) -> str:
 def _lr_finder(job: Job, store: RunStore) -> str:
     def work() -> None:
         test = build.build_range_test(job.document, job.limits)
-        store.job_progress(job.id, -1)
+        store.job_progress(job.id, -1, owner=job.owner)
         curve = lr_finder.range_test(test.loss, test.optimizer, test.w0, test.schedule, test.smooth_f, test.diverge_th)
         arrays, facts = documents.range_test_result(curve, lr_finder.suggest(curve, test.num_iter))
-        store.finish_job(job.id, Status.FINISHED, now(), arrays, facts)
+        store.finish_job(job.id, Status.FINISHED, now(), arrays, facts, owner=job.owner)
 
     return _guarded(job, store, "range test", work)
 
@@ -103,9 +129,9 @@ def _lr_finder(job: Job, store: RunStore) -> str:
 def _landscape(job: Job, store: RunStore) -> str:
     def work() -> None:
         built = build.build_landscape(job.document)
-        store.job_progress(job.id, -1)
+        store.job_progress(job.id, -1, owner=job.owner)
         arrays, facts = documents.landscape_result(landscape.evaluate(built.loss, built.axes))
-        store.finish_job(job.id, Status.FINISHED, now(), arrays, facts)
+        store.finish_job(job.id, Status.FINISHED, now(), arrays, facts, owner=job.owner)
 
     return _guarded(job, store, "landscape", work)
 
@@ -115,27 +141,37 @@ def _guarded(job: Job, store: RunStore, what: str, work: Callable[[], None]) -> 
     try:
         work()
         return Status.FINISHED
+    except NotOwnedError:
+        raise
+    except OverBudgetError:
+        error = _budget_error(job, what, "its progress until then is kept")
+        store.finish_job(job.id, Status.FAILED, now(), error=error, owner=job.owner)
+        return Status.FAILED
     except Exception as exc:  # a worker must leave a final status behind whatever happens
-        store.finish_job(job.id, Status.FAILED, now(), error=f"The {what} failed in the engine: {_named(exc)}")
+        error = f"The {what} failed in the engine: {_named(exc)}"
+        store.finish_job(job.id, Status.FAILED, now(), error=error, owner=job.owner)
         return Status.FAILED
 
 
 class _Progress:
     """Writes the last step computed at most every FLUSH_SECONDS, and the true last one at the end (every point
-    may have ended before `steps`)."""
+    may have ended before `steps`); stops the job (OverBudgetError) past DESCENT_MAX_RUN_SECONDS."""
 
-    def __init__(self, store: RunStore, job_id: str) -> None:
-        self.store, self.job_id = store, job_id
+    def __init__(self, store: RunStore, job: Job) -> None:
+        self.store, self.job = store, job
         self.step, self.written, self.flushed = -1, -1, 0.0
+        self.started = time.monotonic()
 
     def __call__(self, step: int) -> None:
         self.step = step
         if time.monotonic() - self.flushed >= FLUSH_SECONDS:
             self.flush()
+        if time.monotonic() - self.started > self.job.limits.max_run_seconds:
+            raise OverBudgetError
 
     def flush(self) -> None:
         if self.step != self.written:
-            self.store.job_progress(self.job_id, self.step)
+            self.store.job_progress(self.job.id, self.step, owner=self.job.owner)
             self.written, self.flushed = self.step, time.monotonic()
 
 

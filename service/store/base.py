@@ -85,6 +85,11 @@ class Page:
     next_cursor: str | None
 
 
+class NotOwnedError(Exception):
+    """A conditional write found the job no longer the writer's active job (recovered as failed, ended, deleted):
+    nothing was written. A worker that gets it stops; history is never rewritten."""
+
+
 class CursorError(ValueError):
     """The cursor was not one this store handed out."""
 
@@ -95,8 +100,9 @@ Arrays = Mapping[str, npt.NDArray[Any]]
 class JobStore(Protocol):
     def insert_job(self, record: JobRecord, owner: str | None = None) -> None: ...
 
-    def job_progress(self, job_id: str, step: int) -> None:
-        """Record the last step computed (and that the job is running)."""
+    def job_progress(self, job_id: str, step: int, owner: str | None = None) -> None:
+        """Record the last step computed (and that the job is running). With `owner`, every write of this protocol
+        is conditional: it raises NotOwnedError, writing nothing, unless the job is still that owner's and active."""
         ...
 
     def finish_job(
@@ -107,6 +113,7 @@ class JobStore(Protocol):
         arrays: Arrays | None = None,
         meta: dict[str, Any] | None = None,
         error: str | None = None,
+        owner: str | None = None,
     ) -> None:
         """Store the final status with the result (arrays, and facts merged into `meta`) in one transaction."""
         ...
@@ -157,7 +164,7 @@ class RunStore(JobStore, SessionStore, Protocol):
         """Store a run and its trace atomically: either both are stored or nothing is."""
         ...
 
-    def append(self, run_id: str, trace: Trace | None, status: str | None = None) -> None:
+    def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:
         """Add recorded rows (and optionally set the status) in one transaction."""
         ...
 
@@ -169,6 +176,7 @@ class RunStore(JobStore, SessionStore, Protocol):
         finished_at: str,
         summary: dict[str, Any] | None,
         error: str | None = None,
+        owner: str | None = None,
     ) -> None:
         """Add the last rows and the final status, summary and error in one transaction."""
         ...

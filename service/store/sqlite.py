@@ -16,7 +16,17 @@ import numpy.typing as npt
 import orjson
 
 from service.engine.trace import COLUMNS, Trace
-from service.store.base import Arrays, CursorError, JobRecord, Page, RunRecord, SessionRecord, Status
+from service.store.base import (
+    ACTIVE,
+    Arrays,
+    CursorError,
+    JobRecord,
+    NotOwnedError,
+    Page,
+    RunRecord,
+    SessionRecord,
+    Status,
+)
 from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 PART_ROWS = 65_536
@@ -75,8 +85,9 @@ class SQLiteStore:
             self.insert(record)
             self._append(db, record.id, trace)
 
-    def append(self, run_id: str, trace: Trace | None, status: str | None = None) -> None:
+    def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:
         with self._transaction() as db:
+            self._check_owner(db, "runs", run_id, owner)
             self._append(db, run_id, trace)
             if status is not None:
                 db.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
@@ -89,13 +100,25 @@ class SQLiteStore:
         finished_at: str,
         summary: dict[str, Any] | None,
         error: str | None = None,
+        owner: str | None = None,
     ) -> None:
         with self._transaction() as db:
+            self._check_owner(db, "runs", run_id, owner)
             self._append(db, run_id, trace)
             db.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, summary = ?, error = ? WHERE id = ?",
                 (status, finished_at, _json_or_null(summary), error, run_id),
             )
+
+    @staticmethod
+    def _check_owner(db: sqlite3.Connection, table: str, job_id: str, owner: str | None) -> None:
+        """With an `owner`, refuse (NotOwnedError) a write to a job that is no longer that owner's active job: recovered
+        as failed, ended, deleted, or taken over. Checked inside the write's transaction."""
+        if owner is None:
+            return
+        row = db.execute(f"SELECT owner, status FROM {table} WHERE id = ?", (job_id,)).fetchone()
+        if row is None or row[0] != owner or row[1] not in ACTIVE:
+            raise NotOwnedError(f"{job_id} is not an active job of {owner} ({'gone' if row is None else row[1]})")
 
     def _append(self, db: sqlite3.Connection, run_id: str, trace: Trace | None) -> None:
         if trace is None or not len(trace):
@@ -206,8 +229,9 @@ class SQLiteStore:
                 ),
             )
 
-    def job_progress(self, job_id: str, step: int) -> None:
+    def job_progress(self, job_id: str, step: int, owner: str | None = None) -> None:
         with self._transaction() as db:
+            self._check_owner(db, "jobs", job_id, owner)
             db.execute("UPDATE jobs SET progress = ?, status = ? WHERE id = ?", (step, Status.RUNNING, job_id))
 
     def finish_job(
@@ -218,8 +242,10 @@ class SQLiteStore:
         arrays: Arrays | None = None,
         meta: dict[str, Any] | None = None,
         error: str | None = None,
+        owner: str | None = None,
     ) -> None:
         with self._transaction() as db:
+            self._check_owner(db, "jobs", job_id, owner)
             row = db.execute("SELECT seq, meta FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return

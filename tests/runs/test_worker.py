@@ -4,13 +4,16 @@ A run's stored rows are the engine's rows bit for bit; a stopped run keeps the r
 range tests and landscapes store their result arrays in their dtype and shape."""
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from service.engine.execute import run_one
-from service.runs.job import JobKind
+from service.runs import worker
+from service.runs.job import Job, JobKind
+from service.runs.ownership import recover
 from service.specs.build import build_problem
 from service.store.base import Status
 from service.store.sqlite import SQLiteStore
@@ -19,6 +22,7 @@ from tests.runs.support import (
     COURSE_RUN,
     CRAWL_RUN,
     DIVERGING_RUN,
+    LIMITS,
     PARABOLA,
     RATES,
     SHUTDOWN,
@@ -328,3 +332,44 @@ def test_a_job_deleted_before_its_worker_starts_leaves_nothing_behind(store: SQL
     execute(store, JobKind.LANDSCAPE, job_id, document)
     assert store.get_job(job_id) is None
     assert store.job_arrays(job_id) == {}
+
+
+@pytest.mark.parametrize("kind", [JobKind.RUN, JobKind.SWEEP])
+def test_a_job_recovered_by_another_process_is_never_written_again(store: SQLiteStore, kind: JobKind) -> None:
+    """An orphan worker (its server died, a new one marked its job failed) finds every write refused: the job stays
+    failed with the recovery's reason and no row or result is added."""
+    owner = "tests:0:0"
+    if kind == JobKind.RUN:
+        document = run_document()
+        job_id = queue_run(store, document, owner)
+        recover(store, alive=lambda who: False)
+    else:
+        document, meta, steps = sweep_document(SWEEP)
+        job_id = queue_job(store, kind, document, meta, steps, owner)
+        recover(store, alive=lambda who: False)
+    assert worker.execute(Job(kind, job_id, document, LIMITS, owner), store) == Status.FAILED
+    if kind == JobKind.RUN:
+        record = store.get(job_id)
+        assert record is not None
+        assert (record.status, record.last_step) == (Status.FAILED, -1)
+        assert record.error is not None
+        assert "server stopped" in record.error
+    else:
+        job = store.get_job(job_id)
+        assert job is not None
+        assert (job.status, job.progress) == (Status.FAILED, -1)
+        assert store.job_arrays(job_id) == {}
+
+
+def test_a_run_past_its_budget_fails_naming_the_setting_and_keeps_its_rows(store: SQLiteStore) -> None:
+    document = run_document({**COURSE_RUN, "schedule": 1e-7, "steps": 1_000_000, "record": {"every": 1000}})
+    run_id = queue_run(store, document)
+    limits = replace(LIMITS, max_run_seconds=0.2)
+    assert worker.execute(Job(JobKind.RUN, run_id, document, limits, "tests:0:0"), store) == Status.FAILED
+    record = store.get(run_id)
+    assert record is not None
+    assert record.error is not None
+    assert "DESCENT_MAX_RUN_SECONDS" in record.error
+    assert 0 < record.last_step < 1_000_000
+    assert record.summary is not None
+    assert record.summary["steps_run"] == record.last_step
