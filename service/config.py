@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated API keys; when set, every /v1 route requires one. Empty: no authentication.",
     )
+    api_keys_file: str | None = Field(
+        None,
+        description="A file of API keys, one per line (lines starting with # are comments), accepted besides "
+        "api_keys and re-read within a second of a change: keys rotate without a restart, and a key taken out "
+        "ends its sessions. When set, every /v1 route requires a key, even while the file lists none.",
+    )
+    session_seconds: int = Field(
+        8 * 3600,
+        ge=1,
+        description="Lifetime of a browser session (POST /v1/session), in seconds. Default 8 hours: a working day "
+        "or a class period, so a dashboard signs in once a day and a forgotten session ends that night.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS; empty (default): CORS off."
     )

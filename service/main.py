@@ -1,9 +1,12 @@
 """The application factory: middleware, the router table, static files, and the lifespan of the store and pool."""
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
+import anyio.to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,6 +15,7 @@ from service import __version__
 from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
+from service.api.keys import KeyRing
 from service.api.metrics import Metrics, RequestMetrics
 from service.api.sse import ClientStreams
 from service.config import Settings
@@ -37,11 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
     streams = ClientStreams(settings.max_streams_per_client)
+    keys = KeyRing(settings.api_keys, settings.api_keys_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(partial(keys.refresh, strict=True))  # an unreadable key file stops the start
         store = SQLiteStore(settings.store_path)
         recover(store)
+        await anyio.to_thread.run_sync(store.purge_sessions, time.time())
         metrics.watch_runs(store.count_by_status)
 
         def settled(job: Job) -> None:
@@ -73,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Descent", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.limits = settings, settings.limits
-    app.state.metrics, app.state.streams = metrics, streams
+    app.state.metrics, app.state.streams, app.state.keys = metrics, streams, keys
     metrics.watch_streams(lambda: streams.total)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)

@@ -1,60 +1,108 @@
-"""Optional API keys for every `/v1` route.
+"""Optional API keys for every `/v1` route, and the browser sessions started with them.
 
-A key is accepted from `Authorization: Bearer <key>`, `X-API-Key: <key>`, or the `descent_session` cookie that
-`POST /v1/session` sets: browsers' `EventSource` cannot send headers, and a key in a URL would end up in logs.
+A request is let in by a key in force (see `keys.py`) in `Authorization: Bearer <key>` or `X-API-Key: <key>`, or
+by the `descent_session` cookie that `POST /v1/session` sets: browsers' `EventSource` cannot send headers, and a key
+in a URL would end up in logs. The cookie holds an opaque random token, never the key; the store keeps only the
+token's SHA-256, with its expiry and the fingerprint of the key that started it. A session lets a request in while
+it is neither expired nor revoked and its key is still in force, on every server process sharing the store.
 The cookie is HttpOnly and SameSite=Strict, so scripts cannot read it and other sites cannot send it.
-Comparisons are constant-time, over every configured key.
 """
 
-import hmac
+import hashlib
+import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from service.api.deps import SettingsDep
+from service.api.deps import KeysDep, StoreDep
+from service.api.keys import KeyRing
 from service.api.problems import ProblemError
 from service.api.schemas import Problem
+from service.store.base import RunStore
 
 COOKIE = "descent_session"
+COOKIE_PATH = "/v1"
 UNAUTHORIZED = "urn:descent:problem:unauthorized"
 
 
-def _matches(candidate: str, keys: list[str]) -> bool:
-    found = False
-    for key in keys:  # no early exit: the time does not depend on which key matched
-        found |= hmac.compare_digest(candidate.encode(), key.encode())
-    return found
+@dataclass(frozen=True)
+class Access:
+    """How a request got in. `key`: the fingerprint of the key it presented, or of the key that started its
+    session (None when no keys are configured); `session`: the session's token hash when the cookie let it in."""
+
+    key: str | None = None
+    session: str | None = None
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a session token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 bearer_scheme = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`.")
 header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`.")
-cookie_scheme = APIKeyCookie(name=COOKIE, auto_error=False, description="Set by `POST /v1/session`, for browsers.")
+cookie_scheme = APIKeyCookie(
+    name=COOKIE, auto_error=False, description="An expiring session token set by `POST /v1/session`, for browsers."
+)
+SessionCookie = Annotated[str | None, Depends(cookie_scheme)]
+
+
+def refresh_keys(keys: KeyRing, store: RunStore) -> None:
+    """Re-read the key file when it changed (blocking: run in a thread); the sessions of the keys it no longer
+    lists are revoked in the store, so that they stay ended even if the same key came back."""
+    at = time.time()
+    for fingerprint in keys.refresh():
+        store.revoke_key_sessions(fingerprint, at)
 
 
 async def require_key(
-    settings: SettingsDep,
+    keys: KeysDep,
+    store: StoreDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header: Annotated[str | None, Depends(header_scheme)],
-    cookie: Annotated[str | None, Depends(cookie_scheme)],
-) -> str | None:
-    """The key presented, or a 401 unless a configured key is presented (None when no keys are configured)."""
-    keys = settings.api_keys
-    if not keys:
-        return None
-    for candidate in (bearer.credentials if bearer else None, header, cookie):
-        if candidate and _matches(candidate, keys):
-            return candidate
-    raise ProblemError(
-        401,
-        "Unauthorized",
+    cookie: SessionCookie,
+) -> Access:
+    """How the request got in, or a 401 when keys are configured and neither a key in force nor a live session of
+    one was presented."""
+    if keys.due():
+        await anyio.to_thread.run_sync(refresh_keys, keys, store)
+    if not keys.required:
+        return Access()
+    for candidate in (bearer.credentials if bearer else None, header):
+        if candidate and (fingerprint := keys.match(candidate)):
+            return Access(key=fingerprint)
+    if cookie:
+        hashed = token_hash(cookie)
+        session = await anyio.to_thread.run_sync(store.get_session, hashed)
+        if session is not None and session.active(time.time()) and session.key_fingerprint in keys.fingerprints:
+            return Access(key=session.key_fingerprint, session=hashed)
+        raise unauthorized(
+            "This session has ended (it expired, was signed out, or its API key was withdrawn): "
+            "POST /v1/session with a key in a header to start a new one.",
+            clear_cookie=True,
+        )
+    raise unauthorized(
         "This server requires an API key: send `Authorization: Bearer <key>` or `X-API-Key`, "
-        "or for a browser, POST /v1/session with it once to get a session cookie.",
-        type_=UNAUTHORIZED,
-        headers={"WWW-Authenticate": 'Bearer realm="descent"'},
+        "or for a browser, POST /v1/session with it once to get a session cookie."
     )
 
 
+AccessDep = Annotated[Access, Depends(require_key)]
+
+
+def unauthorized(detail: str, clear_cookie: bool = False) -> ProblemError:
+    headers = {"WWW-Authenticate": 'Bearer realm="descent"'}
+    if clear_cookie:  # a dead session cookie is of no more use: the browser forgets it
+        headers["Set-Cookie"] = f'{COOKIE}=""; Max-Age=0; Path={COOKIE_PATH}; HttpOnly; SameSite=strict'
+    return ProblemError(401, "Unauthorized", detail, type_=UNAUTHORIZED, headers=headers)
+
+
 UNAUTHORIZED_RESPONSE: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "An API key is configured and none (or a wrong one) was presented."}
+    401: {
+        "model": Problem,
+        "description": "An API key is configured and none (or a wrong one, or an ended session) was presented.",
+    }
 }

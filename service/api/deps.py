@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.api.keys import KeyRing
 from service.api.metrics import Metrics
 from service.api.sse import ClientStreams
 from service.config import Settings
@@ -32,6 +33,11 @@ def _store(request: Request) -> RunStore:
     return store
 
 
+def _keys(request: Request) -> KeyRing:
+    keys: KeyRing = request.app.state.keys
+    return keys
+
+
 def _streams(request: Request) -> ClientStreams:
     streams: ClientStreams = request.app.state.streams
     return streams
@@ -51,6 +57,7 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 LimitsDep = Annotated[Limits, Depends(_limits)]
 LifecycleDep = Annotated[Lifecycle, Depends(_lifecycle)]
 StoreDep = Annotated[RunStore, Depends(_store)]
+KeysDep = Annotated[KeyRing, Depends(_keys)]
 StreamsDep = Annotated[ClientStreams, Depends(_streams)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 ClientDep = Annotated[str, Depends(_client)]

@@ -31,7 +31,7 @@ def publish_limits(document: dict[str, Any], settings: Settings) -> dict[str, An
     spec = document["components"]["schemas"]["RunSpec"]["properties"]
     spec["steps"]["maximum"] = settings.max_steps
     spec["w0"]["anyOf"][1]["maxItems"] = settings.max_dims
-    if not settings.api_keys:
+    if not settings.api_keys and not settings.api_keys_file:
         document["components"].pop("securitySchemes", None)
         for operations in document["paths"].values():
             for operation in operations.values():

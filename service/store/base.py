@@ -64,6 +64,22 @@ class JobRecord:
 
 
 @dataclass(frozen=True)
+class SessionRecord:
+    """A browser session. The store keeps only digests: `token_hash` is the SHA-256 of the opaque token in the
+    cookie, `key_fingerprint` the SHA-256 of the API key that started it. Times are Unix seconds."""
+
+    token_hash: str
+    key_fingerprint: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+    def active(self, now: float) -> bool:
+        """Neither revoked nor expired at `now`."""
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True)
 class Page:
     records: list[RunRecord]
     next_cursor: str | None
@@ -117,7 +133,29 @@ class JobStore(Protocol):
         ...
 
 
-class RunStore(JobStore, Protocol):
+class SessionStore(Protocol):
+    """Browser sessions, shared by every server process and replica that uses the store."""
+
+    def create_session(self, session: SessionRecord) -> None: ...
+
+    def get_session(self, token_hash: str) -> SessionRecord | None:
+        """The session (active or not), or None for a token this store never issued or has purged."""
+        ...
+
+    def revoke_session(self, token_hash: str, at: float) -> bool:
+        """End one session; False when it was unknown or already revoked."""
+        ...
+
+    def revoke_key_sessions(self, key_fingerprint: str, at: float) -> int:
+        """End every session the key started (when it is removed); how many were still unrevoked."""
+        ...
+
+    def purge_sessions(self, now: float) -> int:
+        """Forget the sessions expired by `now`; how many."""
+        ...
+
+
+class RunStore(JobStore, SessionStore, Protocol):
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         """Store a new run (queued, no rows yet); `owner` names the server process responsible for it."""
         ...

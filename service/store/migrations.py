@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 RUNS = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -72,7 +72,20 @@ CREATE TABLE IF NOT EXISTS job_arrays (
     PRIMARY KEY (job_seq, name)
 ) WITHOUT ROWID;
 """
-SCHEMA = RUNS + JOBS
+SESSIONS = """
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    key_fingerprint TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked_at REAL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_by_key ON sessions (key_fingerprint);
+"""
+"""Browser sessions: only the SHA-256 of each token and of the key that created it, never either one; times are
+Unix seconds (every server process and replica compares them with its own clock)."""
+SCHEMA = RUNS + JOBS + SESSIONS
 """A new store, at SCHEMA_VERSION."""
 
 SWEEPS_V3 = """
@@ -175,5 +188,6 @@ ALTER TABLE trace_parts ADD COLUMN state BLOB;
     ),
     3: _script(SWEEPS_V3),
     4: _sweeps_become_jobs,
+    5: _script(SESSIONS),
 }
 """Per version n, the step that brings a store of version n - 1 to n."""

@@ -16,7 +16,17 @@ import numpy.typing as npt
 import orjson
 
 from service.engine.trace import COLUMNS, Trace
-from service.store.base import ACTIVE, Arrays, CursorError, JobRecord, NotOwnedError, Page, RunRecord, Status
+from service.store.base import (
+    ACTIVE,
+    Arrays,
+    CursorError,
+    JobRecord,
+    NotOwnedError,
+    Page,
+    RunRecord,
+    SessionRecord,
+    Status,
+)
 from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 PART_ROWS = 65_536
@@ -301,6 +311,47 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def create_session(self, session: SessionRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sessions (token_hash, key_fingerprint, created_at, expires_at, revoked_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    session.token_hash,
+                    session.key_fingerprint,
+                    session.created_at,
+                    session.expires_at,
+                    session.revoked_at,
+                ),
+            )
+
+    def get_session(self, token_hash: str) -> SessionRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT token_hash, key_fingerprint, created_at, expires_at, revoked_at FROM sessions"
+                " WHERE token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+        return SessionRecord(*row) if row else None
+
+    def revoke_session(self, token_hash: str, at: float) -> bool:
+        with self._transaction() as db:
+            revoked = db.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL", (at, token_hash)
+            ).rowcount
+        return revoked > 0
+
+    def revoke_key_sessions(self, key_fingerprint: str, at: float) -> int:
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE key_fingerprint = ? AND revoked_at IS NULL",
+                (at, key_fingerprint),
+            ).rowcount
+
+    def purge_sessions(self, now: float) -> int:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
 
 _FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims, error, last_step"

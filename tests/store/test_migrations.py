@@ -57,4 +57,4 @@ def test_an_upgraded_sweep_reads_as_arrow_and_the_store_is_at_the_current_versio
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "sweeps" not in tables
-    assert {"runs", "trace_parts", "jobs", "job_arrays"} <= tables
+    assert {"runs", "trace_parts", "jobs", "job_arrays", "sessions"} <= tables
