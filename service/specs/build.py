@@ -230,8 +230,36 @@ def build_sweep(document: Document, grid_: Grid) -> Problem:
         optimizer = optimizers.build(swept["optimizer"], dtype)
     except ParameterError as exc:  # the axes' corners passed as single runs: this is a combination of them
         raise InvalidSpec([(["axes"], exc.message)]) from exc
+    except (ValueError, TypeError) as exc:
+        raise _not_batched(exc) from exc
+    _check_batches(schedule, points)
     stop = base.get("stop") or {}
     return Problem(loss, schedule, optimizer, w0, base["steps"], stop.get("grad_tol"), stop.get("loss_tol"))
+
+
+def _check_batches(schedule: schedules.Schedule, points: int) -> None:
+    """A few schedule parameters cannot vary per run yet (piecewise `values`, optax's onecycle `pct_start` and
+    `pct_final`): building or evaluating the first steps shows it, and the sweep is refused (422) instead of
+    failing in its worker or answering 500."""
+    try:
+        with np.errstate(all="ignore"):
+            rates = np.asarray(schedule(np.arange(2, dtype=np.int64)))
+        if rates.ndim != 2 or rates.shape[1] not in (1, points):
+            raise ValueError(f"rates shaped {rates.shape}")
+    except (ValueError, TypeError) as exc:
+        raise _not_batched(exc) from exc
+
+
+def _not_batched(exc: Exception) -> InvalidSpec:
+    return InvalidSpec(
+        [
+            (
+                ["axes"],
+                "this parameter cannot take a different value per grid point yet (the engine refused the batch: "
+                f"{type(exc).__name__}); sweep another parameter, or send one sweep per value.",
+            )
+        ]
+    )
 
 
 def path_problem(document: Document, path: str) -> str | None:

@@ -217,3 +217,22 @@ def test_arrow_holds_the_computed_numbers_bit_for_bit_and_json_writes_null_for_n
     assert not np.isfinite(computed.traces.loss).all(), "the case must have non-finite numbers to mean anything"
     listed = np.asarray(result["traces"]["loss"], dtype=object)
     assert ((listed == None) == ~np.isfinite(computed.traces.loss)).all()  # noqa: E711 (elementwise)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "path"),
+    [
+        ({"kind": "tf1.piecewise_constant", "boundaries": [5], "values": [0.1, 0.01]}, "schedule.values.0"),
+        ({"kind": "keras.PiecewiseConstantDecay", "boundaries": [5], "values": [0.1, 0.01]}, "schedule.values.1"),
+        ({"kind": "optax.linear_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_start"),
+        ({"kind": "optax.cosine_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_start"),
+    ],
+)
+def test_a_parameter_the_engine_cannot_batch_is_refused_not_a_500(
+    client: TestClient, schedule: dict[str, Any], path: str
+) -> None:
+    body = {"base": {**COURSE_RUN, "steps": 20, "schedule": schedule}, "axes": [{"path": path, "values": [0.2, 0.3]}]}
+    response = client.post("/v1/sweeps", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["axes"]
+    assert "per grid point" in response.json()["detail"]
