@@ -12,6 +12,7 @@ from service import __version__
 from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
+from service.api.head import HeadAsGet
 from service.api.metrics import Metrics, RequestMetrics
 from service.api.sse import ClientStreams
 from service.config import Settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Location", "Retry-After", "X-Request-ID"],
             allow_credentials=True,
         )
+    app.add_middleware(HeadAsGet)  # outermost: every layer below sees the GET a HEAD stands for
     problems.install(app)
     for module in PROTECTED:
         app.include_router(module.router, dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)

@@ -1,0 +1,83 @@
+"""The HTTP edge against a real server (`python -m service`) on loopback: methods and `Allow`, HEAD, media types,
+security headers on HTML, who the client is behind (or without) a proxy, and connections that idle or trickle."""
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import COURSE_RUN
+from tests.live import Server, wait_for
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("edge") / "runs.sqlite3", DESCENT_EXECUTOR="thread")
+    yield running
+    running.stop()
+
+
+def raw(server: Server, request: bytes, timeout: float = 5) -> bytes:
+    """Send `request` as it is and read until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        return received
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("PUT", "/v1/runs", "GET, HEAD, POST"),
+        ("PATCH", "/v1/runs/no-such-run", "DELETE, GET, HEAD"),
+        ("POST", "/", "GET, HEAD"),
+        ("POST", "/static/index.html", "GET, HEAD"),
+    ],
+)
+def test_405_names_every_method_of_the_path(server: Server, method: str, path: str, allow: str) -> None:
+    with server.client() as client:
+        response = client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"] == "application/problem+json"
+    *others, last = allow.split(", ")
+    assert response.json()["detail"] == f"{method} is not allowed here; use {', '.join(others)} or {last}."
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/catalog", "/", "/static/index.html", "/openapi.json"])
+def test_head_answers_as_get_without_a_body(server: Server, path: str) -> None:
+    with server.client() as client:
+        get, head = client.get(path), client.head(path)
+    assert (head.status_code, get.status_code) == (200, 200)
+    assert head.content == b""
+    for name in ("content-type", "content-length", "content-security-policy", "x-content-type-options"):
+        assert head.headers.get(name) == get.headers.get(name), name
+    # On the wire: the header block, then nothing, though Content-Length announces the GET's body.
+    answer = raw(server, f"HEAD {path} HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n".encode())
+    head_block, rest = answer.split(b"\r\n\r\n", 1)
+    assert head_block.startswith(b"HTTP/1.1 200 ")
+    assert f"content-length: {len(get.content)}".encode() in head_block.lower()
+    assert rest == b""
+
+
+def test_head_of_an_event_stream_ends_at_once_and_frees_its_slot(server: Server) -> None:
+    with server.client(timeout=5) as client:
+        run_id = client.post("/v1/runs", json=COURSE_RUN).json()["id"]
+        head = client.head(f"/v1/runs/{run_id}/events", params={"interval_ms": 10_000})  # a GET would last 400 s
+        assert head.status_code == 200
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert head.content == b""
+        wait_for(lambda: "descent_active_streams 0.0" in client.get("/metrics").text, timeout=5)
+
+
+def test_head_where_get_is_refused_is_refused_alike(server: Server) -> None:
+    with server.client() as client:
+        assert client.head("/v1/runs/no-such-run").status_code == 404
+        refused = client.head("/v1/landscape")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "POST"
