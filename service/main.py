@@ -13,6 +13,7 @@ from service.api import catalog, dashboard, health, landscape, lr_finder, openap
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
 from service.api.head import HeadAsGet
+from service.api.media import json_body
 from service.api.metrics import Metrics, RequestMetrics
 from service.api.sse import ClientStreams
 from service.config import Settings
@@ -90,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(HeadAsGet)  # outermost: every layer below sees the GET a HEAD stands for
     problems.install(app)
-    for module in PROTECTED:
-        app.include_router(module.router, dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)
+    for module in PROTECTED:  # authentication first: a client without a key learns nothing more than 401
+        app.include_router(
+            module.router, dependencies=[Depends(require_key), Depends(json_body)], responses=UNAUTHORIZED_RESPONSE
+        )
     for module in PUBLIC:
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(json_body)])
     app.mount("/static", dashboard.static_files(), name="static")
     openapi.install(app, settings)
     return app

@@ -70,6 +70,7 @@ DESCRIPTIONS = {
     404: "Nothing has this id.",
     409: "The resource is not in a state that allows this yet.",
     413: "The body is larger than the server accepts.",
+    415: "The body is not JSON: send it with `Content-Type: application/json`.",
     422: "The request is invalid or beyond a limit; `errors` names each field and what to change.",
     429: "Every worker and queue place is busy; retry after `Retry-After` seconds.",
 }

@@ -4,6 +4,7 @@ security headers on HTML, who the client is behind (or without) a proxy, and con
 import socket
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from tests.conftest import COURSE_RUN
@@ -81,3 +82,28 @@ def test_head_where_get_is_refused_is_refused_alike(server: Server) -> None:
         refused = client.head("/v1/landscape")
     assert refused.status_code == 405
     assert refused.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("path", ["/v1/runs", "/v1/sweeps", "/v1/lr-finder", "/v1/landscape"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_that_is_not_json_is_415(server: Server, path: str, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    with server.client() as client:
+        response = client.post(path, content=orjson.dumps(COURSE_RUN), headers=headers)
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["accept-post"] == "application/json"
+    problem = response.json()
+    assert problem["title"] == "Unsupported Media Type"
+    assert (content_type or "no Content-Type") in problem["detail"]
+    assert "application/json" in problem["detail"]
+
+
+def test_json_bodies_are_still_taken(server: Server) -> None:
+    with server.client() as client:
+        for content_type in ("application/json", "application/json; charset=utf-8", "application/merge-patch+json"):
+            response = client.post("/v1/runs", content=orjson.dumps(COURSE_RUN), headers={"Content-Type": content_type})
+            assert response.status_code == 201, content_type
+        # No body at all stays the body's own 422, whatever the type says.
+        empty = client.post("/v1/runs", content=b"", headers={"Content-Type": "text/plain"})
+        assert empty.status_code == 422
