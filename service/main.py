@@ -15,6 +15,7 @@ from service.api.body_limit import BodyLimit
 from service.api.head import HeadAsGet
 from service.api.media import json_body
 from service.api.metrics import Metrics, RequestMetrics
+from service.api.security_headers import HtmlSecurityHeaders
 from service.api.sse import ClientStreams
 from service.config import Settings
 from service.logs import valid_request_id
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Location", "Retry-After", "X-Request-ID"],
             allow_credentials=True,
         )
+    docs = frozenset(path for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if path)
+    app.add_middleware(HtmlSecurityHeaders, docs_paths=docs)
     app.add_middleware(HeadAsGet)  # outermost: every layer below sees the GET a HEAD stands for
     problems.install(app)
     for module in PROTECTED:  # authentication first: a client without a key learns nothing more than 401

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from service.api.dashboard import SECURITY_HEADERS
+from service.api.security_headers import DOCS_HEADERS
 from tests.conftest import COURSE_RUN
 from tests.live import Server, wait_for
 
@@ -107,3 +109,30 @@ def test_json_bodies_are_still_taken(server: Server) -> None:
         # No body at all stays the body's own 422, whatever the type says.
         empty = client.post("/v1/runs", content=b"", headers={"Content-Type": "text/plain"})
         assert empty.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/", "/static/index.html"])
+def test_every_html_answer_carries_the_dashboards_security_headers(server: Server, path: str) -> None:
+    with server.client() as client:
+        for response in (client.get(path), client.head(path)):
+            assert response.headers["content-type"].startswith("text/html")
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers[name] == value, name
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_the_api_docs_pages_get_a_policy_that_lets_them_load(server: Server, path: str) -> None:
+    with server.client() as client:
+        response = client.get(path)
+    assert response.headers["content-type"].startswith("text/html")
+    policy = response.headers["content-security-policy"]
+    assert policy == DOCS_HEADERS["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_answers_that_are_not_html_are_left_alone(server: Server) -> None:
+    with server.client() as client:
+        for path in ("/healthz", "/static/app.js", "/openapi.json"):
+            assert "content-security-policy" not in client.get(path).headers, path
