@@ -3,9 +3,13 @@ security headers on HTML, who the client is behind (or without) a proxy, and con
 
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
+import httpx
 import orjson
 import pytest
+from httpx_sse import ServerSentEvent, connect_sse
 
 from service.api.dashboard import SECURITY_HEADERS
 from service.api.security_headers import DOCS_HEADERS
@@ -136,3 +140,54 @@ def test_answers_that_are_not_html_are_left_alone(server: Server) -> None:
     with server.client() as client:
         for path in ("/healthz", "/static/app.js", "/openapi.json"):
             assert "content-security-policy" not in client.get(path).headers, path
+
+
+def _hold_a_stream(streams: ExitStack, client: httpx.Client, run_id: str, **headers: str) -> Iterator[ServerSentEvent]:
+    """Open a slow replay (an event every 10 s) of a finished run, held open by `streams`; returns its events once
+    the first has come (keep them: a dropped iterator closes the response)."""
+    params = {"interval_ms": 10_000}
+    source = streams.enter_context(
+        connect_sse(client, "GET", f"/v1/runs/{run_id}/events", params=params, headers=headers)
+    )
+    events = source.iter_sse()
+    assert next(events).event == "run"
+    return events
+
+
+def test_x_forwarded_for_from_loopback_does_not_make_a_new_client(tmp_path: Path) -> None:
+    """By default no proxy is trusted, so a client cannot claim another address to get more streams."""
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_EXECUTOR="thread", DESCENT_MAX_STREAMS_PER_CLIENT="1")
+    try:
+        with server.client() as client, server.client() as other, ExitStack() as streams:
+            run_id = client.post("/v1/runs", json=COURSE_RUN).json()["id"]
+            held = _hold_a_stream(streams, client, run_id)
+            posing = other.get(f"/v1/runs/{run_id}/events", headers={"X-Forwarded-For": "203.0.113.7"})
+            assert posing.status_code == 429
+            assert "open event streams" in posing.json()["detail"]
+            assert held
+    finally:
+        log = server.stop()
+    assert "203.0.113.7" not in log  # the access log names the real peer
+
+
+def test_x_forwarded_for_from_a_configured_proxy_names_the_client(tmp_path: Path) -> None:
+    server = Server(
+        tmp_path / "runs.sqlite3",
+        DESCENT_EXECUTOR="thread",
+        DESCENT_MAX_STREAMS_PER_CLIENT="1",
+        DESCENT_FORWARDED_ALLOW_IPS="127.0.0.1",
+    )
+    try:
+        with server.client() as client, server.client() as other, server.client() as third, ExitStack() as streams:
+            run_id = client.post("/v1/runs", json=COURSE_RUN).json()["id"]
+            held = [
+                _hold_a_stream(streams, client, run_id, **{"X-Forwarded-For": "203.0.113.7"}),
+                _hold_a_stream(streams, other, run_id, **{"X-Forwarded-For": "203.0.113.8"}),  # another client
+            ]
+            again = third.get(f"/v1/runs/{run_id}/events", headers={"X-Forwarded-For": "203.0.113.7"})
+            assert again.status_code == 429
+            assert held
+    finally:
+        log = server.stop()
+    assert "203.0.113.7:0" in log
+    assert "203.0.113.8:0" in log
