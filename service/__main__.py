@@ -5,6 +5,7 @@ import os
 
 import uvicorn
 
+from service.api.connections import GuardedHttpToolsProtocol
 from service.config import Settings
 from service.logs import logging_config
 
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
         # process could then pose as any client. Only the configured proxies are believed; with none, no one is.
         proxy_headers=bool(defaults.forwarded_allow_ips),
         forwarded_allow_ips=defaults.forwarded_allow_ips,
+        # Slow and idle clients: see service/api/connections.py and service/api/body_timeout.py.
+        http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=defaults.keep_alive_timeout,
+        limit_concurrency=defaults.max_connections,
     )
 
 

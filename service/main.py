@@ -12,6 +12,7 @@ from service import __version__
 from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
+from service.api.body_timeout import BodyTimeout
 from service.api.head import HeadAsGet
 from service.api.media import json_body
 from service.api.metrics import Metrics, RequestMetrics
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics, app.state.streams = metrics, streams
     metrics.watch_streams(lambda: streams.total)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, timeout=settings.body_timeout)  # outside BodyLimit: an early 413 closes
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
     if settings.cors_origins:

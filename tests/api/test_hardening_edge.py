@@ -1,7 +1,11 @@
 """The HTTP edge against a real server (`python -m service`) on loopback: methods and `Allow`, HEAD, media types,
 security headers on HTML, who the client is behind (or without) a proxy, and connections that idle or trickle."""
 
+import resource
+import select
 import socket
+import statistics
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,7 +18,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 from service.api.dashboard import SECURITY_HEADERS
 from service.api.security_headers import DOCS_HEADERS
 from tests.conftest import COURSE_RUN
-from tests.live import Server, wait_for
+from tests.live import Server, answers_healthz, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -191,3 +195,160 @@ def test_x_forwarded_for_from_a_configured_proxy_names_the_client(tmp_path: Path
         log = server.stop()
     assert "203.0.113.7:0" in log
     assert "203.0.113.8:0" in log
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with 1 s idle, header and body timeouts."""
+    running = Server(
+        tmp_path_factory.mktemp("impatient") / "runs.sqlite3",
+        DESCENT_EXECUTOR="thread",
+        DESCENT_KEEP_ALIVE_TIMEOUT="1",
+        DESCENT_HEADER_TIMEOUT="1",
+        DESCENT_BODY_TIMEOUT="1",
+    )
+    yield running
+    running.stop()
+
+
+def seconds_until_closed(connection: socket.socket, limit: float, trickle: bytes = b"", every: float = 0.2) -> float:
+    """Seconds until the server closes `connection` (sending `trickle` every `every` s meanwhile); fails after
+    `limit` s, or if the server answers anything."""
+    start = time.monotonic()
+    connection.settimeout(every)
+    while time.monotonic() - start < limit:
+        try:
+            if trickle:
+                connection.sendall(trickle)
+            received = connection.recv(65536)
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+        assert received == b"", received
+        return time.monotonic() - start
+    raise AssertionError(f"still open after {limit} s")
+
+
+def connect(server: Server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_a_connection_that_never_sends_a_request_is_closed(impatient: Server) -> None:
+    with connect(impatient) as idle:
+        assert 0.8 < seconds_until_closed(idle, limit=5) < 3
+
+
+def test_a_connection_idle_after_a_response_is_closed(impatient: Server) -> None:
+    with connect(impatient) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert seconds_until_closed(connection, limit=5) < 3
+
+
+def test_headers_that_trickle_in_are_cut_off(impatient: Server) -> None:
+    """A header line every 0.2 s keeps bytes coming, yet the header block has 1 s in all."""
+    with connect(impatient) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n")
+        assert 0.8 < seconds_until_closed(connection, limit=5, trickle=b"X-Slow: 1\r\n") < 3
+
+
+def test_a_body_that_stalls_gets_408_and_the_connection_closes(impatient: Server) -> None:
+    body = orjson.dumps(COURSE_RUN)
+    head = (
+        f"POST /v1/runs HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with connect(impatient) as connection:
+        connection.sendall(head.encode() + body[:10])
+        start = time.monotonic()
+        answer = b""
+        while chunk := connection.recv(65536):  # the server closes after its answer
+            answer += chunk
+        assert 0.8 < time.monotonic() - start < 3
+    head_block, problem = answer.split(b"\r\n\r\n", 1)
+    assert head_block.startswith(b"HTTP/1.1 408 ")
+    assert b"connection: close" in head_block.lower()
+    assert b"content-type: application/problem+json" in head_block.lower()
+    assert "DESCENT_BODY_TIMEOUT" in orjson.loads(problem)["detail"]
+
+
+def test_a_body_sent_in_chunks_closer_than_the_timeout_is_taken(impatient: Server) -> None:
+    """The timeout is between chunks: a body that takes longer in all, but never pauses for 1 s, is read."""
+    body = orjson.dumps(COURSE_RUN)
+    head = f"POST /v1/runs HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    with connect(impatient) as connection:
+        connection.sendall(head.encode() + b"Connection: close\r\n\r\n")
+        for start in range(0, len(body), len(body) // 5 + 1):  # six pieces, 0.3 s apart: 1.5 s in all
+            time.sleep(0.3)
+            connection.sendall(body[start : start + len(body) // 5 + 1])
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 ")
+
+
+def test_an_answer_before_the_body_is_read_closes_the_connection(impatient: Server) -> None:
+    """A body nobody reads (no such route) cannot keep the connection open by trickling in after the answer."""
+    with connect(impatient) as connection:
+        connection.sendall(b"POST /v1/nothing HTTP/1.1\r\nHost: edge\r\nContent-Length: 100000\r\n\r\n{")
+        answer = connection.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 404 ")
+        assert b"connection: close" in answer.lower()
+        assert seconds_until_closed(connection, limit=3, trickle=b" ") < 1
+
+
+def test_healthz_stays_quick_while_200_idle_connections_are_held(tmp_path: Path) -> None:
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_EXECUTOR="thread", DESCENT_KEEP_ALIVE_TIMEOUT="3")
+    fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection per request: a new client must get in
+    try:
+        with ExitStack() as held, httpx.Client(base_url=server.url, timeout=5, limits=fresh) as client:
+            idle = [held.enter_context(connect(server)) for _ in range(200)]
+            took = []
+            for _ in range(50):
+                start = time.perf_counter()
+                assert client.get("/healthz").status_code == 200
+                took.append(time.perf_counter() - start)
+            p95 = statistics.quantiles(took, n=20)[-1]
+            print(f"/healthz, 200 idle connections held: p50 {statistics.median(took):.4f} s, p95 {p95:.4f} s")
+            assert p95 < 0.5
+            readable, _, _ = select.select(idle, [], [], 0)
+            assert not readable  # every one was still held while /healthz was measured...
+            for connection in idle:  # ...and the idle timeout then closes every one
+                seconds_until_closed(connection, limit=6)
+    finally:
+        server.stop()
+
+
+def test_beyond_max_connections_a_request_gets_503_at_once(tmp_path: Path) -> None:
+    server = Server(
+        tmp_path / "runs.sqlite3",
+        DESCENT_EXECUTOR="thread",
+        DESCENT_MAX_CONNECTIONS="10",
+        DESCENT_KEEP_ALIVE_TIMEOUT="2",
+    )
+    try:
+        wait_for(lambda: httpx.get(f"{server.url}/healthz").status_code == 200)  # the start-up probes are gone
+        with ExitStack() as held:
+            idle = [held.enter_context(connect(server)) for _ in range(10)]
+            refused = httpx.get(f"{server.url}/healthz", timeout=5)
+            assert refused.status_code == 503
+            for connection in idle:
+                seconds_until_closed(connection, limit=5)
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux prlimit")
+def test_idle_connections_past_the_open_file_limit_take_healthz_down_only_briefly(tmp_path: Path) -> None:
+    """The incident: idle connections held every file descriptor the server may open, so it could accept no one,
+    /healthz included. They are now closed after the keep-alive timeout, and /healthz answers again."""
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_EXECUTOR="thread", DESCENT_KEEP_ALIVE_TIMEOUT="2")
+    try:
+        resource.prlimit(server.process.pid, resource.RLIMIT_NOFILE, (256, 256))
+        with ExitStack() as held:
+            for _ in range(300):  # the kernel completes them all; the server can accept fewer than 256
+                held.enter_context(connect(server))
+            assert answers_healthz(server.url, 15)
+    finally:
+        server.stop()
