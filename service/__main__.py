@@ -5,6 +5,7 @@ import os
 
 import uvicorn
 
+from service.api.connections import GuardedHttpToolsProtocol
 from service.config import Settings
 from service.logs import logging_config
 
@@ -27,6 +28,14 @@ def main(argv: list[str] | None = None) -> None:
         log_level=defaults.log_level,
         log_config=logging_config(defaults.log_level, defaults.log_format),
         timeout_graceful_shutdown=defaults.shutdown_timeout,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise (FORWARDED_ALLOW_IPS): any local
+        # process could then pose as any client. Only the configured proxies are believed; with none, no one is.
+        proxy_headers=bool(defaults.forwarded_allow_ips),
+        forwarded_allow_ips=defaults.forwarded_allow_ips,
+        # Slow and idle clients: see service/api/connections.py and service/api/body_timeout.py.
+        http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=defaults.keep_alive_timeout,
+        limit_concurrency=defaults.max_connections,
     )
 
 

@@ -1,12 +1,20 @@
 """Settings, read from `DESCENT_*` environment variables; every limit has a safe default."""
 
 import os
+import resource
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.limits import Limits
+
+
+def _connection_limit() -> int:
+    """1000, or less where the process may open fewer files: a connection is one, and the store, the log and the
+    worker processes' pipes need some (about 100 to spare)."""
+    files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 1000 if files == resource.RLIM_INFINITY else max(1, min(1000, files - 100))
 
 
 class Settings(BaseSettings):
@@ -74,10 +82,36 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS; empty (default): CORS off."
     )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or networks (or '*') of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty (default): none, the client is the peer of the connection.",
+    )
+    keep_alive_timeout: int = Field(
+        5,
+        ge=1,
+        description="Seconds a connection may stay idle, before its first request as after each response, before it "
+        "is closed.",
+    )
+    header_timeout: int = Field(
+        10,
+        ge=1,
+        description="Seconds a request's header block may take to arrive once it has begun, before the "
+        "connection is closed.",
+    )
+    body_timeout: int = Field(
+        10, ge=1, description="Seconds a request body may pause between two of its chunks, before it gets 408."
+    )
+    max_connections: int = Field(
+        default_factory=_connection_limit,
+        ge=1,
+        description="Open connections (idle ones included) or requests in progress beyond which a request gets 503 "
+        "at once; default 1000, or the open-file limit less 100 if that is lower.",
+    )
     log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON objects or plain text.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

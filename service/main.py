@@ -15,8 +15,12 @@ from service import __version__
 from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
+from service.api.body_timeout import BodyTimeout
+from service.api.head import HeadAsGet
 from service.api.keys import KeyRing
+from service.api.media import json_body
 from service.api.metrics import Metrics, RequestMetrics
+from service.api.security_headers import HtmlSecurityHeaders
 from service.api.sse import ClientStreams
 from service.config import Settings
 from service.logs import valid_request_id
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics, app.state.streams, app.state.keys = metrics, streams, keys
     metrics.watch_streams(lambda: streams.total)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, timeout=settings.body_timeout)  # outside BodyLimit: an early 413 closes
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
     if settings.cors_origins:
@@ -94,11 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Location", "Retry-After", "X-Request-ID"],
             allow_credentials=True,
         )
+    docs = frozenset(path for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if path)
+    app.add_middleware(HtmlSecurityHeaders, docs_paths=docs)
+    app.add_middleware(HeadAsGet)  # outermost: every layer below sees the GET a HEAD stands for
     problems.install(app)
-    for module in PROTECTED:
-        app.include_router(module.router, dependencies=[Depends(require_key)], responses=UNAUTHORIZED_RESPONSE)
+    for module in PROTECTED:  # authentication first: a client without a key learns nothing more than 401
+        app.include_router(
+            module.router, dependencies=[Depends(require_key), Depends(json_body)], responses=UNAUTHORIZED_RESPONSE
+        )
     for module in PUBLIC:
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(json_body)])
     app.mount("/static", dashboard.static_files(), name="static")
     openapi.install(app, settings)
     return app

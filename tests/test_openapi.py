@@ -24,3 +24,18 @@ def test_every_operation_documents_its_bodies_and_problems() -> None:
             for status, response in operation["responses"].items():
                 if status.startswith("2") and status != "204":
                     assert response.get("content"), f"{method.upper()} {path} {status} has no body schema"
+
+
+def test_every_operation_with_a_body_documents_415() -> None:
+    spec = document()
+    with_body = [
+        (method, path, operation)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) >= 4
+    for method, path, operation in with_body:
+        response = operation["responses"].get("415")
+        assert response, f"{method.upper()} {path} does not document 415"
+        assert "application/problem+json" in response["content"]

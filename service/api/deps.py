@@ -49,7 +49,8 @@ def _metrics(request: Request) -> Metrics:
 
 
 def _client(request: Request) -> str:
-    """The client's address (behind a proxy, run uvicorn with --proxy-headers so that this is the real one)."""
+    """The client's address: the connection's peer, or behind a proxy listed in DESCENT_FORWARDED_ALLOW_IPS, the
+    address that proxy reports in X-Forwarded-For."""
     return request.client.host if request.client else "unknown"
 
 

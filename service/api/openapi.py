@@ -8,7 +8,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from service.api.problems import PROBLEM_JSON
+from service.api.problems import DESCRIPTIONS, PROBLEM_JSON
 from service.api.schemas import RUN_EVENTS, SWEEP_EVENTS
 from service.config import Settings
 
@@ -86,12 +86,14 @@ def _stream(document: dict[str, Any], events: dict[str, tuple[type[BaseModel], s
 
 def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
     """Every error response is `application/problem+json` with the `Problem` schema, 422s included
-    (FastAPI would describe them as `application/json` and its own `HTTPValidationError`)."""
+    (FastAPI would describe them as `application/json` and its own `HTTPValidationError`); every operation that
+    takes a body can answer 400 (not UTF-8) and 415 (not JSON)."""
     problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for operations in document["paths"].values():
         for operation in operations.values():
             if "requestBody" in operation:
                 operation["responses"].setdefault("400", {"description": "The body could not be read (not UTF-8)."})
+                operation["responses"].setdefault("415", {"description": DESCRIPTIONS[415]})
             for status, response in operation["responses"].items():
                 if status[0] in "45":
                     response["content"] = {PROBLEM_JSON: problem}

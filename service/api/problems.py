@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -69,6 +70,7 @@ DESCRIPTIONS = {
     404: "Nothing has this id.",
     409: "The resource is not in a state that allows this yet.",
     413: "The body is larger than the server accepts.",
+    415: "The body is not JSON: send it with `Content-Type: application/json`.",
     422: "The request is invalid or beyond a limit; `errors` names each field and what to change.",
     429: "Every worker and queue place is busy; retry after `Retry-After` seconds.",
 }
@@ -120,9 +122,10 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "The body could not be read as JSON text; send UTF-8 encoded JSON."
-        if exc.status_code == 405:  # Starlette names only the first matching route's methods
-            headers["Allow"] = ", ".join(_allowed_methods(request))
-            detail = f"{request.method} is not allowed here; use {headers['Allow']}."
+        if exc.status_code == 405:  # the route that raised it names only its own methods
+            methods = _allowed_methods(request, headers.get("Allow", ""))
+            headers["Allow"] = ", ".join(methods)
+            detail = f"{request.method} is not allowed here; use {_listed(methods)}."
         problem = ProblemError(exc.status_code, title, detail, type_=type_, headers=headers)
         return problem_response(problem, request.url.path)
 
@@ -138,14 +141,33 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_crash)
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route accepts at this path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
+def _allowed_methods(request: Request, raised: str) -> list[str]:
+    """Every method some route accepts at this path, with those the raising route named (`raised`, its `Allow`:
+    a mount's app knows its own); HEAD wherever GET (`head.HeadAsGet` answers it).
+
+    FastAPI (0.165) keeps included routers' routes behind `_IncludedRouter` entries that carry no methods, so the
+    routes are walked with their effective path and methods (`iter_route_contexts`), each matched against a fresh
+    scope: by now the request's scope has been narrowed by the route that matched (a mount's `root_path`)."""
+    scope = {
+        "type": "http",
+        "method": request.method,
+        "path": request.scope["path"],
+        "root_path": request.scope.get("app_root_path", request.scope.get("root_path", "")),
+        "headers": request.scope.get("headers", []),
+    }
+    methods = {method.strip().upper() for method in raised.split(",") if method.strip()}
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(scope)
         if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+            methods |= route.methods or set()
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
+
+
+def _listed(methods: list[str]) -> str:
+    """The methods in words: `GET, HEAD or POST`."""
+    return " or ".join([", ".join(methods[:-1]), methods[-1]]) if len(methods) > 1 else "".join(methods)
 
 
 def _reason(status: int) -> str:
