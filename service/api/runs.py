@@ -16,6 +16,7 @@ from service.api.sse import encoded, server_sent_events
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_text, trace_columns
 from service.errors import InvalidSpec
+from service.specs.kinds.base import INT32_MAX
 from service.specs.prepare import prepare_run
 from service.specs.run import RunSpec
 from service.store.base import CursorError, RunRecord
@@ -115,8 +116,10 @@ async def list_runs(
 async def read_run(
     run_id: RunId,
     lifecycle: LifecycleDep,
-    every: Annotated[int | None, Query(ge=1, description="Keep every k-th row (plus the last).")] = None,
-    max_points: Annotated[int | None, Query(ge=2, description="Keep at most n evenly spaced rows.")] = None,
+    every: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Keep every k-th row (plus the last).")] = None,
+    max_points: Annotated[
+        int | None, Query(ge=2, le=INT32_MAX, description="Keep at most n evenly spaced rows.")
+    ] = None,
     format: Annotated[
         Literal["json", "csv", "arrow"] | None, Query(description="Overrides `Accept`, for links.")
     ] = None,

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import Finite, Strict
+from service.specs.kinds.base import Finite, Strict, WholeNumber
 from service.specs.kinds.losses import LossSpec
 
 MAX_RESOLUTION = 1000
@@ -23,7 +23,7 @@ class LandscapeSpec(Strict):
         description="One [lo, hi] per dimension of the loss: [[lo, hi]] for a 1-D loss, [[xlo, xhi], [ylo, yhi]] "
         "for a 2-D one.",
     )
-    resolution: int = Field(
-        101, ge=2, le=MAX_RESOLUTION, description="Points per axis, ends included: n in 1-D, n x n in 2-D."
+    resolution: Annotated[int, Field(ge=2, le=MAX_RESOLUTION), WholeNumber] = Field(
+        101, description="Points per axis, ends included: n in 1-D, n x n in 2-D."
     )
     dtype: Literal["float32", "float64"] = Field("float32", description="Precision of the grid and the loss values.")

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict
+from service.specs.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict, WholeNumber
 from service.specs.kinds.losses import LossSpec
 from service.specs.kinds.optimizers import OptimizerSpec
 from service.specs.kinds.optimizers.common import SGD
@@ -29,7 +29,9 @@ class LRFinderSpec(Strict):
     dtype: Literal["float32", "float64"] = Field("float32", description="Arithmetic precision of the whole test.")
     start_lr: Positive = Field(1e-7, description="The first rate (torch-lr-finder and fastai default 1e-7).")
     end_lr: Positive = Field(10.0, description="The last rate, reached at update num_iter - 1; above start_lr.")
-    num_iter: int = Field(100, ge=2, le=MAX_NUM_ITER, description="Number of updates (rates) in the test.")
+    num_iter: Annotated[int, Field(ge=2, le=MAX_NUM_ITER), WholeNumber] = Field(
+        100, description="Number of updates (rates) in the test."
+    )
     step_mode: Literal["exp", "linear"] = Field(
         "exp",
         description="How the rate grows at update k = 0 .. num_iter - 1, with r = k / (num_iter - 1): "

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import Finite, NonNegative, NumberOrList, Strict
+from service.specs.kinds.base import Finite, NonNegative, NumberOrList, PositiveStepCount, Strict
 from service.specs.kinds.losses import LossSpec
 from service.specs.kinds.optimizers import OptimizerSpec
 from service.specs.kinds.optimizers.common import SGD
@@ -21,7 +21,7 @@ class Stop(Strict):
 class Record(Strict):
     """Which rows the stored trace keeps."""
 
-    every: int = Field(1, ge=1, description="Keep every k-th row, plus the first and the last.")
+    every: PositiveStepCount = Field(1, description="Keep every k-th row, plus the first and the last.")
     state: bool = Field(
         False,
         description="Also keep the optimizer's state per row (momentum buffers, Adam's moments, ...), by the "
@@ -36,7 +36,7 @@ class RunSpec(Strict):
     w0: NumberOrList = Field(description="Starting point: a number, or one number per dimension.")
     schedule: ScheduleSpec = Field(description="Learning rate: a number (constant) or a schedule object.")
     optimizer: OptimizerSpec = Field(default_factory=lambda: SGD(kind="sgd"), description="The update rule.")
-    steps: int = Field(ge=1, description="Number of updates; the trace has rows 0..steps.")
+    steps: PositiveStepCount = Field(description="Number of updates; the trace has rows 0..steps.")
     dtype: Literal["float32", "float64"] = Field("float32", description="Arithmetic precision of the whole run.")
     stop: Stop | None = Field(None, description="Early stopping; none by default.")
     record: Record = Field(default_factory=Record, description="Which rows to keep; every row by default.")

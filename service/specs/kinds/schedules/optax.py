@@ -10,12 +10,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import Finite, Kind, Strict, tagged_union
+from service.specs.kinds.base import INT32_MAX, Finite, Int32, Kind, Strict, tagged_union
 
-Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
-"""A whole number of steps in int32's range (optax compares it with its int32 step count)."""
-Exponent = Int32 | Finite
-"""A whole number is applied by repeated multiplication (lax.integer_pow), a number with a point by pow."""
+Exponent = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)] | Finite
+"""A whole number (`2`) is applied by repeated multiplication (lax.integer_pow), a number with a point (`2.0`) by pow:
+unlike an integer field's, a whole-number float stays a float here."""
 BoundariesAndScales = Annotated[
     dict[str, Finite] | None,
     Field(
