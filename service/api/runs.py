@@ -24,6 +24,11 @@ from service.store.base import CursorError, RunRecord
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 RunId = Annotated[str, Path(description="The run's id, as returned by `POST /v1/runs`.")]
 NO_RUN = "No run has this id."
+LAST_STEP = INT32_MAX
+"""No run has a step beyond this (steps are int32, as the schema bounds them): a resume point above it is refused
+before the stream starts, since no run can reach it. At or below it, a resume point after the run's last row
+replays nothing, so an ended run's stream is `run` then `end` at once (and a live run's follows until its `end`):
+that is what an EventSource needs that lost its connection between the last `step` and the `end`."""
 
 
 @router.post(
@@ -189,7 +194,14 @@ async def stream_run(
     streams: StreamsDep,
     client: ClientDep,
     last_event_id: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=-1, description="Resume after this step (sent by EventSource).")
+        int | None,
+        Header(
+            alias="Last-Event-ID",
+            ge=-1,
+            le=LAST_STEP,
+            description="Resume after this step (sent by EventSource); after the run's last row, the stream is "
+            "`run` then `end`.",
+        ),
     ] = None,
     batch: Annotated[
         int | None,
@@ -202,6 +214,7 @@ async def stream_run(
         int | None,
         Query(
             ge=-1,
+            le=LAST_STEP,
             description="Resume after this step, for a client that cannot send Last-Event-ID (a new EventSource "
             "after a page reload); Last-Event-ID wins when both are given.",
         ),

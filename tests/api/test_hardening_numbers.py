@@ -1,6 +1,7 @@
 """Numbers at the edge, against a real server (`python -m service`): a number out of range anywhere in a request is
 a 422 problem naming its field, never a 500 or a reset connection, and nothing of it is stored; a whole-number float
-is taken for an integer field."""
+is taken for an integer field; a stream resumed beyond any step is refused, one resumed after the run's last row
+ends at once."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from httpx_sse import connect_sse
 
 from tests.conftest import COURSE_RUN
 from tests.live import Server
@@ -232,6 +234,39 @@ def test_record_every_at_the_top_of_its_range_runs(server: Server) -> None:
     run = response.json()
     assert run["status"] == "finished"
     assert run["trace"]["step"] == [0, 10]  # the first and the last row
+
+
+def events(client: httpx.Client, url: str, **kwargs: Any) -> list[str]:
+    with connect_sse(client, "GET", url, **kwargs) as source:
+        assert source.response.status_code == 200
+        return [event.event for event in source.iter_sse()]
+
+
+@pytest.fixture(scope="module")
+def finished_run(server: Server) -> str:
+    with server.client() as client:
+        response = client.post("/v1/runs", json=COURSE_RUN)  # 40 steps: rows 0..40
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "finished"
+    return str(response.json()["id"])
+
+
+@pytest.mark.parametrize("number", [pytest.param(INT32_MAX + 1, id="2**31"), *BEYOND])
+def test_a_resume_point_beyond_any_step_is_refused(server: Server, finished_run: str, number: int) -> None:
+    """Last-Event-ID (or ?after=) of 2**63 or more sent one event and ended the stream with neither end nor error."""
+    url, step = f"/v1/runs/{finished_run}/events", str(number)
+    with server.client() as client:
+        assert_problem(client.get(url, headers={"Last-Event-ID": step}), ["header", "Last-Event-ID"], "at most")
+        assert_problem(client.get(url, params={"after": step}), ["query", "after"], "at most")
+
+
+@pytest.mark.parametrize("step", [40, 41, INT32_MAX])
+def test_a_resume_point_after_the_last_row_ends_at_once(server: Server, finished_run: str, step: int) -> None:
+    url = f"/v1/runs/{finished_run}/events"
+    with server.client() as client:
+        assert events(client, url, headers={"Last-Event-ID": str(step)}) == ["run", "end"]
+        assert events(client, url, params={"after": step}) == ["run", "end"]
+        assert events(client, url, headers={"Last-Event-ID": "39"}) == ["run", "step", "end"]
 
 
 def test_whole_number_floats_are_integers(server: Server) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from service.openapi import document
 from service.specs.kinds.base import INT32_MAX
 from service.specs.landscape import LandscapeSpec
 from service.specs.lr_finder import LRFinderSpec
@@ -20,6 +21,40 @@ def refusals(model: Any, body: dict[str, Any]) -> list[tuple[list[Any], str]]:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(body)
     return validation_errors(caught.value.errors())
+
+
+def request_integers() -> list[tuple[str, dict[str, Any]]]:
+    """Every integer schema a request can contain: in parameters and request bodies, following `$ref`s."""
+    spec = document()
+    found: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+
+    def walk(schema: Any, where: str) -> None:
+        if isinstance(schema, dict):
+            reference = schema.get("$ref")
+            if isinstance(reference, str) and reference not in seen:
+                seen.add(reference)
+                walk(spec["components"]["schemas"][reference.rsplit("/", 1)[-1]], reference.rsplit("/", 1)[-1])
+            if schema.get("type") == "integer":
+                found.append((where, schema))
+            for key, value in schema.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(schema, list):
+            for index, value in enumerate(schema):
+                walk(value, f"{where}.{index}")
+
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            walk(operation.get("parameters", []), f"{method} {path}")
+            walk(operation.get("requestBody", {}), f"{method} {path} body")
+    return found
+
+
+def test_every_integer_a_request_can_hold_is_bounded() -> None:
+    """In bodies and parameters alike: an unbounded integer reached the engine or the store as 2**64."""
+    found = request_integers()
+    assert len(found) > 40
+    assert [where for where, schema in found if "minimum" not in schema or "maximum" not in schema] == []
 
 
 @pytest.mark.parametrize(
