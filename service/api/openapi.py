@@ -29,9 +29,10 @@ def install(app: FastAPI, settings: Settings) -> None:
 def publish_limits(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """This server's limits and authentication in its own document, so a client (or a fuzzer) knows them before it
     is refused: without configured API keys, no operation claims to need one."""
-    spec = document["components"]["schemas"]["RunSpec"]["properties"]
-    spec["steps"]["maximum"] = settings.max_steps
-    spec["w0"]["anyOf"][1]["maxItems"] = settings.max_dims
+    schemas = document["components"]["schemas"]
+    schemas["RunSpec"]["properties"]["steps"]["maximum"] = settings.max_steps
+    for spec in ("RunSpec", "LRFinderSpec"):
+        schemas[spec]["properties"]["w0"]["anyOf"][1]["maxItems"] = settings.max_dims
     if not settings.api_keys:
         document["components"].pop("securitySchemes", None)
         for operations in document["paths"].values():

@@ -2,10 +2,10 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from service.specs.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict, WholeNumber
-from service.specs.kinds.losses import LossSpec
+from service.specs.kinds.losses import LossSpec, dimension_rules
 from service.specs.kinds.optimizers import OptimizerSpec
 from service.specs.kinds.optimizers.common import SGD
 
@@ -21,8 +21,12 @@ class LRFinderSpec(Strict):
     `num_iter` updates from `w0`; the smoothed loss is recorded and the test stops once it exceeds `diverge_th`
     times the best so far. `end_lr` must be larger than `start_lr`."""
 
+    model_config = ConfigDict(json_schema_extra={"allOf": dimension_rules("w0")})
+
     loss: LossSpec
-    w0: NumberOrList = Field(description="Starting point: a number, or one number per dimension.")
+    w0: NumberOrList = Field(
+        description="Starting point: a number, or one number per dimension.", examples=[[-1.5, 2.0]]
+    )
     optimizer: OptimizerSpec = Field(
         default_factory=lambda: SGD(kind="sgd"), description="The update rule; the rate comes from the test."
     )

@@ -2,12 +2,13 @@
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from service.specs.kinds.base import Finite, NonNegative, NumberOrList, PositiveStepCount, Strict
-from service.specs.kinds.losses import LossSpec
+from service.specs.kinds.losses import LossSpec, dimension_rules
 from service.specs.kinds.optimizers import OptimizerSpec
 from service.specs.kinds.optimizers.common import SGD
+from service.specs.kinds.optimizers.torch import CYCLES_MOMENTUM
 from service.specs.kinds.schedules import ScheduleSpec
 
 
@@ -29,11 +30,36 @@ class Record(Strict):
     )
 
 
+CYCLE_MOMENTUM_RULE: dict[str, Any] = {
+    "if": {
+        "properties": {
+            "schedule": {
+                "type": "object",
+                "properties": {"kind": {"enum": ["torch.CyclicLR", "torch.OneCycleLR"]}},
+                "required": ["kind"],
+                "not": {"properties": {"cycle_momentum": {"const": False}}, "required": ["cycle_momentum"]},
+            }
+        },
+        "required": ["schedule"],
+    },
+    "then": {
+        "properties": {"optimizer": {"properties": {"kind": {"enum": list(CYCLES_MOMENTUM)}}, "required": ["kind"]}},
+        "required": ["optimizer"],
+    },
+}
+"""torch's rule, stated: CyclicLR and OneCycleLR cycling momentum need an optimizer with a momentum or betas."""
+
+
 class RunSpec(Strict):
     """A gradient-descent run: minimise `loss` from `w0` for `steps` updates."""
 
+    # The cross-field rules JSON Schema can state (README: "Rules the schema cannot state" lists the others)
+    model_config = ConfigDict(json_schema_extra={"allOf": [*dimension_rules("w0"), CYCLE_MOMENTUM_RULE]})
+
     loss: LossSpec
-    w0: NumberOrList = Field(description="Starting point: a number, or one number per dimension.")
+    w0: NumberOrList = Field(
+        description="Starting point: a number, or one number per dimension.", examples=[[-1.5, 2.0]]
+    )
     schedule: ScheduleSpec = Field(description="Learning rate: a number (constant) or a schedule object.")
     optimizer: OptimizerSpec = Field(default_factory=lambda: SGD(kind="sgd"), description="The update rule.")
     steps: PositiveStepCount = Field(description="Number of updates; the trace has rows 0..steps.")

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from service.specs.kinds.base import Finite, Strict, WholeNumber
 from service.specs.run import RunSpec
@@ -37,6 +37,13 @@ SOURCES = ("values", "linspace", "logspace")
 class Axis(Strict):
     """One parameter varied over values: a dotted path into the base spec and exactly one of values, linspace,
     logspace."""
+
+    # The schema says "exactly one" too: each branch of the oneOf is one source given (present and not null).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": [source], "properties": {source: {"not": {"type": "null"}}}} for source in SOURCES]
+        }
+    )
 
     path: str = Field(
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$",

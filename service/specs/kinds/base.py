@@ -30,6 +30,25 @@ DecaySteps = Annotated[float, Field(allow_inf_nan=False, ge=1e-30, le=FLOAT32_MA
 Positive = Annotated[float, Field(allow_inf_nan=False, gt=0, le=FLOAT32_MAX)]
 Fraction = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)]
 """A number from 0 to 1 inclusive (a decay factor, a momentum, a percentage of the run)."""
+
+
+def checked(**keywords: Any) -> Any:
+    """A library's rule on one number, stated in the JSON schema (`minimum`, `exclusiveMaximum`, `not`, ...) and
+    checked by the engine, which refuses with the library's own words: Pydantic does not check it, so that message
+    is the one a client reads, located at the field. tests/specs/test_rules.py holds each statement to the engine."""
+    return Field(json_schema_extra=keywords)
+
+
+AtLeastZero = Annotated[Finite, checked(minimum=0)]
+"""0 or more, the library's rule (torch's "Invalid ... value", ...)."""
+AboveZero = Annotated[Finite, checked(exclusiveMinimum=0)]
+"""Greater than 0, the library's rule (a divisor, a logarithm's argument)."""
+ZeroToOne = Annotated[Finite, checked(minimum=0, maximum=1)]
+"""From 0 to 1 inclusive, the library's rule."""
+NotZero = Annotated[Finite, checked(**{"not": {"const": 0}})]
+"""Any number but 0, the library's rule (a divisor)."""
+PositiveInFloat32 = Annotated[Positive, checked(exclusiveMinimum=2**-150)]
+"""Positive once rounded to float32, which the library computes in: 2**-150 and below round to 0."""
 INT32_MAX = 2**31 - 1
 """The largest step: steps are counted in int32 (as TensorFlow, JAX and the engine count them)."""
 
@@ -50,6 +69,8 @@ StepCount = Annotated[int, Field(ge=0, le=INT32_MAX), WholeNumber]
 """A whole number of steps, 0 or more (an int32 step counter's range)."""
 PositiveStepCount = Annotated[int, Field(ge=1, le=INT32_MAX), WholeNumber]
 """A whole number of steps, 1 or more."""
+LibraryStepCount = Annotated[StepCount, checked(minimum=1)]
+"""1 or more, the library's rule (a period, a divisor); 0 is refused by the engine with the library's words."""
 Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX), WholeNumber]
 """A whole number in int32's range (a step a library compares with its int32 step count; may be negative)."""
 

@@ -4,7 +4,15 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import DecaySteps, Finite, Int32, Kind, NonNegative, Positive, WholeNumber
+from service.specs.kinds.base import (
+    DecaySteps,
+    Finite,
+    Int32,
+    Kind,
+    NonNegative,
+    PositiveInFloat32,
+    WholeNumber,
+)
 
 Boundaries = Annotated[list[Int32], Field(min_length=1, max_length=999)]
 """Steps where a piecewise-constant rate changes (ints, as TF needs them to compare with the integer step)."""
@@ -108,7 +116,9 @@ class CosineDecayRestarts(TF1Schedule):
     kind: Literal["tf1.cosine_decay_restarts"]
     learning_rate: Finite = learning_rate_field()
     first_decay_steps: DecaySteps = Field(description="Steps of the first period; positive.")
-    t_mul: Positive = Field(2.0, description="Each period is t_mul times longer than the one before; positive.")
+    t_mul: PositiveInFloat32 = Field(
+        2.0, description="Each period is t_mul times longer than the one before; positive (in float32)."
+    )
     m_mul: Finite = Field(1.0, description="Each restart starts at m_mul times the previous restart's rate.")
     alpha: Finite = Field(
         0.0, description="Floor as a fraction of learning_rate; never reached exactly (each period restarts first)."
