@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import orjson
 import pytest
 from httpx_sse import connect_sse
@@ -314,3 +315,67 @@ def test_an_optimizer_state_that_overflows_is_null_in_the_documented_answer(serv
     run = response.json()
     assert None in run["trace"]["state"]["square_avg"][1]
     schemas.Run.model_validate(run)
+
+
+ENDPOINTS = {"RunSpec": "/v1/runs", "SweepSpec": "/v1/sweeps", "LRFinderSpec": "/v1/lr-finder"}
+AXIS = {"path": "schedule.learning_rate"}
+AGREEMENT = [
+    # a whole-number float for an integer field: schema-valid (JSON Schema's integer), and now taken
+    pytest.param("RunSpec", {**RUN, "steps": 10.0, "record": {"every": 2.0}}, id="whole-number floats"),
+    pytest.param("LRFinderSpec", {**LR_FINDER, "num_iter": 10.0}, id="whole-number num_iter"),
+    # a sweep axis with no source, or two: schema-valid before (no oneOf), refused by the server
+    pytest.param("SweepSpec", {**SWEEP, "axes": [AXIS]}, id="axis without a source"),
+    pytest.param(
+        "SweepSpec",
+        {**SWEEP, "axes": [{**AXIS, "values": [0.1], "linspace": {"start": 0.1, "stop": 0.2, "num": 2}}]},
+        id="axis with two sources",
+    ),
+    pytest.param("SweepSpec", {**SWEEP, "axes": [{**AXIS, "values": [0.1], "logspace": None}]}, id="axis with one"),
+    # a library's own rule, and a cross-field rule JSON Schema can state
+    pytest.param("RunSpec", {**RUN, "optimizer": {"kind": "torch.SGD", "momentum": -0.5}}, id="torch momentum"),
+    pytest.param("RunSpec", {**RUN, "optimizer": {"kind": "torch.SGD", "nesterov": True}}, id="nesterov"),
+    pytest.param("RunSpec", {**RUN, "loss": {"kind": "booth"}, "w0": 1.0}, id="booth in 1-D"),
+]
+
+
+@pytest.fixture(scope="module")
+def served(server: Server) -> dict[str, Any]:
+    with server.client() as client:
+        document: dict[str, Any] = client.get("/openapi.json").json()
+    return document
+
+
+def admits(document: dict[str, Any], name: str, body: Any) -> bool:
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    return bool(jsonschema_rs.validator_for(schema).is_valid(body))
+
+
+@pytest.mark.parametrize(("name", "body"), AGREEMENT)
+def test_the_served_document_admits_what_the_server_takes(
+    server: Server, served: dict[str, Any], name: str, body: dict[str, Any]
+) -> None:
+    """Schemathesis found schema-valid bodies the server refused (3.0 for an integer, an axis without a source)."""
+    with server.client() as client:
+        response = client.post(ENDPOINTS[name], json=body)
+    assert response.status_code in (200, 201, 422), response.text
+    assert admits(served, name, body) == (response.status_code != 422), response.text
+
+
+def test_the_served_documents_examples_fit_together(server: Server, served: dict[str, Any]) -> None:
+    """Schemathesis sends the document's examples together: every formula example with every w0 example (and every
+    bounds example) must be a spec the server runs; the 1-D and 3-D formula examples fitted no common w0."""
+    schemas_ = served["components"]["schemas"]
+    formulas = schemas_["Expression"]["properties"]["formula"]["examples"]
+    starts = schemas_["RunSpec"]["properties"]["w0"].get("examples", [])
+    bounds = schemas_["LandscapeSpec"]["properties"]["bounds"].get("examples", [])
+    assert formulas
+    assert starts
+    assert bounds
+    with server.client() as client:
+        for formula in formulas:
+            loss = {"kind": "expression", "formula": formula}
+            for w0 in starts:
+                assert client.post("/v1/runs", json={**RUN, "loss": loss, "w0": w0}).status_code == 201
+                assert client.post("/v1/lr-finder", json={**LR_FINDER, "loss": loss, "w0": w0}).status_code == 200
+            for pairs in bounds:
+                assert client.post("/v1/landscape", json={"loss": loss, "bounds": pairs}).status_code == 200
