@@ -379,3 +379,19 @@ def test_the_served_documents_examples_fit_together(server: Server, served: dict
                 assert client.post("/v1/lr-finder", json={**LR_FINDER, "loss": loss, "w0": w0}).status_code == 200
             for pairs in bounds:
                 assert client.post("/v1/landscape", json={"loss": loss, "bounds": pairs}).status_code == 200
+
+
+def test_an_integer_of_more_digits_than_the_json_reader_takes_is_a_problem_saying_so(
+    server: Server, store: Path
+) -> None:
+    """Python's JSON reader refuses an integer of more than 4300 digits before any field exists: a 400 problem
+    that says why (it said "send UTF-8 encoded JSON"), and nothing stored."""
+    before = stored(store)
+    with server.client() as client:
+        body = raw({**RUN, "w0": "<n>"}, n="1" + "0" * 5000)
+        response = client.post("/v1/runs", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "more than 4300 digits" in response.json()["detail"]
+    assert "±3.4e38" in response.json()["detail"]
+    assert stored(store) == before
