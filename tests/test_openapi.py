@@ -39,3 +39,22 @@ def test_every_operation_with_a_body_documents_415() -> None:
         response = operation["responses"].get("415")
         assert response, f"{method.upper()} {path} does not document 415"
         assert "application/problem+json" in response["content"]
+
+
+def test_no_parameter_is_nullable() -> None:
+    """A query or header parameter is sent or left out: HTTP has no null, and a fuzzer would send the text "null"."""
+    for path, operations in document()["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                assert "null" not in str(parameter["schema"]), f"{method.upper()} {path} {parameter['name']}"
+
+
+def test_a_resume_point_is_a_step() -> None:
+    parameters = document()["paths"]["/v1/runs/{run_id}/events"]["get"]["parameters"]
+    schemas = {parameter["name"]: parameter["schema"] for parameter in parameters}
+    for name in ("Last-Event-ID", "after"):
+        assert {key: schemas[name][key] for key in ("type", "minimum", "maximum")} == {
+            "type": "integer",
+            "minimum": -1,
+            "maximum": 2**31 - 1,
+        }

@@ -19,7 +19,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = publish_limits(describe_events(problems_as_problem_json(document)), settings)
+            document = parameters_not_nullable(describe_events(problems_as_problem_json(document)))
+            app.openapi_schema = publish_limits(document, settings)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -28,15 +29,32 @@ def install(app: FastAPI, settings: Settings) -> None:
 def publish_limits(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """This server's limits and authentication in its own document, so a client (or a fuzzer) knows them before it
     is refused: without configured API keys, no operation claims to need one."""
-    spec = document["components"]["schemas"]["RunSpec"]["properties"]
-    spec["steps"]["maximum"] = settings.max_steps
-    spec["w0"]["anyOf"][1]["maxItems"] = settings.max_dims
+    schemas = document["components"]["schemas"]
+    schemas["RunSpec"]["properties"]["steps"]["maximum"] = settings.max_steps
+    for spec in ("RunSpec", "LRFinderSpec"):
+        schemas[spec]["properties"]["w0"]["anyOf"][1]["maxItems"] = settings.max_dims
     if not settings.api_keys and not settings.api_keys_file:
         document["components"].pop("securitySchemes", None)
         for operations in document["paths"].values():
             for operation in operations.values():
                 operation.pop("security", None)
                 operation["responses"].pop("401", None)
+    return document
+
+
+def parameters_not_nullable(document: dict[str, Any]) -> dict[str, Any]:
+    """A query or header parameter is given or left out, never null (HTTP cannot say null): FastAPI describes an
+    optional one (`int | None = None`) as `anyOf: [{integer}, {null}]`; it is the non-null schema here."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                alternatives = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+                if "anyOf" in schema and len(alternatives) == 1:
+                    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+                    if rest.get("default", 0) is None:
+                        del rest["default"]
+                    parameter["schema"] = {**alternatives[0], **rest}
     return document
 
 

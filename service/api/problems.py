@@ -122,6 +122,11 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "The body could not be read as JSON text; send UTF-8 encoded JSON."
+            if "integer string conversion" in str(exc.__cause__):  # Python's JSON reader stops at 4300 digits
+                detail = (
+                    "The body has an integer of more than 4300 digits, which the JSON reader refuses; every number "
+                    "in a spec lies within ±3.4e38 (float32's range)."
+                )
         if exc.status_code == 405:  # the route that raised it names only its own methods
             methods = _allowed_methods(request, headers.get("Allow", ""))
             headers["Allow"] = ", ".join(methods)

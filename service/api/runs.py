@@ -16,6 +16,7 @@ from service.api.sse import encoded, server_sent_events
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, trace_columns
 from service.errors import InvalidSpec
+from service.specs.kinds.base import INT32_MAX
 from service.specs.prepare import prepare_run
 from service.specs.run import RunSpec
 from service.store.base import CursorError, RunRecord
@@ -23,6 +24,11 @@ from service.store.base import CursorError, RunRecord
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 RunId = Annotated[str, Path(description="The run's id, as returned by `POST /v1/runs`.")]
 NO_RUN = "No run has this id."
+LAST_STEP = INT32_MAX
+"""No run has a step beyond this (steps are int32, as the schema bounds them): a resume point above it is refused
+before the stream starts, since no run can reach it. At or below it, a resume point after the run's last row
+replays nothing, so an ended run's stream is `run` then `end` at once (and a live run's follows until its `end`):
+that is what an EventSource needs that lost its connection between the last `step` and the `end`."""
 
 
 @router.post(
@@ -115,8 +121,10 @@ async def list_runs(
 async def read_run(
     run_id: RunId,
     lifecycle: LifecycleDep,
-    every: Annotated[int | None, Query(ge=1, description="Keep every k-th row (plus the last).")] = None,
-    max_points: Annotated[int | None, Query(ge=2, description="Keep at most n evenly spaced rows.")] = None,
+    every: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Keep every k-th row (plus the last).")] = None,
+    max_points: Annotated[
+        int | None, Query(ge=2, le=INT32_MAX, description="Keep at most n evenly spaced rows.")
+    ] = None,
     format: Annotated[
         Literal["json", "csv", "arrow"] | None, Query(description="Overrides `Accept`, for links.")
     ] = None,
@@ -185,7 +193,14 @@ async def stream_run(
     streams: StreamsDep,
     client: ClientDep,
     last_event_id: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=-1, description="Resume after this step (sent by EventSource).")
+        int | None,
+        Header(
+            alias="Last-Event-ID",
+            ge=-1,
+            le=LAST_STEP,
+            description="Resume after this step (sent by EventSource); after the run's last row, the stream is "
+            "`run` then `end`.",
+        ),
     ] = None,
     batch: Annotated[
         int | None,
@@ -198,6 +213,7 @@ async def stream_run(
         int | None,
         Query(
             ge=-1,
+            le=LAST_STEP,
             description="Resume after this step, for a client that cannot send Last-Event-ID (a new EventSource "
             "after a page reload); Last-Event-ID wins when both are given.",
         ),

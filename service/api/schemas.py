@@ -10,6 +10,9 @@ from service.specs.sweep import SweepSpec
 from service.store.base import Status
 
 Vector = float | list[float]
+StateVector = float | None | list[float | None]
+"""An optimizer's state in a row: a row is kept while w, loss, lr and grad are finite, but a state value (Adadelta's
+square_avg, ...) may overflow before them, and a non-finite number is written as null."""
 
 
 class Out(BaseModel):
@@ -64,8 +67,10 @@ class Trace(Out):
     loss: list[float]
     lr: list[float]
     grad: list[float] | list[list[float]]
-    state: dict[str, list[float] | list[list[float]]] | None = Field(
-        None, description="With `record.state`: the optimizer's state per row, by the library's names."
+    state: dict[str, list[float | None] | list[list[float | None]]] | None = Field(
+        None,
+        description="With `record.state`: the optimizer's state per row, by the library's names (null where a "
+        "value overflowed: a row is kept while w, loss, lr and grad are finite).",
     )
 
 
@@ -92,7 +97,9 @@ class StepEvent(Out):
     loss: float
     lr: float
     grad: Vector
-    state: dict[str, Vector] | None = Field(None, description="With `record.state`: the optimizer's state.")
+    state: dict[str, StateVector] | None = Field(
+        None, description="With `record.state`: the optimizer's state (null where a value overflowed)."
+    )
 
 
 class EndEvent(Out):

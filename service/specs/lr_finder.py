@@ -2,10 +2,10 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from service.specs.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict
-from service.specs.kinds.losses import LossSpec
+from service.specs.kinds.base import FLOAT32_MAX, NumberOrList, Positive, Strict, WholeNumber
+from service.specs.kinds.losses import LossSpec, dimension_rules
 from service.specs.kinds.optimizers import OptimizerSpec
 from service.specs.kinds.optimizers.common import SGD
 
@@ -21,15 +21,21 @@ class LRFinderSpec(Strict):
     `num_iter` updates from `w0`; the smoothed loss is recorded and the test stops once it exceeds `diverge_th`
     times the best so far. `end_lr` must be larger than `start_lr`."""
 
+    model_config = ConfigDict(json_schema_extra={"allOf": dimension_rules("w0")})
+
     loss: LossSpec
-    w0: NumberOrList = Field(description="Starting point: a number, or one number per dimension.")
+    w0: NumberOrList = Field(
+        description="Starting point: a number, or one number per dimension.", examples=[[-1.5, 2.0]]
+    )
     optimizer: OptimizerSpec = Field(
         default_factory=lambda: SGD(kind="sgd"), description="The update rule; the rate comes from the test."
     )
     dtype: Literal["float32", "float64"] = Field("float32", description="Arithmetic precision of the whole test.")
     start_lr: Positive = Field(1e-7, description="The first rate (torch-lr-finder and fastai default 1e-7).")
     end_lr: Positive = Field(10.0, description="The last rate, reached at update num_iter - 1; above start_lr.")
-    num_iter: int = Field(100, ge=2, le=MAX_NUM_ITER, description="Number of updates (rates) in the test.")
+    num_iter: Annotated[int, Field(ge=2, le=MAX_NUM_ITER), WholeNumber] = Field(
+        100, description="Number of updates (rates) in the test."
+    )
     step_mode: Literal["exp", "linear"] = Field(
         "exp",
         description="How the rate grows at update k = 0 .. num_iter - 1, with r = k / (num_iter - 1): "

@@ -8,6 +8,7 @@ from typing import Any
 
 from service.errors import Loc
 from service.specs.catalog import KIND_TAGS
+from service.specs.kinds.base import FLOAT32_MAX, shown
 
 
 def validation_errors(raw: Iterable[Any]) -> list[tuple[Loc, str]]:
@@ -70,9 +71,19 @@ def _rephrase(error: dict[str, Any], loc: Loc) -> tuple[Loc, str]:
         bound = float(ctx[key])
         if abs(bound) > 1e38:
             return loc, "Give a number within ±3.4e38 (float32's range)."
-        return loc, f"Give a number {words} {bound:g}."
+        whole = bound.is_integer() and abs(bound) < 2**53  # in full: 2147483647, not 2.14748e+09
+        return loc, f"Give a number {words} {int(bound) if whole else format(bound, 'g')}."
+    if kind == "float_type" and _huge_integer(error.get("input")):
+        return loc, f"Give a number within ±3.4e38 (float32's range); this one is {shown(error['input'])}."
+    if kind == "int_type":  # 3.5, "3", true (a whole-number float such as 3.0 is taken)
+        return loc, "Give a whole number (an integer such as 3, or 3.0)."
     if kind == "missing":
         return loc, "This field is required."
     if kind == "json_invalid":
         return ["body"], f"The body is not valid JSON ({ctx.get('error', 'parse error')})."
     return loc, str(error["msg"]).rstrip(".") + "."
+
+
+def _huge_integer(value: Any) -> bool:
+    """An integer literal beyond any float a spec takes (`10**400`: Pydantic calls it "not a valid number")."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > FLOAT32_MAX

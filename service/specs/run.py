@@ -2,12 +2,13 @@
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from service.specs.kinds.base import Finite, NonNegative, NumberOrList, Strict
-from service.specs.kinds.losses import LossSpec
+from service.specs.kinds.base import Finite, NonNegative, NumberOrList, PositiveStepCount, Strict
+from service.specs.kinds.losses import LossSpec, dimension_rules
 from service.specs.kinds.optimizers import OptimizerSpec
 from service.specs.kinds.optimizers.common import SGD
+from service.specs.kinds.optimizers.torch import CYCLES_MOMENTUM
 from service.specs.kinds.schedules import ScheduleSpec
 
 
@@ -21,7 +22,7 @@ class Stop(Strict):
 class Record(Strict):
     """Which rows the stored trace keeps."""
 
-    every: int = Field(1, ge=1, description="Keep every k-th row, plus the first and the last.")
+    every: PositiveStepCount = Field(1, description="Keep every k-th row, plus the first and the last.")
     state: bool = Field(
         False,
         description="Also keep the optimizer's state per row (momentum buffers, Adam's moments, ...), by the "
@@ -29,14 +30,39 @@ class Record(Strict):
     )
 
 
+CYCLE_MOMENTUM_RULE: dict[str, Any] = {
+    "if": {
+        "properties": {
+            "schedule": {
+                "type": "object",
+                "properties": {"kind": {"enum": ["torch.CyclicLR", "torch.OneCycleLR"]}},
+                "required": ["kind"],
+                "not": {"properties": {"cycle_momentum": {"const": False}}, "required": ["cycle_momentum"]},
+            }
+        },
+        "required": ["schedule"],
+    },
+    "then": {
+        "properties": {"optimizer": {"properties": {"kind": {"enum": list(CYCLES_MOMENTUM)}}, "required": ["kind"]}},
+        "required": ["optimizer"],
+    },
+}
+"""torch's rule, stated: CyclicLR and OneCycleLR cycling momentum need an optimizer with a momentum or betas."""
+
+
 class RunSpec(Strict):
     """A gradient-descent run: minimise `loss` from `w0` for `steps` updates."""
 
+    # The cross-field rules JSON Schema can state (README: "Rules the schema cannot state" lists the others)
+    model_config = ConfigDict(json_schema_extra={"allOf": [*dimension_rules("w0"), CYCLE_MOMENTUM_RULE]})
+
     loss: LossSpec
-    w0: NumberOrList = Field(description="Starting point: a number, or one number per dimension.")
+    w0: NumberOrList = Field(
+        description="Starting point: a number, or one number per dimension.", examples=[[-1.5, 2.0]]
+    )
     schedule: ScheduleSpec = Field(description="Learning rate: a number (constant) or a schedule object.")
     optimizer: OptimizerSpec = Field(default_factory=lambda: SGD(kind="sgd"), description="The update rule.")
-    steps: int = Field(ge=1, description="Number of updates; the trace has rows 0..steps.")
+    steps: PositiveStepCount = Field(description="Number of updates; the trace has rows 0..steps.")
     dtype: Literal["float32", "float64"] = Field("float32", description="Arithmetic precision of the whole run.")
     stop: Stop | None = Field(None, description="Early stopping; none by default.")
     record: Record = Field(default_factory=Record, description="Which rows to keep; every row by default.")

@@ -14,13 +14,14 @@ from service.engine import expressions, losses, testfunctions
 from service.engine.errors import ParameterError
 from service.engine.losses import LOSSES, Loss, build
 from service.specs.kinds.base import Kind, kind_of
-from service.specs.kinds.losses import MODELS, ExpressionLoss
+from service.specs.kinds.losses import MODELS
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 DTYPES = [F32, F64]
 MODEL_OF = {kind_of(model): model for model in MODELS}
 
-FORMULAS = ExpressionLoss.model_fields["formula"].examples or []
+FORMULAS = ["(w + 1)**2", "(1 - x)**2 + 100*(y - x**2)**2", "w[0]**2 + 10*w[1]**2 + sin(w[2])"]
+"""Formulas in w (1-D), in x and y (2-D, the document's example) and in w[i] (3-D)."""
 EXAMPLES: list[tuple[dict[str, Any], int]] = [
     ({"kind": "quadratic"}, 1),  # the model's defaults
     ({"kind": "quadratic"}, 3),

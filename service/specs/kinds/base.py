@@ -9,7 +9,16 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -21,9 +30,49 @@ DecaySteps = Annotated[float, Field(allow_inf_nan=False, ge=1e-30, le=FLOAT32_MA
 Positive = Annotated[float, Field(allow_inf_nan=False, gt=0, le=FLOAT32_MAX)]
 Fraction = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1)]
 """A number from 0 to 1 inclusive (a decay factor, a momentum, a percentage of the run)."""
-StepCount = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+def checked(**keywords: Any) -> Any:
+    """A library's rule on one number, stated in the JSON schema (`minimum`, `exclusiveMaximum`, `not`, ...) and
+    checked by the engine, which refuses with the library's own words: Pydantic does not check it, so that message
+    is the one a client reads, located at the field. tests/specs/test_rules.py holds each statement to the engine."""
+    return Field(json_schema_extra=keywords)
+
+
+AtLeastZero = Annotated[Finite, checked(minimum=0)]
+"""0 or more, the library's rule (torch's "Invalid ... value", ...)."""
+AboveZero = Annotated[Finite, checked(exclusiveMinimum=0)]
+"""Greater than 0, the library's rule (a divisor, a logarithm's argument)."""
+ZeroToOne = Annotated[Finite, checked(minimum=0, maximum=1)]
+"""From 0 to 1 inclusive, the library's rule."""
+NotZero = Annotated[Finite, checked(**{"not": {"const": 0}})]
+"""Any number but 0, the library's rule (a divisor)."""
+PositiveInFloat32 = Annotated[Positive, checked(exclusiveMinimum=2**-150)]
+"""Positive once rounded to float32, which the library computes in: 2**-150 and below round to 0."""
+INT32_MAX = 2**31 - 1
+"""The largest step: steps are counted in int32 (as TensorFlow, JAX and the engine count them)."""
+
+
+def _whole_number(value: Any) -> Any:
+    """A whole-number float (`3.0`) as the integer it is, for an integer field: JSON has one number type and many
+    clients write every number with a point (JSON Schema's `integer` admits 3.0 too). Anything else goes to the
+    integer validator unchanged, which refuses 3.5, strings and booleans."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = BeforeValidator(_whole_number)
+"""On every integer field of a spec, which is always bounded: `Annotated[int, Field(ge=..., le=...), WholeNumber]`
+(the bounds before the validator, or the JSON schema writes them as `ge`/`le` instead of `minimum`/`maximum`)."""
+StepCount = Annotated[int, Field(ge=0, le=INT32_MAX), WholeNumber]
 """A whole number of steps, 0 or more (an int32 step counter's range)."""
-PositiveStepCount = Annotated[int, Field(ge=1, le=2**31 - 1)]
+PositiveStepCount = Annotated[int, Field(ge=1, le=INT32_MAX), WholeNumber]
+"""A whole number of steps, 1 or more."""
+LibraryStepCount = Annotated[StepCount, checked(minimum=1)]
+"""1 or more, the library's rule (a period, a divisor); 0 is refused by the engine with the library's words."""
+Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX), WholeNumber]
+"""A whole number in int32's range (a step a library compares with its int32 step count; may be negative)."""
 
 
 def _number_or_numbers(value: Any) -> float | list[float]:
@@ -40,14 +89,21 @@ def _finite(value: Any, what: str) -> float:
         raise PydanticCustomError(
             "number_or_list", "Give a number or a list of numbers; {what} is {got}.", {"what": what, "got": repr(value)}
         )
-    number = float(value)
-    if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
+    # abs() first: an int compares exactly, where float(10**400) (and math.isfinite of it) would overflow
+    if abs(value) > FLOAT32_MAX or not math.isfinite(value):
         raise PydanticCustomError(
             "number_or_list",
             "Give finite numbers within ±3.4e38 (float32's range); {what} is {got}.",
-            {"what": what, "got": repr(value)},
+            {"what": what, "got": shown(value)},
         )
-    return number
+    return float(value)
+
+
+def shown(value: int | float) -> str:
+    """A number for a message: an integer too large for a float by its magnitude (`about 1e400`), not its digits."""
+    if isinstance(value, int) and abs(value) > FLOAT32_MAX:
+        return f"{'-' if value < 0 else ''}about 1e{int(math.log10(abs(value)))}"
+    return repr(value)
 
 
 NumberOrList = Annotated[

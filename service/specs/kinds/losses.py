@@ -1,6 +1,6 @@
 """Loss kinds."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -43,7 +43,9 @@ class ExpressionLoss(Kind):
         description="The loss as a formula in w (or x, y, or w[0], w[1], …): numbers, + - * / **, parentheses, "
         "pi, e, and the functions exp, log, sqrt, sin, cos, tan, tanh, sinh, cosh, abs, square, log1p, expm1, "
         "atan, sigmoid, softplus. At most 500 characters, 250 terms and 50 levels of nesting.",
-        examples=["(w + 1)**2", "(1 - x)**2 + 100*(y - x**2)**2", "w[0]**2 + 10*w[1]**2 + sin(w[2])"],
+        # One example, two-dimensional as the w0 and bounds examples are, so that the document's examples fit
+        # together (a 1-D `(w + 1)**2` or a 3-D `w[0]**2 + 10*w[1]**2 + sin(w[2])` cannot share a w0 with it).
+        examples=["(1 - x)**2 + 100*(y - x**2)**2"],
     )
 
 
@@ -105,3 +107,32 @@ LossSpec = Annotated[
     | BoothLoss,
     Field(discriminator="kind"),
 ]
+
+
+FIXED_DIMS: dict[str, tuple[int, int | None]] = {
+    "polynomial": (1, 1),
+    "rosenbrock": (2, None),
+    "himmelblau": (2, 2),
+    "beale": (2, 2),
+    "booth": (2, 2),
+}
+"""The dimensions (fewest, most; None: no limit) a loss kind takes whatever its parameters. The other kinds' depend
+on their parameters (a list's length, A's size, the formula's variables), which JSON Schema cannot compare with w0's
+length; the engine's `dims_problem` refuses them, and tests/specs/test_rules.py holds this table to it."""
+
+
+def dimension_rules(points: Literal["w0", "bounds"]) -> list[Any]:
+    """JSON Schema `if`/`then` rules stating FIXED_DIMS for a body with `loss` and `points`: `w0` (a number is one
+    dimension, a list one per number) or a landscape's `bounds` (one [lo, hi] pair per dimension)."""
+    rules = []
+    for kind, (fewest, most) in FIXED_DIMS.items():
+        points_schema: dict[str, Any]
+        if points == "w0" and most == 1:
+            points_schema = {"not": {"type": "array", "minItems": 2}}
+        else:
+            points_schema = {"type": "array", "minItems": fewest} if fewest > 1 else {"type": "array"}
+            if most is not None:
+                points_schema["maxItems"] = most
+        condition = {"properties": {"loss": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}}}
+        rules.append({"if": {**condition, "required": ["loss"]}, "then": {"properties": {points: points_schema}}})
+    return rules

@@ -1,11 +1,11 @@
 """Keras 3 `keras.optimizers` (the rate comes from the run's schedule). Every one takes `weight_decay`, which Keras
 applies decoupled: var ← var − var·weight_decay·lr before the update."""
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import Finite, Kind
+from service.specs.kinds.base import Finite, Kind, ZeroToOne, checked
 
 WEIGHT_DECAY = "Decoupled weight decay, var ← var − var·weight_decay·lr before each update; null: none."
 
@@ -19,7 +19,7 @@ class SGD(KerasOptimizer):
     differs from TF1 and torch momentum under a changing rate)."""
 
     kind: Literal["keras.SGD"]
-    momentum: Finite = Field(0.0, description="Momentum factor, in [0, 1] (Keras' rule); 0 keeps no velocity.")
+    momentum: ZeroToOne = Field(0.0, description="Momentum factor, in [0, 1] (Keras' rule); 0 keeps no velocity.")
     nesterov: bool = Field(False, description="Nesterov: var ← var + momentum·m − lr·grad.")
     weight_decay: Finite | None = Field(None, description=WEIGHT_DECAY)
 
@@ -63,7 +63,8 @@ class AdamW(KerasOptimizer):
     default 0.004, torch's is 0.01)."""
 
     kind: Literal["keras.AdamW"]
-    weight_decay: Finite | None = Field(
+    # null is taken by the model and refused by the engine with Keras' own message; the schema says "a number"
+    weight_decay: Annotated[Finite | None, checked(type="number")] = Field(
         0.004, description="Decoupled weight decay, var ← var − var·weight_decay·lr; required (Keras refuses null)."
     )
     beta_1: Finite = Field(0.9, description="Decay of the first-moment estimate (variable `momentum`).")

@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import Finite, Kind
+from service.specs.kinds.base import AboveZero, Finite, Kind
 
 
 class TF1Optimizer(Kind):
@@ -31,7 +31,7 @@ class AdagradOptimizer(TF1Optimizer):
     the accumulator starts at 0.1, not 0 as in torch)."""
 
     kind: Literal["tf1.AdagradOptimizer"]
-    initial_accumulator_value: Finite = Field(
+    initial_accumulator_value: AboveZero = Field(
         0.1, description="Starting value of the accumulator; must be positive (TF1 divides by its square root)."
     )
 

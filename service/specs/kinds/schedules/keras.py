@@ -4,7 +4,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import DecaySteps, Finite, Kind, Positive, StepCount
+from service.specs.kinds.base import DecaySteps, Finite, Kind, PositiveInFloat32, StepCount
 from service.specs.kinds.schedules.tf1 import Boundaries, Values
 
 
@@ -103,7 +103,9 @@ class CosineDecayRestarts(KerasSchedule):
     kind: Literal["keras.CosineDecayRestarts"]
     initial_learning_rate: Finite = initial_learning_rate_field()
     first_decay_steps: DecaySteps = Field(description="Steps of the first period; must be > 0.")
-    t_mul: Positive = Field(2.0, description="Each period is t_mul times longer than the one before; positive.")
+    t_mul: PositiveInFloat32 = Field(
+        2.0, description="Each period is t_mul times longer than the one before; positive (in float32)."
+    )
     m_mul: Finite = Field(1.0, description="Each restart starts at m_mul times the previous restart's rate.")
     alpha: Finite = Field(
         0.0, description="Floor as a fraction of the initial rate; never reached exactly (each period restarts first)."

@@ -10,14 +10,28 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import Finite, Kind, Strict, tagged_union
+from service.specs.kinds.base import (
+    INT32_MAX,
+    AboveZero,
+    AtLeastZero,
+    Finite,
+    Int32,
+    Kind,
+    Strict,
+    checked,
+    tagged_union,
+)
 
-Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
-"""A whole number of steps in int32's range (optax compares it with its int32 step count)."""
-Exponent = Int32 | Finite
-"""A whole number is applied by repeated multiplication (lax.integer_pow), a number with a point by pow."""
+Exponent = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)] | Finite
+"""A whole number (`2`) is applied by repeated multiplication (lax.integer_pow), a number with a point (`2.0`) by pow:
+unlike an integer field's, a whole-number float stays a float here."""
+STEP_KEY = (
+    "^(0|[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}"
+    "|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])$"
+)
+"""A step written in digits, 0 to 2**31 - 1 (the engine's rule for a key of boundaries_and_scales, as a pattern)."""
 BoundariesAndScales = Annotated[
-    dict[str, Finite] | None,
+    Annotated[dict[str, AtLeastZero], checked(propertyNames={"pattern": STEP_KEY})] | None,
     Field(
         None,
         max_length=1000,
@@ -115,7 +129,9 @@ class CosineDecaySchedule(OptaxSchedule):
 
     kind: Literal["optax.cosine_decay_schedule"]
     init_value: Finite = init_value_field()
-    decay_steps: Int32 = Field(description="Steps of the decay; positive (optax's rule).")
+    decay_steps: Annotated[Int32, checked(minimum=1)] = Field(
+        description="Steps of the decay; positive (optax's rule)."
+    )
     alpha: Finite = Field(0.0, description="Final value as a fraction of init_value.")
     exponent: Exponent = Field(1.0, description="Power of the cosine factor; 1.0 is the plain cosine.")
 
@@ -186,12 +202,16 @@ class LinearOnecycleSchedule(OptaxSchedule):
     Knots at int(pct_start·T), int(pct_final·T) and T (a later knot replaces an earlier one at the same step)."""
 
     kind: Literal["optax.linear_onecycle_schedule"]
-    transition_steps: Int32 = Field(description="Length T of the cycle; positive (optax's rule).")
+    transition_steps: Annotated[Int32, checked(minimum=1)] = Field(
+        description="Length T of the cycle; positive (optax's rule)."
+    )
     peak_value: Finite = Field(description="Highest value, at int(pct_start·T).")
     pct_start: Finite = Field(0.3, description="Fraction of T spent rising (the knot is truncated by int()).")
     pct_final: Finite = Field(0.85, description="Fraction of T at which the value is back at peak/div_factor.")
-    div_factor: Finite = Field(25.0, description="The start value is peak_value / div_factor; non-zero.")
-    final_div_factor: Finite = Field(1e4, description="The final value is peak_value / div_factor / final_div_factor.")
+    div_factor: AboveZero = Field(25.0, description="The start value is peak_value / div_factor; positive.")
+    final_div_factor: AboveZero = Field(
+        1e4, description="The final value is peak_value / div_factor / final_div_factor; positive."
+    )
 
 
 class CosineOnecycleSchedule(OptaxSchedule):
@@ -200,12 +220,14 @@ class CosineOnecycleSchedule(OptaxSchedule):
     torch's OneCycleLR peaks one step earlier (at pct_start·T − 1)."""
 
     kind: Literal["optax.cosine_onecycle_schedule"]
-    transition_steps: Int32 = Field(description="Length T of the cycle; positive (optax's rule).")
+    transition_steps: Annotated[Int32, checked(minimum=1)] = Field(
+        description="Length T of the cycle; positive (optax's rule)."
+    )
     peak_value: Finite = Field(description="Highest value, at int(pct_start·T).")
     pct_start: Finite = Field(0.3, description="Fraction of T spent rising (the knot is truncated by int()).")
-    div_factor: Finite = Field(25.0, description="The start value is peak_value / div_factor; non-zero.")
-    final_div_factor: Finite = Field(
-        1e4, description="The final value is peak_value / (div_factor · final_div_factor)."
+    div_factor: AboveZero = Field(25.0, description="The start value is peak_value / div_factor; positive.")
+    final_div_factor: AboveZero = Field(
+        1e4, description="The final value is peak_value / (div_factor · final_div_factor); positive."
     )
 
 

@@ -4,9 +4,17 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from service.specs.kinds.base import DecaySteps, Finite, Kind, NonNegative, Positive
+from service.specs.kinds.base import (
+    DecaySteps,
+    Finite,
+    Int32,
+    Kind,
+    NonNegative,
+    PositiveInFloat32,
+    WholeNumber,
+)
 
-Boundaries = Annotated[list[Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]], Field(min_length=1, max_length=999)]
+Boundaries = Annotated[list[Int32], Field(min_length=1, max_length=999)]
 """Steps where a piecewise-constant rate changes (ints, as TF needs them to compare with the integer step)."""
 Values = Annotated[list[Finite], Field(min_length=2, max_length=1000)]
 
@@ -108,7 +116,9 @@ class CosineDecayRestarts(TF1Schedule):
     kind: Literal["tf1.cosine_decay_restarts"]
     learning_rate: Finite = learning_rate_field()
     first_decay_steps: DecaySteps = Field(description="Steps of the first period; positive.")
-    t_mul: Positive = Field(2.0, description="Each period is t_mul times longer than the one before; positive.")
+    t_mul: PositiveInFloat32 = Field(
+        2.0, description="Each period is t_mul times longer than the one before; positive (in float32)."
+    )
     m_mul: Finite = Field(1.0, description="Each restart starts at m_mul times the previous restart's rate.")
     alpha: Finite = Field(
         0.0, description="Floor as a fraction of learning_rate; never reached exactly (each period restarts first)."
@@ -145,10 +155,8 @@ class NoisyLinearCosineDecay(TF1Schedule):
     num_periods: Finite = Field(0.5, description="Periods of the cosine over decay_steps (0.5: half a cosine).")
     alpha: Finite = Field(0.0, description="Added to the linear part (see linear_cosine_decay).")
     beta: Finite = Field(0.001, description="Added at the end (see linear_cosine_decay).")
-    seed: int = Field(
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1), WholeNumber] = Field(
         0,
-        ge=0,
-        le=2**63 - 1,
         description="Not TensorFlow's: TF draws new noise at every evaluation (not reproducible); ours is a pure "
         "function of (seed, step), so a run repeats exactly.",
     )

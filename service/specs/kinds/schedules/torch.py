@@ -9,10 +9,21 @@ functions and are not served; nor is CyclicLR's `scale_fn`.
 import inspect
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, create_model
+from pydantic import ConfigDict, Field, create_model
 
 from service.engine.schedules import torch as engine_torch
-from service.specs.kinds.base import Finite, Kind, StepCount, kind_of, tagged_union
+from service.specs.kinds.base import (
+    INT32_MAX,
+    Finite,
+    Kind,
+    LibraryStepCount,
+    NotZero,
+    StepCount,
+    ZeroToOne,
+    checked,
+    kind_of,
+    tagged_union,
+)
 
 Milestones = Annotated[list[StepCount], Field(max_length=1000)]
 
@@ -30,7 +41,7 @@ class StepLR(TorchSchedule):
 
     kind: Literal["torch.StepLR"]
     lr: Finite = base_lr_field()
-    step_size: StepCount = Field(description="Steps between drops; at least 1 (torch divides by it).")
+    step_size: LibraryStepCount = Field(description="Steps between drops; at least 1 (torch divides by it).")
     gamma: Finite = Field(0.1, description="Factor applied at each drop.")
 
 
@@ -48,7 +59,7 @@ class ConstantLR(TorchSchedule):
 
     kind: Literal["torch.ConstantLR"]
     lr: Finite = base_lr_field()
-    factor: Finite = Field(1.0 / 3, description="Multiplier until total_iters, from 0 to 1 (torch's rule).")
+    factor: ZeroToOne = Field(1.0 / 3, description="Multiplier until total_iters, from 0 to 1 (torch's rule).")
     total_iters: StepCount = Field(
         5,
         description="Steps at the reduced rate. torch's recursion never restores the rate when this is 0; with "
@@ -63,8 +74,10 @@ class LinearLR(TorchSchedule):
 
     kind: Literal["torch.LinearLR"]
     lr: Finite = base_lr_field()
-    start_factor: Finite = Field(1.0 / 3, description="Factor at step 0; greater than 0, at most 1 (torch's rule).")
-    end_factor: Finite = Field(1.0, description="Factor from total_iters on; from 0 to 1 (torch's rule).")
+    start_factor: Annotated[Finite, checked(exclusiveMinimum=0, maximum=1)] = Field(
+        1.0 / 3, description="Factor at step 0; greater than 0, at most 1 (torch's rule)."
+    )
+    end_factor: ZeroToOne = Field(1.0, description="Factor from total_iters on; from 0 to 1 (torch's rule).")
     total_iters: StepCount = Field(5, description="Steps of the linear change.")
 
 
@@ -94,7 +107,7 @@ class CosineAnnealingLR(TorchSchedule):
 
     kind: Literal["torch.CosineAnnealingLR"]
     lr: Finite = base_lr_field()
-    T_max: StepCount = Field(description="Half-period in steps: the rate reaches eta_min at T_max; at least 1.")
+    T_max: LibraryStepCount = Field(description="Half-period in steps: the rate reaches eta_min at T_max; at least 1.")
     eta_min: Finite = Field(0.0, description="Lowest rate.")
 
 
@@ -105,8 +118,8 @@ class CosineAnnealingWarmRestarts(TorchSchedule):
 
     kind: Literal["torch.CosineAnnealingWarmRestarts"]
     lr: Finite = base_lr_field()
-    T_0: StepCount = Field(description="Length of the first cycle; an integer > 0 (torch's rule).")
-    T_mult: StepCount = Field(1, description="Growth of the cycle length at each restart; an integer ≥ 1.")
+    T_0: LibraryStepCount = Field(description="Length of the first cycle; an integer > 0 (torch's rule).")
+    T_mult: LibraryStepCount = Field(1, description="Growth of the cycle length at each restart; an integer ≥ 1.")
     eta_min: Finite = Field(0.0, description="Lowest rate (never reached exactly: restarts come first).")
 
 
@@ -119,7 +132,7 @@ class CyclicLR(TorchSchedule):
     kind: Literal["torch.CyclicLR"]
     base_lr: Finite = Field(description="Lower rate, at the start of each cycle (replaces the optimizer's rate).")
     max_lr: Finite = Field(description="Upper rate, reached step_size_up steps into each cycle (before scaling).")
-    step_size_up: StepCount = Field(2000, description="Steps from base_lr up to max_lr; at least 1.")
+    step_size_up: LibraryStepCount = Field(2000, description="Steps from base_lr up to max_lr; at least 1.")
     step_size_down: StepCount | None = Field(None, description="Steps back down; None means step_size_up.")
     mode: Literal["triangular", "triangular2", "exp_range"] = Field(
         "triangular",
@@ -147,6 +160,26 @@ class OneCycleLR(TorchSchedule):
     The rate falls to max_lr/div_factor/final_div_factor at total_steps − 1; momentum (or Adam's beta1) cycles
     inversely by default. torch raises when stepped past total_steps, so a run has at most total_steps steps."""
 
+    # torch's rule, stated: total_steps (1 or more), or else epochs and steps_per_epoch (1 or more each)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["total_steps"],
+                    "properties": {"total_steps": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}},
+                },
+                {
+                    "required": ["epochs", "steps_per_epoch"],
+                    "properties": {
+                        "total_steps": {"type": "null"},
+                        "epochs": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+                        "steps_per_epoch": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+                    },
+                },
+            ]
+        }
+    )
+
     kind: Literal["torch.OneCycleLR"]
     max_lr: Finite = Field(description="Peak rate (the optimizer's rate is ignored).")
     total_steps: StepCount | None = Field(
@@ -154,7 +187,7 @@ class OneCycleLR(TorchSchedule):
     )
     epochs: StepCount | None = Field(None, description="With steps_per_epoch: total_steps = epochs·steps_per_epoch.")
     steps_per_epoch: StepCount | None = Field(None, description="Steps per epoch (with epochs).")
-    pct_start: Finite = Field(0.3, description="Fraction of the cycle spent increasing the rate, from 0 to 1.")
+    pct_start: ZeroToOne = Field(0.3, description="Fraction of the cycle spent increasing the rate, from 0 to 1.")
     anneal_strategy: Literal["cos", "linear"] = Field("cos", description="Shape of each phase.")
     cycle_momentum: bool = Field(
         True,
@@ -163,8 +196,8 @@ class OneCycleLR(TorchSchedule):
     )
     base_momentum: Finite = Field(0.85, description="Momentum at the peak rate.")
     max_momentum: Finite = Field(0.95, description="Momentum at the start and the end.")
-    div_factor: Finite = Field(25.0, description="Initial rate = max_lr / div_factor.")
-    final_div_factor: Finite = Field(1e4, description="Final rate = initial rate / final_div_factor.")
+    div_factor: NotZero = Field(25.0, description="Initial rate = max_lr / div_factor; not 0.")
+    final_div_factor: NotZero = Field(1e4, description="Final rate = initial rate / final_div_factor; not 0.")
     three_phase: bool = Field(
         False, description="Go back down to the initial rate symmetrically before the final annealing."
     )
@@ -178,7 +211,9 @@ class ReduceLROnPlateau(TorchSchedule):
     kind: Literal["torch.ReduceLROnPlateau"]
     lr: Finite = base_lr_field()
     mode: Literal["min", "max"] = Field("min", description="min: better means lower loss; max: higher.")
-    factor: Finite = Field(0.1, description="Multiplier at each reduction; less than 1 (torch's rule).")
+    factor: Annotated[Finite, checked(exclusiveMaximum=1)] = Field(
+        0.1, description="Multiplier at each reduction; less than 1 (torch's rule)."
+    )
     patience: StepCount = Field(
         10, description="Steps without improvement tolerated: the cut comes on the (patience+1)-th."
     )
