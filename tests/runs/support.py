@@ -4,10 +4,12 @@ store, a gate that holds a pool's workers, and a thread-pool `WorkerPool` and `L
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import numpy as np
 
 from service.clock import now
@@ -26,6 +28,8 @@ from service.specs.sweep import SweepSpec
 from service.store.base import JobRecord, RunRecord, Status
 from service.store.sqlite import SQLiteStore
 from tests import conftest
+
+T = TypeVar("T")
 
 LIMITS = Limits()
 COURSE_RUN: dict[str, Any] = conftest.COURSE_RUN
@@ -158,3 +162,10 @@ def closing(stream: AsyncIterator[Event]) -> aclosing[AsyncGenerator[Event, None
     are typed as iterators; they are async generators)."""
     assert isinstance(stream, AsyncGenerator)
     return aclosing(stream)
+
+
+def run_async(func: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """`anyio.run(func, *args)` in a thread of its own: the dashboard tests' Playwright keeps an event loop running
+    in the main thread for the rest of the session, where `anyio.run` would refuse to start another."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, func, *args).result()

@@ -26,6 +26,7 @@ from tests.runs.support import (
     landscape_document,
     queue_job,
     queue_run,
+    run_async,
     run_document,
     sweep_document,
 )
@@ -71,7 +72,7 @@ def step_ids(events: list[Event]) -> list[int | None]:
 
 def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: SQLiteStore) -> None:
     record, trace = finished_run(store)
-    events = anyio.run(collect, run_events(store, record.id, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, poll_seconds=POLL))
     assert [event.name for event in events] == ["run", *["step"] * 41, "end"]
     assert events[0] == Event("run", run_answer(record))
     assert events[0].data["status"] == Status.FINISHED
@@ -91,7 +92,7 @@ def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: S
 @pytest.mark.parametrize("after", [-1, 0, 1, 19, 39, 40, 1000])
 def test_a_stream_resumed_after_step_n_starts_at_the_next_row(store: SQLiteStore, after: int) -> None:
     record, _ = finished_run(store)
-    events = anyio.run(collect, run_events(store, record.id, after=after, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, after=after, poll_seconds=POLL))
     assert events[0].name == "run"
     assert step_ids(events) == list(range(after + 1, 41))
     assert events[-1].name == "end"
@@ -108,7 +109,7 @@ def test_a_stream_resumed_while_the_run_runs_has_no_gap_and_no_duplicate(store: 
             resumed = await collect(run_events(store, run_id, after=20_000, poll_seconds=POLL))
         return first, resumed
 
-    first, resumed = anyio.run(main)
+    first, resumed = run_async(main)
     assert step_ids(first) == [0, 10_000, 20_000]
     record = store.get(run_id)
     assert record is not None
@@ -122,7 +123,7 @@ def test_a_live_streams_steps_arrive_in_order_until_the_end(store: SQLiteStore) 
     document = run_document(LIVE_RUN)
     run_id = queue_run(store, document)
 
-    events = anyio.run(
+    events = run_async(
         live, run_events(store, run_id, poll_seconds=POLL), lambda: execute(store, JobKind.RUN, run_id, document)
     )
     assert events[0].name == "run"
@@ -134,7 +135,7 @@ def test_a_live_streams_steps_arrive_in_order_until_the_end(store: SQLiteStore) 
 @pytest.mark.parametrize("batch", [1, 7, 41, 100])
 def test_batched_events_carry_the_rows_in_columns(store: SQLiteStore, batch: int) -> None:
     record, trace = finished_run(store, {**COURSE_RUN, "w0": [5, -3], "dtype": "float64"})
-    events = anyio.run(collect, run_events(store, record.id, batch=batch, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, batch=batch, poll_seconds=POLL))
     middle = events[1:-1]
     assert [event.name for event in middle] == ["steps"] * -(-41 // batch)
     assert [event.id for event in middle] == [min(first + batch, 41) - 1 for first in range(0, 41, batch)]
@@ -151,7 +152,7 @@ def test_batched_events_carry_the_rows_in_columns(store: SQLiteStore, batch: int
 def test_a_run_recording_optimizer_state_streams_it_per_row(store: SQLiteStore) -> None:
     body = {**COURSE_RUN, "optimizer": {"kind": "torch.Adam"}, "record": {"state": True}}
     record, trace = finished_run(store, body)
-    events = anyio.run(collect, run_events(store, record.id, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, poll_seconds=POLL))
     assert set(trace.state) == set(events[5].data["state"])
     for name, values in trace.state.items():
         assert [event.data["state"][name] for event in events[1:-1]] == values[:, 0].tolist()
@@ -159,7 +160,7 @@ def test_a_run_recording_optimizer_state_streams_it_per_row(store: SQLiteStore) 
 
 def test_batched_events_resume_after_step_n(store: SQLiteStore) -> None:
     record, _ = finished_run(store, {**COURSE_RUN, "record": {"every": 3}})
-    events = anyio.run(collect, run_events(store, record.id, after=20, batch=4, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, after=20, batch=4, poll_seconds=POLL))
     columns = [event.data["step"].tolist() for event in events[1:-1]]
     assert columns == [[21, 24, 27, 30], [33, 36, 39, 40]]
 
@@ -167,7 +168,7 @@ def test_batched_events_resume_after_step_n(store: SQLiteStore) -> None:
 def test_interval_paces_the_replay(store: SQLiteStore) -> None:
     record, _ = finished_run(store)
     started = time.monotonic()
-    events = anyio.run(collect, run_events(store, record.id, batch=10, interval_ms=20, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, batch=10, interval_ms=20, poll_seconds=POLL))
     assert len(step_ids(events)) == 5
     assert time.monotonic() - started >= 5 * 0.02
 
@@ -188,7 +189,7 @@ def test_a_run_that_did_not_finish_says_why_before_its_end(
     if status == Status.CANCELLED:
         store.request_cancel(run_id, "client")
     execute(store, JobKind.RUN, run_id, document)
-    events = anyio.run(collect, run_events(store, run_id, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, run_id, poll_seconds=POLL))
     record = store.get(run_id)
     assert record is not None
     assert record.status == status
@@ -217,7 +218,7 @@ def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store
             found += [event async for event in events]
         return found
 
-    events = anyio.run(main)
+    events = run_async(main)
     assert [event.name for event in events] == ["run", "error"]
     assert events[1].data["status"] == 404
     assert events[1].data["detail"] == f"Run {run_id!r} was deleted while it was streamed."
@@ -226,7 +227,7 @@ def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store
 def test_a_quiet_stream_sends_keep_alive_pings(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("service.runs.events.PING_SECONDS", 0.0)
     run_id = queue_run(store, run_document())  # queued, never executed: nothing to send
-    events = anyio.run(collect, run_events(store, run_id, poll_seconds=POLL), lambda event: event.name is None)
+    events = run_async(collect, run_events(store, run_id, poll_seconds=POLL), lambda event: event.name is None)
     assert events[1:] == [PING]
     assert (PING.name, PING.data, PING.id) == (None, None, None)
 
@@ -240,7 +241,7 @@ def test_a_finished_jobs_events_are_its_progress_then_the_end(store: SQLiteStore
     document, meta, steps = sweep_document(SWEEP)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
     execute(store, JobKind.SWEEP, job_id, document)
-    events = anyio.run(collect, job_events(store, job_id, POLL))
+    events = run_async(collect, job_events(store, job_id, POLL))
     assert events == [
         Event("progress", {"step": 40, "steps": 40}),
         Event("end", {"status": Status.FINISHED, "error": None}),
@@ -255,7 +256,7 @@ def test_a_live_jobs_progress_only_moves_forward_to_its_last_step(store: SQLiteS
     }
     document, meta, steps = sweep_document(body)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
-    events = anyio.run(live, job_events(store, job_id, POLL), lambda: execute(store, JobKind.SWEEP, job_id, document))
+    events = run_async(live, job_events(store, job_id, POLL), lambda: execute(store, JobKind.SWEEP, job_id, document))
     progress = [event.data["step"] for event in events if event.name == "progress"]
     assert progress[0] == -1  # queued: nothing computed yet
     assert progress == sorted(set(progress))
@@ -268,7 +269,7 @@ def test_a_failed_jobs_stream_ends_with_its_reason(store: SQLiteStore) -> None:
     document = landscape_document({"loss": {**PARABOLA, "a": [1, 2, 3]}, "bounds": [[-1, 1]]})
     job_id = queue_job(store, JobKind.LANDSCAPE, document)
     execute(store, JobKind.LANDSCAPE, job_id, document)
-    events = anyio.run(collect, job_events(store, job_id, POLL))
+    events = run_async(collect, job_events(store, job_id, POLL))
     assert [event.name for event in events] == ["progress", "end"]
     assert events[-1].data["status"] == Status.FAILED
     assert events[-1].data["error"].startswith("The landscape failed in the engine: InvalidSpec: bounds:")
@@ -285,4 +286,4 @@ def test_a_job_deleted_while_it_is_streamed_ends_its_stream(store: SQLiteStore) 
             found += [event async for event in events]
         return found
 
-    assert anyio.run(main) == [Event("progress", {"step": -1, "steps": 40})]
+    assert run_async(main) == [Event("progress", {"step": -1, "steps": 40})]

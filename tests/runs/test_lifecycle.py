@@ -29,6 +29,7 @@ from tests.runs.support import (
     landscape_document,
     lifecycle,
     lr_finder_document,
+    run_async,
     run_document,
     sweep_document,
     wait_for,
@@ -67,7 +68,7 @@ def test_a_submitted_run_is_queued_then_read_back_finished_with_its_trace(
             assert_same_rows(trace, expected)
             assert service.pool.in_flight == 0
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_sweep_is_queued_with_its_meta_and_read_back_with_its_arrays(store: SQLiteStore) -> None:
@@ -94,7 +95,7 @@ def test_a_sweep_is_queued_with_its_meta_and_read_back_with_its_arrays(store: SQ
             with pytest.raises(NotFound, match=f"There is no landscape '{record.id}'"):
                 await service.job(record.id, JobKind.LANDSCAPE)  # a sweep is not a landscape
 
-    anyio.run(main)
+    run_async(main)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def test_unknown_ids_are_not_found(
                 await read(service)
             assert missing.value.detail == message
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_cancel_stops_a_running_run_then_delete_removes_the_ended_run(store: SQLiteStore) -> None:
@@ -143,7 +144,7 @@ def test_cancel_stops_a_running_run_then_delete_removes_the_ended_run(store: SQL
                 await service.cancel_or_delete(record.id)
             assert store.trace(record.id) is None
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_queued_run_asked_to_stop_ends_cancelled_without_computing(store: SQLiteStore, gate: Gate) -> None:
@@ -160,7 +161,7 @@ def test_a_queued_run_asked_to_stop_ends_cancelled_without_computing(store: SQLi
             ended, trace = await service.run_with_trace(record.id)
             assert (ended.status, ended.summary, len(trace)) == (Status.CANCELLED, None, 0)
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_submission_beyond_the_pools_places_is_busy_and_stores_nothing(store: SQLiteStore, gate: Gate) -> None:
@@ -183,7 +184,7 @@ def test_a_submission_beyond_the_pools_places_is_busy_and_stores_nothing(store: 
             assert await third_done == Status.FINISHED
             assert [r.id for r in (await service.page(10, None)).records] == [third.id, first.id]
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_failed_insert_gives_its_place_back(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,7 +203,7 @@ def test_a_failed_insert_gives_its_place_back(store: SQLiteStore, monkeypatch: p
             _, finished = await service.submit_run(document, None, 40)  # its one place is free
             assert await finished == Status.FINISHED
 
-    anyio.run(main)
+    run_async(main)
 
 
 @pytest.mark.parametrize(
@@ -229,7 +230,7 @@ def test_compute_returns_the_result_and_forgets_the_job(
             assert store.unfinished_jobs() == []
             assert service.pool.in_flight == 0
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_landscape_computes_its_values_on_the_grid(store: SQLiteStore) -> None:
@@ -242,7 +243,7 @@ def test_a_landscape_computes_its_values_on_the_grid(store: SQLiteStore) -> None
             assert arrays["loss"].tolist() == [4.0, 1.0, 0.0, 1.0, 4.0]
             assert record.meta["minimum"] == {"w": [-1.0], "loss": 0.0, "index": [2]}
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_compute_of_a_failing_job_raises_its_reason_and_forgets_it(store: SQLiteStore) -> None:
@@ -254,7 +255,7 @@ def test_compute_of_a_failing_job_raises_its_reason_and_forgets_it(store: SQLite
                 await service.compute(JobKind.LANDSCAPE, document)
             assert store._db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_compute_forgets_the_job_when_the_caller_goes_away(store: SQLiteStore, gate: Gate) -> None:
@@ -274,7 +275,7 @@ def test_compute_forgets_the_job_when_the_caller_goes_away(store: SQLiteStore, g
             assert store.get_job(gate.arrived[0]) is None  # its worker ended without a row to write to
             assert store.job_arrays(gate.arrived[0]) == {}
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_jobs_result_is_a_conflict_until_it_has_finished(store: SQLiteStore, gate: Gate) -> None:
@@ -292,7 +293,7 @@ def test_a_jobs_result_is_a_conflict_until_it_has_finished(store: SQLiteStore, g
             done = await service.job(record.id, JobKind.LANDSCAPE)
             assert set(await service.finished_job_arrays(done)) == {"x", "loss"}
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_page_lists_runs_newest_first_and_continues_from_its_cursor(store: SQLiteStore) -> None:
@@ -314,7 +315,7 @@ def test_page_lists_runs_newest_first_and_continues_from_its_cursor(store: SQLit
             assert last.next_cursor is None
             assert {r.status for page in (first, second, last) for r in page.records} == {Status.FINISHED}
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_followed_run_is_cancelled_when_its_client_goes_away(store: SQLiteStore) -> None:
@@ -333,7 +334,7 @@ def test_a_followed_run_is_cancelled_when_its_client_goes_away(store: SQLiteStor
             assert await finished == Status.CANCELLED
             assert store.cancel_reason(record.id) == "client"
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_followed_run_streams_to_its_end_and_is_left_alone(store: SQLiteStore) -> None:
@@ -348,4 +349,4 @@ def test_a_followed_run_streams_to_its_end_and_is_left_alone(store: SQLiteStore)
             assert await finished == Status.FINISHED
             assert store.cancel_reason(record.id) is None
 
-    anyio.run(main)
+    run_async(main)

@@ -27,6 +27,7 @@ from tests.runs.support import (
     landscape_document,
     queue_job,
     queue_run,
+    run_async,
     run_document,
     sweep_document,
     wait_for,
@@ -112,7 +113,7 @@ def test_a_submitted_jobs_future_resolves_to_its_stored_final_status(
             assert settled == [job.id]
             assert pool.in_flight == 0
 
-    anyio.run(main)
+    run_async(main)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,7 @@ def test_a_job_whose_worker_dies_is_stored_failed_and_its_place_freed(
             pool.reserve()  # the one place is free again
             pool.release()
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn(store: SQLiteStore, gate: Gate) -> None:
@@ -171,7 +172,7 @@ def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn(store
             assert sorted(gate.arrived) == sorted(job.id for job in jobs)
             assert pool.in_flight == 0
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(store: SQLiteStore, gate: Gate) -> None:
@@ -208,7 +209,7 @@ def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(stor
         assert left.status == Status.QUEUED
         assert store.cancel_reason(others) is None
 
-    anyio.run(main)
+    run_async(main)
 
 
 def test_a_run_executing_when_the_pool_shuts_down_keeps_its_rows(store: SQLiteStore) -> None:
@@ -232,4 +233,4 @@ def test_a_run_executing_when_the_pool_shuts_down_keeps_its_rows(store: SQLiteSt
         assert stored is not None
         assert int(stored.step[-1]) == record.last_step
 
-    anyio.run(main)
+    run_async(main)
