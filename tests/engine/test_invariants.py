@@ -459,25 +459,6 @@ def zero_rate_among_others(kind: str, runs: Sequence[Document], paths: Sequence[
 
 KNOWN_BATCH_FAILURES = [
     KnownFailure(
-        "tf1.piecewise_constant",
-        varies_under("values", {"tf1.piecewise_constant"}),
-        "tf1.piecewise_constant/boundary_in_lower_segment",
-        {("values", 1): [0.05, 0.02]},
-        F32,
-        ValueError,
-        "values cannot be given per run (NumPy ValueError: an inhomogeneous list, or rates shaped (n, 1, R) when "
-        "every value is a list), though the API accepts a sweep of schedule.values.N",
-    ),
-    KnownFailure(
-        "keras.PiecewiseConstantDecay",
-        varies_under("values", {"keras.PiecewiseConstantDecay"}),
-        "keras.PiecewiseConstantDecay/boundary_in_lower_segment",
-        {("values", 1): [0.05, 0.02]},
-        F32,
-        ValueError,
-        "values cannot be given per run (NumPy ValueError), though the API accepts a sweep of schedule.values.N",
-    ),
-    KnownFailure(
         "optax.linear_onecycle_schedule",
         varies_under("pct_start", {"optax.linear_onecycle_schedule"}),
         "optax.linear_onecycle_schedule/t_100_past_end",
