@@ -226,6 +226,9 @@ def test_arrow_holds_the_computed_numbers_bit_for_bit_and_json_writes_null_for_n
     [
         ({"kind": "tf1.piecewise_constant", "boundaries": [5], "values": [0.1, 0.01]}, "schedule.values.0"),
         ({"kind": "keras.PiecewiseConstantDecay", "boundaries": [5], "values": [0.1, 0.01]}, "schedule.values.1"),
+        ({"kind": "optax.linear_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_start"),
+        ({"kind": "optax.linear_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_final"),
+        ({"kind": "optax.cosine_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_start"),
     ],
 )
 def test_parameters_the_engine_once_could_not_batch_equal_their_single_runs(

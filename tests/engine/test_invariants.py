@@ -459,33 +459,6 @@ def zero_rate_among_others(kind: str, runs: Sequence[Document], paths: Sequence[
 
 KNOWN_BATCH_FAILURES = [
     KnownFailure(
-        "optax.linear_onecycle_schedule",
-        varies_under("pct_start", {"optax.linear_onecycle_schedule"}),
-        "optax.linear_onecycle_schedule/t_100_past_end",
-        {("pct_start",): [0.3, 0.2]},
-        F32,
-        TypeError,
-        "pct_start cannot be given per run (int() of a list: TypeError), though the API accepts a sweep of it",
-    ),
-    KnownFailure(
-        "optax.linear_onecycle_schedule",
-        varies_under("pct_final", {"optax.linear_onecycle_schedule"}),
-        "optax.linear_onecycle_schedule/t_100_past_end",
-        {("pct_final",): [0.85, 0.9]},
-        F32,
-        TypeError,
-        "pct_final cannot be given per run (int() of a list: TypeError), though the API accepts a sweep of it",
-    ),
-    KnownFailure(
-        "optax.cosine_onecycle_schedule",
-        varies_under("pct_start", {"optax.cosine_onecycle_schedule"}),
-        "optax.cosine_onecycle_schedule/t_100_past_end",
-        {("pct_start",): [0.3, 0.2]},
-        F32,
-        TypeError,
-        "pct_start cannot be given per run (int() of a list: TypeError), though the API accepts a sweep of it",
-    ),
-    KnownFailure(
         "optax.exponential_decay",
         zero_rate_among_others,
         "optax.exponential_decay/staircase_7_f64",

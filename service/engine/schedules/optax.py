@@ -444,18 +444,70 @@ def _divide_python(name: str, numerator: Array, denominator: Array) -> Array:
     return numerator / denominator
 
 
+@dataclass(frozen=True)
+class Columns(OptaxSchedule):
+    """Runs whose schedules differ in their structure (optax's onecycle knots, which are `int(pct · T)` of a
+    per-run pct), as a few schedules each over its own runs: `parts` pairs the runs' columns with the schedule that
+    gives them, all of one dtype and weakness."""
+
+    parts: tuple[tuple[npt.NDArray[np.intp], OptaxSchedule], ...]
+    runs: int
+
+    def trace(self, count: Count) -> Traced:
+        traced = [(columns, schedule.trace(count)) for columns, schedule in self.parts]
+        (dtype,) = {part.values.dtype for _, part in traced}
+        (weak,) = {part.weak for _, part in traced}
+        values = np.empty((count.shape[0], self.runs), dtype)
+        for columns, part in traced:
+            values[:, columns] = np.broadcast_to(part.values, (count.shape[0], columns.size))
+        return Traced(values, weak)
+
+
 def _onecycle(
-    cosine: bool, transition_steps: int, init: Array, knots: Sequence[tuple[float, Array]], dtype: np.dtype[np.floating]
-) -> PiecewiseInterpolate:
-    """optax's one-cycle: a dict literal of knots (a later equal key replaces an earlier one), interpolated."""
+    cosine: bool,
+    transition_steps: int,
+    init: Array,
+    knots: Sequence[tuple[Array | int, Array]],
+    dtype: np.dtype[np.floating],
+) -> OptaxSchedule:
+    """optax's one-cycle: a dict literal of knots `{int(position): scale}` (a later equal key replaces an earlier
+    one), interpolated. A position given per run (a pct per run) makes per-run integer knots, and so possibly a
+    different number of segments: the runs are grouped by their knots, one interpolation per group."""
     require(
         transition_steps > 0,
         "transition_steps",
         "optax: 'A linear onecycle schedule was set with a non-positive `transition_steps`'; give 1 or more.",
     )
+    positions = [np.atleast_1d(np.asarray(position, dtype=F64)) for position, _ in knots]
+    runs = max(array.size for array in [init, *positions, *(scale for _, scale in knots)])
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for run in range(runs):
+        steps = tuple(
+            _int32("transition_steps", int(position[run if position.size > 1 else 0]), "a knot of the cycle (pct · T)")
+            for position in positions
+        )
+        groups.setdefault(steps, []).append(run)
+    if len(groups) == 1:
+        return _interpolate_knots(cosine, init, next(iter(groups)), [scale for _, scale in knots], dtype)
+    parts = []
+    for steps, members in groups.items():
+        columns = np.asarray(members, dtype=np.intp)
+
+        def of(array: Array, columns: npt.NDArray[np.intp] = columns) -> Array:
+            return array if array.size == 1 else array[columns]
+
+        scales = [of(scale) for _, scale in knots]
+        parts.append((columns, _interpolate_knots(cosine, of(init), steps, scales, dtype)))
+    return Columns(tuple(parts), runs)
+
+
+def _interpolate_knots(
+    cosine: bool, init: Array, steps: Sequence[int], scales: Sequence[Array], dtype: np.dtype[np.floating]
+) -> PiecewiseInterpolate:
+    """The interpolation through knots `{step: scale}` built in order (a later equal step replaces an earlier
+    scale, keeping its place), sorted as optax sorts them."""
     by_step: dict[int, Array] = {}
-    for position, scale in knots:
-        step = _int32("transition_steps", int(position), "a knot of the cycle (pct · transition_steps)")
+    for step, scale in zip(steps, scales, strict=True):
         by_step[step] = scale
     for step, scale in by_step.items():
         require(
@@ -464,30 +516,30 @@ def _onecycle(
             "optax: '`piecewise_interpolate_schedule` expects non-negative scale factors': div_factor and "
             f"final_div_factor must be positive (the scale at step {step} is {scale.tolist()}).",
         )
-    steps = tuple(sorted(by_step))
-    return PiecewiseInterpolate(cosine, init, steps, tuple(by_step[step] for step in steps), dtype)
+    ordered = tuple(sorted(by_step))
+    return PiecewiseInterpolate(cosine, init, ordered, tuple(by_step[step] for step in ordered), dtype)
 
 
 @optax_kind("linear_onecycle_schedule")
 def linear_onecycle_schedule(
     transition_steps: int,
     peak_value: Numbers,
-    pct_start: float = 0.3,
-    pct_final: float = 0.85,
+    pct_start: Numbers = 0.3,
+    pct_final: Numbers = 0.85,
     div_factor: Numbers = 25.0,
     final_div_factor: Numbers = 1e4,
     *,
     dtype: np.dtype[np.floating],
-) -> PiecewiseInterpolate:
+) -> OptaxSchedule:
     """`optax.linear_onecycle_schedule`: linear from peak/div up to peak at int(pct_start·T), down to peak/div at
     int(pct_final·T), then to peak/div/final_div at T."""
     div = _number("div_factor", div_factor)
     final = _number("final_div_factor", final_div_factor)
     init = _divide_python("div_factor", _number("peak_value", peak_value), div)
     one = np.ones(1)
-    knots = [
-        (pct_start * transition_steps, div),
-        (pct_final * transition_steps, one / div),
+    knots: list[tuple[Array | int, Array]] = [
+        (_number("pct_start", pct_start) * transition_steps, div),
+        (_number("pct_final", pct_final) * transition_steps, one / div),
         (transition_steps, _divide_python("final_div_factor", one, final)),
     ]
     return _onecycle(False, transition_steps, init, knots, dtype)
@@ -497,19 +549,19 @@ def linear_onecycle_schedule(
 def cosine_onecycle_schedule(
     transition_steps: int,
     peak_value: Numbers,
-    pct_start: float = 0.3,
+    pct_start: Numbers = 0.3,
     div_factor: Numbers = 25.0,
     final_div_factor: Numbers = 1e4,
     *,
     dtype: np.dtype[np.floating],
-) -> PiecewiseInterpolate:
+) -> OptaxSchedule:
     """`optax.cosine_onecycle_schedule`: cosine from peak/div up to peak at int(pct_start·T), then down to
     peak/(div·final_div) at T."""
     div = _number("div_factor", div_factor)
     final = _number("final_div_factor", final_div_factor)
     init = _divide_python("div_factor", _number("peak_value", peak_value), div)
-    knots = [
-        (pct_start * transition_steps, div),
+    knots: list[tuple[Array | int, Array]] = [
+        (_number("pct_start", pct_start) * transition_steps, div),
         (transition_steps, _divide_python("final_div_factor", np.ones(1), div * final)),
     ]
     return _onecycle(True, transition_steps, init, knots, dtype)
