@@ -385,11 +385,7 @@ def test_rates_depend_on_the_step_alone(kind: str, data: st.DataObject) -> None:
             assert_same_rates(evaluate(steps[picks]), whole[picks], to_an_ulp=library(kind) == "torch")
 
 
-FLOATING_POINT_FAILURES = {
-    "torch.CyclicLR/triangular2_up_10_down_20": "torch's triangular2 scale 1 / 2.0 ** (cycle - 1) raises "
-    "OverflowError from cycle 1025 on (step 30 720 here; 2048 with step sizes of 1); the engine gives no horizon "
-    "there and computes base_lr with a NumPy overflow",
-}
+FLOATING_POINT_FAILURES: dict[str, str] = {}
 """Golden schedules that meet a floating-point error before their last step (strict xfails below)."""
 
 
