@@ -412,15 +412,21 @@ def cyclic_lr(
         f"step_size_up must be at least 1: torch divides by step_size_up / (step_size_up + step_size_down), so "
         f"{step_size_up} raises ZeroDivisionError when the scheduler is created.",
     )
+    gammas = param("gamma", gamma, F64)
+    horizon = UNLIMITED
+    if mode == "triangular2":
+        horizon = _triangular2_horizon(step_size_up, step_size_down)
+    elif mode == "exp_range":
+        horizon = _exp_range_horizon(gammas)
     cls = CyclicLRMomentum if cycle_momentum else CyclicLR
     return cls(
-        horizon=_triangular2_horizon(step_size_up, step_size_down) if mode == "triangular2" else UNLIMITED,
+        horizon=horizon,
         base_lr=param("base_lr", base_lr, F64),
         max_lr=param("max_lr", max_lr, F64),
         step_size_up=up,
         step_size_down=down,
         mode=mode,
-        gamma=param("gamma", gamma, F64),
+        gamma=gammas,
         base_momentum=param("base_momentum", base_momentum, F64),
         max_momentum=param("max_momentum", max_momentum, F64),
     )
@@ -444,6 +450,38 @@ def _triangular2_horizon(step_size_up: int, step_size_down: int | None) -> Horiz
         f"torch.CyclicLR with mode='triangular2' raises OverflowError: (34, 'Numerical result out of range') from "
         f"step {first} on (cycle 1025, where its scale 1 / (2.0 ** (cycle - 1)) overflows)",
     )
+
+
+def _exp_range_horizon(gammas: Array) -> Horizon:
+    """torch's exp_range scale is `gamma ** last_epoch`, a Python float to an int power, which raises OverflowError
+    once the result is beyond the largest double (|gamma| > 1; smaller ones underflow to 0 silently). The first such
+    step is found with Python's own `**` (the C library's pow, as in torch), the earliest over the runs."""
+    earliest: int | None = None
+    worst = 0.0
+    for gamma in {float(value) for value in gammas if abs(value) > 1}:
+        good, bad = 0, 1
+        while not _overflows(gamma, bad):
+            good, bad = bad, bad * 2
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (good, middle) if _overflows(gamma, middle) else (middle, bad)
+        if earliest is None or bad < earliest:
+            earliest, worst = bad, gamma
+    if earliest is None:
+        return UNLIMITED
+    return (
+        earliest - 1,
+        f"torch.CyclicLR with mode='exp_range' and gamma {worst} raises OverflowError: (34, 'Numerical result out of "
+        f"range') from step {earliest} on, where its scale gamma ** step overflows",
+    )
+
+
+def _overflows(gamma: float, step: int) -> bool:
+    try:
+        gamma**step
+    except OverflowError:
+        return True
+    return False
 
 
 Anneal = Callable[[Array, Array, Array], Array]

@@ -150,6 +150,26 @@ def test_cyclic_lr_triangular2_ends_before_torch_overflows(up: int, down: int | 
         assert other.max_steps is None
 
 
+def test_cyclic_lr_exp_range_ends_before_torch_overflows() -> None:
+    """torch's `gamma ** last_epoch` raises OverflowError once beyond the largest double (|gamma| > 1): the horizon
+    ends one step before, the earliest over the runs; |gamma| <= 1 has none."""
+    for gammas, first in (([1.01], 71_333), ([-2.0], 1024), ([0.9, 1.5, 1.01], 1751)):
+        schedule = make("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=gammas)
+        assert isinstance(schedule, TorchSchedule)
+        assert schedule.max_steps == first - 1
+        assert f"OverflowError: (34, 'Numerical result out of range') from step {first} on" in schedule.horizon[1]
+        worst = max(gammas, key=abs) if len(gammas) == 1 else 1.5
+        with pytest.raises(OverflowError):
+            worst**first
+        assert math.isfinite(worst ** (first - 1))
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            assert np.isfinite(schedule(steps(first - 2, first - 1))).all()
+    for gamma in (1.0, -1.0, 0.5, 0.0):
+        schedule = make("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=gamma)
+        assert isinstance(schedule, TorchSchedule)
+        assert schedule.max_steps is None
+
+
 def test_cyclic_lr_exp_range_scales_by_gamma_per_step() -> None:
     schedule = make("CyclicLR", base_lr=0.0, max_lr=1.0, step_size_up=4, mode="exp_range", gamma=0.5)
     np.testing.assert_allclose(schedule(steps(4, 12))[:, 0], [0.5**4, 0.5**12])
