@@ -238,9 +238,9 @@ def build_sweep(document: Document, grid_: Grid) -> Problem:
 
 
 def _check_batches(schedule: schedules.Schedule, points: int) -> None:
-    """A few schedule parameters cannot vary per run yet (piecewise `values`, optax's onecycle `pct_start` and
-    `pct_final`): building or evaluating the first steps shows it, and the sweep is refused (422) instead of
-    failing in its worker or answering 500."""
+    """A guard for any schedule parameter the engine cannot vary per run (none is known today; piecewise `values`
+    and optax's onecycle `pct_start` / `pct_final` once were): building or evaluating the first steps shows it, and
+    the sweep is refused (422) instead of failing in its worker or answering 500."""
     try:
         with np.errstate(all="ignore"):
             rates = np.asarray(schedule(np.arange(2, dtype=np.int64)))

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import COURSE_RUN
 
+TRIANGULAR2 = {"kind": "torch.CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 1, "mode": "triangular2"}
 ONE_CYCLE = {"kind": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 10}
 STEP_LR = {"kind": "torch.StepLR", "step_size": 2}
 
@@ -80,6 +81,16 @@ BAD_SPECS = [
         spec(schedule=ONE_CYCLE, optimizer={"kind": "torch.SGD"}, steps=11),
         ["steps"],
         "allows at most 10: torch.OneCycleLR raises 'Tried to step 11 times",
+    ),
+    (
+        "CyclicLR triangular2 past torch's overflow",
+        spec(
+            schedule=TRIANGULAR2,
+            optimizer={"kind": "torch.SGD", "momentum": 0.9},
+            steps=2048,
+        ),
+        ["steps"],
+        "allows at most 2047: torch.CyclicLR with mode='triangular2' raises OverflowError",
     ),
     (
         "momentum cycling without momentum",

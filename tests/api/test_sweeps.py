@@ -1,5 +1,6 @@
 """Sweeps: one batch for the whole grid, the same numbers as single runs, and the chapter's four regions."""
 
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from httpx_sse import connect_sse
 
 from service.config import Settings
 from service.engine.sweep import run_sweep
+from service.errors import InvalidSpec
 from service.main import create_app
-from service.specs.build import build_sweep, sweep_grid
+from service.specs.build import _check_batches, build_sweep, sweep_grid
 from service.specs.sweep import SweepSpec
 from tests.conftest import COURSE_RUN
 
@@ -225,14 +227,54 @@ def test_arrow_holds_the_computed_numbers_bit_for_bit_and_json_writes_null_for_n
         ({"kind": "tf1.piecewise_constant", "boundaries": [5], "values": [0.1, 0.01]}, "schedule.values.0"),
         ({"kind": "keras.PiecewiseConstantDecay", "boundaries": [5], "values": [0.1, 0.01]}, "schedule.values.1"),
         ({"kind": "optax.linear_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_start"),
+        ({"kind": "optax.linear_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_final"),
         ({"kind": "optax.cosine_onecycle_schedule", "transition_steps": 20, "peak_value": 0.1}, "schedule.pct_start"),
     ],
 )
-def test_a_parameter_the_engine_cannot_batch_is_refused_not_a_500(
+def test_parameters_the_engine_once_could_not_batch_equal_their_single_runs(
     client: TestClient, schedule: dict[str, Any], path: str
 ) -> None:
-    body = {"base": {**COURSE_RUN, "steps": 20, "schedule": schedule}, "axes": [{"path": path, "values": [0.2, 0.3]}]}
+    """Piecewise `values` and optax's onecycle `pct_start` / `pct_final` per grid point: each point is its single
+    run, bit for bit (they were refused with a 422 before the engine could batch them)."""
+    values = [0.2, 0.3, 0.45]
+    base = {**COURSE_RUN, "steps": 20, "schedule": schedule}
+    body = {"base": base, "axes": [{"path": path, "values": values}]}
     response = client.post("/v1/sweeps", json=body)
-    assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["loc"] == ["axes"]
-    assert "per grid point" in response.json()["detail"]
+    assert response.status_code == 201, response.text
+    final_loss = response.json()["summary"]["final_loss"]
+    assert len(set(final_loss)) == len(values)  # each point its own value
+    *parents, last = path.split(".")[1:]
+    for point, value in enumerate(values):
+        single = deepcopy(schedule)
+        target: Any = single
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+        run = client.post("/v1/runs", json={**base, "schedule": single})
+        assert run.status_code == 201, run.text
+        assert final_loss[point] == run.json()["summary"]["final"]["loss"]
+
+
+def test_a_schedule_the_engine_cannot_batch_is_refused_not_a_500() -> None:
+    """The guard for any parameter the engine cannot batch (none is known today): a schedule that raises, or
+    gives rates of another shape than (n, 1) or (n, points), is a 422 on the axes."""
+
+    def raises(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        raise TypeError("only length-1 arrays can be converted to Python scalars")
+
+    def misshapen(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.zeros((steps.size, 1, 3))
+
+    def other_runs(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.zeros((steps.size, 2))
+
+    for schedule in (raises, misshapen, other_runs):
+        with pytest.raises(InvalidSpec) as refused:
+            _check_batches(schedule, 3)
+        assert refused.value.errors[0][0] == ["axes"]
+        assert "per grid point" in refused.value.errors[0][1]
+    _check_batches(lambda steps: np.zeros((steps.size, 3)), 3)
+    _check_batches(lambda steps: np.zeros((steps.size, 1)), 3)

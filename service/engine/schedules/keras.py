@@ -54,17 +54,28 @@ def keras_positive(name: str, value: Numbers) -> Array:
 
 
 def piecewise_lists(
-    boundaries: Sequence[int], values: Sequence[float], length_message: str
+    boundaries: Sequence[int], values: Sequence[Numbers], length_message: str
 ) -> tuple[tuple[int, ...], Array]:
-    """Boundaries as ints and values as float32, with the libraries' rule that there is one more value than
-    boundaries; both libraries index `boundaries[0]`, so at least one boundary is needed."""
+    """Boundaries as ints and values as float32 shaped (len(values), P), with the libraries' rule that there is
+    one more value than boundaries; both libraries index `boundaries[0]`, so at least one boundary is needed. A
+    value may be given per run (a sweep puts an array (P,) in the list): each is converted to float32 on its own,
+    as TensorFlow converts each Python float, and the others are repeated across the runs."""
     require(len(boundaries) == len(values) - 1, "values", length_message)
     require(
         len(boundaries) >= 1,
         "boundaries",
         "Give at least one boundary: the library reads boundaries[0] (use a constant rate for a single value).",
     )
-    return tuple(int(b) for b in boundaries), np.asarray(values, dtype=F32)
+    with np.errstate(over="ignore"):
+        levels = [np.atleast_1d(np.asarray(value, dtype=F32)) for value in values]
+    for index, level in enumerate(levels):
+        if level.ndim != 1 or level.size == 0:
+            raise ParameterError(("values", index), "Give a number (or one number per run).")
+    try:
+        columns = np.broadcast_arrays(*levels)
+    except ValueError as error:
+        raise ParameterError("values", "Give every value per run the same number of runs.") from error
+    return tuple(int(b) for b in boundaries), np.stack(columns)
 
 
 def mul(a: Array | np.float32, b: Array | np.float32) -> Array:
@@ -125,21 +136,22 @@ class PiecewiseConstantDecay:
     overlapping segments whose values are added together, as Keras does."""
 
     boundaries: tuple[int, ...]
-    values: Array  # (len(boundaries) + 1,) float32
+    values: Array  # (len(boundaries) + 1, P) float32
 
     def __call__(self, steps: IntArray) -> Array:
         b, v = self.boundaries, self.values
-        result = np.zeros(steps.shape, dtype=F32)
-        result += (steps <= b[0]).astype(F32) * v[0]
-        result += (steps > b[-1]).astype(F32) * v[-1]
+        step = steps[:, None]
+        result = np.zeros((steps.size, v.shape[1]), dtype=F32)
+        result += (step <= b[0]).astype(F32) * v[0]
+        result += (step > b[-1]).astype(F32) * v[-1]
         for low, high, value in zip(b[:-1], b[1:], v[1:-1], strict=True):
-            result += ((steps > low) & (steps <= high)).astype(F32) * value
-        return libm.flush(result[:, None])
+            result += ((step > low) & (step <= high)).astype(F32) * value
+        return libm.flush(result)
 
 
 @register("keras.PiecewiseConstantDecay")
 def piecewise_constant_decay(
-    boundaries: Sequence[int], values: Sequence[float], *, dtype: np.dtype[np.floating]
+    boundaries: Sequence[int], values: Sequence[Numbers], *, dtype: np.dtype[np.floating]
 ) -> PiecewiseConstantDecay:
     """`keras.optimizers.schedules.PiecewiseConstantDecay`."""
     message = (

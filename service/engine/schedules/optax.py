@@ -97,20 +97,55 @@ def _divide(counts: Count, by: int | npt.NDArray[np.int64]) -> Array:
 @dataclass(frozen=True)
 class Traced:
     """A schedule's values as JAX holds them: float32 or float64, and whether the type is weak (a Python number
-    that takes the type of whatever it meets)."""
+    that takes the type of whatever it meets). Runs of one batch can differ in both (optax.exponential_decay is a
+    weak Python number for a run whose decay_rate is 0, float32 otherwise): then `weak` is per column (P,), and
+    `single` marks the columns JAX holds in float32 within float64 `values`."""
 
     values: Array  # (n, P)
-    weak: bool
+    weak: bool | npt.NDArray[np.bool_]  # or (P,)
+    single: npt.NDArray[np.bool_] | None = None  # (P,), only with float64 values
+
+    def float32_columns(self, runs: int) -> npt.NDArray[np.bool_]:
+        if self.values.dtype == F32:
+            return np.ones(runs, dtype=bool)
+        if self.single is None:
+            return np.zeros(runs, dtype=bool)
+        return np.broadcast_to(self.single, (runs,))
+
+    def weak_columns(self, runs: int) -> npt.NDArray[np.bool_]:
+        return np.broadcast_to(np.asarray(self.weak, dtype=bool), (runs,))
+
+
+def typed(values: Array, float32: npt.NDArray[np.bool_], weak: npt.NDArray[np.bool_]) -> Traced:
+    """Values (n, P) whose column p JAX holds in float32 where `float32[p]` (rounded to it here), weak where
+    `weak[p]`; one dtype and one weakness when every run agrees, as for a single run."""
+    weakness: bool | npt.NDArray[np.bool_] = bool(weak[0]) if (weak == weak[0]).all() else weak
+    if float32.all():
+        return Traced(values.astype(F32), weakness)
+    if not float32.any():
+        return Traced(values, weakness)
+    rounded = np.where(float32, values.astype(F32).astype(F64), values.astype(F64))
+    return Traced(rounded, weakness, float32)
 
 
 def where(condition: npt.NDArray[np.bool_], taken: Traced, other: Traced) -> Traced:
-    """`jnp.where(condition, taken, other)`: both promoted to a common type first, by JAX's weak-type rule."""
-    if taken.weak != other.weak:
-        dtype = other.values.dtype if taken.weak else taken.values.dtype
-    else:
-        dtype = np.promote_types(taken.values.dtype, other.values.dtype)
+    """`jnp.where(condition, taken, other)`: both promoted to a common type first, by JAX's weak-type rule (run by
+    run when the runs' types differ)."""
+    uniform = all(isinstance(t.weak, bool) and t.single is None for t in (taken, other))
+    if uniform:
+        if taken.weak != other.weak:
+            dtype = other.values.dtype if taken.weak else taken.values.dtype
+        else:
+            dtype = np.promote_types(taken.values.dtype, other.values.dtype)
+        values = np.where(condition, taken.values.astype(dtype), other.values.astype(dtype))
+        return Traced(values, bool(taken.weak and other.weak))
+    runs = max(taken.values.shape[1], other.values.shape[1])
+    taken_weak, other_weak = taken.weak_columns(runs), other.weak_columns(runs)
+    taken_f32, other_f32 = taken.float32_columns(runs), other.float32_columns(runs)
+    float32 = np.where(taken_weak != other_weak, np.where(taken_weak, other_f32, taken_f32), taken_f32 & other_f32)
+    dtype = np.promote_types(taken.values.dtype, other.values.dtype)
     values = np.where(condition, taken.values.astype(dtype), other.values.astype(dtype))
-    return Traced(values, taken.weak and other.weak)
+    return typed(values, float32, taken_weak & other_weak)
 
 
 class OptaxSchedule(ABC):
@@ -123,7 +158,11 @@ class OptaxSchedule(ABC):
     def __call__(self, steps: IntArray) -> Array:
         count = np.minimum(steps, INT32_MAX).astype(np.int32)[:, None]
         with np.errstate(all="ignore"):  # JAX makes inf and nan silently (0 ** -1, inf · 0); so do we
-            return flush(self.trace(count).values)
+            traced = self.trace(count)
+            values = flush(traced.values)
+            if traced.single is not None:  # the float32 columns of a float64 batch: flushed as float32
+                values = np.where(traced.single & (np.abs(values) < np.finfo(F32).tiny), values.dtype.type(0), values)
+            return values
 
 
 @dataclass(frozen=True)
@@ -166,6 +205,7 @@ class ExponentialDecay(OptaxSchedule):
     transition_begin: int  # non-negative
     staircase: bool
     end_value: Array | None  # (P,) float64
+    dtype: np.dtype[np.floating]
 
     def trace(self, count: Count) -> Traced:
         decreased = count - self.transition_begin
@@ -178,8 +218,14 @@ class ExponentialDecay(OptaxSchedule):
         if self.end_value is not None:
             end = self.end_value.astype(F32)
             values = np.where(self.decay_rate < 1.0, np.maximum(values, end), np.minimum(values, end))
-        values = np.where(self.decay_rate == 0, init, values)  # a zero rate is a constant (only in sweeps here)
-        return Traced(values, False)
+        zero = self.decay_rate == 0
+        if not zero.any():
+            return Traced(values, False)
+        # A run with a zero rate is optax's constant init_value (only in sweeps here): a weak Python number, float64
+        # in a float64 run, where the others are float32.
+        constant = self.init_value.astype(self.dtype)
+        values = np.where(zero, constant, values.astype(np.promote_types(F32, self.dtype)))
+        return typed(values, ~zero if self.dtype == F64 else np.ones(zero.size, dtype=bool), zero)
 
 
 @dataclass(frozen=True)
@@ -396,6 +442,7 @@ def exponential_decay(
         transition_begin=max(transition_begin, 0),
         staircase=staircase,
         end_value=None if end_value is None else _number("end_value", end_value),
+        dtype=dtype,
     )
 
 
@@ -444,18 +491,70 @@ def _divide_python(name: str, numerator: Array, denominator: Array) -> Array:
     return numerator / denominator
 
 
+@dataclass(frozen=True)
+class Columns(OptaxSchedule):
+    """Runs whose schedules differ in their structure (optax's onecycle knots, which are `int(pct · T)` of a
+    per-run pct), as a few schedules each over its own runs: `parts` pairs the runs' columns with the schedule that
+    gives them, all of one dtype and weakness."""
+
+    parts: tuple[tuple[npt.NDArray[np.intp], OptaxSchedule], ...]
+    runs: int
+
+    def trace(self, count: Count) -> Traced:
+        traced = [(columns, schedule.trace(count)) for columns, schedule in self.parts]
+        (dtype,) = {part.values.dtype for _, part in traced}
+        (weak,) = {part.weak for _, part in traced}
+        values = np.empty((count.shape[0], self.runs), dtype)
+        for columns, part in traced:
+            values[:, columns] = np.broadcast_to(part.values, (count.shape[0], columns.size))
+        return Traced(values, weak)
+
+
 def _onecycle(
-    cosine: bool, transition_steps: int, init: Array, knots: Sequence[tuple[float, Array]], dtype: np.dtype[np.floating]
-) -> PiecewiseInterpolate:
-    """optax's one-cycle: a dict literal of knots (a later equal key replaces an earlier one), interpolated."""
+    cosine: bool,
+    transition_steps: int,
+    init: Array,
+    knots: Sequence[tuple[Array | int, Array]],
+    dtype: np.dtype[np.floating],
+) -> OptaxSchedule:
+    """optax's one-cycle: a dict literal of knots `{int(position): scale}` (a later equal key replaces an earlier
+    one), interpolated. A position given per run (a pct per run) makes per-run integer knots, and so possibly a
+    different number of segments: the runs are grouped by their knots, one interpolation per group."""
     require(
         transition_steps > 0,
         "transition_steps",
         "optax: 'A linear onecycle schedule was set with a non-positive `transition_steps`'; give 1 or more.",
     )
+    positions = [np.atleast_1d(np.asarray(position, dtype=F64)) for position, _ in knots]
+    runs = max(array.size for array in [init, *positions, *(scale for _, scale in knots)])
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for run in range(runs):
+        steps = tuple(
+            _int32("transition_steps", int(position[run if position.size > 1 else 0]), "a knot of the cycle (pct · T)")
+            for position in positions
+        )
+        groups.setdefault(steps, []).append(run)
+    if len(groups) == 1:
+        return _interpolate_knots(cosine, init, next(iter(groups)), [scale for _, scale in knots], dtype)
+    parts = []
+    for steps, members in groups.items():
+        columns = np.asarray(members, dtype=np.intp)
+
+        def of(array: Array, columns: npt.NDArray[np.intp] = columns) -> Array:
+            return array if array.size == 1 else array[columns]
+
+        scales = [of(scale) for _, scale in knots]
+        parts.append((columns, _interpolate_knots(cosine, of(init), steps, scales, dtype)))
+    return Columns(tuple(parts), runs)
+
+
+def _interpolate_knots(
+    cosine: bool, init: Array, steps: Sequence[int], scales: Sequence[Array], dtype: np.dtype[np.floating]
+) -> PiecewiseInterpolate:
+    """The interpolation through knots `{step: scale}` built in order (a later equal step replaces an earlier
+    scale, keeping its place), sorted as optax sorts them."""
     by_step: dict[int, Array] = {}
-    for position, scale in knots:
-        step = _int32("transition_steps", int(position), "a knot of the cycle (pct · transition_steps)")
+    for step, scale in zip(steps, scales, strict=True):
         by_step[step] = scale
     for step, scale in by_step.items():
         require(
@@ -464,30 +563,30 @@ def _onecycle(
             "optax: '`piecewise_interpolate_schedule` expects non-negative scale factors': div_factor and "
             f"final_div_factor must be positive (the scale at step {step} is {scale.tolist()}).",
         )
-    steps = tuple(sorted(by_step))
-    return PiecewiseInterpolate(cosine, init, steps, tuple(by_step[step] for step in steps), dtype)
+    ordered = tuple(sorted(by_step))
+    return PiecewiseInterpolate(cosine, init, ordered, tuple(by_step[step] for step in ordered), dtype)
 
 
 @optax_kind("linear_onecycle_schedule")
 def linear_onecycle_schedule(
     transition_steps: int,
     peak_value: Numbers,
-    pct_start: float = 0.3,
-    pct_final: float = 0.85,
+    pct_start: Numbers = 0.3,
+    pct_final: Numbers = 0.85,
     div_factor: Numbers = 25.0,
     final_div_factor: Numbers = 1e4,
     *,
     dtype: np.dtype[np.floating],
-) -> PiecewiseInterpolate:
+) -> OptaxSchedule:
     """`optax.linear_onecycle_schedule`: linear from peak/div up to peak at int(pct_start·T), down to peak/div at
     int(pct_final·T), then to peak/div/final_div at T."""
     div = _number("div_factor", div_factor)
     final = _number("final_div_factor", final_div_factor)
     init = _divide_python("div_factor", _number("peak_value", peak_value), div)
     one = np.ones(1)
-    knots = [
-        (pct_start * transition_steps, div),
-        (pct_final * transition_steps, one / div),
+    knots: list[tuple[Array | int, Array]] = [
+        (_number("pct_start", pct_start) * transition_steps, div),
+        (_number("pct_final", pct_final) * transition_steps, one / div),
         (transition_steps, _divide_python("final_div_factor", one, final)),
     ]
     return _onecycle(False, transition_steps, init, knots, dtype)
@@ -497,19 +596,19 @@ def linear_onecycle_schedule(
 def cosine_onecycle_schedule(
     transition_steps: int,
     peak_value: Numbers,
-    pct_start: float = 0.3,
+    pct_start: Numbers = 0.3,
     div_factor: Numbers = 25.0,
     final_div_factor: Numbers = 1e4,
     *,
     dtype: np.dtype[np.floating],
-) -> PiecewiseInterpolate:
+) -> OptaxSchedule:
     """`optax.cosine_onecycle_schedule`: cosine from peak/div up to peak at int(pct_start·T), then down to
     peak/(div·final_div) at T."""
     div = _number("div_factor", div_factor)
     final = _number("final_div_factor", final_div_factor)
     init = _divide_python("div_factor", _number("peak_value", peak_value), div)
-    knots = [
-        (pct_start * transition_steps, div),
+    knots: list[tuple[Array | int, Array]] = [
+        (_number("pct_start", pct_start) * transition_steps, div),
         (transition_steps, _divide_python("final_div_factor", np.ones(1), div * final)),
     ]
     return _onecycle(True, transition_steps, init, knots, dtype)

@@ -224,16 +224,16 @@ class PiecewiseConstant:
     one branch of TF's exclusive `tf.case` whose condition holds."""
 
     boundaries: tuple[int, ...]
-    values: Array  # (len(boundaries) + 1,) float32
+    values: Array  # (len(boundaries) + 1, P) float32
 
     def __call__(self, steps: IntArray) -> Array:
         segment = np.searchsorted(np.asarray(self.boundaries, dtype=np.int64), steps, side="left")
-        return self.values[segment][:, None]
+        return self.values[segment]
 
 
 @register("tf1.piecewise_constant")
 def piecewise_constant(
-    boundaries: Sequence[int], values: Sequence[float], *, dtype: np.dtype[np.floating]
+    boundaries: Sequence[int], values: Sequence[Numbers], *, dtype: np.dtype[np.floating]
 ) -> PiecewiseConstant:
     """`tf.compat.v1.train.piecewise_constant(global_step, boundaries, values)`; the boundaries may not decrease
     (TF's exclusive tf.case fails at run time once the step reaches two overlapping segments)."""

@@ -412,17 +412,76 @@ def cyclic_lr(
         f"step_size_up must be at least 1: torch divides by step_size_up / (step_size_up + step_size_down), so "
         f"{step_size_up} raises ZeroDivisionError when the scheduler is created.",
     )
+    gammas = param("gamma", gamma, F64)
+    horizon = UNLIMITED
+    if mode == "triangular2":
+        horizon = _triangular2_horizon(step_size_up, step_size_down)
+    elif mode == "exp_range":
+        horizon = _exp_range_horizon(gammas)
     cls = CyclicLRMomentum if cycle_momentum else CyclicLR
     return cls(
+        horizon=horizon,
         base_lr=param("base_lr", base_lr, F64),
         max_lr=param("max_lr", max_lr, F64),
         step_size_up=up,
         step_size_down=down,
         mode=mode,
-        gamma=param("gamma", gamma, F64),
+        gamma=gammas,
         base_momentum=param("base_momentum", base_momentum, F64),
         max_momentum=param("max_momentum", max_momentum, F64),
     )
+
+
+def _triangular2_horizon(step_size_up: int, step_size_down: int | None) -> Horizon:
+    """torch's triangular2 scale is `1 / (2.0 ** (cycle - 1))` with the Python int `cycle = floor(1 + last_epoch /
+    total_size)`, `total_size = float(up) + float(down)`: `2.0 ** 1024` raises OverflowError (2.0 ** 1023 is
+    finite), so torch raises from cycle 1025 on, first at last_epoch = 1024 · total_size. There `last_epoch /
+    total_size` is exactly 1024; one step earlier it is 1024 - 1 / total_size, which stays below 1024 after rounding
+    (1 / total_size >= 2^-32 is far above half an ulp of 1024, 2^-43, since the step sizes are int32), so the
+    cycle is 1024. E.g. up = down = 1: torch raises at step 2048; up 10, down 20: 30 720; up = down = 2000 (the
+    defaults): 4 096 000; up 7, down 5: 12 288. A run may have steps up to one less."""
+    down = step_size_up if step_size_down is None else step_size_down
+    total = step_size_up + down
+    if total <= 0:
+        return UNLIMITED
+    first = 1024 * total
+    return (
+        first - 1,
+        f"torch.CyclicLR with mode='triangular2' raises OverflowError: (34, 'Numerical result out of range') from "
+        f"step {first} on (cycle 1025, where its scale 1 / (2.0 ** (cycle - 1)) overflows)",
+    )
+
+
+def _exp_range_horizon(gammas: Array) -> Horizon:
+    """torch's exp_range scale is `gamma ** last_epoch`, a Python float to an int power, which raises OverflowError
+    once the result is beyond the largest double (|gamma| > 1; smaller ones underflow to 0 silently). The first such
+    step is found with Python's own `**` (the C library's pow, as in torch), the earliest over the runs."""
+    earliest: int | None = None
+    worst = 0.0
+    for gamma in {float(value) for value in gammas if abs(value) > 1}:
+        good, bad = 0, 1
+        while not _overflows(gamma, bad):
+            good, bad = bad, bad * 2
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (good, middle) if _overflows(gamma, middle) else (middle, bad)
+        if earliest is None or bad < earliest:
+            earliest, worst = bad, gamma
+    if earliest is None:
+        return UNLIMITED
+    return (
+        earliest - 1,
+        f"torch.CyclicLR with mode='exp_range' and gamma {worst} raises OverflowError: (34, 'Numerical result out of "
+        f"range') from step {earliest} on, where its scale gamma ** step overflows",
+    )
+
+
+def _overflows(gamma: float, step: int) -> bool:
+    try:
+        gamma**step
+    except OverflowError:
+        return True
+    return False
 
 
 Anneal = Callable[[Array, Array, Array], Array]

@@ -124,6 +124,52 @@ def test_cyclic_lr_triangular2_halves_the_amplitude_each_cycle() -> None:
     np.testing.assert_allclose(schedule(steps(2, 7, 12))[:, 0], [1.0, 0.5, 0.25])
 
 
+@pytest.mark.parametrize(
+    ("up", "down", "first"),
+    [(1, 1, 2048), (10, 20, 30_720), (2000, None, 4_096_000), (7, 5, 12_288), (3, 0, 3072)],
+)
+def test_cyclic_lr_triangular2_ends_before_torch_overflows(up: int, down: int | None, first: int) -> None:
+    """torch's `1 / (2.0 ** (cycle - 1))` raises OverflowError from cycle 1025, first at step 1024 · (up + down):
+    the horizon ends one step before, where the rate is still finite and computed without a floating-point error."""
+    schedule = make("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=up, step_size_down=down, mode="triangular2")
+    assert isinstance(schedule, TorchSchedule)
+    assert schedule.max_steps == first - 1
+    assert "OverflowError" in schedule.horizon[1]
+    assert f"step {first} " in schedule.horizon[1]
+    total = float(up) + float(up if down is None else down)
+    assert math.floor(1 + (first - 1) / total) == 1024
+    assert math.floor(1 + first / total) == 1025
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow is silent in Python floats too
+        rates = schedule(steps(first - 2, first - 1))
+        assert isinstance(schedule, CyclesMomentum)
+        schedule.momentum(steps(first - 2, first - 1))
+    assert np.isfinite(rates).all()
+    for mode in ("triangular", "exp_range"):
+        other = make("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=up, step_size_down=down, mode=mode)
+        assert isinstance(other, TorchSchedule)
+        assert other.max_steps is None
+
+
+def test_cyclic_lr_exp_range_ends_before_torch_overflows() -> None:
+    """torch's `gamma ** last_epoch` raises OverflowError once beyond the largest double (|gamma| > 1): the horizon
+    ends one step before, the earliest over the runs; |gamma| <= 1 has none."""
+    for gammas, first in (([1.01], 71_333), ([-2.0], 1024), ([0.9, 1.5, 1.01], 1751)):
+        schedule = make("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=gammas)
+        assert isinstance(schedule, TorchSchedule)
+        assert schedule.max_steps == first - 1
+        assert f"OverflowError: (34, 'Numerical result out of range') from step {first} on" in schedule.horizon[1]
+        worst = max(gammas, key=abs) if len(gammas) == 1 else 1.5
+        with pytest.raises(OverflowError):
+            worst**first
+        assert math.isfinite(worst ** (first - 1))
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            assert np.isfinite(schedule(steps(first - 2, first - 1))).all()
+    for gamma in (1.0, -1.0, 0.5, 0.0):
+        schedule = make("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=gamma)
+        assert isinstance(schedule, TorchSchedule)
+        assert schedule.max_steps is None
+
+
 def test_cyclic_lr_exp_range_scales_by_gamma_per_step() -> None:
     schedule = make("CyclicLR", base_lr=0.0, max_lr=1.0, step_size_up=4, mode="exp_range", gamma=0.5)
     np.testing.assert_allclose(schedule(steps(4, 12))[:, 0], [0.5**4, 0.5**12])
