@@ -1,7 +1,7 @@
 """Bring a store's schema to Alembic's head at server start (workers never migrate).
 
-PostgreSQL: every revision runs in one transaction holding an advisory lock, so replicas starting together migrate
-once. SQLite: `SQLiteStore` first takes a store of an older `PRAGMA user_version` to 5 in place (`migrations.py`),
+Every revision runs in one transaction that first takes a lock (PostgreSQL: an advisory lock; SQLite: the file's
+write lock), so server processes starting together migrate once. SQLite: `SQLiteStore` first takes a store of an older `PRAGMA user_version` to 5 in place (`migrations.py`),
 then the store is stamped at the baseline revision and later revisions apply as on PostgreSQL.
 """
 
@@ -21,6 +21,8 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATIONS_LOCK})
+        elif connection.dialect.name == "sqlite":  # the file's write lock now, not at the first write
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config = _config(connection)
         tables = set(inspect(connection).get_table_names())
         if "alembic_version" not in tables and "runs" in tables:

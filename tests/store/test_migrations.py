@@ -5,6 +5,8 @@ SQLite file, and its answers to GET /v1/runs/{id} and GET /v1/sweeps/{id}."""
 import json
 import shutil
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,3 +145,18 @@ def test_the_sqlalchemy_schema_is_sqlites_schema_5(tmp_path: Path) -> None:
     assert generated.execute(without_rowid).fetchall() == handwritten.execute(without_rowid).fetchall()
     handwritten.close()
     generated.close()
+
+
+def test_server_processes_starting_together_migrate_once(location: str) -> None:
+    """Several processes (or replicas) opening a new store at once: every one starts, the store is stamped once."""
+    start = threading.Barrier(4)
+
+    def open_and_close() -> None:
+        start.wait()
+        open_store(location, migrate=True).close()
+
+    with ThreadPoolExecutor(4) as threads:
+        for opened in [threads.submit(open_and_close) for _ in range(4)]:
+            opened.result()
+    assert query(location, "SELECT count(*) FROM alembic_version") == 1
+    assert query(location, "SELECT version_num FROM alembic_version") == BASELINE
