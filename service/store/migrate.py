@@ -1,8 +1,9 @@
 """Bring a store's schema to Alembic's head at server start (workers never migrate).
 
 Every revision runs in one transaction that first takes a lock (PostgreSQL: an advisory lock; SQLite: the file's
-write lock), so server processes starting together migrate once. SQLite: `SQLiteStore` first takes a store of an older `PRAGMA user_version` to 5 in place (`migrations.py`),
-then the store is stamped at the baseline revision and later revisions apply as on PostgreSQL.
+write lock), so server processes starting together migrate once. SQLite: `SQLiteStore` first takes a store of an
+older `PRAGMA user_version` to 5 in place (`migrations.py`), then the store is stamped at the baseline revision and
+later revisions apply as on PostgreSQL.
 """
 
 from pathlib import Path

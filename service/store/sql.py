@@ -202,7 +202,7 @@ class SQLStore:
         return _record(tuple(row)) if row else None
 
     def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
-        with self._read() as db, db.begin():  # one snapshot: the run and its parts agree
+        with self._read() as db:
             run = db.execute(select(runs.c.seq, runs.c.dtype, runs.c.dims).where(runs.c.id == run_id)).one_or_none()
             if run is None:
                 return None
