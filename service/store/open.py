@@ -10,6 +10,8 @@ from service.store.sqlite import SQLiteStore
 def open_store(location: str, migrate: bool = False, pool_size: int | None = None) -> RunStore:
     """`migrate`: bring the schema to Alembic's head first (the server does, once at start; workers do not)."""
     if "://" in location:
+        if not location.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError(f"DESCENT_STORE_URL must be a postgresql:// URL, not {location.split('://')[0]}://")
         from service.store.sql import POOL_SIZE, SQLStore  # SQLAlchemy only where a database is used
 
         return SQLStore(location, pool_size=pool_size or POOL_SIZE, migrate=migrate)

@@ -218,3 +218,8 @@ def test_both_backends_store_the_same_bytes(tmp_path: Path, postgres_url: str) -
         assert sqlite_value == postgres_value, sql
     # SQLite keeps a job array's shape as the blob SQLiteStore hands it; PostgreSQL's column is the schema's text
     assert [orjson.loads(query(location, "SELECT shape FROM job_arrays")) for location in locations] == [[5], [5]]
+
+
+def test_a_store_url_must_name_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="postgresql://"):
+        open_store(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
