@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     store_path: str = Field(
         "data/descent.sqlite3", description="SQLite file holding the runs; ':memory:' keeps them in memory only."
     )
+    store_url: str = Field(
+        "",
+        description="Database holding the runs instead of the SQLite file, as postgresql://user:pass@host:port/db;"
+        " empty: the SQLite file (DESCENT_STORE_PATH).",
+    )
     max_steps: int = Field(1_000_000, ge=1, description="Largest `steps` a run may ask for.")
     max_dims: int = Field(1_000, ge=1, description="Largest number of dimensions of `w0`.")
     max_trace_values: int = Field(

@@ -28,7 +28,7 @@ from service.runs.job import Job, JobKind
 from service.runs.lifecycle import Lifecycle
 from service.runs.ownership import recover
 from service.runs.pool import WorkerPool
-from service.store.sqlite import SQLiteStore
+from service.store.open import location, open_store
 
 logger = logging.getLogger("service.runs")
 
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(partial(keys.refresh, strict=True))  # an unreadable key file stops the start
-        store = SQLiteStore(settings.store_path)
+        where = location(settings.store_url, settings.store_path)
+        store = await anyio.to_thread.run_sync(partial(open_store, where, migrate=True))
         recover(store)
         await anyio.to_thread.run_sync(store.purge_sessions, time.time())
         metrics.watch_runs(store.count_by_status)
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         pool = WorkerPool(
             store,
-            settings.store_path,
+            where,
             settings.max_concurrent_runs,
             settings.max_queued_runs,
             threads=settings.executor == "thread",

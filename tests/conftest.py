@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.main import create_app
+from tests.postgres import PostgresServer, binaries
 
 COURSE_RUN = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2, "steps": 40}
 DECAY_SCHEDULE = {
@@ -36,3 +37,20 @@ def settings(tmp_path: Path) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (skips where the `postgresql` package is missing)."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+    server = PostgresServer(bin_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A new, empty database on the session's PostgreSQL server."""
+    return postgres.new_database()

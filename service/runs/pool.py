@@ -59,7 +59,7 @@ class WorkerPool:
     def __init__(
         self,
         store: RunStore,
-        store_path: str,
+        store_location: str,
         workers: int,
         queue: int,
         threads: bool = False,
@@ -69,8 +69,8 @@ class WorkerPool:
         self._store = store
         self._on_settled = on_settled
         self.capacity, self._queue, self._nice = workers, queue, nice
-        self._threads = threads or store_path == ":memory:"
-        self._target: RunStore | str = store if self._threads else store_path
+        self._threads = threads or store_location == ":memory:"
+        self._target: RunStore | str = store if self._threads else store_location
         self.owner = process_identity()
         self._lanes = [_Lane(self._new_executor) for _ in range(workers)]
         self._idle = deque(self._lanes)

@@ -20,7 +20,7 @@ from service.engine.trace import Trace, record
 from service.runs.job import Job, JobKind
 from service.specs import build
 from service.store.base import NotOwnedError, RunStore, Status
-from service.store.sqlite import SQLiteStore
+from service.store.open import open_store as _open
 
 FLUSH_SECONDS = 0.2
 """Rows (or progress) are written at the end of any chunk that ends this long after the previous write."""
@@ -188,6 +188,7 @@ EXECUTORS: dict[JobKind, Callable[[Job, RunStore], str]] = {
 
 
 @cache
-def open_store(path: str) -> RunStore:
-    """One connection per worker process, opened on its first job."""
-    return SQLiteStore(path)
+def open_store(location: str) -> RunStore:
+    """One store per worker process, opened on its first job: the SQLite file's path, or the database's URL (one
+    pooled connection)."""
+    return _open(location, pool_size=1)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import anyio
 import numpy as np
+from sqlalchemy import func, select
 
 from service.clock import now
 from service.engine.trace import Trace
@@ -25,7 +26,9 @@ from service.specs.lr_finder import LRFinderSpec
 from service.specs.prepare import prepare_sweep
 from service.specs.run import RunSpec
 from service.specs.sweep import SweepSpec
-from service.store.base import JobRecord, RunRecord, Status
+from service.store.base import JobRecord, RunRecord, RunStore, Status
+from service.store.schema import jobs
+from service.store.sql import SQLStore
 from service.store.sqlite import SQLiteStore
 from tests import conftest
 
@@ -65,7 +68,7 @@ def landscape_document(body: dict[str, Any]) -> dict[str, Any]:
     return LandscapeSpec.model_validate(body).model_dump(mode="json")
 
 
-def queue_run(store: SQLiteStore, document: dict[str, Any], owner: str | None = "tests:0:0") -> str:
+def queue_run(store: RunStore, document: dict[str, Any], owner: str | None = "tests:0:0") -> str:
     """Store a run as queued (as `Lifecycle.submit_run` does) and return its id."""
     run_id = str(uuid.uuid4())
     dims = len(document["w0"]) if isinstance(document["w0"], list) else 0
@@ -75,7 +78,7 @@ def queue_run(store: SQLiteStore, document: dict[str, Any], owner: str | None = 
 
 
 def queue_job(
-    store: SQLiteStore,
+    store: RunStore,
     kind: JobKind,
     document: dict[str, Any],
     meta: dict[str, Any] | None = None,
@@ -88,7 +91,7 @@ def queue_job(
     return job_id
 
 
-def execute(store: SQLiteStore, kind: JobKind, job_id: str, document: dict[str, Any]) -> str:
+def execute(store: RunStore, kind: JobKind, job_id: str, document: dict[str, Any]) -> str:
     return worker.execute(Job(kind, job_id, document, LIMITS), store)
 
 
@@ -111,7 +114,7 @@ def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
         time.sleep(0.002)
 
 
-def has_rows(store: SQLiteStore, run_id: str) -> Callable[[], bool]:
+def has_rows(store: RunStore, run_id: str) -> Callable[[], bool]:
     """Whether the run's worker has stored rows yet (a condition for `wait_for`)."""
 
     def stored() -> bool:
@@ -139,7 +142,7 @@ class Gate:
 
 @contextmanager
 def worker_pool(
-    store: SQLiteStore, workers: int = 1, queue: int = 4, gate: Gate | None = None, **options: Any
+    store: RunStore, workers: int = 1, queue: int = 4, gate: Gate | None = None, **options: Any
 ) -> Iterator[WorkerPool]:
     """A thread pool on the in-memory store; shut down (its gate opened first) when the block ends."""
     pool = WorkerPool(store, ":memory:", workers, queue, threads=True, **options)
@@ -152,7 +155,7 @@ def worker_pool(
 
 
 @contextmanager
-def lifecycle(store: SQLiteStore, workers: int = 1, queue: int = 4, gate: Gate | None = None) -> Iterator[Lifecycle]:
+def lifecycle(store: RunStore, workers: int = 1, queue: int = 4, gate: Gate | None = None) -> Iterator[Lifecycle]:
     with worker_pool(store, workers, queue, gate) as pool:
         yield Lifecycle(store, pool, LIMITS, poll_seconds=0.005)
 
@@ -169,3 +172,12 @@ def run_async(func: Callable[..., Awaitable[T]], *args: Any) -> T:
     in the main thread for the rest of the session, where `anyio.run` would refuse to start another."""
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(anyio.run, func, *args).result()
+
+
+def count_jobs(store: RunStore) -> int:
+    """How many jobs the store holds, whatever their status (read under the interface, on either backend)."""
+    if isinstance(store, SQLiteStore):
+        return int(store._db.execute("SELECT count(*) FROM jobs").fetchone()[0])
+    assert isinstance(store, SQLStore)
+    with store._engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(jobs)).scalar_one())

@@ -15,8 +15,7 @@ from service.documents import run_document as run_answer
 from service.engine.trace import Trace
 from service.runs.events import PING, Event, job_events, run_events
 from service.runs.job import JobKind
-from service.store.base import RunRecord, Status
-from service.store.sqlite import SQLiteStore
+from service.store.base import RunRecord, RunStore, Status
 from tests.runs.support import (
     COURSE_RUN,
     PARABOLA,
@@ -56,7 +55,7 @@ async def live(stream: AsyncIterator[Event], work: Callable[[], object]) -> list
     return found
 
 
-def finished_run(store: SQLiteStore, body: dict[str, Any] = COURSE_RUN) -> tuple[RunRecord, Trace]:
+def finished_run(store: RunStore, body: dict[str, Any] = COURSE_RUN) -> tuple[RunRecord, Trace]:
     document = run_document(body)
     run_id = queue_run(store, document)
     execute(store, JobKind.RUN, run_id, document)
@@ -70,7 +69,7 @@ def step_ids(events: list[Event]) -> list[int | None]:
     return [event.id for event in events if event.name in ("step", "steps")]
 
 
-def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: SQLiteStore) -> None:
+def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: RunStore) -> None:
     record, trace = finished_run(store)
     events = run_async(collect, run_events(store, record.id, poll_seconds=POLL))
     assert [event.name for event in events] == ["run", *["step"] * 41, "end"]
@@ -90,7 +89,7 @@ def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: S
 
 
 @pytest.mark.parametrize("after", [-1, 0, 1, 19, 39, 40, 1000])
-def test_a_stream_resumed_after_step_n_starts_at_the_next_row(store: SQLiteStore, after: int) -> None:
+def test_a_stream_resumed_after_step_n_starts_at_the_next_row(store: RunStore, after: int) -> None:
     record, _ = finished_run(store)
     events = run_async(collect, run_events(store, record.id, after=after, poll_seconds=POLL))
     assert events[0].name == "run"
@@ -98,7 +97,7 @@ def test_a_stream_resumed_after_step_n_starts_at_the_next_row(store: SQLiteStore
     assert events[-1].name == "end"
 
 
-def test_a_stream_resumed_while_the_run_runs_has_no_gap_and_no_duplicate(store: SQLiteStore) -> None:
+def test_a_stream_resumed_while_the_run_runs_has_no_gap_and_no_duplicate(store: RunStore) -> None:
     document = run_document(LIVE_RUN)
     run_id = queue_run(store, document)
 
@@ -119,7 +118,7 @@ def test_a_stream_resumed_while_the_run_runs_has_no_gap_and_no_duplicate(store: 
     assert step_ids(first) + step_ids(resumed) == stored.step.tolist() == list(range(0, 100_001, 10_000))
 
 
-def test_a_live_streams_steps_arrive_in_order_until_the_end(store: SQLiteStore) -> None:
+def test_a_live_streams_steps_arrive_in_order_until_the_end(store: RunStore) -> None:
     document = run_document(LIVE_RUN)
     run_id = queue_run(store, document)
 
@@ -133,7 +132,7 @@ def test_a_live_streams_steps_arrive_in_order_until_the_end(store: SQLiteStore) 
 
 
 @pytest.mark.parametrize("batch", [1, 7, 41, 100])
-def test_batched_events_carry_the_rows_in_columns(store: SQLiteStore, batch: int) -> None:
+def test_batched_events_carry_the_rows_in_columns(store: RunStore, batch: int) -> None:
     record, trace = finished_run(store, {**COURSE_RUN, "w0": [5, -3], "dtype": "float64"})
     events = run_async(collect, run_events(store, record.id, batch=batch, poll_seconds=POLL))
     middle = events[1:-1]
@@ -149,7 +148,7 @@ def test_batched_events_carry_the_rows_in_columns(store: SQLiteStore, batch: int
         np.testing.assert_array_equal(joined, getattr(trace, column), strict=True)
 
 
-def test_a_run_recording_optimizer_state_streams_it_per_row(store: SQLiteStore) -> None:
+def test_a_run_recording_optimizer_state_streams_it_per_row(store: RunStore) -> None:
     body = {**COURSE_RUN, "optimizer": {"kind": "torch.Adam"}, "record": {"state": True}}
     record, trace = finished_run(store, body)
     events = run_async(collect, run_events(store, record.id, poll_seconds=POLL))
@@ -158,14 +157,14 @@ def test_a_run_recording_optimizer_state_streams_it_per_row(store: SQLiteStore) 
         assert [event.data["state"][name] for event in events[1:-1]] == values[:, 0].tolist()
 
 
-def test_batched_events_resume_after_step_n(store: SQLiteStore) -> None:
+def test_batched_events_resume_after_step_n(store: RunStore) -> None:
     record, _ = finished_run(store, {**COURSE_RUN, "record": {"every": 3}})
     events = run_async(collect, run_events(store, record.id, after=20, batch=4, poll_seconds=POLL))
     columns = [event.data["step"].tolist() for event in events[1:-1]]
     assert columns == [[21, 24, 27, 30], [33, 36, 39, 40]]
 
 
-def test_interval_paces_the_replay(store: SQLiteStore) -> None:
+def test_interval_paces_the_replay(store: RunStore) -> None:
     record, _ = finished_run(store)
     started = time.monotonic()
     events = run_async(collect, run_events(store, record.id, batch=10, interval_ms=20, poll_seconds=POLL))
@@ -182,7 +181,7 @@ def test_interval_paces_the_replay(store: SQLiteStore) -> None:
     ids=["failed", "cancelled"],
 )
 def test_a_run_that_did_not_finish_says_why_before_its_end(
-    store: SQLiteStore, change: dict[str, Any], status: Status, error: str | None
+    store: RunStore, change: dict[str, Any], status: Status, error: str | None
 ) -> None:
     document = {**run_document(), **change}
     run_id = queue_run(store, document)
@@ -208,7 +207,7 @@ def test_a_run_that_did_not_finish_says_why_before_its_end(
     assert events[-1].data == {"status": status, "summary": None, "error": record.error}
 
 
-def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store: SQLiteStore) -> None:
+def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store: RunStore) -> None:
     run_id = queue_run(store, run_document())  # queued, never executed
 
     async def main() -> list[Event]:
@@ -224,7 +223,7 @@ def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store
     assert events[1].data["detail"] == f"Run {run_id!r} was deleted while it was streamed."
 
 
-def test_a_quiet_stream_sends_keep_alive_pings(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_quiet_stream_sends_keep_alive_pings(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("service.runs.events.PING_SECONDS", 0.0)
     run_id = queue_run(store, run_document())  # queued, never executed: nothing to send
     events = run_async(collect, run_events(store, run_id, poll_seconds=POLL), lambda event: event.name is None)
@@ -237,7 +236,7 @@ def test_a_quiet_stream_sends_keep_alive_pings(store: SQLiteStore, monkeypatch: 
 SWEEP = {"base": COURSE_RUN, "axes": [{"path": "schedule.learning_rate", "values": RATES}]}
 
 
-def test_a_finished_jobs_events_are_its_progress_then_the_end(store: SQLiteStore) -> None:
+def test_a_finished_jobs_events_are_its_progress_then_the_end(store: RunStore) -> None:
     document, meta, steps = sweep_document(SWEEP)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
     execute(store, JobKind.SWEEP, job_id, document)
@@ -248,7 +247,7 @@ def test_a_finished_jobs_events_are_its_progress_then_the_end(store: SQLiteStore
     ]
 
 
-def test_a_live_jobs_progress_only_moves_forward_to_its_last_step(store: SQLiteStore) -> None:
+def test_a_live_jobs_progress_only_moves_forward_to_its_last_step(store: RunStore) -> None:
     body = {
         **SWEEP,
         "base": {**COURSE_RUN, "steps": 20_000},
@@ -265,7 +264,7 @@ def test_a_live_jobs_progress_only_moves_forward_to_its_last_step(store: SQLiteS
     assert events[-1] == Event("end", {"status": Status.FINISHED, "error": None})
 
 
-def test_a_failed_jobs_stream_ends_with_its_reason(store: SQLiteStore) -> None:
+def test_a_failed_jobs_stream_ends_with_its_reason(store: RunStore) -> None:
     document = landscape_document({"loss": {**PARABOLA, "a": [1, 2, 3]}, "bounds": [[-1, 1]]})
     job_id = queue_job(store, JobKind.LANDSCAPE, document)
     execute(store, JobKind.LANDSCAPE, job_id, document)
@@ -275,7 +274,7 @@ def test_a_failed_jobs_stream_ends_with_its_reason(store: SQLiteStore) -> None:
     assert events[-1].data["error"].startswith("The landscape failed in the engine: InvalidSpec: bounds:")
 
 
-def test_a_job_deleted_while_it_is_streamed_ends_its_stream(store: SQLiteStore) -> None:
+def test_a_job_deleted_while_it_is_streamed_ends_its_stream(store: RunStore) -> None:
     document, meta, steps = sweep_document(SWEEP)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)  # queued, never executed
 

@@ -15,8 +15,7 @@ from service.errors import Busy, Conflict, NotFound
 from service.runs.job import JobKind
 from service.runs.lifecycle import Lifecycle
 from service.specs.build import build_problem
-from service.store.base import Status
-from service.store.sqlite import SQLiteStore
+from service.store.base import RunStore, Status
 from tests.runs.support import (
     COURSE_RUN,
     CRAWL_RUN,
@@ -25,6 +24,7 @@ from tests.runs.support import (
     Gate,
     assert_same_rows,
     closing,
+    count_jobs,
     has_rows,
     landscape_document,
     lifecycle,
@@ -44,7 +44,7 @@ UNKNOWN = "00000000-0000-0000-0000-000000000000"
     ids=["scalar", "vector"],
 )
 def test_a_submitted_run_is_queued_then_read_back_finished_with_its_trace(
-    store: SQLiteStore, body: dict[str, Any], dims: int
+    store: RunStore, body: dict[str, Any], dims: int
 ) -> None:
     document = run_document(body)
 
@@ -71,7 +71,7 @@ def test_a_submitted_run_is_queued_then_read_back_finished_with_its_trace(
     run_async(main)
 
 
-def test_a_sweep_is_queued_with_its_meta_and_read_back_with_its_arrays(store: SQLiteStore) -> None:
+def test_a_sweep_is_queued_with_its_meta_and_read_back_with_its_arrays(store: RunStore) -> None:
     document, meta, steps = sweep_document(
         {"base": COURSE_RUN, "axes": [{"path": "schedule.learning_rate", "values": RATES}], "name": "rates"}
     )
@@ -111,7 +111,7 @@ def test_a_sweep_is_queued_with_its_meta_and_read_back_with_its_arrays(store: SQ
     ids=["run", "run_with_trace", "cancel_or_delete", "sweep", "range-test", "landscape"],
 )
 def test_unknown_ids_are_not_found(
-    store: SQLiteStore, read: Callable[[Lifecycle], Awaitable[object]], message: str
+    store: RunStore, read: Callable[[Lifecycle], Awaitable[object]], message: str
 ) -> None:
     async def main() -> None:
         with lifecycle(store) as service:
@@ -122,7 +122,7 @@ def test_unknown_ids_are_not_found(
     run_async(main)
 
 
-def test_cancel_stops_a_running_run_then_delete_removes_the_ended_run(store: SQLiteStore) -> None:
+def test_cancel_stops_a_running_run_then_delete_removes_the_ended_run(store: RunStore) -> None:
     document = run_document(CRAWL_RUN)
 
     async def main() -> None:
@@ -147,7 +147,7 @@ def test_cancel_stops_a_running_run_then_delete_removes_the_ended_run(store: SQL
     run_async(main)
 
 
-def test_a_queued_run_asked_to_stop_ends_cancelled_without_computing(store: SQLiteStore, gate: Gate) -> None:
+def test_a_queued_run_asked_to_stop_ends_cancelled_without_computing(store: RunStore, gate: Gate) -> None:
     document = run_document(CRAWL_RUN)
 
     async def main() -> None:
@@ -164,7 +164,7 @@ def test_a_queued_run_asked_to_stop_ends_cancelled_without_computing(store: SQLi
     run_async(main)
 
 
-def test_a_submission_beyond_the_pools_places_is_busy_and_stores_nothing(store: SQLiteStore, gate: Gate) -> None:
+def test_a_submission_beyond_the_pools_places_is_busy_and_stores_nothing(store: RunStore, gate: Gate) -> None:
     document = run_document()
     sweep, meta, steps = sweep_document({"base": COURSE_RUN, "axes": [{"path": "w0", "values": [1, 2]}]})
 
@@ -187,7 +187,7 @@ def test_a_submission_beyond_the_pools_places_is_busy_and_stores_nothing(store: 
     run_async(main)
 
 
-def test_a_failed_insert_gives_its_place_back(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_insert_gives_its_place_back(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
     document = run_document()
 
     def unavailable(*args: object) -> None:
@@ -219,7 +219,7 @@ def test_a_failed_insert_gives_its_place_back(store: SQLiteStore, monkeypatch: p
     ids=["landscape", "range-test"],
 )
 def test_compute_returns_the_result_and_forgets_the_job(
-    store: SQLiteStore, kind: JobKind, document: dict[str, Any], names: set[str]
+    store: RunStore, kind: JobKind, document: dict[str, Any], names: set[str]
 ) -> None:
     async def main() -> None:
         with lifecycle(store) as service:
@@ -233,7 +233,7 @@ def test_compute_returns_the_result_and_forgets_the_job(
     run_async(main)
 
 
-def test_a_landscape_computes_its_values_on_the_grid(store: SQLiteStore) -> None:
+def test_a_landscape_computes_its_values_on_the_grid(store: RunStore) -> None:
     document = landscape_document({"loss": PARABOLA, "bounds": [[-3, 1]], "resolution": 5})
 
     async def main() -> None:
@@ -246,19 +246,19 @@ def test_a_landscape_computes_its_values_on_the_grid(store: SQLiteStore) -> None
     run_async(main)
 
 
-def test_compute_of_a_failing_job_raises_its_reason_and_forgets_it(store: SQLiteStore) -> None:
+def test_compute_of_a_failing_job_raises_its_reason_and_forgets_it(store: RunStore) -> None:
     document = landscape_document({"loss": {**PARABOLA, "a": [1, 2, 3]}, "bounds": [[-1, 1]]})
 
     async def main() -> None:
         with lifecycle(store) as service:
             with pytest.raises(RuntimeError, match="The landscape failed in the engine: InvalidSpec: bounds:"):
                 await service.compute(JobKind.LANDSCAPE, document)
-            assert store._db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+            assert count_jobs(store) == 0
 
     run_async(main)
 
 
-def test_compute_forgets_the_job_when_the_caller_goes_away(store: SQLiteStore, gate: Gate) -> None:
+def test_compute_forgets_the_job_when_the_caller_goes_away(store: RunStore, gate: Gate) -> None:
     document = landscape_document({"loss": PARABOLA, "bounds": [[-3, 1]], "resolution": 5})
 
     async def main() -> None:
@@ -278,7 +278,7 @@ def test_compute_forgets_the_job_when_the_caller_goes_away(store: SQLiteStore, g
     run_async(main)
 
 
-def test_a_jobs_result_is_a_conflict_until_it_has_finished(store: SQLiteStore, gate: Gate) -> None:
+def test_a_jobs_result_is_a_conflict_until_it_has_finished(store: RunStore, gate: Gate) -> None:
     document = landscape_document({"loss": PARABOLA, "bounds": [[-3, 1]], "resolution": 5})
 
     async def main() -> None:
@@ -296,7 +296,7 @@ def test_a_jobs_result_is_a_conflict_until_it_has_finished(store: SQLiteStore, g
     run_async(main)
 
 
-def test_page_lists_runs_newest_first_and_continues_from_its_cursor(store: SQLiteStore) -> None:
+def test_page_lists_runs_newest_first_and_continues_from_its_cursor(store: RunStore) -> None:
     async def main() -> None:
         with lifecycle(store) as service:
             ids = []
@@ -318,7 +318,7 @@ def test_page_lists_runs_newest_first_and_continues_from_its_cursor(store: SQLit
     run_async(main)
 
 
-def test_a_followed_run_is_cancelled_when_its_client_goes_away(store: SQLiteStore) -> None:
+def test_a_followed_run_is_cancelled_when_its_client_goes_away(store: RunStore) -> None:
     document = run_document(CRAWL_RUN)
 
     async def main() -> None:
@@ -337,7 +337,7 @@ def test_a_followed_run_is_cancelled_when_its_client_goes_away(store: SQLiteStor
     run_async(main)
 
 
-def test_a_followed_run_streams_to_its_end_and_is_left_alone(store: SQLiteStore) -> None:
+def test_a_followed_run_streams_to_its_end_and_is_left_alone(store: RunStore) -> None:
     document = run_document()
 
     async def main() -> None:

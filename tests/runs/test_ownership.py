@@ -13,8 +13,7 @@ from service.engine.execute import run_one
 from service.runs.job import JobKind
 from service.runs.ownership import is_alive, process_identity, recover
 from service.specs.build import build_problem
-from service.store.base import Status
-from service.store.sqlite import SQLiteStore
+from service.store.base import RunStore, Status
 from tests.runs.support import (
     COURSE_RUN,
     PARABOLA,
@@ -84,7 +83,7 @@ def test_a_live_owner_of_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) 
     assert is_alive(identity)
 
 
-def test_recovery_fails_the_dead_owners_runs_and_jobs_and_keeps_their_rows(store: SQLiteStore, dead_owner: str) -> None:
+def test_recovery_fails_the_dead_owners_runs_and_jobs_and_keeps_their_rows(store: RunStore, dead_owner: str) -> None:
     document = run_document()
     rows = run_one(build_problem(document)).trace.take(np.arange(12))
     running = queue_run(store, document, dead_owner)
@@ -118,7 +117,7 @@ def test_recovery_fails_the_dead_owners_runs_and_jobs_and_keeps_their_rows(store
     assert recover(store) == []  # nothing left to recover
 
 
-def test_recovery_leaves_live_owners_runs_and_jobs_alone(store: SQLiteStore) -> None:
+def test_recovery_leaves_live_owners_runs_and_jobs_alone(store: RunStore) -> None:
     document = run_document()
     mine = queue_run(store, document, process_identity())
     elsewhere = queue_run(store, document, "another-host:1:1")
@@ -132,7 +131,7 @@ def test_recovery_leaves_live_owners_runs_and_jobs_alone(store: SQLiteStore) -> 
         assert (record.status, record.error) == (Status.QUEUED, None)
 
 
-def test_recovery_asks_the_given_liveness_check(store: SQLiteStore) -> None:
+def test_recovery_asks_the_given_liveness_check(store: RunStore) -> None:
     document = run_document()
     owners = {"a": queue_run(store, document, "h:1:a"), "b": queue_run(store, document, "h:2:b")}
     job = queue_job(store, JobKind.LANDSCAPE, LANDSCAPE, owner="h:2:b")

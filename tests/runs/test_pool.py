@@ -12,8 +12,7 @@ import pytest
 from service.errors import Busy
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
-from service.store.base import Status
-from service.store.sqlite import SQLiteStore
+from service.store.base import RunStore, Status
 from tests.runs.support import (
     COURSE_RUN,
     CRAWL_RUN,
@@ -37,7 +36,7 @@ from tests.runs.support import (
 
 @pytest.mark.parametrize(("workers", "queue"), [(1, 0), (1, 2), (3, 1)])
 def test_places_beyond_workers_and_queue_are_refused_busy_until_one_is_released(
-    store: SQLiteStore, workers: int, queue: int
+    store: RunStore, workers: int, queue: int
 ) -> None:
     with worker_pool(store, workers, queue) as pool:
         for _ in range(workers + queue):
@@ -63,7 +62,7 @@ def test_places_beyond_workers_and_queue_are_refused_busy_until_one_is_released(
 SWEEP = {"base": COURSE_RUN, "axes": [{"path": "schedule.learning_rate", "values": RATES}]}
 
 
-def queued(pool: WorkerPool, store: SQLiteStore, case: str) -> Job:
+def queued(pool: WorkerPool, store: RunStore, case: str) -> Job:
     """A queued job of each kind of ending, stored as owned by the pool's process (as `Lifecycle` does)."""
     owner = pool.owner
     if case == "sweep":
@@ -82,7 +81,7 @@ def queued(pool: WorkerPool, store: SQLiteStore, case: str) -> Job:
     return Job(JobKind.RUN, run_id, document, LIMITS)
 
 
-def final_status(store: SQLiteStore, job: Job) -> str:
+def final_status(store: RunStore, job: Job) -> str:
     record = store.get(job.id) if job.kind == JobKind.RUN else store.get_job(job.id)
     assert record is not None
     return record.status
@@ -100,7 +99,7 @@ def final_status(store: SQLiteStore, job: Job) -> str:
     ],
 )
 def test_a_submitted_jobs_future_resolves_to_its_stored_final_status(
-    store: SQLiteStore, case: str, status: Status
+    store: RunStore, case: str, status: Status
 ) -> None:
     settled: list[str] = []
 
@@ -130,7 +129,7 @@ def test_a_submitted_jobs_future_resolves_to_its_stored_final_status(
     ],
 )
 def test_a_job_whose_worker_dies_is_stored_failed_and_its_place_freed(
-    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, case: str, error: str
+    store: RunStore, monkeypatch: pytest.MonkeyPatch, case: str, error: str
 ) -> None:
     def dies(job: Job, target: Any) -> str:
         raise RuntimeError("killed")
@@ -153,7 +152,7 @@ def test_a_job_whose_worker_dies_is_stored_failed_and_its_place_freed(
     run_async(main)
 
 
-def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn(store: SQLiteStore, gate: Gate) -> None:
+def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn(store: RunStore, gate: Gate) -> None:
     async def main() -> None:
         with worker_pool(store, workers=2, queue=2, gate=gate) as pool:
             jobs = [queued(pool, store, "course") for _ in range(4)]
@@ -175,7 +174,7 @@ def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn(store
     run_async(main)
 
 
-def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(store: SQLiteStore, gate: Gate) -> None:
+def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(store: RunStore, gate: Gate) -> None:
     """A run its worker has taken stops at once, failed with the shutdown message; a job still waiting in the queue
     never starts; another process's run is not asked to stop."""
 
@@ -212,7 +211,7 @@ def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(stor
     run_async(main)
 
 
-def test_a_run_executing_when_the_pool_shuts_down_keeps_its_rows(store: SQLiteStore) -> None:
+def test_a_run_executing_when_the_pool_shuts_down_keeps_its_rows(store: RunStore) -> None:
     async def main() -> None:
         with worker_pool(store, workers=1, queue=0) as pool:
             job = queued(pool, store, "crawl")

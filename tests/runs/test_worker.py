@@ -15,8 +15,7 @@ from service.runs import worker
 from service.runs.job import Job, JobKind
 from service.runs.ownership import recover
 from service.specs.build import build_problem
-from service.store.base import Status
-from service.store.sqlite import SQLiteStore
+from service.store.base import RunStore, Status
 from tests.conftest import DECAY_SCHEDULE
 from tests.runs.support import (
     COURSE_RUN,
@@ -58,7 +57,7 @@ from tests.runs.support import (
     ids=["course", "every-7", "vector-float64", "adam-state-decay", "early-stop", "diverging"],
 )
 def test_a_run_stores_the_engines_rows_bit_for_bit_and_its_summary(
-    store: SQLiteStore, body: dict[str, Any], status: Status, verdict: str | None
+    store: RunStore, body: dict[str, Any], status: Status, verdict: str | None
 ) -> None:
     document = run_document(body)
     run_id = queue_run(store, document)
@@ -76,7 +75,7 @@ def test_a_run_stores_the_engines_rows_bit_for_bit_and_its_summary(
         assert record.summary["verdict"] == verdict
 
 
-def test_a_diverging_run_says_where_it_overflowed(store: SQLiteStore) -> None:
+def test_a_diverging_run_says_where_it_overflowed(store: RunStore) -> None:
     document = run_document(DIVERGING_RUN)
     run_id = queue_run(store, document)
     assert execute(store, JobKind.RUN, run_id, document) == Status.DIVERGED
@@ -92,7 +91,7 @@ def test_a_diverging_run_says_where_it_overflowed(store: SQLiteStore) -> None:
     [("client", Status.CANCELLED, None), ("shutdown", Status.FAILED, SHUTDOWN)],
 )
 def test_a_run_stopped_before_it_starts_computes_nothing(
-    store: SQLiteStore, reason: str, status: Status, error: str | None
+    store: RunStore, reason: str, status: Status, error: str | None
 ) -> None:
     document = run_document(CRAWL_RUN)
     run_id = queue_run(store, document)
@@ -112,7 +111,7 @@ def test_a_run_stopped_before_it_starts_computes_nothing(
     [("client", Status.CANCELLED, None), ("shutdown", Status.FAILED, SHUTDOWN)],
 )
 def test_a_run_stopped_while_it_runs_keeps_its_rows_and_a_summary(
-    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, reason: str, status: Status, error: str | None
+    store: RunStore, monkeypatch: pytest.MonkeyPatch, reason: str, status: Status, error: str | None
 ) -> None:
     monkeypatch.setattr("service.runs.worker.FLUSH_SECONDS", 0.0)  # rows stored after every chunk
     document = run_document(CRAWL_RUN)
@@ -149,7 +148,7 @@ def test_a_run_stopped_while_it_runs_keeps_its_rows_and_a_summary(
     ids=["unknown-loss", "dims-mismatch", "refused-option", "not-a-number", "no-record"],
 )
 def test_a_run_the_engine_cannot_build_fails_with_the_reason_stored(
-    store: SQLiteStore, change: dict[str, Any], reason: str
+    store: RunStore, change: dict[str, Any], reason: str
 ) -> None:
     document = {**run_document(), **change}
     run_id = queue_run(store, document)
@@ -178,7 +177,7 @@ GRID_2D = {
 }
 
 
-def test_a_sweep_stores_one_entry_per_grid_point_and_its_kept_traces(store: SQLiteStore) -> None:
+def test_a_sweep_stores_one_entry_per_grid_point_and_its_kept_traces(store: RunStore) -> None:
     document, meta, steps = sweep_document(SWEEP)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
     assert execute(store, JobKind.SWEEP, job_id, document) == Status.FINISHED
@@ -206,7 +205,7 @@ def test_a_sweep_stores_one_entry_per_grid_point_and_its_kept_traces(store: SQLi
     np.testing.assert_array_equal(arrays["trace.w"][1], single.w[arrays["trace.step"], 0])
 
 
-def test_a_two_axis_sweep_stores_its_arrays_flat_in_the_runs_dtype(store: SQLiteStore) -> None:
+def test_a_two_axis_sweep_stores_its_arrays_flat_in_the_runs_dtype(store: RunStore) -> None:
     document, meta, steps = sweep_document(GRID_2D)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
     assert execute(store, JobKind.SWEEP, job_id, document) == Status.FINISHED
@@ -220,7 +219,7 @@ def test_a_two_axis_sweep_stores_its_arrays_flat_in_the_runs_dtype(store: SQLite
     assert record.progress == record.steps == 40
 
 
-def test_a_range_test_stores_its_curve_and_suggestions(store: SQLiteStore) -> None:
+def test_a_range_test_stores_its_curve_and_suggestions(store: RunStore) -> None:
     document = lr_finder_document({"loss": PARABOLA, "w0": 5})
     job_id = queue_job(store, JobKind.LR_FINDER, document, steps=document["num_iter"])
     assert execute(store, JobKind.LR_FINDER, job_id, document) == Status.FINISHED
@@ -250,7 +249,7 @@ def test_a_range_test_stores_its_curve_and_suggestions(store: SQLiteStore) -> No
     ids=["curve", "contour"],
 )
 def test_a_landscape_stores_its_grid_and_values(
-    store: SQLiteStore, bounds: list[list[float]], resolution: int, dtype: str, shapes: dict[str, tuple[int, ...]]
+    store: RunStore, bounds: list[list[float]], resolution: int, dtype: str, shapes: dict[str, tuple[int, ...]]
 ) -> None:
     document = landscape_document({"loss": PARABOLA, "bounds": bounds, "resolution": resolution, "dtype": dtype})
     job_id = queue_job(store, JobKind.LANDSCAPE, document)
@@ -267,7 +266,7 @@ def test_a_landscape_stores_its_grid_and_values(
 
 
 def test_a_sweep_whose_runs_all_end_early_finishes_with_progress_at_its_last_step(
-    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rates just above 1 diverge slowly: every point overflows near step 21,300 of 100,000, three chunks in.
     Progress is throttled to one write per FLUSH_SECONDS "and at the end": the end is written however long."""
@@ -312,7 +311,7 @@ def sweep_with_a_bad_path() -> dict[str, Any]:
     ids=["sweep-bad-path", "range-test-bad-rates", "range-test-too-many-dims", "landscape-dims", "landscape-no-bounds"],
 )
 def test_a_job_the_engine_refuses_fails_with_the_reason_stored(
-    store: SQLiteStore, kind: JobKind, document: dict[str, Any], reason: str
+    store: RunStore, kind: JobKind, document: dict[str, Any], reason: str
 ) -> None:
     job_id = queue_job(store, kind, document)
     assert execute(store, kind, job_id, document) == Status.FAILED
@@ -325,7 +324,7 @@ def test_a_job_the_engine_refuses_fails_with_the_reason_stored(
     assert store.job_arrays(job_id) == {}
 
 
-def test_a_job_deleted_before_its_worker_starts_leaves_nothing_behind(store: SQLiteStore) -> None:
+def test_a_job_deleted_before_its_worker_starts_leaves_nothing_behind(store: RunStore) -> None:
     document = landscape_document({"loss": PARABOLA, "bounds": [[-3, 1]], "resolution": 5})
     job_id = queue_job(store, JobKind.LANDSCAPE, document)
     assert store.delete_job(job_id)
@@ -335,7 +334,7 @@ def test_a_job_deleted_before_its_worker_starts_leaves_nothing_behind(store: SQL
 
 
 @pytest.mark.parametrize("kind", [JobKind.RUN, JobKind.SWEEP])
-def test_a_job_recovered_by_another_process_is_never_written_again(store: SQLiteStore, kind: JobKind) -> None:
+def test_a_job_recovered_by_another_process_is_never_written_again(store: RunStore, kind: JobKind) -> None:
     """An orphan worker (its server died, a new one marked its job failed) finds every write refused: the job stays
     failed with the recovery's reason and no row or result is added."""
     owner = "tests:0:0"
@@ -361,7 +360,7 @@ def test_a_job_recovered_by_another_process_is_never_written_again(store: SQLite
         assert store.job_arrays(job_id) == {}
 
 
-def test_a_run_past_its_budget_fails_naming_the_setting_and_keeps_its_rows(store: SQLiteStore) -> None:
+def test_a_run_past_its_budget_fails_naming_the_setting_and_keeps_its_rows(store: RunStore) -> None:
     document = run_document({**COURSE_RUN, "schedule": 1e-7, "steps": 1_000_000, "record": {"every": 1000}})
     run_id = queue_run(store, document)
     limits = replace(LIMITS, max_run_seconds=0.2)

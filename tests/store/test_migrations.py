@@ -5,16 +5,25 @@ SQLite file, and its answers to GET /v1/runs/{id} and GET /v1/sweeps/{id}."""
 import json
 import shutil
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.main import create_app
-from service.store.migrations import SCHEMA_VERSION
+from service.store.migrations import SCHEMA, SCHEMA_VERSION
+from service.store.open import open_store
+from service.store.schema import BASELINE, metadata
+from service.store.sqlite import SQLiteStore
 from tests.conftest import DATA
+from tests.store.conftest import query
+from tests.store.test_store import record, trace
 
 
 @pytest.fixture
@@ -58,3 +67,96 @@ def test_an_upgraded_sweep_reads_as_arrow_and_the_store_is_at_the_current_versio
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "sweeps" not in tables
     assert {"runs", "trace_parts", "jobs", "job_arrays", "sessions"} <= tables
+
+
+def test_a_store_written_before_state_was_recorded_is_migrated(tmp_path: Path) -> None:
+    """Version 1 stores (no state columns) open, keep their runs, and take runs with state."""
+    path = str(tmp_path / "runs.sqlite3")
+    store = SQLiteStore(path)
+    store.create(record("old"), trace(5, np.float32))
+    store.close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE parts AS SELECT run_seq, first_row, rows, last_step, step, w, loss, lr, grad FROM trace_parts;"
+        "DROP TABLE trace_parts; ALTER TABLE parts RENAME TO trace_parts; PRAGMA user_version=1;"
+    )
+    db.close()
+    migrated = SQLiteStore(path)
+    old = migrated.trace("old")
+    assert old is not None
+    assert len(old) == 5
+    assert old.state == {}
+    migrated.create(record("new"), replace(trace(4, np.float32), state={"momentum": trace(4, np.float32).w}))
+    new = migrated.trace("new")
+    assert new is not None
+    assert list(new.state) == ["momentum"]
+
+
+def test_an_upgraded_store_is_stamped_at_alembics_baseline(upgraded: TestClient, tmp_path: Path) -> None:
+    """Today's SQLite steps bring an old store to version 5; Alembic takes it from there (its later revisions apply
+    to SQLite and PostgreSQL alike)."""
+    with upgraded:
+        pass
+    assert query(str(tmp_path / "descent.sqlite3"), "SELECT version_num FROM alembic_version") == BASELINE
+
+
+def test_alembic_stamps_a_store_once_and_a_new_store_at_head(tmp_path: Path) -> None:
+    path = str(tmp_path / "runs.sqlite3")
+    open_store(path, migrate=True).close()
+    open_store(path, migrate=True).close()
+    assert query(path, "SELECT count(*) FROM alembic_version") == 1
+    assert query(path, "SELECT version_num FROM alembic_version") == BASELINE
+
+
+def columns(db: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's columns (name, type, not null, default without parentheses, key position) and indexes. An
+    INTEGER PRIMARY KEY is the rowid, never null whether or not it says NOT NULL."""
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    described: dict[str, list[tuple[object, ...]]] = {}
+    for table in tables:
+        info = db.execute(f"PRAGMA table_info({table})").fetchall()
+        described[table] = [
+            (name, kind, notnull or pk == 1, str(default).strip("()") if default is not None else None, pk)
+            for _, name, kind, notnull, default, pk in info
+        ]
+        described[table + " indexes"] = sorted(
+            (row[1], tuple(c[2] for c in db.execute(f"PRAGMA index_info({row[1]})")))
+            for row in db.execute(f"PRAGMA index_list({table})")
+            if not row[1].startswith("sqlite_autoindex")
+        )
+    return described
+
+
+def test_the_sqlalchemy_schema_is_sqlites_schema_5(tmp_path: Path) -> None:
+    """One schema definition: `schema.py` creates on SQLite exactly the tables `migrations.SCHEMA` does."""
+    from sqlalchemy import create_engine
+
+    handwritten = sqlite3.connect(tmp_path / "handwritten.sqlite3")
+    handwritten.executescript(SCHEMA)
+    engine = create_engine(f"sqlite:///{tmp_path / 'generated.sqlite3'}")
+    metadata.create_all(engine)
+    engine.dispose()
+    generated = sqlite3.connect(tmp_path / "generated.sqlite3")
+    assert columns(generated) == columns(handwritten)
+    assert {row[0] for row in generated.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == {
+        "runs", "trace_parts", "jobs", "job_arrays", "sessions", "sqlite_sequence"
+    }  # fmt: skip
+    without_rowid = "SELECT name FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%' ORDER BY name"
+    assert generated.execute(without_rowid).fetchall() == handwritten.execute(without_rowid).fetchall()
+    handwritten.close()
+    generated.close()
+
+
+def test_server_processes_starting_together_migrate_once(location: str) -> None:
+    """Several processes (or replicas) opening a new store at once: every one starts, the store is stamped once."""
+    start = threading.Barrier(4)
+
+    def open_and_close() -> None:
+        start.wait()
+        open_store(location, migrate=True).close()
+
+    with ThreadPoolExecutor(4) as threads:
+        for opened in [threads.submit(open_and_close) for _ in range(4)]:
+            opened.result()
+    assert query(location, "SELECT count(*) FROM alembic_version") == 1
+    assert query(location, "SELECT version_num FROM alembic_version") == BASELINE
