@@ -1,6 +1,7 @@
 """Sweeps on Dask: a real LocalCluster (2 worker processes, loopback). Shards assembled in grid order equal the
 one-process sweep bit for bit, through the engine and through the app, progress then end on the events stream."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from service.main import create_app
 from service.runs import shards
 from service.specs.build import build_sweep, is_scalar, sweep_grid
 from service.specs.sweep import SweepSpec
+from service.store.sqlite import SQLiteStore
 from tests.conftest import COURSE_RUN
 
 pytestmark = pytest.mark.cluster
@@ -176,3 +178,32 @@ def test_two_hundred_thousand_points_on_dask_equal_one_process(cluster: LocalClu
     assert arrays["final_loss"].shape == (200_000,)
     assert arrays["final_loss"].tobytes() == expected["final_loss"].tobytes()
     assert_identical(expected, arrays)
+
+
+def test_shutting_down_cancels_the_shards_and_fails_the_sweep(cluster: LocalCluster, tmp_path: Path) -> None:
+    body = {
+        "base": {**COURSE_RUN, "steps": 100_000, "optimizer": {"kind": "torch.SGD", "momentum": 0.9}},
+        "axes": [{"path": "schedule.learning_rate", "linspace": {"start": 0.001, "stop": 0.01, "num": 2048}}],
+    }
+    settings = Settings(
+        store_path=str(tmp_path / "dask.sqlite3"), executor="thread", dask_scheduler=cluster.scheduler_address
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/v1/sweeps?wait=false", json=body)
+        assert response.status_code == 202, response.text
+        sweep_id = response.json()["id"]
+        deadline = time.monotonic() + 30
+        while not cluster.scheduler.tasks and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.02)
+        assert cluster.scheduler.tasks  # type: ignore[union-attr]  # the shards are on the cluster
+    store = SQLiteStore(settings.store_path)
+    record = store.get_job(sweep_id)
+    store.close()
+    assert record is not None
+    assert record.status == "failed"
+    assert record.error is not None
+    assert "shut down" in record.error
+    deadline = time.monotonic() + 30
+    while cluster.scheduler.tasks and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.05)
+    assert not cluster.scheduler.tasks  # type: ignore[union-attr]  # cancelled, not left computing
