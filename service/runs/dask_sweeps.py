@@ -104,7 +104,7 @@ class DaskSweeps:
         assert self._client is not None, "start() connects to the cluster first"
         document = job.document
         grid = build.sweep_grid(document)
-        blocks = shards.spans(grid.points)
+        blocks = shards.sweep_spans(document, grid.points)
         steps = int(document["base"]["steps"])
         await anyio.to_thread.run_sync(self._progress, job, -1)
         futures += self._client.map(

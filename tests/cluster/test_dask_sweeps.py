@@ -100,7 +100,7 @@ def test_shards_on_dask_assembled_equal_one_process_bit_for_bit(
 ) -> None:
     document = document_of(SWEEPS[name])
     points = sweep_grid(document).points
-    blocks = shards.spans(points, size)
+    blocks = shards.spans(points, size) if size else shards.sweep_spans(document, points)
     assert points % blocks[0][1] or size is None  # the last shard holds fewer points
     with Client(cluster) as client:  # type: ignore[no-untyped-call]
         futures = client.map(shards.run_shard, [document] * len(blocks), *zip(*blocks, strict=True), pure=False)
@@ -111,13 +111,15 @@ def test_shards_on_dask_assembled_equal_one_process_bit_for_bit(
         assert set(expected["verdict"]) == {"slow", "stalled", "converged", "oscillating", "diverged"}
 
 
-def test_spans_are_contiguous_blocks_a_few_thousand_at_most() -> None:
-    assert shards.spans(5) == [(0, 5)]
-    assert shards.spans(2049) == [(0, 1024), (1024, 2048), (2048, 2049)]
-    many = shards.spans(10_000_000)
+def test_shards_are_contiguous_blocks_of_some_work_and_a_few_thousand_at_most() -> None:
+    assert shards.spans(5, 2) == [(0, 2), (2, 4), (4, 5)]
+    assert shards.shard_points(5, 100, 1) == shards.SHARD_WORK // 101 + 1
+    assert shards.shard_points(10**5, 10**6, 1) == shards.MIN_SHARD_POINTS  # long runs: still a batch, not a point
+    many = shards.spans(10**8, shards.shard_points(10**8, 10**6, 1))
     assert len(many) <= shards.MAX_SHARDS
     assert [first for first, _ in many[1:]] == [last for _, last in many[:-1]]
-    assert many[-1][1] == 10_000_000
+    assert many[-1][1] == 10**8
+    assert len(shards.sweep_spans({"base": {**COURSE_RUN, "steps": 100}}, 200_000)) == 10
 
 
 def sweep_through(
