@@ -209,3 +209,24 @@ def test_shutting_down_cancels_the_shards_and_fails_the_sweep(cluster: LocalClus
     while cluster.scheduler.tasks and time.monotonic() < deadline:  # type: ignore[union-attr]
         time.sleep(0.05)
     assert not cluster.scheduler.tasks  # type: ignore[union-attr]  # cancelled, not left computing
+
+
+def test_a_sweep_past_its_time_budget_fails_and_its_shards_are_cancelled(cluster: LocalCluster, tmp_path: Path) -> None:
+    body = {
+        "base": {**COURSE_RUN, "steps": 20_000, "optimizer": {"kind": "torch.SGD", "momentum": 0.9}},
+        "axes": [{"path": "schedule.learning_rate", "linspace": {"start": 0.001, "stop": 0.01, "num": 2048}}],
+    }
+    settings = Settings(
+        store_path=str(tmp_path / "dask.sqlite3"),
+        executor="thread",
+        dask_scheduler=cluster.scheduler_address,
+        max_run_seconds=0.05,
+    )
+    with TestClient(create_app(settings)) as client:
+        result = client.post("/v1/sweeps", json=body).json()
+    assert result["status"] == "failed"
+    assert "DESCENT_MAX_RUN_SECONDS" in result["error"]
+    deadline = time.monotonic() + 30
+    while cluster.scheduler.tasks and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.05)
+    assert not cluster.scheduler.tasks  # type: ignore[union-attr]
