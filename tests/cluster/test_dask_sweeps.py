@@ -1,6 +1,7 @@
 """Sweeps on Dask: a real LocalCluster (2 worker processes, loopback). Shards assembled in grid order equal the
 one-process sweep bit for bit, through the engine and through the app, progress then end on the events stream."""
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,9 +70,15 @@ SWEEPS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
+    """Two worker processes on loopback. Their nannies set variables (MALLOC_TRIM_THRESHOLD_, PYTHONHASHSEED, ...)
+    in this process's environment before spawning them; it is put back, so later tests' processes do not inherit
+    them."""
+    environment = dict(os.environ)
     with LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as local:
+        os.environ.clear()
+        os.environ.update(environment)
         yield local
 
 
