@@ -56,13 +56,34 @@ def sweep_spans(document: Mapping[str, Any], points: int) -> list[tuple[int, int
 
 def run_shard(document: Mapping[str, Any], first: int, last: int) -> tuple[Arrays, int]:
     """Grid points first..last-1 of a sweep spec document (as stored): their result arrays, and the last step
-    the loop computed (what the local worker writes as the sweep's progress at its end)."""
+    the loop computed (what the local worker writes as the sweep's progress at its end).
+
+    The batch also holds `witnesses` (dropped from the answer): a few engine kinds decide something for the whole
+    batch from its parameters (optax.exponential_decay: a float64 batch whose decay rates are all 0 is a constant,
+    one where only some are gives those runs init_value rounded to float32; tests/engine/test_invariants.py lists
+    these known batch failures). With every axis's smallest and largest value in it, a shard decides as the whole
+    grid does, so its numbers stay the one-process sweep's bit for bit."""
     tune_malloc()
     grid = build.sweep_grid(document)
-    problem = build.build_sweep(document, grid, first, last)
+    take = np.concatenate([np.arange(first, last), witnesses(grid)])
+    problem = build.build_sweep(document, grid, take)
     steps = [-1]
     result = run_sweep(problem, document.get("max_points"), steps.append)
-    return documents.sweep_arrays(result, build.is_scalar(document["base"])), max(steps)
+    arrays = documents.sweep_arrays(result, build.is_scalar(document["base"]))
+    count = last - first
+    return {name: values if name == "trace.step" else values[:count] for name, values in arrays.items()}, max(steps)
+
+
+def witnesses(grid: build.Grid) -> npt.NDArray[np.intp]:
+    """Grid points holding each axis's smallest and its largest value (the other axes at their first value)."""
+    shape = tuple(values.size for values in grid.values)
+    points = []
+    for axis, values in enumerate(grid.values):
+        for index in (int(np.argmin(values)), int(np.argmax(values))):
+            where = [0] * len(shape)
+            where[axis] = index
+            points.append(int(np.ravel_multi_index(where, shape)))
+    return np.asarray(sorted(set(points)), dtype=np.intp)
 
 
 def assemble(parts: Sequence[Arrays]) -> Arrays:
