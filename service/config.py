@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         ge=16,
         description="Estimated memory one job (run, sweep, landscape) may need, its answer included; beyond: 422.",
     )
+    dask_scheduler: str = Field(
+        "",
+        description="Address of a Dask scheduler (tcp://host:port): sweeps then run as shards of grid points on its "
+        "workers (raise max_sweep_runs, max_sweep_work and max_job_memory_mb to use them). Empty: the local pool.",
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated API keys; when set, every /v1 route requires one. Empty: no authentication.",

@@ -24,6 +24,7 @@ from service.api.security_headers import HtmlSecurityHeaders
 from service.api.sse import ClientStreams
 from service.config import Settings
 from service.logs import valid_request_id
+from service.runs.dask_sweeps import DaskSweeps
 from service.runs.job import Job, JobKind
 from service.runs.lifecycle import Lifecycle
 from service.runs.ownership import recover
@@ -75,11 +76,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             nice=settings.worker_nice,
             on_settled=settled,
         )
-        app.state.lifecycle = Lifecycle(store, pool, settings.limits, settings.stream_poll_ms / 1000)
+        sweeps = None
+        if settings.dask_scheduler:
+            sweeps = DaskSweeps(settings.dask_scheduler, store, settings.max_concurrent_runs + settings.max_queued_runs)
+            await sweeps.start()
+        app.state.lifecycle = Lifecycle(store, pool, settings.limits, settings.stream_poll_ms / 1000, sweeps)
         metrics.watch_pool(lambda: pool.in_flight, settings.max_concurrent_runs)
         try:
             yield
         finally:
+            if sweeps is not None:
+                await sweeps.close()
             pool.shutdown()
             store.close()
 

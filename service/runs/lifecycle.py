@@ -15,6 +15,7 @@ from service.clock import now
 from service.engine.trace import Trace
 from service.errors import Conflict, NotFound
 from service.limits import Limits
+from service.runs.dask_sweeps import DaskSweeps
 from service.runs.events import Event, job_events, run_events
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
@@ -28,8 +29,17 @@ NOUNS = {JobKind.RUN: "run", JobKind.SWEEP: "sweep", JobKind.LR_FINDER: "range t
 class Lifecycle:
     """The application service the routers call; every store access runs in a thread, off the event loop."""
 
-    def __init__(self, store: RunStore, pool: WorkerPool, limits: Limits, poll_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        pool: WorkerPool,
+        limits: Limits,
+        poll_seconds: float = 0.05,
+        sweeps: DaskSweeps | None = None,
+    ) -> None:
+        """With `sweeps` (DESCENT_DASK_SCHEDULER), sweeps execute on the Dask cluster instead of the pool."""
         self.store, self.pool, self.limits, self.poll_seconds = store, pool, limits, poll_seconds
+        self.sweeps = sweeps
 
     # Admission -------------------------------------------------------------------------------------------------
 
@@ -69,13 +79,14 @@ class Lifecycle:
         return record, finished
 
     async def _admit(self, kind: JobKind, job_id: str, document: dict[str, Any], insert: Any) -> "asyncio.Future[str]":
-        self.pool.reserve()
+        runner: WorkerPool | DaskSweeps = self.sweeps if kind == JobKind.SWEEP and self.sweeps else self.pool
+        runner.reserve()
         try:
             await anyio.to_thread.run_sync(insert)
         except BaseException:
-            self.pool.release()
+            runner.release()
             raise
-        return self.pool.submit(Job(kind, job_id, document, self.limits, self.pool.owner))
+        return runner.submit(Job(kind, job_id, document, self.limits, self.pool.owner))
 
     async def compute(self, kind: JobKind, document: dict[str, Any]) -> tuple[JobRecord, dict[str, npt.NDArray[Any]]]:
         """A job whose answer is synchronous (range test, landscape): run it through the pool, read its result,

@@ -215,14 +215,16 @@ def check_sweep_limits(document: Document, grid_: Grid, limits: Limits) -> None:
         raise LimitExceeded(errors)
 
 
-def build_sweep(document: Document, grid_: Grid) -> Problem:
-    """One batched problem for the whole grid (grid point p = run p)."""
+def build_sweep(document: Document, grid_: Grid, take: npt.NDArray[np.intp] | None = None) -> Problem:
+    """One batched problem for the whole grid (grid point p = run p), or for the grid points `take` (run r = grid
+    point take[r]; a shard of the sweep): per-point parameters are the grid's columns, taken at those points."""
     base = document["base"]
     swept = deepcopy(dict(base))
     swept["schedule"] = schedule_document(swept["schedule"])
     for path, column in zip(grid_.paths, grid(grid_.values), strict=True):
-        put(swept, path, column)
-    dtype, dims, points = dtype_of(base), dims_of(base), grid_.points
+        put(swept, path, column if take is None else column[take])
+    dtype, dims = dtype_of(base), dims_of(base)
+    points = grid_.points if take is None else take.size
     try:
         w0 = np.ascontiguousarray(np.broadcast_to(columns(swept["w0"], dims, dtype), (points, dims)))
         loss = losses.build(swept["loss"], dims, dtype)
