@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         ge=16,
         description="Estimated memory one job (run, sweep, landscape) may need, its answer included; beyond: 422.",
     )
+    max_answer_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="Estimated memory the run answers being read and sent at once may hold (big stored traces); "
+        "beyond it a read waits a moment, then gets 429.",
+    )
     dask_scheduler: str = Field(
         "",
         description="Address of a Dask scheduler (tcp://host:port): sweeps then run as shards of grid points on its "
@@ -139,4 +145,5 @@ class Settings(BaseSettings):
             max_sweep_work=self.max_sweep_work,
             max_run_seconds=self.max_run_seconds,
             max_job_bytes=self.max_job_memory_mb << 20,
+            max_answer_bytes=self.max_answer_memory_mb << 20,
         )

@@ -15,3 +15,4 @@ class Limits:
     max_sweep_work: int = 500_000_000
     max_run_seconds: float = 300.0
     max_job_bytes: int = 1 << 30
+    max_answer_bytes: int = 1 << 30

@@ -1,6 +1,6 @@
 """Response bodies as the wire carries them: JSON from documents, CSV and Arrow attachments."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio.to_thread
@@ -28,16 +28,46 @@ async def json_answer(
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
-def streamed_attachment(pieces: Iterator[Callable[[], str]], media_type: str, filename: str) -> Response:
+Release = Callable[[], Awaitable[None]]
+
+
+async def _nothing_held() -> None:
+    return None
+
+
+def streamed_attachment(
+    pieces: Iterator[Callable[[], str]], media_type: str, filename: str, release: Release = _nothing_held
+) -> Response:
     """An answer written piece by piece, each piece encoded in a thread: the loop never stalls on a big body and the
-    first bytes leave at once."""
+    first bytes leave at once. `release` runs once the body is sent or abandoned."""
 
     async def body() -> AsyncIterator[str]:
-        for piece in pieces:
-            yield await anyio.to_thread.run_sync(piece)
+        try:
+            for piece in pieces:
+                yield await anyio.to_thread.run_sync(piece)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await release()
 
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(body(), media_type=media_type, headers=headers)
+
+
+def held_body(
+    body: bytes, media_type: str, release: Release, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """An encoded answer that gives back what it held (room in the answer budget) once sent or abandoned."""
+
+    async def once() -> AsyncIterator[bytes]:
+        try:
+            yield body
+        finally:
+            with anyio.CancelScope(shield=True):
+                await release()
+
+    answer = StreamingResponse(once(), status_code=status_code, media_type=media_type, headers=headers)
+    answer.headers["Content-Length"] = str(len(body))
+    return answer
 
 
 def attachment(body: bytes | str, media_type: str, filename: str) -> Response:

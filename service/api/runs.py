@@ -1,7 +1,7 @@
 """`/v1/runs`: create, read (JSON, CSV or Arrow, thinned), list and delete runs, and stream their events."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
@@ -11,10 +11,10 @@ from starlette.responses import StreamingResponse
 from service.api import schemas
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
-from service.api.responses import arrow_response, json_answer, json_response, streamed_attachment
+from service.api.responses import Release, held_body, json_response, streamed_attachment
 from service.api.sse import encoded, server_sent_events
 from service.documents import run_document
-from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, trace_columns
+from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, json_bytes, trace_columns
 from service.errors import InvalidSpec
 from service.specs.kinds.base import INT32_MAX
 from service.specs.prepare import prepare_run
@@ -77,8 +77,8 @@ async def create_run(
     if not wait:
         return json_response(run_document(record), 202, location)
     await finished
-    record, trace = await lifecycle.run_with_trace(record.id)
-    return await json_answer(run_document(record, trace), len(trace) * (2 * record.dims + 3), 201, location)
+    record, trace, release = await lifecycle.answer(record.id, wait=30.0)  # the run is done: wait for room
+    return await _held(run_document(record, trace), release, 201, location)
 
 
 @router.get("", summary="List runs, newest first", response_model=schemas.RunPage, responses=problem_responses(422))
@@ -131,17 +131,31 @@ async def read_run(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """The run with its trace, thinned on request; the first and last rows are always kept."""
-    record, trace = await lifecycle.run_with_trace(run_id)
-    trace = trace.thin(every, max_points)
-    scalar = record.dims == 0
-    match format or _negotiated(accept):
-        case "csv":
-            return streamed_attachment(csv_pieces(trace, scalar), "text/csv; charset=utf-8", f"run-{run_id}.csv")
-        case "arrow":
-            metadata = {"id": run_id, "status": record.status}
-            body = await anyio.to_thread.run_sync(arrow_stream, trace_columns(trace, scalar), metadata)
-            return arrow_response(body, f"run-{run_id}.arrows")
-    return await json_answer(run_document(record, trace), len(trace) * (2 * record.dims + 3))
+    record, full, release = await lifecycle.answer(run_id)
+    try:
+        trace, scalar = full.thin(every, max_points), record.dims == 0
+        del full
+        match format or _negotiated(accept):
+            case "csv":
+                pieces = csv_pieces(trace, scalar)
+                return streamed_attachment(pieces, "text/csv; charset=utf-8", f"run-{run_id}.csv", release)
+            case "arrow":
+                metadata = {"id": run_id, "status": record.status}
+                body = await anyio.to_thread.run_sync(arrow_stream, trace_columns(trace, scalar), metadata)
+                disposition = {"Content-Disposition": f'attachment; filename="run-{run_id}.arrows"'}
+                return held_body(body, ARROW_STREAM, release, headers=disposition)
+        return await _held(run_document(record, trace), release)
+    except BaseException:
+        await release()
+        raise
+
+
+async def _held(
+    document: dict[str, Any], release: Release, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A run document as JSON, encoded in a thread, holding its room in the answer budget until it is sent."""
+    body = await anyio.to_thread.run_sync(json_bytes, document)
+    return held_body(body, "application/json", release, status_code, headers)
 
 
 def _negotiated(accept: str | None) -> Literal["json", "csv", "arrow"]:

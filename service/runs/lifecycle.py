@@ -4,7 +4,7 @@ back from the store. The edge hands in prepared spec documents and gets records,
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -13,17 +13,55 @@ import numpy.typing as npt
 
 from service.clock import now
 from service.engine.trace import Trace
-from service.errors import Conflict, NotFound
+from service.errors import Busy, Conflict, NotFound
 from service.limits import Limits
 from service.runs.dask_sweeps import DaskSweeps
 from service.runs.events import Event, job_events, run_events
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
+from service.specs import cost
 from service.store.base import ACTIVE, ENDED, JobRecord, Page, RunRecord, RunStore, Status
 
 logger = logging.getLogger("service.runs")
 
 NOUNS = {JobKind.RUN: "run", JobKind.SWEEP: "sweep", JobKind.LR_FINDER: "range test", JobKind.LANDSCAPE: "landscape"}
+
+
+Release = Callable[[], Awaitable[None]]
+
+
+class AnswerBudget:
+    """Memory the run answers in flight may hold at once: a big stored trace is read whole, then encoded and sent.
+    An answer waits (up to its `wait`) for room, then gets `Busy`; one answer alone always fits, so any run admitted
+    under the job limit can be read."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.used = capacity, 0
+        self._room = asyncio.Condition()
+
+    async def take(self, nbytes: int, wait: float) -> Release:
+        """Reserve `nbytes` (or raise `Busy` after `wait` seconds); returns the release, to await once."""
+        async with self._room:
+            with anyio.move_on_after(wait):
+                await self._room.wait_for(lambda: self.used == 0 or self.used + nbytes <= self.capacity)
+            if self.used and self.used + nbytes > self.capacity:
+                raise Busy(
+                    f"The server is sending answers that hold about {self.used / 2**20:,.0f} MB of the "
+                    f"{self.capacity / 2**20:,.0f} MB it allows (DESCENT_MAX_ANSWER_MEMORY_MB); retry in a moment, "
+                    "or ask for fewer rows (max_points, every)."
+                )
+            self.used += nbytes
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                async with self._room:
+                    self.used -= nbytes
+                    self._room.notify_all()
+
+        return release
 
 
 class Lifecycle:
@@ -39,6 +77,7 @@ class Lifecycle:
     ) -> None:
         """With `sweeps` (DESCENT_DASK_SCHEDULER), sweeps execute on the Dask cluster instead of the pool."""
         self.store, self.pool, self.limits, self.poll_seconds = store, pool, limits, poll_seconds
+        self.answers = AnswerBudget(limits.max_answer_bytes)
         self.sweeps = sweeps
 
     # Admission -------------------------------------------------------------------------------------------------
@@ -115,6 +154,19 @@ class Lifecycle:
         record = await self.run(run_id)
         trace = await anyio.to_thread.run_sync(self.store.trace, run_id)
         return record, _found(trace, JobKind.RUN, run_id)
+
+    async def answer(self, run_id: str, wait: float = 1.0) -> tuple[RunRecord, Trace, Release]:
+        """The run and its whole trace for an answer, with room taken in the answer budget for reading, encoding
+        and sending it; the caller releases it once the answer is sent (or abandoned)."""
+        record = await self.run(run_id)
+        release = await self.answers.take(cost.trace_answer_bytes(record.spec, record.last_step, record.dims), wait)
+        try:
+            trace = await anyio.to_thread.run_sync(self.store.trace, run_id)
+            return record, _found(trace, JobKind.RUN, run_id), release
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await release()
+            raise
 
     async def page(self, limit: int, cursor: str | None) -> Page:
         return await anyio.to_thread.run_sync(self.store.page, limit, cursor)

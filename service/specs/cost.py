@@ -45,6 +45,16 @@ def run_bytes(document: Mapping[str, Any], problem: Problem) -> int:
     return int(_loop_bytes(problem) + recorded * (COPIES * itemsize + JSON_BYTES))
 
 
+def trace_answer_bytes(spec: Mapping[str, Any], last_step: int, dims: int) -> int:
+    """A stored run's answer: its whole trace read from the store (the thinning comes after), its rows as JSON or
+    CSV. An optimizer's recorded state is counted as three slots per dimension (Adam's: step, exp_avg, exp_avg_sq)."""
+    record = spec.get("record") or {}
+    rows = max(last_step, 0) // int(record.get("every", 1)) + 2
+    per_row = (2 + (3 if record.get("state") else 0)) * max(dims, 1) + 2
+    itemsize = np.dtype(spec.get("dtype", "float32")).itemsize
+    return int(rows * per_row * (COPIES * itemsize + JSON_BYTES))
+
+
 def sweep_bytes(document: Mapping[str, Any], problem: Problem) -> int:
     runs, dims = problem.w0.shape
     kept = (document.get("max_points") or 0) * runs * (dims + 2)

@@ -153,3 +153,27 @@ def test_healthz_stays_quick_while_a_million_row_csv_is_read(tmp_path: Path) -> 
     latencies.sort()
     assert len(latencies) > 20
     assert latencies[int(0.95 * len(latencies))] < 0.25, f"p95 {latencies[int(0.95 * len(latencies))]:.3f} s"
+
+
+def test_big_answers_in_flight_share_a_memory_budget_and_give_it_back(tmp_path: Path) -> None:
+    """A second big read while one is being sent waits, then gets 429 naming the setting; a read that was
+    abandoned half-way gives its room back."""
+    server = Server(tmp_path / "runs.sqlite3", DESCENT_MAX_ANSWER_MEMORY_MB="16")
+    try:
+        with server.client(timeout=120) as client, server.client(timeout=120) as other:
+            crawl = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 1e-7}
+            run_id = client.post("/v1/runs", params={"wait": "false"}, json={**crawl, "steps": 1_000_000}).json()["id"]
+            wait_for(lambda: status(client, run_id) == "finished", timeout=60)
+            csv = {"format": "csv"}
+            with client.stream("GET", f"/v1/runs/{run_id}", params=csv) as first:
+                assert first.status_code == 200
+                chunks = first.iter_bytes()  # kept: a dropped iterator would close the stream
+                next(chunks)  # the first read holds its room while it is being sent
+                refused = other.get(f"/v1/runs/{run_id}", params=csv)
+                assert refused.status_code == 429
+                assert refused.headers["Retry-After"]
+                assert "DESCENT_MAX_ANSWER_MEMORY_MB" in refused.json()["detail"]
+            wait_for(lambda: other.get(f"/v1/runs/{run_id}", params={"max_points": 5}).status_code == 200, timeout=10)
+            assert other.get(f"/v1/runs/{run_id}", params=csv).text.count("\n") == 1_000_002
+    finally:
+        server.stop()
