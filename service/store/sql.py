@@ -27,35 +27,27 @@ from service.store.base import (
     SessionRecord,
     Status,
 )
-from service.store.schema import job_arrays, jobs, runs, sessions, trace_parts
-from service.store.sqlite import (
-    PART_ROWS,
-    _array,
-    _bytes,
-    _decode_cursor,
-    _encode_cursor,
-    _json,
-    _json_or_null,
-    _part,
-    _record,
+from service.store.rows import (
+    JOB_FIELDS,
+    RUN_FIELDS,
+    array_bytes,
+    array_of,
+    decode_cursor,
+    encode_cursor,
+    job_record,
+    json_bytes,
+    json_or_null,
+    run_record,
+    trace_part,
 )
+from service.store.schema import job_arrays, jobs, runs, sessions, trace_parts
+from service.store.sqlite import PART_ROWS
 
 POOL_SIZE = 5
 """Connections each process keeps open (plus as many again under a burst)."""
 
-_RUN_FIELDS = (
-    runs.c.id,
-    runs.c.name,
-    runs.c.status,
-    runs.c.created_at,
-    runs.c.finished_at,
-    runs.c.spec,
-    runs.c.summary,
-    runs.c.dtype,
-    runs.c.dims,
-    runs.c.error,
-    runs.c.last_step,
-)
+_RUN_FIELDS = tuple(runs.c[name] for name in RUN_FIELDS)
+_JOB_FIELDS = tuple(jobs.c[name] for name in JOB_FIELDS)
 
 
 def engine_url(url: str) -> str:
@@ -102,7 +94,7 @@ class SQLStore:
                 created_at=record.created_at,
                 finished_at=record.finished_at,
                 spec=orjson.dumps(record.spec),
-                summary=_json_or_null(record.summary),
+                summary=json_or_null(record.summary),
                 dtype=record.dtype,
                 dims=record.dims,
                 owner=owner,
@@ -138,7 +130,7 @@ class SQLStore:
             db.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
-                .values(status=status, finished_at=finished_at, summary=_json_or_null(summary), error=error)
+                .values(status=status, finished_at=finished_at, summary=json_or_null(summary), error=error)
             )
 
     @staticmethod
@@ -167,9 +159,9 @@ class SQLStore:
                     "first_row": rows + first,
                     "rows": len(part),
                     "last_step": int(part.step[-1]),
-                    **{name: _bytes(getattr(part, name)) for name in COLUMNS},
+                    **{name: array_bytes(getattr(part, name)) for name in COLUMNS},
                     "state_names": ",".join(part.state),
-                    "state": _bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
+                    "state": array_bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
                 }
             )
         db.execute(insert(trace_parts), parts)
@@ -199,7 +191,7 @@ class SQLStore:
     def get(self, run_id: str) -> RunRecord | None:
         with self._read() as db:
             row = db.execute(select(*_RUN_FIELDS).where(runs.c.id == run_id)).one_or_none()
-        return _record(tuple(row)) if row else None
+        return run_record(tuple(row)) if row else None
 
     def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
         with self._read() as db:
@@ -220,17 +212,17 @@ class SQLStore:
                 .order_by(trace_parts.c.first_row)
             ).all()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
-        trace = Trace.concat([_part(tuple(row), dtype, dims) for row in parts], dtype, dims)
+        trace = Trace.concat([trace_part(tuple(row), dtype, dims) for row in parts], dtype, dims)
         return trace if after_step < 0 else trace.take(np.flatnonzero(trace.step > after_step))
 
     def page(self, limit: int, cursor: str | None) -> Page:
         query = select(runs.c.seq, *_RUN_FIELDS).order_by(runs.c.seq.desc()).limit(limit + 1)
         if cursor:
-            query = query.where(runs.c.seq < _decode_cursor(cursor))
+            query = query.where(runs.c.seq < decode_cursor(cursor))
         with self._read() as db:
             rows = db.execute(query).all()
-        records = [_record(tuple(row[1:])) for row in rows[:limit]]
-        next_cursor = _encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        records = [run_record(tuple(row[1:])) for row in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return Page(records, next_cursor)
 
     def delete(self, run_id: str) -> bool:
@@ -252,7 +244,7 @@ class SQLStore:
                     status=record.status,
                     created_at=record.created_at,
                     spec=orjson.dumps(record.spec),
-                    meta=_json(record.meta),
+                    meta=json_bytes(record.meta),
                     steps=record.steps,
                     owner=owner,
                 )
@@ -289,7 +281,7 @@ class SQLStore:
                             "name": name,
                             "dtype": values.dtype.newbyteorder("<").str,
                             "shape": orjson.dumps(values.shape).decode(),
-                            "data": _bytes(values),
+                            "data": array_bytes(values),
                         }
                         for name, values in arrays.items()
                     ],
@@ -300,45 +292,18 @@ class SQLStore:
                 .values(
                     status=status,
                     finished_at=finished_at,
-                    meta=_json({**orjson.loads(stored), **(meta or {})}),
+                    meta=json_bytes({**orjson.loads(stored), **(meta or {})}),
                     error=error,
                 )
             )
 
     def get_job(self, job_id: str, kind: str | None = None) -> JobRecord | None:
-        query = select(
-            jobs.c.id,
-            jobs.c.kind,
-            jobs.c.name,
-            jobs.c.status,
-            jobs.c.created_at,
-            jobs.c.finished_at,
-            jobs.c.spec,
-            jobs.c.meta,
-            jobs.c.steps,
-            jobs.c.progress,
-            jobs.c.error,
-        ).where(jobs.c.id == job_id)
+        query = select(*_JOB_FIELDS).where(jobs.c.id == job_id)
         if kind is not None:
             query = query.where(jobs.c.kind == kind)
         with self._read() as db:
             row = db.execute(query).one_or_none()
-        if row is None:
-            return None
-        job_id, kind_, name, status, created_at, finished_at, spec, meta, steps, progress, error = row
-        return JobRecord(
-            job_id,
-            kind_,
-            name,
-            status,
-            created_at,
-            finished_at,
-            orjson.loads(spec),
-            orjson.loads(meta),
-            int(steps),
-            int(progress),
-            error,
-        )
+        return None if row is None else job_record(tuple(row))
 
     def job_arrays(self, job_id: str) -> dict[str, npt.NDArray[Any]]:
         with self._read() as db:
@@ -347,7 +312,7 @@ class SQLStore:
                 .join(jobs, job_arrays.c.job_seq == jobs.c.seq)
                 .where(jobs.c.id == job_id)
             ).all()
-        return {name: _array(dtype, shape, bytes(data)) for name, dtype, shape, data in rows}
+        return {name: array_of(dtype, shape, bytes(data)) for name, dtype, shape, data in rows}
 
     def delete_job(self, job_id: str) -> bool:
         with self._transaction() as db:

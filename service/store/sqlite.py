@@ -19,7 +19,6 @@ from service.engine.trace import COLUMNS, Trace
 from service.store.base import (
     ACTIVE,
     Arrays,
-    CursorError,
     JobRecord,
     NotOwnedError,
     Page,
@@ -28,6 +27,22 @@ from service.store.base import (
     Status,
 )
 from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from service.store.rows import (
+    JOB_FIELDS,
+    RUN_FIELDS,
+    array_bytes,
+    array_of,
+    decode_cursor,
+    encode_cursor,
+    job_record,
+    json_bytes,
+    json_or_null,
+    run_record,
+    trace_part,
+)
+
+_FIELDS = ", ".join(RUN_FIELDS)
+_JOB_FIELDS = ", ".join(JOB_FIELDS)
 
 PART_ROWS = 65_536
 
@@ -72,7 +87,7 @@ class SQLiteStore:
                     record.created_at,
                     record.finished_at,
                     orjson.dumps(record.spec),
-                    _json_or_null(record.summary),
+                    json_or_null(record.summary),
                     record.dtype,
                     record.dims,
                     owner,
@@ -107,7 +122,7 @@ class SQLiteStore:
             self._append(db, run_id, trace)
             db.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, summary = ?, error = ? WHERE id = ?",
-                (status, finished_at, _json_or_null(summary), error, run_id),
+                (status, finished_at, json_or_null(summary), error, run_id),
             )
 
     @staticmethod
@@ -133,9 +148,9 @@ class SQLiteStore:
                     rows + first,
                     len(part),
                     int(part.step[-1]),
-                    *(_bytes(getattr(part, name)) for name in COLUMNS),
+                    *(array_bytes(getattr(part, name)) for name in COLUMNS),
                     ",".join(part.state),
-                    _bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
+                    array_bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
                 ),
             )
         db.execute(
@@ -175,7 +190,7 @@ class SQLiteStore:
     def get(self, run_id: str) -> RunRecord | None:
         with self._lock:
             row = self._db.execute(f"SELECT {_FIELDS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _record(row) if row else None
+        return run_record(row) if row else None
 
     def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
         with self._lock:
@@ -188,18 +203,18 @@ class SQLiteStore:
                 (run[0], after_step),
             ).fetchall()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
-        trace = Trace.concat([_part(row, dtype, dims) for row in parts], dtype, dims)
+        trace = Trace.concat([trace_part(row, dtype, dims) for row in parts], dtype, dims)
         return trace if after_step < 0 else trace.take(np.flatnonzero(trace.step > after_step))
 
     def page(self, limit: int, cursor: str | None) -> Page:
-        before = _decode_cursor(cursor) if cursor else None
+        before = decode_cursor(cursor) if cursor else None
         with self._lock:
             rows = self._db.execute(
                 f"SELECT seq, {_FIELDS} FROM runs WHERE (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?",
                 (before, before, limit + 1),
             ).fetchall()
-        records = [_record(row[1:]) for row in rows[:limit]]
-        next_cursor = _encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        records = [run_record(row[1:]) for row in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return Page(records, next_cursor)
 
     def delete(self, run_id: str) -> bool:
@@ -223,7 +238,7 @@ class SQLiteStore:
                     record.status,
                     record.created_at,
                     orjson.dumps(record.spec),
-                    _json(record.meta),
+                    json_bytes(record.meta),
                     record.steps,
                     owner,
                 ),
@@ -253,36 +268,19 @@ class SQLiteStore:
             for name, values in (arrays or {}).items():
                 db.execute(
                     "INSERT OR REPLACE INTO job_arrays VALUES (?, ?, ?, ?, ?)",
-                    (seq, name, values.dtype.newbyteorder("<").str, orjson.dumps(values.shape), _bytes(values)),
+                    (seq, name, values.dtype.newbyteorder("<").str, orjson.dumps(values.shape), array_bytes(values)),
                 )
             db.execute(
                 "UPDATE jobs SET status = ?, finished_at = ?, meta = ?, error = ? WHERE seq = ?",
-                (status, finished_at, _json({**orjson.loads(stored), **(meta or {})}), error, seq),
+                (status, finished_at, json_bytes({**orjson.loads(stored), **(meta or {})}), error, seq),
             )
 
     def get_job(self, job_id: str, kind: str | None = None) -> JobRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, kind, name, status, created_at, finished_at, spec, meta, steps, progress, error"
-                " FROM jobs WHERE id = ? AND (? IS NULL OR kind = ?)",
-                (job_id, kind, kind),
+                f"SELECT {_JOB_FIELDS} FROM jobs WHERE id = ? AND (? IS NULL OR kind = ?)", (job_id, kind, kind)
             ).fetchone()
-        if row is None:
-            return None
-        job_id, kind_, name, status, created_at, finished_at, spec, meta, steps, progress, error = row
-        return JobRecord(
-            job_id,
-            kind_,
-            name,
-            status,
-            created_at,
-            finished_at,
-            orjson.loads(spec),
-            orjson.loads(meta),
-            steps,
-            progress,
-            error,
-        )
+        return None if row is None else job_record(row)
 
     def job_arrays(self, job_id: str) -> dict[str, npt.NDArray[Any]]:
         with self._lock:
@@ -291,7 +289,7 @@ class SQLiteStore:
                 " WHERE j.id = ?",
                 (job_id,),
             ).fetchall()
-        return {name: _array(dtype, shape, data) for name, dtype, shape, data in rows}
+        return {name: array_of(dtype, shape, data) for name, dtype, shape, data in rows}
 
     def delete_job(self, job_id: str) -> bool:
         with self._lock:
@@ -352,74 +350,3 @@ class SQLiteStore:
     def purge_sessions(self, now: float) -> int:
         with self._transaction() as db:
             return db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
-
-
-_FIELDS = "id, name, status, created_at, finished_at, spec, summary, dtype, dims, error, last_step"
-
-
-def _record(row: tuple[object, ...]) -> RunRecord:
-    id_, name, status, created, finished, spec, summary, dtype, dims, error, last_step = row
-    return RunRecord(
-        id=str(id_),
-        name=name if isinstance(name, str) else None,
-        status=str(status),
-        created_at=str(created),
-        finished_at=finished if isinstance(finished, str) else None,
-        spec=orjson.loads(spec),  # type: ignore[arg-type]
-        summary=orjson.loads(summary) if summary is not None else None,  # type: ignore[arg-type]
-        dtype=str(dtype),
-        dims=int(dims),  # type: ignore[call-overload]
-        error=error if isinstance(error, str) else None,
-        last_step=int(last_step),  # type: ignore[call-overload]
-    )
-
-
-def _json(document: object) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def _array(dtype: str, shape: bytes, data: bytes) -> npt.NDArray[Any]:
-    """A stored array in its dtype (native byte order) and shape."""
-    stored = np.dtype(dtype)
-    return np.frombuffer(data, dtype=stored).astype(stored.newbyteorder("="), copy=True).reshape(orjson.loads(shape))
-
-
-def _json_or_null(document: object) -> bytes | None:
-    return None if document is None else orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def _bytes(array: npt.NDArray[np.generic]) -> bytes:
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-
-
-def _part(row: tuple[Any, ...], dtype: np.dtype[np.floating], dims: int) -> Trace:
-    little = dtype.newbyteorder("<")
-    step = np.frombuffer(row[0], dtype="<i8").astype(np.int64)
-    names = row[5].split(",") if row[5] else []
-    slots = np.frombuffer(row[6], dtype=little).astype(dtype).reshape(-1, len(names), dims) if names else None
-    return Trace(
-        step,
-        np.frombuffer(row[1], dtype=little).astype(dtype).reshape(-1, dims),
-        np.frombuffer(row[2], dtype=little).astype(dtype),
-        np.frombuffer(row[3], dtype=little).astype(dtype),
-        np.frombuffer(row[4], dtype=little).astype(dtype).reshape(-1, dims),
-        {name: slots[:, index] for index, name in enumerate(names)} if slots is not None else {},
-    )
-
-
-def _encode_cursor(seq: int) -> str:
-    """An opaque position: the base-36 sequence number of the last run on the page."""
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while True:
-        seq, digit = divmod(seq, 36)
-        text = digits[digit] + text
-        if seq == 0:
-            return text
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        return int(cursor, 36)
-    except ValueError as exc:
-        raise CursorError(f"{cursor!r} is not a cursor from this server; use next_cursor from a page.") from exc
