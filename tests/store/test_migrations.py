@@ -1,9 +1,8 @@
 """A store written by the previous release (schema 3: sweep results as JSON) upgrades in place: every run and sweep
 reads back exactly as that release answered it. `tests/data/store_v3.*` was written by commit 2f13777 itself: the
-SQLite file, and its answers to GET /v1/runs/{id} and GET /v1/sweeps/{id}."""
+SQLite store (as its `.dump`, loaded into a fresh file) and its answers to GET /v1/runs/{id} and /v1/sweeps/{id}."""
 
 import json
-import shutil
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -29,9 +28,10 @@ from tests.store.test_store import record, trace
 @pytest.fixture
 def upgraded(tmp_path: Path) -> TestClient:
     path = tmp_path / "descent.sqlite3"
-    shutil.copy(DATA / "store_v3.sqlite3", path)
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    db = sqlite3.connect(path)
+    db.executescript((DATA / "store_v3.sql").read_text("utf-8"))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    db.close()
     return TestClient(create_app(Settings(store_path=str(path), executor="thread")))
 
 
