@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
 """
 
 
-def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+def script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A step made of SQL statements (run one by one: `executescript` would commit the step's transaction)."""
 
     def step(db: sqlite3.Connection) -> None:
@@ -120,7 +120,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 def _sweeps_become_jobs(db: sqlite3.Connection) -> None:
     """Version 4: sweeps join the jobs table, their results stored as arrays instead of a JSON document."""
-    _script(JOBS)(db)
+    script(JOBS)(db)
     rows = db.execute(
         "SELECT id, name, status, created_at, finished_at, spec, shape, axes, steps, progress, result, error, owner"
         " FROM sweeps ORDER BY rowid"
@@ -180,14 +180,14 @@ def _legacy_result_arrays(
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    2: _script(
+    2: script(
         """
 ALTER TABLE trace_parts ADD COLUMN state_names TEXT NOT NULL DEFAULT '';
 ALTER TABLE trace_parts ADD COLUMN state BLOB;
 """
     ),
-    3: _script(SWEEPS_V3),
+    3: script(SWEEPS_V3),
     4: _sweeps_become_jobs,
-    5: _script(SESSIONS),
+    5: script(SESSIONS),
 }
 """Per version n, the step that brings a store of version n - 1 to n."""

@@ -6,6 +6,7 @@ so a trace of a million rows is a few blobs, not a million JSON numbers.
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ from service.store.base import (
     SessionRecord,
     Status,
 )
-from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION, script
 from service.store.rows import (
     JOB_FIELDS,
     RUN_FIELDS,
@@ -47,6 +48,23 @@ _JOB_FIELDS = ", ".join(JOB_FIELDS)
 PART_ROWS = 65_536
 
 
+WAL_WAIT_SECONDS = 30.0
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode. The switch needs the file to itself and SQLite does not wait for that (no busy
+    handler), so processes opening a new store together retry it for a while."""
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SQLiteStore:
     """One connection shared by the server's threads behind a lock; WAL lets readers of the file proceed."""
 
@@ -56,24 +74,27 @@ class SQLiteStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._lock = threading.RLock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{path} was written by a newer version (schema {version}).")
-            if version == 0:
-                self._db.executescript(SCHEMA)
-            for target in range(version + 1, SCHEMA_VERSION + 1) if version else ():
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    MIGRATIONS[target](self._db)
-                    self._db.execute(f"PRAGMA user_version={target}")
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # One transaction creates or upgrades the schema, so processes opening a store together do it once.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise RuntimeError(f"{path} was written by a newer version (schema {version}).")
+                steps = (
+                    [script(SCHEMA)]
+                    if version == 0
+                    else [MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1)]
+                )
+                for step in steps:
+                    step(self._db)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
