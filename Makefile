@@ -6,10 +6,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test test-fast check format openapi bench golden clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[pandas,plot]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -18,8 +18,8 @@ run: $(INSTALLED)  ## serve on http://127.0.0.1:8000 with the SQLite default
 	$(BIN)/python -m service
 
 check: $(INSTALLED)  ## lint, format check and strict typing
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check service tests bench clients
+	$(BIN)/ruff format --check service tests bench clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -30,8 +30,8 @@ test-fast: $(INSTALLED)  ## the inner loop: the suite without live servers, brow
 	$(BIN)/python -m pytest -m "not (live or browser or container or fuzz or golden or cluster)"
 
 format: $(INSTALLED)
-	$(BIN)/ruff check --fix service tests bench
-	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff check --fix service tests bench clients
+	$(BIN)/ruff format service tests bench clients
 
 openapi: $(INSTALLED)  ## regenerate the committed OpenAPI document
 	$(BIN)/python -m service.openapi openapi/openapi.json
