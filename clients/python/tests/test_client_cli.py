@@ -67,6 +67,21 @@ def test_csv_is_the_servers_csv_download(server: Server, client: Client) -> None
     assert result.stdout.startswith("step,w,loss,lr,grad\n0,5.0,36.0,0.1,12.0\n1,3.8,23.04,0.099,9.6\n")
 
 
+def test_get_prints_a_stored_run(server: Server, client: Client) -> None:
+    run = client.run(COURSE)
+    result = descent(server, "get", run.id, "--format", "csv", "--max-points", "3")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == client.csv(run.id, max_points=3)
+    assert result.stdout.splitlines()[1:] == [
+        "0,5.0,36.0,0.2,12.0",
+        "20,-0.99978065,4.811227e-08,0.2,0.0004386902",
+        "40,-0.99999994,3.5527137e-15,0.2,1.1920929e-07",
+    ]
+    missing = descent(server, "get", "no-such-run")
+    assert missing.exit_code == 1
+    assert "error: 404 Not Found: There is no run 'no-such-run'" in missing.stderr
+
+
 def test_json_is_the_servers_run_document(server: Server, client: Client) -> None:
     result = descent(server, "run", *COURSE_OPTIONS, "--rate", "1", "--format", "json")
     assert result.exit_code == 0, result.stderr

@@ -1,6 +1,7 @@
 """Streams through a proxy that drops the connection mid-run: the client resumes with `Last-Event-ID` by itself,
 and every row arrives exactly once, equal to the stored trace."""
 
+import asyncio
 import time
 from datetime import datetime
 
@@ -9,7 +10,7 @@ import pytest
 from course_specs import COURSE, SLOW
 from dropping_proxy import DroppingProxy
 
-from descent_client import Client, RunEnded, RunStarted, Step, Steps, StreamError
+from descent_client import AsyncClient, Client, RunEnded, RunStarted, Step, Steps, StreamError
 from tests.live import Server, wait_for
 
 pytestmark = pytest.mark.live
@@ -77,3 +78,16 @@ def test_wait_reports_progress_until_the_end(client: Client) -> None:
     assert time.monotonic() - begun < 60
     assert seen[-1] == (300_000, 300_000)
     assert [step for step, _ in seen] == sorted(step for step, _ in seen)
+
+
+def test_the_async_client_resumes_a_dropped_stream_too(server: Server, client: Client) -> None:
+    run = client.run({**SLOW, "steps": 100_000, "record": {"every": 100}})
+
+    async def rows(url: str) -> list[int]:
+        async with AsyncClient(url) as proxied:
+            return [event.step async for event in proxied.events(run.id) if isinstance(event, Step)]
+
+    with DroppingProxy(server.port, cut_after=15_000, cuts=2) as proxy:
+        steps = asyncio.run(rows(proxy.url))
+    assert proxy.cuts_done == 2
+    assert steps == run.trace.step.tolist()

@@ -36,10 +36,6 @@ def _nan_for_none(values: Any) -> Any:
     return values
 
 
-def _optional(document: Mapping[str, Any], key: str) -> Any:
-    return document.get(key)
-
-
 @dataclass(frozen=True)
 class FinalRow:
     step: int
