@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
-from course_specs import COURSE, SEED
+from course_specs import COURSE, DECAY, SEED
 
 from descent_client import Client
 from descent_client.cli import main
@@ -40,8 +40,9 @@ def listing(pattern: str) -> str:
     [
         (["--rate", "0.2"], r"After \d+ steps:w is"),
         (["--schedule", DECAY_OPTION], r"After \d+ steps: global_step is"),
+        (["--schedule", json.dumps(DECAY)], r"After \d+ steps: global_step is"),
     ],
-    ids=["constant-rate", "exponential-decay"],
+    ids=["constant-rate", "exponential-decay", "exponential-decay-as-json"],
 )
 def test_course_format_prints_the_chapters_listings_byte_for_byte(
     server: Server, options: list[str], pattern: str
