@@ -1,5 +1,7 @@
 """Refusals as exceptions carrying the server's RFC 9457 problem: field locations, Retry-After, API keys."""
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +92,22 @@ def test_a_full_pool_is_429_with_retry_after(locked_server: tuple[Server, Path])
             assert isinstance(caught.value, APIError)
         finally:
             client.cancel(running.id)
+
+
+def test_busy_retries_wait_out_a_full_pool(locked_server: tuple[Server, Path]) -> None:
+    server, _ = locked_server
+    with (
+        Client(server.url, api_key="secret-one") as first,
+        Client(server.url, api_key="secret-one", busy_retries=5) as patient,
+    ):
+        running = first.submit(SLOW)
+        canceller = threading.Timer(0.5, first.cancel, args=(running.id,))
+        canceller.start()
+        begun = time.monotonic()
+        try:
+            run = patient.run(COURSE)  # 429 at first; retried after Retry-After until the slot is free
+        finally:
+            canceller.join()
+        assert run.status == "finished"
+        assert time.monotonic() - begun >= 0.5
+        assert first.info(running.id).status == "cancelled"

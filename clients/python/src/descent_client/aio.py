@@ -150,9 +150,8 @@ class AsyncClient:
         """Block until the run has ended; answer its status and summary. `on_progress(step, steps)` is called as
         rows arrive (the rows are then streamed in batches; without it only the end is awaited)."""
         if on_progress is None:
-            async for event in self.events(run_id, after=LAST_STEP):
-                if isinstance(event, RunEnded):
-                    break
+            async for _ in self.events(run_id, after=LAST_STEP):  # `run`, then `end` (the stream then closes)
+                pass
         else:
             steps = 0
             async for event in self.events(run_id, batch=10_000):
@@ -162,8 +161,6 @@ class AsyncClient:
                     on_progress(int(event.trace.step[-1]), steps)
                 elif isinstance(event, StepEvent):
                     on_progress(event.step, steps)
-                elif isinstance(event, RunEnded):
-                    break
         return await self.info(run_id)
 
     async def cancel(self, run_id: str) -> RunInfo:
@@ -238,14 +235,16 @@ class AsyncClient:
             await asyncio.sleep(reconnect_delay(failures))
 
     async def stream(self, spec: Spec, *, batch: int | None = None) -> AsyncGenerator[Event, None]:
-        """Submit `spec` and yield its events as `events` does. Leaving the loop before `RunEnded` cancels the
-        run (a dropped connection does not: it is resumed)."""
+        """Submit `spec` and yield its events as `events` does. Closing the stream before `RunEnded` cancels the
+        run (a dropped connection does not: it is resumed): leave it early inside
+        `async with contextlib.aclosing(client.stream(spec)) as events:`, so that it is closed at once."""
         info = await self.submit(spec)
         ended = False
         try:
-            async for event in self.events(info.id, batch=batch):
-                ended = ended or isinstance(event, RunEnded)
-                yield event
+            async with contextlib.aclosing(self.events(info.id, batch=batch)) as events:
+                async for event in events:
+                    ended = ended or isinstance(event, RunEnded)
+                    yield event
         finally:
             if not ended:
                 with contextlib.suppress(DescentError, httpx.TransportError):

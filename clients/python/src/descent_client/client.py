@@ -147,9 +147,8 @@ class Client:
         """Block until the run has ended; answer its status and summary. `on_progress(step, steps)` is called as
         rows arrive (the rows are then streamed in batches; without it only the end is awaited)."""
         if on_progress is None:
-            for event in self.events(run_id, after=LAST_STEP):
-                if isinstance(event, RunEnded):
-                    break
+            for _ in self.events(run_id, after=LAST_STEP):  # `run`, then `end` (the stream then closes)
+                pass
         else:
             steps = 0
             for event in self.events(run_id, batch=10_000):
@@ -159,8 +158,6 @@ class Client:
                     on_progress(int(event.trace.step[-1]), steps)
                 elif isinstance(event, StepEvent):
                     on_progress(event.step, steps)
-                elif isinstance(event, RunEnded):
-                    break
         return self.info(run_id)
 
     def cancel(self, run_id: str) -> RunInfo:
@@ -239,9 +236,10 @@ class Client:
         info = self.submit(spec)
         ended = False
         try:
-            for event in self.events(info.id, batch=batch):
-                ended = ended or isinstance(event, RunEnded)
-                yield event
+            with contextlib.closing(self.events(info.id, batch=batch)) as events:
+                for event in events:
+                    ended = ended or isinstance(event, RunEnded)
+                    yield event
         finally:
             if not ended:
                 with contextlib.suppress(DescentError, httpx.TransportError):
