@@ -97,7 +97,7 @@ class AsyncClient:
     # Runs
 
     async def run(self, spec: Spec, *, trace: TraceFormat = "auto") -> Run:
-        """Run `spec` and answer the finished run with its whole trace. A big trace (more than 20,000 rows) is
+        """Run `spec` and answer the finished run with its whole trace. A big trace (more than 10,000 rows) is
         fetched as Arrow: the run is submitted, waited for, then read back (`trace="json"` or `"arrow"` forces)."""
         if _core.wants_arrow(trace, _core.rows_of(spec)):
             info = await self.wait((await self.submit(spec)).id)
@@ -118,7 +118,7 @@ class AsyncClient:
         self, run_id: str, *, every: int | None = None, max_points: int | None = None, trace: TraceFormat = "auto"
     ) -> Run:
         """The run with its trace (thinned by `every` or `max_points`: first and last rows always kept). An ended
-        run's trace of more than 20,000 rows comes as Arrow."""
+        run's trace of more than 10,000 rows comes as Arrow."""
         if trace != "json":
             info = await self.info(run_id)
             if trace == "arrow" or (
