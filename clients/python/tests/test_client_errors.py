@@ -7,9 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from course_specs import COURSE, SLOW
 
-from descent_client import APIError, Client, InvalidRequest, NotFound, TooManyRequests, Unauthorized
+from descent_client import APIError, Client, DescentError, InvalidRequest, NotFound, TooManyRequests, Unauthorized
+from descent_client.cli import main
 from tests.live import Server
 
 pytestmark = pytest.mark.live
@@ -77,6 +79,10 @@ def test_api_keys_as_bearer_from_a_key_file(locked_server: tuple[Server, Path]) 
         assert keyed.run(COURSE).status == "finished"
     with Client(server.url, api_key="secret-one") as keyed:
         assert keyed.catalog().losses
+    empty = keys.with_name("no-keys")
+    empty.write_text("# nothing yet\n", "utf-8")
+    with pytest.raises(DescentError, match="lists no API key"):
+        Client(server.url, api_key_file=empty)
 
 
 def test_a_full_pool_is_429_with_retry_after(locked_server: tuple[Server, Path]) -> None:
@@ -111,3 +117,14 @@ def test_busy_retries_wait_out_a_full_pool(locked_server: tuple[Server, Path]) -
         assert run.status == "finished"
         assert time.monotonic() - begun >= 0.5
         assert first.info(running.id).status == "cancelled"
+
+
+def test_the_command_line_sends_a_key_from_a_file(locked_server: tuple[Server, Path]) -> None:
+    server, keys = locked_server
+    options = ["run", "--loss", "(w+1)**2", "--w0", "5", "--rate", "0.2", "--steps", "3", "--format", "csv"]
+    refused = CliRunner().invoke(main, [*options, "--server", server.url], env={"DESCENT_API_KEY": ""})
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: 401 Unauthorized")
+    keyed = CliRunner().invoke(main, [*options, "--server", server.url, "--api-key-file", str(keys)])
+    assert keyed.exit_code == 0, keyed.stderr
+    assert keyed.stdout.splitlines()[0] == "step,w,loss,lr,grad"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import httpx
 import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
-from descent_client.errors import error_from_response
+from descent_client.errors import DescentError, error_from_response
 from descent_client.models import Trace
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -31,10 +31,14 @@ def api_key_from(api_key: str | None, api_key_file: str | os.PathLike[str] | Non
             return os.environ["DESCENT_API_KEY"]
         api_key_file = os.environ.get("DESCENT_API_KEY_FILE") or None
     if api_key_file is not None:
-        for line in Path(api_key_file).read_text("utf-8").splitlines():
+        try:
+            text = Path(api_key_file).read_text("utf-8")
+        except OSError as exc:
+            raise DescentError(f"cannot read the API key file {api_key_file}: {exc.strerror or exc}") from exc
+        for line in text.splitlines():
             if (key := line.strip()) and not key.startswith("#"):
                 return key
-        raise ValueError(f"{api_key_file} lists no API key (one per line; lines starting with # are comments)")
+        raise DescentError(f"{api_key_file} lists no API key (one per line; lines starting with # are comments)")
     return None
 
 
