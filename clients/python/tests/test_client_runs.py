@@ -153,6 +153,24 @@ def test_lr_finder_and_landscape(client: Client) -> None:
     assert landscape.loss[landscape.minimum.index[0], landscape.minimum.index[1]] == landscape.minimum.loss
 
 
+def test_range_test_and_landscape_plots(client: Client) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = client.lr_finder({"loss": COURSE["loss"], "w0": 5, "optimizer": {"kind": "sgd"}})
+    axes = result.plot()
+    curve, *marks = axes.get_lines()
+    np.testing.assert_array_equal(curve.get_ydata(), result.smoothed_loss)
+    assert [np.asarray(mark.get_xdata())[0] for mark in marks] == [item.lr for item in result.suggestions]
+    assert axes.get_xscale() == "log"
+
+    curve_1d = client.landscape({"loss": COURSE["loss"], "bounds": [[-3, 1]], "resolution": 9})
+    axes = curve_1d.plot()
+    line, star = axes.get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), curve_1d.loss)
+    assert (np.asarray(star.get_xdata())[0], np.asarray(star.get_ydata())[0]) == (-1.0, 0.0)
+
+
 def test_catalog_lists_the_course_kinds(client: Client) -> None:
     kinds = client.catalog().kinds()
     assert {"quadratic", "expression", "tf1.exponential_decay", "torch.SGD"} <= kinds
