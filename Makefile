@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-fast check format openapi bench golden clean
+.PHONY: install run test test-fast check format openapi types vendor-docs bench golden clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,24 @@ format: $(INSTALLED)
 
 openapi: $(INSTALLED)  ## regenerate the committed OpenAPI document
 	$(BIN)/python -m service.openapi openapi/openapi.json
+
+SWAGGER_UI_VERSION := 5.35.0
+REDOC_VERSION := 2.5.4
+REDOC_LOGO := https://cdn.redoc.ly/redoc/logo-mini.svg
+
+vendor-docs:  ## copy Swagger UI and ReDoc (the /docs and /redoc pages) from their npm packages into service/static/vendor
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+	npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION) >/dev/null; \
+	mkdir swagger-ui redoc; \
+	tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz -C swagger-ui --strip-components=1; \
+	tar xzf redoc-$(REDOC_VERSION).tgz -C redoc --strip-components=1; \
+	to=$(CURDIR)/service/static/vendor; mkdir -p $$to/swagger-ui $$to/redoc; \
+	cp swagger-ui/swagger-ui-bundle.js swagger-ui/swagger-ui-bundle.js.LICENSE.txt swagger-ui/swagger-ui.css \
+	   swagger-ui/LICENSE swagger-ui/NOTICE $$to/swagger-ui/; \
+	cp redoc/bundles/redoc.standalone.js redoc/bundles/redoc.standalone.js.LICENSE.txt redoc/LICENSE $$to/redoc/; \
+	test "$$(grep -o '$(REDOC_LOGO)' $$to/redoc/redoc.standalone.js | wc -l)" = 1; \
+	sed -i 's#$(REDOC_LOGO)##' $$to/redoc/redoc.standalone.js; \
+	echo $(SWAGGER_UI_VERSION) > $$to/swagger-ui/VERSION; echo $(REDOC_VERSION) > $$to/redoc/VERSION
 
 BENCH_PYTHON ?= $(BIN)/python
 
