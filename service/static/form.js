@@ -172,6 +172,7 @@ function makeInput(ctl, path, param) {
  * One labelled field: the input, its help text and its error slot (`data-error-for` = path), tied together with
  * aria-describedby. Returns {wrap, input}.
  */
+/** @param {{path: string, label: string, required?: boolean, help?: string, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, wide?: boolean}} field */
 function makeField({ path, label, required, help, input, wide }) {
   const helpId = `${input.id}-help`;
   const errorId = `${input.id}-error`;
@@ -316,6 +317,7 @@ export class RunForm {
     this.write(DEFAULT_SPEC);
   }
 
+  /** @param {{path: string, label: string, required?: boolean, ctl: object, help: string, wide?: boolean}} field */
   simpleField({ path, label, required, ctl, help, wide }) {
     let input;
     if (ctl.kind === 'text') input = el('input', { type: 'text', name: path, id: idFor(path), autocomplete: 'off', maxLength: 200 });

@@ -6,6 +6,10 @@ import { fixed6, relativeTime } from './format.js';
 import { labelFor } from './runs.js';
 
 export class History {
+  /**
+   * @param {any} panel  the history panel (its list, buttons and status line are found in it)
+   * @param {{open: (id: string) => unknown, error?: (message: string) => void}} hooks
+   */
   constructor(panel, { open, error }) {
     this.list = panel.querySelector('.history-list');
     this.more = panel.querySelector('[data-testid="history-more"]');
