@@ -180,6 +180,7 @@ export class Board {
     this.dirty = new Set();
   }
 
+  /** @param {string} id */
   get(id) {
     return this.runs.find((run) => run.id === id);
   }
@@ -192,6 +193,10 @@ export class Board {
     return this.runs.map((run) => run.id);
   }
 
+  /**
+   * @param {RunInfo} info
+   * @param {string | null} [label]
+   */
   add(info, label) {
     const existing = this.get(info.id);
     if (existing) return existing;
@@ -207,6 +212,8 @@ export class Board {
   /**
    * POSTs the specs together (202 each), then adds their cards at once, in order, and follows their events.
    * Returns one {run} or {error} per spec.
+   * @param {RunSpec[]} specs
+   * @returns {Promise<{run?: Run, error?: any}[]>}
    */
   async start(specs) {
     const settled = await Promise.allSettled(specs.map((spec) => api.createRun(spec)));
@@ -218,7 +225,10 @@ export class Board {
     });
   }
 
-  /** Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running. */
+  /**
+   * Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running.
+   * @param {string} id
+   */
   async open(id) {
     const present = this.get(id);
     if (present) {
