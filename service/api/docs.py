@@ -3,8 +3,8 @@
 
 FastAPI writes both pages (`get_swagger_ui_html`, `get_redoc_html`), pointed here at the vendored scripts and styles.
 Swagger UI starts with an inline script: the policy allows exactly that script, by its SHA-256, not inline scripts
-in general. ReDoc injects its styles at run time (styled-components), so styles may be inline; its search index runs
-in a worker made from a `blob:` URL.
+in general; it needs nothing else. ReDoc injects its styles at run time (styled-components), so its page allows
+inline styles, and its search index runs in a worker made from a `blob:` URL.
 """
 
 import re
@@ -26,21 +26,24 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 router = APIRouter(include_in_schema=False)
 
 
-def policy(html: str) -> str:
-    """The content security policy of a docs page: its own origin only, plus the page's inline scripts by hash."""
+def policy(html: str, *, inline_styles: bool = False, blob_workers: bool = False) -> str:
+    """The content security policy of a docs page: its own origin only, plus the page's inline scripts by hash (and
+    for ReDoc, inline styles and workers from `blob:` URLs)."""
     hashes = " ".join(
         f"'sha256-{b64encode(sha256(script.encode()).digest()).decode()}'" for script in _INLINE_SCRIPT.findall(html)
     )
     scripts = f"'self' {hashes}" if hashes else "'self'"
+    styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
+    workers = "'self' blob:" if blob_workers else "'self'"
     return (
-        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'"
+        f"default-src 'self'; script-src {scripts}; style-src {styles}; worker-src {workers}; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     )
 
 
-def _secured(page: HTMLResponse) -> HTMLResponse:
-    page.headers["Content-Security-Policy"] = policy(bytes(page.body).decode())
+def _secured(page: HTMLResponse, *, inline_styles: bool = False, blob_workers: bool = False) -> HTMLResponse:
+    html = bytes(page.body).decode()
+    page.headers["Content-Security-Policy"] = policy(html, inline_styles=inline_styles, blob_workers=blob_workers)
     return page
 
 
@@ -79,5 +82,7 @@ async def redoc(request: Request) -> HTMLResponse:
             redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
             redoc_favicon_url=FAVICON,
             with_google_fonts=False,
-        )
+        ),
+        inline_styles=True,
+        blob_workers=True,
     )

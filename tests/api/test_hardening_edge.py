@@ -141,6 +141,9 @@ def test_the_api_docs_pages_load_from_this_server_only(server: Server, path: str
     hashes = [f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'" for script in inline]
     assert policy["script-src"].split() == ["'self'", *hashes]
     assert policy["default-src"] == policy["connect-src"] == policy["font-src"] == "'self'"
+    redoc = path == "/redoc"  # ReDoc's styled-components and search worker; Swagger UI needs neither
+    assert policy["style-src"] == ("'self' 'unsafe-inline'" if redoc else "'self'")
+    assert policy["worker-src"] == ("'self' blob:" if redoc else "'self'")
     assert policy["img-src"] == "'self' data:"
     assert policy["frame-ancestors"] == policy["object-src"] == policy["base-uri"] == "'none'"
     assert "http" not in response.headers["content-security-policy"]

@@ -5,6 +5,7 @@ The `dashboard` fixture fails a test on any console error (a refused request, a 
 content-security-policy violation) or uncaught exception.
 """
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ pytest.importorskip("playwright.sync_api", reason="the playwright package is not
 
 from playwright.sync_api import Page, Route, expect
 
+from tests.conftest import COURSE_RUN
 from tests.dashboard.conftest import TIMEOUT_MS, Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.timeout(60)]
@@ -56,6 +58,23 @@ def test_swagger_ui_renders_the_operations_offline(dashboard: Dashboard) -> None
     assert refused == []
     assert any(urlsplit(url).path == "/static/vendor/swagger-ui/swagger-ui-bundle.js" for url in served)
     assert any(urlsplit(url).path == "/openapi.json" for url in served)
+
+
+def test_swagger_ui_sends_a_run_offline(dashboard: Dashboard) -> None:
+    """Try it out on POST /v1/runs: the course's run, sent from the page (the policy lets it reach its server)."""
+    page, refused, _ = offline_page(dashboard)
+    page.goto("/docs")
+    create = page.locator("#operations-runs-create_run_v1_runs_post")
+    create.locator(".opblock-summary").click()
+    create.get_by_role("button", name="Try it out").click()
+    create.locator("textarea.body-param__text").fill(json.dumps(COURSE_RUN))
+    with page.expect_response(lambda response: urlsplit(response.url).path == "/v1/runs") as posted:
+        create.get_by_role("button", name="Execute").click()
+    assert posted.value.status == 201
+    answer = create.locator(".live-responses-table")
+    expect(answer.locator("tbody .response-col_status")).to_have_text("201")
+    expect(answer).to_contain_text('"verdict": "converged"')
+    assert refused == []
 
 
 def test_redoc_renders_the_operations_offline(dashboard: Dashboard) -> None:
