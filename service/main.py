@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
+from service.api import catalog, dashboard, docs, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
 from service.api.body_timeout import BodyTimeout
@@ -43,7 +43,7 @@ Every error is an RFC 9457 problem document."""
 
 PROTECTED = (session, runs, sweeps, lr_finder, landscape, catalog)
 """The /v1 routers: with configured API keys, every route needs one."""
-PUBLIC = (health, dashboard)
+PUBLIC = (health, dashboard, docs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,7 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 notices.stop()
             store.close()
 
-    app = FastAPI(title="Descent", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(  # the docs pages are service.api.docs's, on vendored assets
+        title="Descent", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings, app.state.limits = settings, settings.limits
     app.state.metrics, app.state.streams, app.state.keys = metrics, streams, keys
     metrics.watch_streams(lambda: streams.total)
@@ -137,8 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Location", "Retry-After", "X-Request-ID"],
             allow_credentials=True,
         )
-    docs = frozenset(path for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if path)
-    app.add_middleware(HtmlSecurityHeaders, docs_paths=docs)
+    app.add_middleware(HtmlSecurityHeaders)
     app.add_middleware(HeadAsGet)  # outermost: every layer below sees the GET a HEAD stands for
     problems.install(app)
     for module in PROTECTED:  # authentication first: a client without a key learns nothing more than 401

@@ -140,11 +140,14 @@ def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None
         run = httpx.post(f"{url}/v1/runs", json=COURSE_RUN, timeout=60)
         assert run.status_code == 201
         assert run.json()["summary"]["verdict"] == "converged"
-        # the dashboard ships inside the package: its page, its modules and the vendored uPlot
+        # the dashboard ships inside the package: its page, its modules, the vendored uPlot, Swagger UI and ReDoc
         for path, kind in (
             ("/", "text/html"),
             ("/static/app.js", "javascript"),
             ("/static/vendor/uplot/uPlot.esm.js", "javascript"),
+            ("/docs", "text/html"),
+            ("/static/vendor/swagger-ui/swagger-ui-bundle.js", "javascript"),
+            ("/static/vendor/redoc/redoc.standalone.js", "javascript"),
         ):
             page = httpx.get(f"{url}{path}", timeout=10)
             assert page.status_code == 200, path
