@@ -170,6 +170,7 @@ async function applyHash() {
   try {
     if (spec && !form.write(spec)) form.showGeneral('This link names a loss, schedule or optimizer kind this server does not offer; the form shows the closest it can.');
     for (const run of [...board.runs]) if (runs.length && !runs.includes(run.id)) board.remove(run.id);
+    /** @type {string[]} */
     const missing = [];
     for (const id of runs) {
       try {

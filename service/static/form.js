@@ -3,6 +3,10 @@
 
 import { el } from './dom.js';
 
+/** @typedef {import('./api.js').Catalog} Catalog */
+/** @typedef {import('./api.js').Schemas['CatalogEntry']} CatalogEntry */
+/** @typedef {import('./api.js').Schemas['Parameter']} Parameter */
+
 const LIBRARIES = {
   all: 'Any library',
   tf1: 'TensorFlow 1 (tf.compat.v1)',
@@ -172,6 +176,7 @@ function makeInput(ctl, path, param) {
  * One labelled field: the input, its help text and its error slot (`data-error-for` = path), tied together with
  * aria-describedby. Returns {wrap, input}.
  */
+/** @param {{path: string, label: string, required?: boolean, help?: string | null, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, wide?: boolean}} field */
 function makeField({ path, label, required, help, input, wide }) {
   const helpId = `${input.id}-help`;
   const errorId = `${input.id}-error`;
@@ -195,6 +200,10 @@ function makeField({ path, label, required, help, input, wide }) {
 // A kind section (loss, schedule, optimizer)
 
 class KindSection {
+  /**
+   * @param {typeof SECTIONS[number]} def
+   * @param {CatalogEntry[]} entries  the catalogue's kinds for this section
+   */
   constructor(def, entries) {
     this.key = def.key;
     this.entries = new Map(entries.map((entry) => [entry.kind, entry]));
@@ -273,6 +282,11 @@ class KindSection {
 // The whole form
 
 export class RunForm {
+  /**
+   * @param {any} form  the <form>, emptied and rebuilt
+   * @param {Catalog} catalog  GET /v1/catalog
+   * @param {{onSubmit: Function, onChange: Function}} hooks
+   */
   constructor(form, catalog, { onSubmit, onChange }) {
     this.form = form;
     this.sections = {};
@@ -316,6 +330,7 @@ export class RunForm {
     this.write(DEFAULT_SPEC);
   }
 
+  /** @param {{path: string, label: string, required?: boolean, ctl: object, help: string, wide?: boolean}} field */
   simpleField({ path, label, required, ctl, help, wide }) {
     let input;
     if (ctl.kind === 'text') input = el('input', { type: 'text', name: path, id: idFor(path), autocomplete: 'off', maxLength: 200 });

@@ -6,11 +6,23 @@ import { allocateSlot, slotStyle } from './colors.js';
 import { el } from './dom.js';
 import { compact, fixed6 } from './format.js';
 
+/** @typedef {import('./api.js').RunSpec} RunSpec */
+/** @typedef {import('./api.js').RunInfo} RunInfo */
+/** @typedef {import('./api.js').Summary} Summary */
+/** @typedef {import('./api.js').Trace} Trace */
+/** @typedef {import('./api.js').StepEvent} StepEvent */
+/** @typedef {import('./api.js').EndEvent} EndEvent */
+/** @typedef {RunInfo['status']} Status */
+
+/** @type {Set<Status>} */
 const TERMINAL = new Set(['finished', 'diverged', 'cancelled', 'failed']);
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** A short label for a spec without a name: "rate 0.2", "tf1.exponential_decay · torch.SGD m=0.9". */
+/**
+ * A short label for a spec without a name: "rate 0.2", "tf1.exponential_decay · torch.SGD m=0.9".
+ * @param {RunSpec | null | undefined} spec
+ */
 export function labelFor(spec) {
   if (!spec) return 'run';
   if (spec.name) return spec.name;
@@ -21,7 +33,8 @@ export function labelFor(spec) {
   else label = s ? s.kind : 'run';
   const o = spec.optimizer;
   if (o && o.kind && o.kind !== 'sgd') {
-    label += ` · ${o.kind}${o.momentum ? ` momentum ${o.momentum}` : ''}`;
+    const momentum = 'momentum' in o ? o.momentum : 0;
+    label += ` · ${o.kind}${momentum ? ` momentum ${momentum}` : ''}`;
   }
   const dims = Array.isArray(spec.w0) ? spec.w0.length : 1;
   if (dims > 1) label += ` · ${dims}-D`;
@@ -29,24 +42,45 @@ export function labelFor(spec) {
 }
 
 export class Run {
+  /**
+   * @param {string} id
+   * @param {number} slot  its colour and dash (colors.js)
+   * @param {RunSpec} spec
+   * @param {string | null} [label]
+   */
   constructor(id, slot, spec, label) {
     this.id = id;
     this.slot = slot;
-    ({ color: this.color, dash: this.dash } = slotStyle(slot));
+    const style = slotStyle(slot);
+    this.color = style.color;
+    this.dash = style.dash;
     this.spec = spec;
     this.label = label || labelFor(spec);
+    /** @type {Status} */
     this.status = 'queued';
+    /** @type {Summary | null} */
     this.summary = null;
+    /** @type {string | null} */
     this.error = null;
+    /** @type {string | undefined} */
+    this.createdAt = undefined;
     this.visible = true;
-    this.dims = Array.isArray(spec && spec.w0) ? spec.w0.length : 1;
+    const w0 = spec && spec.w0;
+    this.dims = Array.isArray(w0) ? w0.length : 1;
+    /** @type {number[]} */
     this.steps = [];
+    /** @type {(number | null)[]} */
     this.loss = [];
+    /** @type {(number | null)[]} */
     this.lr = [];
+    /** @type {(number | null)[][]} */
     this.w = Array.from({ length: this.dims }, () => []); // one column per dimension
     this.lastStep = -1;
+    /** @type {EventSource | null} */
     this.source = null; // the open EventSource
     this.retries = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
   }
 
   get points() {
@@ -57,7 +91,10 @@ export class Run {
     return TERMINAL.has(this.status);
   }
 
-  /** RunInfo from the POST answer, the `run` event or GET: a terminal status waits for the rows (see finish). */
+  /**
+   * RunInfo from the POST answer, the `run` event or GET: a terminal status waits for the rows (see finish).
+   * @param {RunInfo} info
+   */
   setInfo(info) {
     if (info.spec) this.spec = info.spec;
     if (info.created_at) this.createdAt = info.created_at;
@@ -65,6 +102,7 @@ export class Run {
     if (info.error) this.error = info.error;
   }
 
+  /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr'>} row */
   appendRow(row) {
     if (!(row.step > this.lastStep)) return 0; // never a duplicate, whatever the stream replays
     this.steps.push(row.step);
@@ -79,7 +117,10 @@ export class Run {
     return 1;
   }
 
-  /** Columnar rows ({step: [...], w: [...], loss, lr}), as in GET's `trace` and `steps` events. */
+  /**
+   * Columnar rows ({step: [...], w: [...], loss, lr}), as in GET's `trace` and `steps` events.
+   * @param {Trace | null} cols
+   */
   appendColumns(cols) {
     if (!cols || !Array.isArray(cols.step)) return 0;
     let added = 0;
@@ -90,12 +131,14 @@ export class Run {
     return added;
   }
 
+  /** @param {number} dims */
   reshape(dims) {
     if (this.steps.length > 0) return;
     this.dims = dims;
     this.w = Array.from({ length: dims }, () => []);
   }
 
+  /** @param {Partial<EndEvent>} end  the `end` event's data, or the run read back */
   finish({ status, summary, error }) {
     this.status = status || 'finished';
     this.summary = summary || null;
@@ -125,8 +168,9 @@ export class Run {
 
 export class Board {
   /**
-   * @param list   the <ul> of run cards
-   * @param hooks  {changed(): structure or status changed, data(): new rows, ended(run), notice(text)}
+   * @param {HTMLElement} list  the <ul> of run cards
+   * @param {{changed: () => void, data: () => void, ended: (run: Run) => void, notice: (text: string) => void}} hooks
+   *   changed: structure or status changed; data: new rows; ended: a run ended; notice: a message for the page
    */
   constructor(list, hooks) {
     this.list = list;
@@ -136,6 +180,7 @@ export class Board {
     this.dirty = new Set();
   }
 
+  /** @param {string} id */
   get(id) {
     return this.runs.find((run) => run.id === id);
   }
@@ -148,6 +193,10 @@ export class Board {
     return this.runs.map((run) => run.id);
   }
 
+  /**
+   * @param {RunInfo} info
+   * @param {string | null} [label]
+   */
   add(info, label) {
     const existing = this.get(info.id);
     if (existing) return existing;
@@ -163,6 +212,8 @@ export class Board {
   /**
    * POSTs the specs together (202 each), then adds their cards at once, in order, and follows their events.
    * Returns one {run} or {error} per spec.
+   * @param {RunSpec[]} specs
+   * @returns {Promise<{run?: Run, error?: any}[]>}
    */
   async start(specs) {
     const settled = await Promise.allSettled(specs.map((spec) => api.createRun(spec)));
@@ -174,7 +225,10 @@ export class Board {
     });
   }
 
-  /** Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running. */
+  /**
+   * Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running.
+   * @param {string} id
+   */
   async open(id) {
     const present = this.get(id);
     if (present) {
@@ -223,7 +277,7 @@ export class Board {
       this.hooks.ended(run);
     });
     source.addEventListener('error', (event) => {
-      if (typeof event.data === 'string') {
+      if (event instanceof MessageEvent && typeof event.data === 'string') {
         const problem = parse(event) || {};
         run.error = problem.detail || problem.title || 'The run failed.';
         this.touch(run, true);

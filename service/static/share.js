@@ -2,6 +2,7 @@
 // and re-opens the runs; the share button copies it.
 
 export function readHash(hash = window.location.hash) {
+  /** @type {{spec: object | null, runs: string[]}} */
   const out = { spec: null, runs: [] };
   const text = hash.replace(/^#/, '');
   if (!text) return out;
@@ -55,8 +56,8 @@ export async function shareCurrent(output, status) {
     const range = document.createRange();
     range.selectNodeContents(output);
     const selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
+    selection?.removeAllRanges();
+    selection?.addRange(range);
     status.textContent = 'Link selected: press Ctrl+C (⌘C) to copy.';
   }
 }
