@@ -9,15 +9,16 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
 
 from service.api import schemas
-from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
+from service.api.deps import ClientDep, LifecycleDep, LimitsDep, MetricsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
 from service.api.responses import Release, held_body, json_response, streamed_attachment
 from service.api.sse import encoded, server_sent_events
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, json_bytes, trace_columns
+from service.engine.trace import Trace
 from service.errors import InvalidSpec
 from service.specs.kinds.base import INT32_MAX
-from service.specs.prepare import prepare_run
+from service.specs.prepare import Prepared, prepare_run
 from service.specs.run import RunSpec
 from service.store.base import CursorError, RunRecord
 
@@ -53,6 +54,7 @@ async def create_run(
     limits: LimitsDep,
     streams: StreamsDep,
     client: ClientDep,
+    metrics: MetricsDep,
     wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
     batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -60,10 +62,22 @@ async def create_run(
     """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
     `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
     `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
-    prepared = await anyio.to_thread.run_sync(prepare_run, spec, limits)
     streaming = accept is not None and "text/event-stream" in accept
     if streaming:
         streams.check(client)
+
+    def prepare() -> tuple[Prepared, tuple[RunRecord, Trace] | None]:
+        """One thread hop: validate and build; a tiny waited run is also computed and stored here."""
+        prepared = prepare_run(spec, limits)
+        if not wait or streaming or prepared.problem is None:
+            return prepared, None
+        return prepared, lifecycle.run_inline(prepared.document, prepared.name, prepared.steps, prepared.problem)
+
+    prepared, computed = await anyio.to_thread.run_sync(prepare)
+    if computed is not None:
+        record, trace = computed
+        metrics.rows.inc(record.last_step + 1)
+        return json_response(run_document(record, trace), 201, {"Location": f"/v1/runs/{record.id}"})
     record, finished = await lifecycle.submit_run(prepared.document, prepared.name, prepared.steps)
     location = {"Location": f"/v1/runs/{record.id}"}
     if streaming:
