@@ -65,6 +65,23 @@ def text_matrix(values: npt.NDArray[Any]) -> Bytes:
     return matrix
 
 
+def json_matrix(values: npt.NDArray[Any]) -> Bytes:
+    """Each value as orjson writes it in a document (`json_bytes`: shortest digits, NaN and infinities as
+    `null`), as a (n, width) NUL-padded byte matrix."""
+    return _cut(orjson.dumps(np.ascontiguousarray(values), option=JSON), values.size)
+
+
+def joined(parts: list[Bytes | bytes], rows: int) -> bytes:
+    """Row by row, the parts side by side (a matrix gives each row its own cells, bytes are the same in every row),
+    every NUL dropped: `rows` lines of text made in one pass."""
+    blocks = [
+        np.broadcast_to(np.frombuffer(part, np.uint8), (rows, len(part))) if isinstance(part, bytes) else part
+        for part in parts
+    ]
+    table = np.hstack(blocks)
+    return bytes(table[table != NUL].tobytes())
+
+
 def lines(columns: list[Bytes]) -> bytes:
     """The columns' rows as text lines: the cells of a row joined by commas, each line ended by a newline, every
     NUL dropped."""
