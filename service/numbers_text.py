@@ -32,12 +32,16 @@ def text_matrix(values: npt.NDArray[Any]) -> Bytes:
         return _cut(orjson.dumps(values, option=JSON), values.size)
     if values.dtype not in POSITIONAL_BELOW:
         return _cut(",".join(values.astype(str).tolist()).join("[]").encode(), values.size)
+    if values.size > 1 and (values.view(np.uint8).reshape(values.size, -1) == values[:1].view(np.uint8)).all():
+        return np.repeat(text_matrix(values[:1]), values.size, axis=0)  # a constant column (a constant rate)
     matrix = _cut(orjson.dumps(values, option=JSON), values.size)
     with np.errstate(invalid="ignore"):  # a NaN payload
         wide = values.astype(np.float64)
     size = np.abs(wide)
     finite = np.isfinite(wide)
     scientific = finite & (wide != 0) & ((size < 1e-4) | (size >= POSITIONAL_BELOW[values.dtype]))
+    if finite.all() and not scientific.any():
+        return matrix  # orjson's layout is NumPy's
     written_e = (matrix == E).any(axis=1)
     padded = np.flatnonzero(scientific & written_e)  # orjson's `1.5e-7`: only the exponent needs two digits
     if padded.size:
@@ -144,12 +148,24 @@ def _two_digit_exponent(tokens: Bytes) -> Bytes:
 
 
 def _cut(encoded: bytes, count: int) -> Bytes:
-    """A JSON array of `count` numbers (no spaces, no nesting) as a (count, width) NUL-padded byte matrix: the
-    tokens as a NumPy bytes array (`S<width>`, NUL-padded by definition), viewed as bytes."""
+    """A JSON array of `count` numbers (no spaces, no nesting) as a (count, width) NUL-padded byte matrix: rows of
+    `width` bytes taken at each token's start from a sliding-window view of the text (a copy per row, no Python
+    object per value), then blanked past each token's end."""
     if count == 0:
         return np.zeros((0, 1), np.uint8)
-    tokens = np.array(encoded[1:-1].split(b","))
-    return tokens.view(np.uint8).reshape(count, tokens.dtype.itemsize)
+    text = np.frombuffer(encoded, np.uint8)
+    ends = np.flatnonzero(text == COMMA)
+    starts = np.empty(count, np.intp)
+    starts[0] = 1
+    starts[1:] = ends + 1
+    lengths = np.empty(count, np.intp)
+    lengths[:-1] = ends - starts[:-1]
+    lengths[-1] = text.size - 1 - starts[-1]
+    width = int(lengths.max())
+    padded = np.concatenate([text, np.zeros(width, np.uint8)])
+    matrix = np.lib.stride_tricks.sliding_window_view(padded, width)[starts]
+    matrix[np.arange(width) >= lengths[:, None]] = NUL
+    return matrix
 
 
 def _scientific(tokens: Bytes) -> Bytes:
