@@ -23,6 +23,12 @@ JSON = orjson.OPT_SERIALIZE_NUMPY
 POSITIONAL_BELOW = {np.dtype(np.float32): 1e6, np.dtype(np.float64): 1e16}
 """NumPy writes a nonzero value positionally when 1e-4 <= |value| < this (compared in float64), else in scientific
 notation; zero is always `0.0` or `-0.0`."""
+BOUNDS = {
+    np.dtype(np.float32): (np.nextafter(np.float32(1e-4), np.float32(1)), np.float32(1e6)),
+    np.dtype(np.float64): (np.float64(1e-4), np.float64(1e16)),
+}
+"""The same limits in the column's own dtype: a float32 below the first is below 1e-4 as a float64 (float32(1e-4)
+itself is 9.99999974e-05), and 1e6 is a float32."""
 
 
 def text_matrix(values: npt.NDArray[Any]) -> Bytes:
@@ -32,21 +38,21 @@ def text_matrix(values: npt.NDArray[Any]) -> Bytes:
         return _cut(orjson.dumps(values, option=JSON), values.size)
     if values.dtype not in POSITIONAL_BELOW:
         return _cut(",".join(values.astype(str).tolist()).join("[]").encode(), values.size)
-    if values.size > 1 and (values.view(np.uint8).reshape(values.size, -1) == values[:1].view(np.uint8)).all():
+    if _constant(values):
         return np.repeat(text_matrix(values[:1]), values.size, axis=0)  # a constant column (a constant rate)
     matrix = _cut(orjson.dumps(values, option=JSON), values.size)
-    with np.errstate(invalid="ignore"):  # a NaN payload
-        wide = values.astype(np.float64)
-    size = np.abs(wide)
-    finite = np.isfinite(wide)
-    scientific = finite & (wide != 0) & ((size < 1e-4) | (size >= POSITIONAL_BELOW[values.dtype]))
-    if finite.all() and not scientific.any():
+    low, high = BOUNDS[values.dtype]
+    size = np.abs(values)
+    with np.errstate(invalid="ignore"):  # NaN is neither
+        scientific = ((size < low) & (size != 0)) | ((size >= high) & (size != np.inf))
+    finite = np.isfinite(values)
+    if not scientific.any() and finite.all():
         return matrix  # orjson's layout is NumPy's
     written_e = (matrix == E).any(axis=1)
     padded = np.flatnonzero(scientific & written_e)  # orjson's `1.5e-7`: only the exponent needs two digits
     if padded.size:
         matrix = _place(matrix, padded, _two_digit_exponent(matrix[padded]))
-    small = scientific & ~written_e & (size < 1e-4)
+    small = scientific & ~written_e & (size < low)
     if small.any():  # orjson's `0.0000123`
         rows = np.flatnonzero(small)
         cells, exact = _small_positional(matrix[rows])
@@ -60,13 +66,23 @@ def text_matrix(values: npt.NDArray[Any]) -> Bytes:
         if matrix.shape[1] < 4:
             matrix = np.pad(matrix, ((0, 0), (0, 4 - matrix.shape[1])))
         for word, where in (
-            (b"nan", np.isnan(wide)),
-            (b"inf", np.isposinf(wide)),
-            (b"-inf", np.isneginf(wide)),
+            (b"nan", np.isnan(values)),
+            (b"inf", np.isposinf(values)),
+            (b"-inf", np.isneginf(values)),
         ):
             matrix[where] = 0
             matrix[where, : len(word)] = np.frombuffer(word, np.uint8)
     return matrix
+
+
+def _constant(values: npt.NDArray[Any]) -> bool:
+    """Whether every value has the same bits as the first (a few samples are checked before all of them)."""
+    if values.size < 2:
+        return False
+    bits = values.view(np.uint32 if values.itemsize == 4 else np.uint64)
+    if bits[-1] != bits[0] or bits[values.size // 2] != bits[0]:
+        return False
+    return bool((bits == bits[0]).all())
 
 
 def json_matrix(values: npt.NDArray[Any]) -> Bytes:
