@@ -1,18 +1,16 @@
 """`/v1/runs`: create, read (JSON, CSV or Arrow, thinned), list and delete runs, and stream their events."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
 
 from service.api import schemas
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, MetricsDep, StreamsDep, StreamSlot
 from service.api.problems import problem_responses
 from service.api.responses import Release, held_body, json_response, streamed_attachment
-from service.api.sse import encoded, server_sent_events
+from service.api.sse import encoded
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, json_bytes, trace_columns
 from service.engine.trace import Trace
@@ -210,9 +208,12 @@ async def _existing_run(run_id: RunId, lifecycle: LifecycleDep) -> RunRecord:
 
 @router.get(
     "/{run_id}/events",
-    response_class=EventSourceResponse,
+    response_class=StreamingResponse,  # framed here, a block of rows at a time (FastAPI's SSE frames item by item)
     summary="Stream a run's events (replay, then live)",
-    responses=problem_responses(404, 422, _404=NO_RUN),
+    responses={
+        200: {"description": "Successful Response", "content": {"text/event-stream": {}}},
+        **problem_responses(404, 422, _404=NO_RUN),
+    },
 )
 async def stream_run(
     record: Annotated[RunRecord, Depends(_existing_run)],
@@ -246,12 +247,14 @@ async def stream_run(
             "after a page reload); Last-Event-ID wins when both are given.",
         ),
     ] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> Response:
     """Events: `run` (the run without trace), then `step` per recorded row with `id` = its step (or `steps` with
     `batch`, `id` = the last step), then `end` with the final status and summary; `error` before `end` if the run
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
     the first row after step n (or `?after=n`). Idle streams get `: ping` comments."""
     resume = next(step for step in (last_event_id, after, -1) if step is not None)
     events = lifecycle.run_events(record.id, resume, batch, interval_ms)
-    async for event in server_sent_events(streams.follow(client, events)):
-        yield event
+    frames = encoded(streams.follow(client, events))  # per-row events framed a block at a time, as they come
+    return StreamingResponse(
+        frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
