@@ -41,6 +41,10 @@ class Event:
 
 PING = Event(None)
 
+PARTS_PER_READ = 1
+"""Stored row ranges (65,536 rows each) a follower reads at a time: the first event of a long trace goes out
+after one range is read, not the whole trace."""
+
 Wait = Callable[[str], Awaitable[None]]
 """Waits until the job (by id) may have changed: a wake-up, or the poll interval."""
 
@@ -84,7 +88,7 @@ async def run_events(
                 },
             )
             return
-        rows = await anyio.to_thread.run_sync(store.trace, run_id, after)
+        rows = await anyio.to_thread.run_sync(store.trace, run_id, after, PARTS_PER_READ)
         assert rows is not None
         for event in step_events(rows, scalar, batch, one_by_one=interval_ms > 0):
             yield event

@@ -302,15 +302,15 @@ class SQLiteStore:
             row = self._db.execute(f"SELECT {_FIELDS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return run_record(row) if row else None
 
-    def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
+    def trace(self, run_id: str, after_step: int = -1, ranges: int | None = None) -> Trace | None:
         with self._lock:
             run = self._db.execute("SELECT seq, dtype, dims FROM runs WHERE id = ?", (run_id,)).fetchone()
             if run is None:
                 return None
             parts = self._db.execute(
                 "SELECT step, w, loss, lr, grad, state_names, state FROM trace_parts"
-                " WHERE run_seq = ? AND last_step > ? ORDER BY first_row",
-                (run[0], after_step),
+                " WHERE run_seq = ? AND last_step > ? ORDER BY first_row LIMIT ?",
+                (run[0], after_step, -1 if ranges is None else ranges),
             ).fetchall()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
         trace = Trace.concat([trace_part(row, dtype, dims) for row in parts], dtype, dims)
