@@ -2,6 +2,7 @@
 // parameter, chosen from the parameter's JSON schema. Every input's `name` is its path in the run spec.
 
 import { el } from './dom.js';
+import { attachSchedulePreview } from './schedule_preview.js';
 
 const LIBRARIES = {
   all: 'Any library',
@@ -314,6 +315,7 @@ export class RunForm {
     form.addEventListener('input', changed);
     form.addEventListener('change', changed);
     this.write(DEFAULT_SPEC);
+    attachSchedulePreview(sections[1].el, () => this.read().spec);
   }
 
   simpleField({ path, label, required, ctl, help, wide }) {
