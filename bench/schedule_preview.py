@@ -17,6 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -115,18 +116,29 @@ def main() -> None:
             for name, case in cases.items():
                 times[name].append(timed(case))
         size = len(http({})())  # type: ignore[arg-type]
+        each: dict[str, float] = {}
+        for schedule in SCHEDULES:  # where the time goes: each schedule alone at every step, median of the repeats
+            one = SchedulePreviewSpec.model_validate({"schedules": [schedule], "steps": MAX_STEPS})
+            kind = one.model_dump()["schedules"][0]
+            name = kind["kind"] if isinstance(kind, dict) else "constant"
+            each[name] = statistics.median(timed(partial(preview, one)) for _ in range(args.repeats))
     rows = [
         f"| {name} | {statistics.median(values) * 1e3:.1f} ms | {min(values) * 1e3:.1f} ms |"
         for name, values in times.items()
     ]
     table = "\n".join(
         [
-            f"16 schedules x {MAX_STEPS:,} steps, median and best of {args.repeats} interleaved repeats "
+            f"16 schedules x {MAX_STEPS:,} steps, median and best of {args.repeats} interleaved repeats, load average "
+            f"{os.getloadavg()[0]:.1f} "
             f"(answer with every step: {size / 1e6:.1f} MB of JSON)",
             "",
             "| case | median | best |",
             "|---|---:|---:|",
             *rows,
+            "",
+            "| schedule alone, every step | median |",
+            "|---|---:|",
+            *(f"| `{name}` | {seconds * 1e3:.1f} ms |" for name, seconds in each.items()),
         ]
     )
     document = {
@@ -138,6 +150,7 @@ def main() -> None:
         },
         "repeats": args.repeats,
         "seconds": times,
+        "each_schedule_seconds": each,
         "answer_bytes": size,
     }
     publish(table, document, RESULTS)

@@ -55,12 +55,19 @@ def preview(spec: SchedulePreviewSpec) -> dict[str, Any]:
     answers = []
     for index, entry in enumerate(spec.schedules):
         document = schedule_document(entry if isinstance(entry, float) else entry.model_dump(mode="json"))
-        rates = _evaluate(document, steps, dtype, ["schedules", index])
-        answer: dict[str, Any] = {"schedule": document, "lr": rates[shown]}
-        if spec.equivalents:
-            answer["equivalents"] = [_compare(other, rates, steps, dtype, shown) for other in counterparts(document)]
+        if not spec.equivalents:  # a schedule is a pure function of the step: only the steps shown are computed
+            answer: dict[str, Any] = {"schedule": document, "lr": _evaluate(document, steps[shown], dtype, _at(index))}
+            answers.append(answer)
+            continue
+        rates = _evaluate(document, steps, dtype, _at(index))
+        answer = {"schedule": document, "lr": rates[shown]}
+        answer["equivalents"] = [_compare(other, rates, steps, dtype, shown) for other in counterparts(document)]
         answers.append(answer)
     return {"steps": spec.steps, "dtype": spec.dtype, "step": steps[shown], "schedules": answers}
+
+
+def _at(index: int) -> Loc:
+    return ["schedules", index]
 
 
 def _evaluate(document: dict[str, Any], steps: npt.NDArray[np.int64], dtype: np.dtype[Any], loc: Loc) -> Any:

@@ -87,3 +87,40 @@ def test_bad_input_is_a_problem_naming_the_field(client: TestClient, body: dict[
     response = client.post("/v1/schedules/preview", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"][: len(loc)] == loc
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"kind": "torch.CosineAnnealingLR", "lr": 0.1, "T_max": 70},
+        {
+            "kind": "torch.CyclicLR",
+            "base_lr": 0.01,
+            "max_lr": 0.1,
+            "step_size_up": 30,
+            "mode": "triangular2",
+            "cycle_momentum": False,
+        },
+        {
+            "kind": "torch.SequentialLR",
+            "lr": 0.1,
+            "milestones": [100],
+            "schedulers": [
+                {"kind": "torch.LinearLR", "total_iters": 100},
+                {"kind": "torch.ExponentialLR", "gamma": 0.99},
+            ],
+        },
+        {"kind": "tf1.noisy_linear_cosine_decay", "learning_rate": 0.1, "decay_steps": 500},
+        {
+            "kind": "optax.sgdr_schedule",
+            "cosine_kwargs": [{"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 20, "decay_steps": 300}] * 3,
+        },
+    ],
+    ids=lambda s: s["kind"],
+)
+def test_thinned_rates_are_the_full_rates_at_those_steps(client: TestClient, schedule: dict[str, Any]) -> None:
+    """Without equivalents only the steps shown are computed: the same numbers as at every step."""
+    full = client.post("/v1/schedules/preview", json={"schedules": [schedule], "steps": 1000}).json()
+    thin = client.post("/v1/schedules/preview", json={"schedules": [schedule], "steps": 1000, "max_points": 37}).json()
+    assert len(thin["step"]) == 37
+    assert thin["schedules"][0]["lr"] == [full["schedules"][0]["lr"][step] for step in thin["step"]]
