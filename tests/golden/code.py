@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from service.codegen import program
+from service.codegen.counterparts import LIBRARIES, counterpart, library_of
 from service.specs.run import RunSpec
 
 FIXTURE = Path(__file__).parent / "code.json"
@@ -129,6 +130,7 @@ def cases() -> list[Json]:
             ),
         ),
         case("rate_1_oscillates_every_7", "tf1", {**COURSE, "schedule": 1.0, "record": {"every": 7}}),
+        case("rate_1_5_diverges_every_10", "tf1", {**COURSE, "schedule": 1.5, "steps": 200, "record": {"every": 10}}),
         case(
             "polynomial_loss_stop",
             "tf1",
@@ -318,6 +320,7 @@ def cases() -> list[Json]:
             "torch",
             spec({"kind": "keras.CosineDecay", "initial_learning_rate": 0.1, "decay_steps": 10}),
         ),
+        case("adam_diverges", "torch", {**COURSE, "schedule": 1e30, "optimizer": {"kind": "torch.Adam"}, "steps": 50}),
         case(
             "rosenbrock_float64",
             "torch",
@@ -494,7 +497,74 @@ def cases() -> list[Json]:
             },
         ),
     ]
-    return [*tf1, *keras, *torch, *optax]
+    return [*tf1, *keras, *torch, *optax, *foreign_cases()]
+
+
+FOREIGN: list[Json] = [
+    {"kind": "tf1.exponential_decay", "learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5, "staircase": True},
+    {"kind": "tf1.inverse_time_decay", "learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5},
+    {"kind": "tf1.polynomial_decay", "learning_rate": 0.1, "decay_steps": 20, "end_learning_rate": 0.0, "power": 2.0},
+    {"kind": "tf1.piecewise_constant", "boundaries": [10, 20], "values": [0.1, 0.05, 0.025]},
+    {"kind": "tf1.cosine_decay", "learning_rate": 0.1, "decay_steps": 20, "alpha": 0.1},
+    {"kind": "tf1.cosine_decay_restarts", "learning_rate": 0.1, "first_decay_steps": 8},
+    {"kind": "keras.ExponentialDecay", "initial_learning_rate": 0.1, "decay_steps": 1, "decay_rate": 0.95},
+    {
+        "kind": "keras.InverseTimeDecay",
+        "initial_learning_rate": 0.1,
+        "decay_steps": 5,
+        "decay_rate": 0.5,
+        "staircase": True,
+    },
+    {"kind": "keras.PolynomialDecay", "initial_learning_rate": 0.1, "decay_steps": 20, "end_learning_rate": 0.01},
+    {"kind": "keras.PiecewiseConstantDecay", "boundaries": [5, 15], "values": [0.1, 0.05, 0.025]},
+    {"kind": "keras.CosineDecay", "initial_learning_rate": 0.1, "decay_steps": 20},
+    {
+        "kind": "keras.CosineDecay",
+        "initial_learning_rate": 0.0,
+        "decay_steps": 20,
+        "warmup_target": 0.1,
+        "warmup_steps": 5,
+    },
+    {"kind": "keras.CosineDecayRestarts", "initial_learning_rate": 0.1, "first_decay_steps": 6, "t_mul": 1.0},
+    {"kind": "torch.StepLR", "lr": 0.1, "step_size": 10, "gamma": 0.5},
+    {"kind": "torch.MultiStepLR", "lr": 0.1, "milestones": [5, 15], "gamma": 0.5},
+    {"kind": "torch.LinearLR", "lr": 0.1, "start_factor": 0.25, "total_iters": 10},
+    {"kind": "torch.ExponentialLR", "lr": 0.1, "gamma": 0.95},
+    {"kind": "torch.PolynomialLR", "lr": 0.1, "total_iters": 20, "power": 2.0},
+    {"kind": "torch.CosineAnnealingLR", "lr": 0.1, "T_max": 10},
+    {"kind": "torch.CosineAnnealingWarmRestarts", "lr": 0.1, "T_0": 5, "T_mult": 2},
+    {"kind": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 30, "cycle_momentum": False},
+    {"kind": "optax.constant_schedule", "value": 0.1},
+    {"kind": "optax.linear_schedule", "init_value": 0.1, "end_value": 0.01, "transition_steps": 20},
+    {"kind": "optax.polynomial_schedule", "init_value": 0.1, "end_value": 0.0, "power": 2, "transition_steps": 20},
+    {"kind": "optax.exponential_decay", "init_value": 0.1, "transition_steps": 5, "decay_rate": 0.5, "staircase": True},
+    {"kind": "optax.piecewise_constant_schedule", "init_value": 0.1, "boundaries_and_scales": {"10": 0.5, "20": 0.5}},
+    {"kind": "optax.cosine_decay_schedule", "init_value": 0.1, "decay_steps": 20, "alpha": 0.1},
+    {
+        "kind": "optax.warmup_cosine_decay_schedule",
+        "init_value": 0.0,
+        "peak_value": 0.1,
+        "warmup_steps": 5,
+        "decay_steps": 25,
+    },
+    {"kind": "optax.cosine_onecycle_schedule", "transition_steps": 30, "peak_value": 0.1},
+]
+"""A schedule of each kind that other libraries have counterparts of, with parameters that every library able to
+write it can: each is written, and run, in every library other than its own that has its counterpart."""
+
+
+def foreign_cases() -> list[Json]:
+    """Every schedule of FOREIGN in every other library that has its counterpart (plain SGD, the 2-D quadratic)."""
+    written = []
+    for schedule in FOREIGN:
+        own = library_of(schedule["kind"])
+        for library in LIBRARIES:
+            document = normalised(spec(schedule))["schedule"]
+            if library == own or counterpart(document, library).schedule is None:
+                continue
+            warmup = "_warmup" if schedule.get("warmup_target") is not None else ""
+            written.append(case(f"from_{schedule['kind']}{warmup}", library, spec(schedule)))
+    return written
 
 
 def normalised(run: Json) -> Json:
