@@ -14,6 +14,7 @@ from service.engine.errors import ParameterError
 from service.engine.trace import thinned_rows
 from service.errors import InvalidSpec, Loc
 from service.specs.build import located, schedule_document
+from service.specs.cost import COPIES, JSON_BYTES
 from service.specs.kinds.base import Strict, WholeNumber
 from service.specs.kinds.schedules import ScheduleSpec
 
@@ -45,6 +46,20 @@ class SchedulePreviewSpec(Strict):
         description="Answer at most this many evenly spaced steps (first and last kept); differences are measured "
         "over every step all the same.",
     )
+
+
+EVALUATION_COPIES = 8
+"""float64 arrays one schedule's evaluation holds per step at its peak (the steps, the rates, the emulated libm's
+temporaries, and a comparison's difference and masks). Schedules are evaluated one after another."""
+
+
+def answer_bytes(spec: SchedulePreviewSpec) -> int:
+    """Memory a preview holds at its peak: one schedule's evaluation at every step it computes, and the answer's
+    numbers as arrays and as JSON (`cost`'s per-number estimate); what it takes in the answer budget."""
+    series = len(spec.schedules) * (4 if spec.equivalents else 1)
+    shown = min(spec.max_points or spec.steps + 1, spec.steps + 1)
+    evaluated = (spec.steps + 1) if spec.equivalents else shown
+    return int(evaluated * EVALUATION_COPIES * 8 + series * shown * (COPIES * 8 + JSON_BYTES))
 
 
 def preview(spec: SchedulePreviewSpec) -> dict[str, Any]:

@@ -124,3 +124,16 @@ def test_thinned_rates_are_the_full_rates_at_those_steps(client: TestClient, sch
     thin = client.post("/v1/schedules/preview", json={"schedules": [schedule], "steps": 1000, "max_points": 37}).json()
     assert len(thin["step"]) == 37
     assert thin["schedules"][0]["lr"] == [full["schedules"][0]["lr"][step] for step in thin["step"]]
+
+
+def test_a_preview_waits_for_room_in_the_answer_budget(client: TestClient) -> None:
+    """While other answers hold the memory the server allows, a preview is refused with 429 and Retry-After."""
+    answers = client.app.state.lifecycle.answers  # type: ignore[attr-defined]
+    answers.used = answers.capacity  # as if big answers were being sent
+    try:
+        response = client.post("/v1/schedules/preview", json={"schedules": [COSINE], "steps": 100_000})
+    finally:
+        answers.used = 0
+    assert response.status_code == 429
+    assert "DESCENT_MAX_ANSWER_MEMORY_MB" in response.json()["detail"]
+    assert client.post("/v1/schedules/preview", json={"schedules": [COSINE], "steps": 100_000}).status_code == 200
