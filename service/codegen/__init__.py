@@ -50,8 +50,8 @@ def plan(document: Mapping[str, Any], library: str, run_id: str, name: str | Non
     if written.schedule["kind"] != schedule["kind"]:
         note = (
             f"The run's schedule {schedule['kind']} is written as its {library} counterpart "
-            f"{written.schedule['kind']}\n(same parameters; POST /v1/schedules/preview with equivalents shows "
-            "where the two differ)."
+            f"{written.schedule['kind']}, with the same parameters (POST /v1/schedules/preview with equivalents "
+            "shows where the two differ)."
         )
     record = document.get("record") or {}
     if record.get("state"):

@@ -63,8 +63,14 @@ def write(run: Run) -> str:
     else:
         lines.append(f"learning_rate = {literal(run.schedule['learning_rate'])}")
     minimize = "minimize(loss, global_step=global_step)" if decay is not None else "minimize(loss)"
-    opt = call(f"tf.compat.v1.train.{name}", ["learning_rate", *keywords(optimizer, factory)])
-    lines += ["# the back-propagation step", f"train_step = {opt}.{minimize}", "grad = tf.gradients(loss, w)[0]", ""]
+    options = keywords(optimizer, factory)
+    opt = call(f"tf.compat.v1.train.{name}", ["learning_rate", *options])
+    lines.append("# the back-propagation step")
+    if options:  # the optimizer on its own line when it has options; the course's one line otherwise
+        lines += [f"optimizer = {opt}", f"train_step = optimizer.{minimize}"]
+    else:
+        lines.append(f"train_step = {opt}.{minimize}")
+    lines += ["grad = tf.gradients(loss, w)[0]", ""]
     lines += ["", *row_function(run.dtype), "", ""]
     if decay is None and run.dtype == "float32":
         fetch = ["w_val, loss_val, grad_val = sess.run([w, loss, grad])"]
