@@ -2,6 +2,7 @@
 // parameter, chosen from the parameter's JSON schema. Every input's `name` is its path in the run spec.
 
 import { el } from './dom.js';
+import { attachSchedulePreview } from './schedule_preview.js';
 
 /** @typedef {import('./api.js').Catalog} Catalog */
 /** @typedef {import('./api.js').Schemas['CatalogEntry']} CatalogEntry */
@@ -328,6 +329,7 @@ export class RunForm {
     form.addEventListener('input', changed);
     form.addEventListener('change', changed);
     this.write(DEFAULT_SPEC);
+    attachSchedulePreview(sections[1].el, () => this.read().spec);
   }
 
   /** @param {{path: string, label: string, required?: boolean, ctl: object, help: string, wide?: boolean}} field */
