@@ -20,6 +20,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from service.engine import kernels
 from service.engine.arrays import Array, IntArray
 from service.engine.losses import Loss
 from service.engine.optimizers import GradientDescent, NoState, Optimizer
@@ -76,7 +77,8 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
     state = optimizer.init(w)
     reader = schedule if isinstance(schedule, ReadsLoss) else None
     feedback = reader.start(runs) if reader is not None else None
-    cycles = skip_cycles and isinstance(optimizer, GradientDescent)
+    compiled = kernels.runner(loss, optimizer, dtype)
+    cycles = skip_cycles and isinstance(optimizer, GradientDescent) and compiled is None
     constant_rate = isinstance(schedule, Constant)
     with np.errstate(over="ignore"):  # a rate beyond the run's dtype becomes inf there, and must be seen
         finite_rates = isinstance(schedule, Constant) and bool(np.isfinite(schedule.rate.astype(dtype)).all())
@@ -101,7 +103,9 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
             weights[0] = w
             updates = min(n, problem.steps - start)
             fast = feedback is None and momentum is None and not slots
-            if fast and not cycles:
+            if fast and compiled is not None:  # the same rows, computed by a compiled kernel
+                state = compiled(weights, grads, lr, updates, state)
+            elif fast and not cycles:
                 rates = lr[:, :, None]
                 for i in range(n):
                     loss.gradient(weights[i], out=grads[i])

@@ -18,6 +18,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from multiprocessing import get_context
 
 from service.clock import now
+from service.engine import kernels
 from service.errors import Busy
 from service.runs.job import Job, JobKind
 from service.runs.ownership import process_identity
@@ -32,6 +33,7 @@ def _start_worker(nice: int, parent: int) -> None:
     """In each worker process: yield the CPU to the server (requests and streams stay quick while jobs compute),
     and exit as soon as the server process is gone, so no orphan keeps computing."""
     os.nice(nice)
+    kernels.warm_in_background()  # the NumPy path serves until the compiled kernels are loaded
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -70,6 +72,8 @@ class WorkerPool:
         self._on_settled = on_settled
         self.capacity, self._queue, self._nice = workers, queue, nice
         self._threads = threads or store_location == ":memory:"
+        if self._threads:
+            kernels.warm_in_background()
         self._target: RunStore | str = store if self._threads else store_location
         self.owner = process_identity()
         self._lanes = [_Lane(self._new_executor) for _ in range(workers)]

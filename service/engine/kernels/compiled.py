@@ -1,0 +1,362 @@
+"""The compiled step kernels (Numba): the whole step loop of a chunk, gradient and update, row after row.
+
+Each kernel does, for rows i = 0..n-1 of a chunk, what the NumPy path does with one ufunc call per operation:
+`grads[i] = ∇loss(weights[i])`, and for i < updates `weights[i + 1] = update(weights[i], grads[i], lr[i])`, with the
+optimizer's state arrays changed in place. Only IEEE operations that round the same everywhere are done here
+(+, −, ×, ÷, sqrt, comparisons, casts): anything NumPy computes with its own vectorised transcendental functions
+(`beta ** t` goes through SVML on AVX-512 machines, and glibc would round differently) arrives precomputed in
+tables by `service.engine.kernels.adapters`. Every operation NumPy rounds to the run's dtype is rounded here too
+(`narrow`), and the ones torch computes wide and rounds once are computed in float64 and rounded once.
+
+Compiled with `fastmath=False` (no reassociation, no contraction into fused multiply-adds: LLVM contracts only
+instructions flagged `contract`, which Numba sets only under fastmath) and `error_model="numpy"` (a division by
+zero gives inf or NaN, as in NumPy, instead of raising). `cache=True`: the machine code is kept in
+`NUMBA_CACHE_DIR` (or `__pycache__`), so a process loads it instead of compiling.
+
+Loss encodings (`kind`, p1, p2, p3), each parameter array with its own leading P (1, or one row per run):
+QUADRATIC: p1 = b (P, D), p2 = 2a (P, D); gradient (w + b)·2a. POLYNOMIAL: p1 = the derivative's coefficients
+(P, n), increasing degree; Horner from the highest. QUADRATIC_FORM: p3 = S (P, D, D), p1 = b (P, D); gradient
+Σ_j w_j·S_ij (left to right from 0, as NumPy's einsum for D ≤ 2) + b.
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+jit: Callable[..., Callable[[Function], Function]] = njit
+"""Numba's `njit`, typed for mypy: the decorated function keeps its signature."""
+
+QUADRATIC, POLYNOMIAL, QUADRATIC_FORM = 0, 1, 2
+
+OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+
+
+def narrow(x: Any, like: Any) -> Any:
+    """`x` rounded to the dtype of `like` (a float32 or float64 scalar): NumPy's rounding after an operation."""
+    raise NotImplementedError("only inside compiled kernels")
+
+
+@overload(narrow)
+def _narrow(x: Any, like: Any) -> Any:
+    def single(x: Any, like: Any) -> Any:
+        return np.float32(x)
+
+    def double(x: Any, like: Any) -> Any:
+        return np.float64(x)
+
+    return single if isinstance(like, types.Float) and like.bitwidth == 32 else double
+
+
+NARROW = 64
+"""Batches of at most this many weights (runs × dimensions) run element by element, all the rows of one weight
+before the next (its value and state stay in registers); wider ones row by row (contiguous over the runs)."""
+
+
+@jit(inline="always", **OPTIONS)
+def _row(params: Any, r: int) -> int:
+    """The parameter row of run r: its own, or the shared one."""
+    return r if params.shape[0] > 1 else 0
+
+
+@jit(inline="always", **OPTIONS)
+def _element_gradient(kind: int, p1: Any, p2: Any, r: int, d: int, x: Any) -> Any:
+    """∂loss/∂w_d at w_d = x for a loss whose gradient is element by element (QUADRATIC, POLYNOMIAL)."""
+    if kind == QUADRATIC:
+        return (x + p1[_row(p1, r), d]) * p2[_row(p2, r), d]
+    pc = _row(p1, r)
+    top = p1.shape[1] - 1
+    result = p1[pc, top]
+    for k in range(top - 1, -1, -1):
+        result = result * x
+        result = result + p1[pc, k]
+    return result
+
+
+@jit(inline="always", **OPTIONS)
+def _row_gradient(p1: Any, p3: Any, weights: Any, i: int, r: int, grads: Any) -> None:
+    """grads[i, r] = S·w + b (QUADRATIC_FORM), each coordinate summed left to right from +0 as einsum does."""
+    dims = weights.shape[2]
+    ps, pb = _row(p3, r), _row(p1, r)
+    for d in range(dims):
+        total = narrow(0.0, weights[i, r, 0])
+        for j in range(dims):
+            total = total + weights[i, r, j] * p3[ps, d, j]
+        grads[i, r, d] = total + p1[pb, d]
+
+
+@jit(**OPTIONS)
+def gradient_descent(kind: int, p1: Any, p2: Any, p3: Any, weights: Any, grads: Any, lr: Any, updates: int) -> None:
+    """`w ← w − g·lr`, rounded after the product and after the difference (`GradientDescent`)."""
+    n, runs, dims = grads.shape
+    if kind == QUADRATIC_FORM:
+        for i in range(n):
+            for r in range(runs):
+                _row_gradient(p1, p3, weights, i, r, grads)
+                if i < updates:
+                    for d in range(dims):
+                        weights[i + 1, r, d] = weights[i, r, d] - grads[i, r, d] * lr[i, r]
+    elif runs * dims <= NARROW:
+        for r in range(runs):
+            for d in range(dims):
+                x = weights[0, r, d]
+                for i in range(n):
+                    g = _element_gradient(kind, p1, p2, r, d, x)
+                    grads[i, r, d] = g
+                    if i < updates:
+                        x = x - g * lr[i, r]
+                        weights[i + 1, r, d] = x
+    else:
+        for i in range(n):
+            for r in range(runs):
+                rate = lr[i, r]
+                for d in range(dims):
+                    x = weights[i, r, d]
+                    g = _element_gradient(kind, p1, p2, r, d, x)
+                    grads[i, r, d] = g
+                    if i < updates:
+                        weights[i + 1, r, d] = x - g * rate
+
+
+@jit(inline="always", **OPTIONS)
+def _sgd_element(
+    x: Any,
+    g: Any,
+    buf: Any,
+    started: bool,
+    mu: Any,
+    kept: Any,
+    wd: Any,
+    decays: bool,
+    nesterov: bool,
+    negative_rate: Any,
+) -> Any:
+    """One torch.SGD update of one weight: (next weight, next momentum buffer)."""
+    if decays:
+        g = narrow(np.float64(wd) * np.float64(x) + np.float64(g), x)
+    if mu == 0:
+        return narrow(np.float64(negative_rate) * np.float64(g) + np.float64(x), x), buf
+    buf = narrow(np.float64(kept) * np.float64(g) + np.float64(buf * mu), x) if started else g
+    direction = narrow(np.float64(mu) * np.float64(buf) + np.float64(g), x) if nesterov else buf
+    return narrow(np.float64(negative_rate) * np.float64(direction) + np.float64(x), x), buf
+
+
+@jit(**OPTIONS)
+def torch_sgd(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    weights: Any,
+    grads: Any,
+    lr: Any,
+    updates: int,
+    momentum: Any,
+    keep: Any,
+    weight_decay: Any,
+    nesterov: bool,
+    buf: Any,
+    started: Any,
+) -> None:
+    """torch.optim.SGD (`optimizers.torch.SGD`): `momentum`, `keep` = 1 − dampening and `weight_decay` are (P, 1)
+    columns (weight_decay (0, 1) when there is none); `buf` (R, D) and `started` (R, 1) change in place. torch's
+    fused `add(x, alpha=a)` is computed in float64 and rounded once."""
+    n, runs, dims = grads.shape
+    decays = weight_decay.shape[0] > 0
+    by_element = kind != QUADRATIC_FORM and runs * dims <= NARROW
+    for r in range(runs if by_element else 0):
+        mu, kept = momentum[_row(momentum, r), 0], keep[_row(keep, r), 0]
+        wd = weight_decay[_row(weight_decay, r), 0] if decays else mu
+        for d in range(dims):
+            x, b, begun = weights[0, r, d], buf[r, d], started[r, 0]
+            for i in range(n):
+                g = _element_gradient(kind, p1, p2, r, d, x)
+                grads[i, r, d] = g
+                if i < updates:
+                    x, b = _sgd_element(x, g, b, begun, mu, kept, wd, decays, nesterov, -lr[i, r])
+                    begun = begun or mu != 0
+                    weights[i + 1, r, d] = x
+            buf[r, d] = b
+        if updates > 0 and mu != 0:
+            started[r, 0] = True
+    for i in range(0 if by_element else n):
+        for r in range(runs):
+            if kind == QUADRATIC_FORM:
+                _row_gradient(p1, p3, weights, i, r, grads)
+            else:
+                for d in range(dims):
+                    grads[i, r, d] = _element_gradient(kind, p1, p2, r, d, weights[i, r, d])
+            if i >= updates:
+                continue
+            mu, kept = momentum[_row(momentum, r), 0], keep[_row(keep, r), 0]
+            wd = weight_decay[_row(weight_decay, r), 0] if decays else mu
+            negative_rate = -lr[i, r]
+            for d in range(dims):
+                x, b = _sgd_element(
+                    weights[i, r, d],
+                    grads[i, r, d],
+                    buf[r, d],
+                    started[r, 0],
+                    mu,
+                    kept,
+                    wd,
+                    decays,
+                    nesterov,
+                    negative_rate,
+                )
+                weights[i + 1, r, d] = x
+                buf[r, d] = b
+            if mu != 0:
+                started[r, 0] = True
+
+
+@jit(inline="always", **OPTIONS)
+def _adam_element(
+    x: Any,
+    g: Any,
+    m: Any,
+    v: Any,
+    top: Any,
+    near: bool,
+    w1_wide: Any,
+    far1: Any,
+    b2: Any,
+    w2: Any,
+    epsilon: Any,
+    c2: Any,
+    value: Any,
+    factor: Any,
+    decoupled: bool,
+    l2: Any,
+    decays: bool,
+    amsgrad: bool,
+) -> Any:
+    """One torch.Adam update of one weight: (next weight, exp_avg, exp_avg_sq, max_exp_avg_sq)."""
+    p = x * factor if decoupled else x
+    if decays:
+        g = narrow(np.float64(l2) * np.float64(x) + np.float64(g), x)
+    diff = g - m
+    if near:
+        m = narrow(w1_wide * np.float64(diff) + np.float64(m), x)
+    else:
+        m = narrow(np.float64(g) - far1 * np.float64(diff), x)
+    v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(v * b2), x)
+    used = v
+    if amsgrad:
+        if not (top >= v or top != top):  # np.maximum: a NaN in either wins
+            top = v
+        used = top
+    denom = np.sqrt(used) / c2 + epsilon
+    return p + (value * m) / denom, m, v, top
+
+
+@jit(**OPTIONS)
+def torch_adam(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    weights: Any,
+    grads: Any,
+    updates: int,
+    negative_step: Any,
+    correction2_sqrt: Any,
+    decay_factor: Any,
+    weight1: Any,
+    decay2: Any,
+    weight2: Any,
+    eps: Any,
+    l2: Any,
+    amsgrad: bool,
+    exp_avg: Any,
+    exp_avg_sq: Any,
+    max_exp_avg_sq: Any,
+) -> None:
+    """torch.optim.Adam/AdamW (`optimizers.torch.Adam`) without a cycled β1. Per update row i (tables from the
+    adapter): `negative_step` (n, R) = −(lr/(1 − β1^t)) in the run's dtype, `correction2_sqrt` (n, P) =
+    √(1 − β2^t) in the run's dtype, `decay_factor` (n, R) = 1 − lr·wd (AdamW; (0, 0) when there is none).
+    Columns (P, 1): `weight1` = 1 − β1, `decay2` = β2, `weight2` = 1 − β2, `eps`, `l2` ((0, 1) when none).
+    `exp_avg.lerp_(g, 1 − β1)` takes lerp's near branch for |1 − β1| < 0.5 and its far branch otherwise."""
+    n, runs, dims = grads.shape
+    decoupled = decay_factor.shape[0] > 0
+    decays = l2.shape[0] > 0
+    by_element = kind != QUADRATIC_FORM and runs * dims <= NARROW
+    wide = correction2_sqrt.shape[1] > 1
+    for r in range(runs):
+        w1 = weight1[_row(weight1, r), 0]
+        near = abs(w1) < 0.5
+        w1_wide, far1 = np.float64(w1), np.float64(narrow(1 - w1, w1))  # torch's `1 − weight`, in the run's dtype
+        b2, w2, epsilon = decay2[_row(decay2, r), 0], weight2[_row(weight2, r), 0], eps[_row(eps, r), 0]
+        decay = l2[_row(l2, r), 0] if decays else w1
+        if not by_element:
+            break
+        for d in range(dims):
+            x, m, v, top = weights[0, r, d], exp_avg[r, d], exp_avg_sq[r, d], max_exp_avg_sq[r, d]
+            for i in range(n):
+                g = _element_gradient(kind, p1, p2, r, d, x)
+                grads[i, r, d] = g
+                if i < updates:
+                    x, m, v, top = _adam_element(
+                        x,
+                        g,
+                        m,
+                        v,
+                        top,
+                        near,
+                        w1_wide,
+                        far1,
+                        b2,
+                        w2,
+                        epsilon,
+                        correction2_sqrt[i, r if wide else 0],
+                        negative_step[i, r],
+                        decay_factor[i, r] if decoupled else x,
+                        decoupled,
+                        decay,
+                        decays,
+                        amsgrad,
+                    )
+                    weights[i + 1, r, d] = x
+            exp_avg[r, d], exp_avg_sq[r, d], max_exp_avg_sq[r, d] = m, v, top
+    for i in range(0 if by_element else n):
+        for r in range(runs):
+            if kind == QUADRATIC_FORM:
+                _row_gradient(p1, p3, weights, i, r, grads)
+            else:
+                for d in range(dims):
+                    grads[i, r, d] = _element_gradient(kind, p1, p2, r, d, weights[i, r, d])
+            if i >= updates:
+                continue
+            w1 = weight1[_row(weight1, r), 0]
+            near = abs(w1) < 0.5
+            w1_wide, far1 = np.float64(w1), np.float64(narrow(1 - w1, w1))
+            b2, w2, epsilon = decay2[_row(decay2, r), 0], weight2[_row(weight2, r), 0], eps[_row(eps, r), 0]
+            decay = l2[_row(l2, r), 0] if decays else w1
+            c2, value = correction2_sqrt[i, r if wide else 0], negative_step[i, r]
+            factor = decay_factor[i, r] if decoupled else w1
+            for d in range(dims):
+                x, m, v, top = _adam_element(
+                    weights[i, r, d],
+                    grads[i, r, d],
+                    exp_avg[r, d],
+                    exp_avg_sq[r, d],
+                    max_exp_avg_sq[r, d],
+                    near,
+                    w1_wide,
+                    far1,
+                    b2,
+                    w2,
+                    epsilon,
+                    c2,
+                    value,
+                    factor,
+                    decoupled,
+                    decay,
+                    decays,
+                    amsgrad,
+                )
+                weights[i + 1, r, d] = x
+                exp_avg[r, d], exp_avg_sq[r, d], max_exp_avg_sq[r, d] = m, v, top
