@@ -5,6 +5,7 @@ asks for (no request waits for a compile)."""
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.engine import kernels
+from service.engine.analysis import Analyzer, RunSummary
 from service.engine.kernels import adapters, compiled
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, build, polynomial, quadratic_form
@@ -31,6 +33,28 @@ signed_zero_or_finite = st.one_of(st.sampled_from([0.0, -0.0]), finite)
 def chunks(problem: Problem, mode: kernels.Mode, chunk_rows: int | None) -> list[TraceChunk]:
     with kernels.use(mode):
         return list(iterate(problem, chunk_rows=chunk_rows))
+
+
+def summary(problem: Problem, found: list[TraceChunk], mode: kernels.Mode) -> RunSummary:
+    """The Analyzer's summary of the chunks, on the NumPy path or through the analysis kernel."""
+    runs, dims = problem.w0.shape
+    with kernels.use(mode), np.errstate(all="ignore"):
+        analyzer = Analyzer(problem.loss, runs, dims, problem.w0.dtype)
+        assert analyzer.compiled == (mode == "compiled")
+        for chunk in found:
+            analyzer.add(chunk)
+        return analyzer.finish()
+
+
+def assert_same_summary(expected: RunSummary, got: RunSummary) -> None:
+    for field in fields(RunSummary):
+        a, b = getattr(expected, field.name), getattr(got, field.name)
+        if a.dtype == object:
+            assert list(a) == list(b), field.name
+        else:
+            assert a.dtype == b.dtype, field.name
+            assert a.shape == b.shape, field.name
+            assert a.tobytes() == b.tobytes(), f"{field.name}: {a!r} != {b!r}"
 
 
 def assert_same_bits(numpy_path: list[TraceChunk], compiled_path: list[TraceChunk]) -> None:
@@ -109,7 +133,23 @@ def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
 def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None]) -> None:
     problem, chunk_rows = case
     assert adapters.runner(problem.loss, problem.optimizer, problem.w0.dtype) is not None
-    assert_same_bits(chunks(problem, "numpy", chunk_rows), chunks(problem, "compiled", chunk_rows))
+    numpy_path, compiled_path = chunks(problem, "numpy", chunk_rows), chunks(problem, "compiled", chunk_rows)
+    assert_same_bits(numpy_path, compiled_path)
+    assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
+
+
+@settings(max_examples=60)
+@given(problems(), st.integers(3, 12))
+def test_the_analysis_kernel_on_many_dimensions(case: tuple[Problem, int | None], dims: int) -> None:
+    """3 dimensions or more: the gradient norms come from NumPy, the rest from the kernel."""
+    problem, chunk_rows = case
+    runs, dtype = problem.w0.shape[0], problem.w0.dtype
+    loss = build({"kind": "quadratic", "a": 1.5, "b": -0.5, "c": 0.0}, dims, dtype)
+    w0 = np.resize(problem.w0, (runs, dims)).astype(dtype)
+    wide = Problem(loss, problem.schedule, problem.optimizer, w0, problem.steps, problem.grad_tol, problem.loss_tol)
+    if isinstance(problem.optimizer, GradientDescent | torch_optimizers.SGD | torch_optimizers.Adam):
+        found = chunks(wide, "numpy", chunk_rows)
+        assert_same_summary(summary(wide, found, "numpy"), summary(wide, found, "compiled"))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -127,9 +167,14 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
     """After `warm`, running problems of every covered pair in both dtypes adds no specialisation: the loop's
     arrays are all of the types the warm-up compiled, so a request never waits for Numba."""
     kernels.warm()
-    kernel_functions: tuple[Any, ...] = (compiled.gradient_descent, compiled.torch_sgd, compiled.torch_adam)
+    kernel_functions: tuple[Any, ...] = (
+        compiled.gradient_descent,
+        compiled.torch_sgd,
+        compiled.torch_adam,
+        compiled.analyze,
+    )
     before = [len(kernel.signatures) for kernel in kernel_functions]
-    assert before == [2, 2, 2]  # float32 and float64
+    assert before == [2, 2, 2, 2]  # float32 and float64
     for dtype in (F32, F64):
         loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": 1.0, "c": 0.0}, 3, dtype)
         for optimizer in (
@@ -138,7 +183,7 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
             torch_optimizers.adamw(amsgrad=True, dtype=dtype),
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 3), dtype), 50)
-            chunks(problem, "compiled", None)
+            summary(problem, chunks(problem, "compiled", None), "compiled")
     assert [len(kernel.signatures) for kernel in kernel_functions] == before
 
 

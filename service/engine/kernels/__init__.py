@@ -86,13 +86,28 @@ def warm_in_background() -> threading.Thread | None:
     return thread
 
 
+def enabled() -> bool:
+    """Whether the compiled path is taken now (in `compiled` mode, after loading the kernels)."""
+    if _mode == "numpy" or (_mode == "auto" and not _ready.is_set()):
+        return False
+    if not _ready.is_set():
+        warm()
+    return True
+
+
+def analyze(analyzer: Any, chunk: Any) -> bool:
+    """`Analyzer.add(chunk)` by the compiled kernel; False (nothing done) when the chunk's arrays are not of the
+    types the kernel was compiled for (the caller then takes the NumPy path)."""
+    from service.engine.kernels import adapters
+
+    return adapters.analyze(analyzer, chunk)
+
+
 def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Runner | None:
     """The compiled chunk runner for this problem, or None for the NumPy path (kernels not loaded yet in `auto`
     mode, `numpy` mode, or a loss or optimizer the kernels do not cover)."""
-    if _mode == "numpy" or (_mode == "auto" and not _ready.is_set()):
+    if not enabled():
         return None
-    if not _ready.is_set():
-        warm()
     from service.engine.kernels import adapters
 
     return adapters.runner(loss, optimizer, dtype)

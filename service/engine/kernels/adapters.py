@@ -156,4 +156,39 @@ def _torch_adam(encoded: Encoded, optimizer: torch_optimizers.Adam, dtype: np.dt
     return run
 
 
+def analyze(analyzer: Any, chunk: Any) -> bool:
+    """`Analyzer.add` through `compiled.analyze`, when every array is C-contiguous in the run's dtype (the one
+    specialisation the warm-up compiles); the gradient norms of 3 or more dimensions come from NumPy."""
+    dtype = analyzer.dtype
+    columns = (chunk.w, chunk.loss, chunk.grad, chunk.lr)
+    if any(a.dtype != dtype or not (a.flags.c_contiguous and a.flags.writeable) for a in columns):
+        return False
+    dims = chunk.grad.shape[-1]
+    norms = np.sqrt(np.square(chunk.grad, dtype=F64).sum(axis=-1)) if dims > 2 else np.zeros((0, 0), F64)
+    from service.engine.analysis import CONVERGED_RATIO
+
+    analyzer.outcome, analyzer.diverged_at = chunk.outcome, chunk.diverged_at
+    compiled.analyze(
+        chunk.step,
+        *columns,
+        chunk.rows,
+        norms,
+        CONVERGED_RATIO,
+        analyzer.loss0,
+        analyzer.grad0,
+        analyzer.best_loss,
+        analyzer.best_step,
+        analyzer.last_step,
+        analyzer.last_above,
+        analyzer.last_moved,
+        analyzer.lr_first,
+        analyzer.lr_last,
+        analyzer.w,
+        analyzer.window_loss,
+        analyzer.window_grad,
+        analyzer.count,
+    )
+    return True
+
+
 __all__ = ["F32", "Runner", "encode", "powers", "runner", "writable"]

@@ -360,3 +360,110 @@ def torch_adam(
                 )
                 weights[i + 1, r, d] = x
                 exp_avg[r, d], exp_avg_sq[r, d], max_exp_avg_sq[r, d] = m, v, top
+
+
+@jit(**OPTIONS)
+def analyze(
+    step: Any,
+    w: Any,
+    loss: Any,
+    grad: Any,
+    lr: Any,
+    rows: Any,
+    norms: Any,
+    converged_ratio: float,
+    loss0: Any,
+    grad0: Any,
+    best_loss: Any,
+    best_step: Any,
+    last_step: Any,
+    last_above: Any,
+    last_moved: Any,
+    lr_first: Any,
+    lr_last: Any,
+    window_w: Any,
+    window_loss: Any,
+    window_grad: Any,
+    count: Any,
+) -> None:
+    """`Analyzer.add` for one chunk, run by run over its valid rows, the analyzer's arrays changed in place, with
+    the same operations: the gradient norm in float64 (√(g0²) or √(g0² + g1²); `norms` (n, R) brings NumPy's for
+    3 dimensions or more, whose sum order this kernel does not reproduce, else it is (0, 0)), the first smallest
+    loss (a NaN wins, as in `argmin`, and is never better), the last row whose norm is above the convergence
+    threshold, the last row where w moved (`w[i] − w[i−1] != 0`, so inf − inf counts as a move), and the window of
+    the last WINDOW valid rows."""
+    _, runs, dims = grad.shape
+    window = window_w.shape[0]
+    given = norms.shape[0] > 0
+    for r in range(runs):
+        k = rows[r]
+        if k == 0:
+            continue
+        if step[0] == 0:
+            loss0[r] = loss[0, r]
+            if given:
+                grad0[r] = norms[0, r]
+            else:
+                total = np.float64(grad[0, r, 0]) * np.float64(grad[0, r, 0])
+                if dims == 2:
+                    total = total + np.float64(grad[0, r, 1]) * np.float64(grad[0, r, 1])
+                grad0[r] = np.sqrt(total)
+            lr_first[r] = lr[0, r]
+        threshold = converged_ratio * grad0[r]
+        best, best_at, seen_nan = loss[0, r], 0, False
+        above_at, moved_at = -1, -1
+        for i in range(k):
+            value = loss[i, r]
+            if not seen_nan:
+                if value != value:
+                    seen_nan = True
+                elif value < best:
+                    best, best_at = value, i
+            if given:
+                norm = norms[i, r]
+            else:
+                total = np.float64(grad[i, r, 0]) * np.float64(grad[i, r, 0])
+                if dims == 2:
+                    total = total + np.float64(grad[i, r, 1]) * np.float64(grad[i, r, 1])
+                norm = np.sqrt(total)
+            if norm > threshold:
+                above_at = i
+            moved = False
+            for d in range(dims):
+                if i > 0:
+                    previous = w[i - 1, r, d]
+                elif count[r] > 0:
+                    previous = window_w[window - 1, r, d]
+                else:
+                    previous = w[0, r, d]
+                if w[i, r, d] - previous != 0:
+                    moved = True
+            if moved:
+                moved_at = i
+        if not seen_nan and best < best_loss[r]:
+            best_loss[r], best_step[r] = best, step[best_at]
+        if above_at >= 0:
+            last_above[r] = step[above_at]
+        if moved_at >= 0:
+            last_moved[r] = step[moved_at]
+        last_step[r] = step[k - 1]
+        lr_last[r] = lr[k - 1, r]
+        keep = window - k if k < window else 0  # old rows still in the window, moved to its front
+        for j in range(keep):
+            for d in range(dims):
+                window_w[j, r, d] = window_w[j + k, r, d]
+            window_loss[j, r] = window_loss[j + k, r]
+            window_grad[j, r] = window_grad[j + k, r]
+        for j in range(keep, window):
+            i = k - window + j
+            for d in range(dims):
+                window_w[j, r, d] = w[i, r, d]
+            window_loss[j, r] = loss[i, r]
+            if given:
+                window_grad[j, r] = norms[i, r]
+            else:
+                total = np.float64(grad[i, r, 0]) * np.float64(grad[i, r, 0])
+                if dims == 2:
+                    total = total + np.float64(grad[i, r, 1]) * np.float64(grad[i, r, 1])
+                window_grad[j, r] = np.sqrt(total)
+        count[r] = min(count[r] + k, window)

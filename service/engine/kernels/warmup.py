@@ -2,7 +2,9 @@
 
 import numpy as np
 
+from service.engine.analysis import Analyzer
 from service.engine.kernels import adapters
+from service.engine.loop import TraceChunk
 from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
@@ -38,3 +40,16 @@ def run_all() -> None:
             grads = np.empty((ROWS, 1, dims), dtype)
             lr = np.full((ROWS, 1), 0.1, dtype)
             run(weights, grads, lr, ROWS - 1, optimizer.init(weights[0]))
+            chunk = TraceChunk(
+                np.arange(ROWS, dtype=np.int64),
+                weights[:ROWS],
+                np.ascontiguousarray(loss.value(weights[:ROWS]), dtype),
+                grads,
+                lr,
+                np.full(1, ROWS, np.int64),
+                np.ones(1, np.int8),
+                np.full(1, -1, np.int64),
+                {},
+            )
+            if not adapters.analyze(Analyzer(loss, 1, dims, dtype, compiled=False), chunk):
+                raise RuntimeError(f"the analysis kernel refused a {dtype} chunk")
