@@ -392,60 +392,40 @@ def analyze(
     loss (a NaN wins, as in `argmin`, and is never better), the last row whose norm is above the convergence
     threshold, the last row where w moved (`w[i] − w[i−1] != 0`, so inf − inf counts as a move), and the window of
     the last WINDOW valid rows."""
-    _, runs, dims = grad.shape
+    n, runs, dims = grad.shape
     window = window_w.shape[0]
     given = norms.shape[0] > 0
+    best = np.empty(runs, loss.dtype)
+    best_at = np.zeros(runs, np.int64)
+    seen_nan = np.zeros(runs, np.bool_)
+    above_at = np.full(runs, -1, np.int64)
+    moved_at = np.full(runs, -1, np.int64)
+    threshold = np.empty(runs, np.float64)
+    for r in range(runs):
+        if rows[r] > 0 and step[0] == 0:
+            loss0[r] = loss[0, r]
+            grad0[r] = norms[0, r] if given else _norm(grad, 0, r)
+            lr_first[r] = lr[0, r]
+        threshold[r] = converged_ratio * grad0[r]
+        best[r] = loss[0, r]
+    if dims == 1 and not given:  # passes over every row of every run, then the runs that ended inside the chunk
+        _scan_full_rows(w, loss, grad, window_w, count, threshold, best, best_at, seen_nan, above_at, moved_at)
+        for r in range(runs):
+            if 0 < rows[r] < n:
+                _scan_run(w, loss, grad, rows[r], r, window_w, count, threshold, best, best_at, seen_nan,
+                          above_at, moved_at)  # fmt: skip
+    else:
+        _scan(w, loss, grad, rows, norms, window_w, count, threshold, best, best_at, seen_nan, above_at, moved_at)
     for r in range(runs):
         k = rows[r]
         if k == 0:
             continue
-        if step[0] == 0:
-            loss0[r] = loss[0, r]
-            if given:
-                grad0[r] = norms[0, r]
-            else:
-                total = np.float64(grad[0, r, 0]) * np.float64(grad[0, r, 0])
-                if dims == 2:
-                    total = total + np.float64(grad[0, r, 1]) * np.float64(grad[0, r, 1])
-                grad0[r] = np.sqrt(total)
-            lr_first[r] = lr[0, r]
-        threshold = converged_ratio * grad0[r]
-        best, best_at, seen_nan = loss[0, r], 0, False
-        above_at, moved_at = -1, -1
-        for i in range(k):
-            value = loss[i, r]
-            if not seen_nan:
-                if value != value:
-                    seen_nan = True
-                elif value < best:
-                    best, best_at = value, i
-            if given:
-                norm = norms[i, r]
-            else:
-                total = np.float64(grad[i, r, 0]) * np.float64(grad[i, r, 0])
-                if dims == 2:
-                    total = total + np.float64(grad[i, r, 1]) * np.float64(grad[i, r, 1])
-                norm = np.sqrt(total)
-            if norm > threshold:
-                above_at = i
-            moved = False
-            for d in range(dims):
-                if i > 0:
-                    previous = w[i - 1, r, d]
-                elif count[r] > 0:
-                    previous = window_w[window - 1, r, d]
-                else:
-                    previous = w[0, r, d]
-                if w[i, r, d] - previous != 0:
-                    moved = True
-            if moved:
-                moved_at = i
-        if not seen_nan and best < best_loss[r]:
-            best_loss[r], best_step[r] = best, step[best_at]
-        if above_at >= 0:
-            last_above[r] = step[above_at]
-        if moved_at >= 0:
-            last_moved[r] = step[moved_at]
+        if not seen_nan[r] and best[r] < best_loss[r]:
+            best_loss[r], best_step[r] = best[r], step[best_at[r]]
+        if above_at[r] >= 0:
+            last_above[r] = step[above_at[r]]
+        if moved_at[r] >= 0:
+            last_moved[r] = step[moved_at[r]]
         last_step[r] = step[k - 1]
         lr_last[r] = lr[k - 1, r]
         keep = window - k if k < window else 0  # old rows still in the window, moved to its front
@@ -459,11 +439,171 @@ def analyze(
             for d in range(dims):
                 window_w[j, r, d] = w[i, r, d]
             window_loss[j, r] = loss[i, r]
-            if given:
-                window_grad[j, r] = norms[i, r]
-            else:
-                total = np.float64(grad[i, r, 0]) * np.float64(grad[i, r, 0])
-                if dims == 2:
-                    total = total + np.float64(grad[i, r, 1]) * np.float64(grad[i, r, 1])
-                window_grad[j, r] = np.sqrt(total)
+            window_grad[j, r] = norms[i, r] if given else _norm(grad, i, r)
         count[r] = min(count[r] + k, window)
+
+
+@jit(**OPTIONS)
+def _scan_run(
+    w: Any,
+    loss: Any,
+    grad: Any,
+    k: int,
+    r: int,
+    window_w: Any,
+    count: Any,
+    threshold: Any,
+    best: Any,
+    best_at: Any,
+    seen_nan: Any,
+    above_at: Any,
+    moved_at: Any,
+) -> None:
+    """`_scan` of one run of one dimension over its first k rows (a run that ended inside the chunk)."""
+    best[r], best_at[r], seen_nan[r], above_at[r], moved_at[r] = loss[0, r], 0, False, -1, -1
+    last = window_w.shape[0] - 1
+    for i in range(k):
+        value = loss[i, r]
+        if not seen_nan[r]:
+            if value != value:
+                seen_nan[r] = True
+            elif value < best[r]:
+                best[r], best_at[r] = value, i
+        wide = np.float64(grad[i, r, 0])
+        if np.sqrt(wide * wide) > threshold[r]:
+            above_at[r] = i
+        previous = w[i - 1, r, 0] if i > 0 else (window_w[last, r, 0] if count[r] > 0 else w[0, r, 0])
+        if w[i, r, 0] - previous != 0:
+            moved_at[r] = i
+
+
+@jit(**OPTIONS)
+def _scan_full_rows(
+    w: Any,
+    loss: Any,
+    grad: Any,
+    window_w: Any,
+    count: Any,
+    threshold: Any,
+    best: Any,
+    best_at: Any,
+    seen_nan: Any,
+    above_at: Any,
+    moved_at: Any,
+) -> None:
+    """`_scan` for one dimension and every run having every row of the chunk: branch-free passes, row by row,
+    each simple enough for LLVM to vectorise (a NaN loss is never `<`, so the smallest non-NaN one is tracked and
+    `seen_nan` rules it out at the end, as argmin would)."""
+    n, runs, _ = grad.shape
+    for i in range(n):
+        for r in range(runs):
+            value = loss[i, r]
+            lower = value < best[r]
+            best[r] = value if lower else best[r]
+            best_at[r] = i if lower else best_at[r]
+    for i in range(n):
+        for r in range(runs):
+            value = loss[i, r]
+            seen_nan[r] = seen_nan[r] | (value != value)
+    for i in range(n):
+        for r in range(runs):
+            wide = np.float64(grad[i, r, 0])
+            above_at[r] = i if np.sqrt(wide * wide) > threshold[r] else above_at[r]
+    last = window_w.shape[0] - 1
+    for r in range(runs):
+        previous = window_w[last, r, 0] if count[r] > 0 else w[0, r, 0]
+        moved_at[r] = 0 if w[0, r, 0] - previous != 0 else moved_at[r]
+    for i in range(1, n):
+        for r in range(runs):
+            moved_at[r] = i if w[i, r, 0] - w[i - 1, r, 0] != 0 else moved_at[r]
+
+
+@jit(**OPTIONS)
+def _scan(
+    w: Any,
+    loss: Any,
+    grad: Any,
+    rows: Any,
+    norms: Any,
+    window_w: Any,
+    count: Any,
+    threshold: Any,
+    best: Any,
+    best_at: Any,
+    seen_nan: Any,
+    above_at: Any,
+    moved_at: Any,
+) -> None:
+    """Per run, over its valid rows: the first smallest loss (`seen_nan`: a NaN came first or later, so argmin
+    would pick it), the last row whose gradient norm is above the threshold, the last row where w moved."""
+    n, runs, _ = grad.shape
+    given = norms.shape[0] > 0
+    for i in range(n):  # the smallest loss: row by row (each row's runs are contiguous)
+        for r in range(runs):
+            if i < rows[r] and not seen_nan[r]:
+                value = loss[i, r]
+                if value != value:
+                    seen_nan[r] = True
+                elif value < best[r]:
+                    best[r], best_at[r] = value, i
+    # the last row above the threshold, and the last row where w moved: from the end backwards, over the runs
+    # still searching (a run whose last rows qualify is done after a row or two)
+    pending = np.empty(runs, np.int64)
+    searching = 0
+    for r in range(runs):
+        if rows[r] > 0:
+            pending[searching] = r
+            searching += 1
+    i = n - 1
+    while searching > 0 and i >= 0:
+        still = 0
+        for t in range(searching):
+            r = pending[t]
+            if i < rows[r] and (norms[i, r] if given else _norm(grad, i, r)) > threshold[r]:
+                above_at[r] = i
+                continue
+            pending[still] = r
+            still += 1
+        searching, i = still, i - 1
+    searching = 0
+    for r in range(runs):
+        if rows[r] > 0:
+            pending[searching] = r
+            searching += 1
+    i = n - 1
+    while searching > 0 and i >= 0:
+        still = 0
+        for t in range(searching):
+            r = pending[t]
+            if i < rows[r] and _moved(w, window_w, count, i, r):
+                moved_at[r] = i
+                continue
+            pending[still] = r
+            still += 1
+        searching, i = still, i - 1
+
+
+@jit(inline="always", **OPTIONS)
+def _moved(w: Any, window_w: Any, count: Any, i: int, r: int) -> bool:
+    """Whether w moved into row i of run r: `w[i] − w[i−1] != 0` in some dimension (row −1: the window's last row,
+    or row 0 itself for a run's first chunk, as `np.diff` after the Analyzer's concatenation)."""
+    moved = False
+    for d in range(w.shape[2]):
+        if i > 0:
+            previous = w[i - 1, r, d]
+        elif count[r] > 0:
+            previous = window_w[window_w.shape[0] - 1, r, d]
+        else:
+            previous = w[0, r, d]
+        if w[i, r, d] - previous != 0:
+            moved = True
+    return moved
+
+
+@jit(inline="always", **OPTIONS)
+def _norm(grad: Any, i: int, r: int) -> Any:
+    """√(Σ g²) in float64 over 1 or 2 dimensions, as NumPy sums them."""
+    total = np.float64(grad[i, r, 0]) * np.float64(grad[i, r, 0])
+    if grad.shape[2] == 2:
+        total = total + np.float64(grad[i, r, 1]) * np.float64(grad[i, r, 1])
+    return np.sqrt(total)
