@@ -116,7 +116,7 @@ def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
 @st.composite
 def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
     dtype = draw(st.sampled_from(DTYPES))
-    runs = draw(st.sampled_from([1, 2, 3, 40]))  # 40 × D > kernels' NARROW for D ≥ 2: the row-by-row order too
+    runs = draw(st.sampled_from([1, 2, 3, 40, 70]))  # R × D > kernels' NARROW (64): the row-by-row order too
     loss, dims = draw(losses(dtype, runs))
     rates = np.array(draw(st.lists(st.floats(1e-6, 3.0), min_size=runs, max_size=runs)))
     schedule: Schedule = Constant(rate=rates.astype(dtype))

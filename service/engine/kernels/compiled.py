@@ -89,17 +89,33 @@ def _row_gradient(p1: Any, p3: Any, weights: Any, i: int, r: int, grads: Any) ->
 
 
 @jit(**OPTIONS)
+def _gradient_row(kind: int, p1: Any, p2: Any, p3: Any, weights: Any, i: int, grads: Any) -> None:
+    """grads[i] = ∇loss(weights[i]) for every run: one call per row, the loops written out per kind (simple
+    loops over the runs vectorise; a helper inlined per element does not)."""
+    _, runs, dims = grads.shape
+    if kind == QUADRATIC and p1.shape[0] == 1 and p2.shape[0] == 1:
+        if dims == 1:
+            b, twice_a = p1[0, 0], p2[0, 0]
+            for r in range(runs):
+                grads[i, r, 0] = (weights[i, r, 0] + b) * twice_a
+        else:
+            for r in range(runs):
+                for d in range(dims):
+                    grads[i, r, d] = (weights[i, r, d] + p1[0, d]) * p2[0, d]
+    elif kind == QUADRATIC_FORM:
+        for r in range(runs):
+            _row_gradient(p1, p3, weights, i, r, grads)
+    else:
+        for r in range(runs):
+            for d in range(dims):
+                grads[i, r, d] = _element_gradient(kind, p1, p2, r, d, weights[i, r, d])
+
+
+@jit(**OPTIONS)
 def gradient_descent(kind: int, p1: Any, p2: Any, p3: Any, weights: Any, grads: Any, lr: Any, updates: int) -> None:
     """`w ← w − g·lr`, rounded after the product and after the difference (`GradientDescent`)."""
     n, runs, dims = grads.shape
-    if kind == QUADRATIC_FORM:
-        for i in range(n):
-            for r in range(runs):
-                _row_gradient(p1, p3, weights, i, r, grads)
-                if i < updates:
-                    for d in range(dims):
-                        weights[i + 1, r, d] = weights[i, r, d] - grads[i, r, d] * lr[i, r]
-    elif runs * dims <= NARROW:
+    if kind != QUADRATIC_FORM and runs * dims <= NARROW:
         for r in range(runs):
             for d in range(dims):
                 x = weights[0, r, d]
@@ -109,16 +125,19 @@ def gradient_descent(kind: int, p1: Any, p2: Any, p3: Any, weights: Any, grads: 
                     if i < updates:
                         x = x - g * lr[i, r]
                         weights[i + 1, r, d] = x
-    else:
-        for i in range(n):
+        return
+    for i in range(n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
+        if dims == 1:
+            for r in range(runs):
+                weights[i + 1, r, 0] = weights[i, r, 0] - grads[i, r, 0] * lr[i, r]
+        else:
             for r in range(runs):
                 rate = lr[i, r]
                 for d in range(dims):
-                    x = weights[i, r, d]
-                    g = _element_gradient(kind, p1, p2, r, d, x)
-                    grads[i, r, d] = g
-                    if i < updates:
-                        weights[i + 1, r, d] = x - g * rate
+                    weights[i + 1, r, d] = weights[i, r, d] - grads[i, r, d] * rate
 
 
 @jit(inline="always", **OPTIONS)
@@ -183,14 +202,10 @@ def torch_sgd(
         if updates > 0 and mu != 0:
             started[r, 0] = True
     for i in range(0 if by_element else n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
         for r in range(runs):
-            if kind == QUADRATIC_FORM:
-                _row_gradient(p1, p3, weights, i, r, grads)
-            else:
-                for d in range(dims):
-                    grads[i, r, d] = _element_gradient(kind, p1, p2, r, d, weights[i, r, d])
-            if i >= updates:
-                continue
             mu, kept = momentum[_row(momentum, r), 0], keep[_row(keep, r), 0]
             wd = weight_decay[_row(weight_decay, r), 0] if decays else mu
             negative_rate = -lr[i, r]
@@ -251,6 +266,35 @@ def _adam_element(
         used = top
     denom = np.sqrt(used) / c2 + epsilon
     return p + (value * m) / denom, m, v, top
+
+
+@jit(**OPTIONS)
+def _adam_row(
+    weights: Any,
+    grads: Any,
+    i: int,
+    negative_step: Any,
+    c2: Any,
+    w1: Any,
+    b2: Any,
+    w2: Any,
+    epsilon: Any,
+    exp_avg: Any,
+    exp_avg_sq: Any,
+) -> None:
+    """One row of `_adam_element` for shared hyperparameters, lerp's near branch, no weight decay, no amsgrad:
+    the same operations, written out so the loop over the runs compiles tight."""
+    _, runs, dims = grads.shape
+    w1_wide = np.float64(w1)
+    for r in range(runs):
+        value = negative_step[i, r]
+        for d in range(dims):
+            x, g, m = weights[i, r, d], grads[i, r, d], exp_avg[r, d]
+            m = narrow(w1_wide * np.float64(g - m) + np.float64(m), x)
+            exp_avg[r, d] = m
+            v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, d] * b2), x)
+            exp_avg_sq[r, d] = v
+            weights[i + 1, r, d] = x + (value * m) / (np.sqrt(v) / c2 + epsilon)
 
 
 @jit(**OPTIONS)
@@ -321,15 +365,23 @@ def torch_adam(
                     )
                     weights[i + 1, r, d] = x
             exp_avg[r, d], exp_avg_sq[r, d], max_exp_avg_sq[r, d] = m, v, top
+    plain = (
+        not (decoupled or decays or amsgrad or wide)
+        and weight1.shape[0] == 1
+        and decay2.shape[0] == 1
+        and weight2.shape[0] == 1
+        and eps.shape[0] == 1
+        and abs(weight1[0, 0]) < 0.5
+    )
     for i in range(0 if by_element else n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
+        if plain:
+            _adam_row(weights, grads, i, negative_step, correction2_sqrt[i, 0], weight1[0, 0], decay2[0, 0],
+                      weight2[0, 0], eps[0, 0], exp_avg, exp_avg_sq)  # fmt: skip
+            continue
         for r in range(runs):
-            if kind == QUADRATIC_FORM:
-                _row_gradient(p1, p3, weights, i, r, grads)
-            else:
-                for d in range(dims):
-                    grads[i, r, d] = _element_gradient(kind, p1, p2, r, d, weights[i, r, d])
-            if i >= updates:
-                continue
             w1 = weight1[_row(weight1, r), 0]
             near = abs(w1) < 0.5
             w1_wide, far1 = np.float64(w1), np.float64(narrow(1 - w1, w1))
@@ -408,7 +460,7 @@ def analyze(
             lr_first[r] = lr[0, r]
         threshold[r] = converged_ratio * grad0[r]
         best[r] = loss[0, r]
-    if dims == 1 and not given:  # passes over every row of every run, then the runs that ended inside the chunk
+    if dims <= 2 and not given:  # passes over every row of every run, then the runs that ended inside the chunk
         _scan_full_rows(w, loss, grad, window_w, count, threshold, best, best_at, seen_nan, above_at, moved_at)
         for r in range(runs):
             if 0 < rows[r] < n:
@@ -459,9 +511,8 @@ def _scan_run(
     above_at: Any,
     moved_at: Any,
 ) -> None:
-    """`_scan` of one run of one dimension over its first k rows (a run that ended inside the chunk)."""
+    """`_scan` of one run (of 1 or 2 dimensions) over its first k rows (a run that ended inside the chunk)."""
     best[r], best_at[r], seen_nan[r], above_at[r], moved_at[r] = loss[0, r], 0, False, -1, -1
-    last = window_w.shape[0] - 1
     for i in range(k):
         value = loss[i, r]
         if not seen_nan[r]:
@@ -469,11 +520,9 @@ def _scan_run(
                 seen_nan[r] = True
             elif value < best[r]:
                 best[r], best_at[r] = value, i
-        wide = np.float64(grad[i, r, 0])
-        if np.sqrt(wide * wide) > threshold[r]:
+        if _norm(grad, i, r) > threshold[r]:
             above_at[r] = i
-        previous = w[i - 1, r, 0] if i > 0 else (window_w[last, r, 0] if count[r] > 0 else w[0, r, 0])
-        if w[i, r, 0] - previous != 0:
+        if _moved(w, window_w, count, i, r):
             moved_at[r] = i
 
 
@@ -491,10 +540,10 @@ def _scan_full_rows(
     above_at: Any,
     moved_at: Any,
 ) -> None:
-    """`_scan` for one dimension and every run having every row of the chunk: branch-free passes, row by row,
+    """`_scan` for 1 or 2 dimensions and every run having every row of the chunk: branch-free passes, row by row,
     each simple enough for LLVM to vectorise (a NaN loss is never `<`, so the smallest non-NaN one is tracked and
     `seen_nan` rules it out at the end, as argmin would)."""
-    n, runs, _ = grad.shape
+    n, runs, dims = grad.shape
     for i in range(n):
         for r in range(runs):
             value = loss[i, r]
@@ -505,17 +554,32 @@ def _scan_full_rows(
         for r in range(runs):
             value = loss[i, r]
             seen_nan[r] = seen_nan[r] | (value != value)
-    for i in range(n):
-        for r in range(runs):
-            wide = np.float64(grad[i, r, 0])
-            above_at[r] = i if np.sqrt(wide * wide) > threshold[r] else above_at[r]
+    if dims == 1:
+        for i in range(n):
+            for r in range(runs):
+                wide = np.float64(grad[i, r, 0])
+                above_at[r] = i if np.sqrt(wide * wide) > threshold[r] else above_at[r]
+    else:
+        for i in range(n):
+            for r in range(runs):
+                first, second = np.float64(grad[i, r, 0]), np.float64(grad[i, r, 1])
+                above_at[r] = i if np.sqrt(first * first + second * second) > threshold[r] else above_at[r]
     last = window_w.shape[0] - 1
     for r in range(runs):
-        previous = window_w[last, r, 0] if count[r] > 0 else w[0, r, 0]
-        moved_at[r] = 0 if w[0, r, 0] - previous != 0 else moved_at[r]
-    for i in range(1, n):
-        for r in range(runs):
-            moved_at[r] = i if w[i, r, 0] - w[i - 1, r, 0] != 0 else moved_at[r]
+        moved = False
+        for d in range(dims):
+            previous = window_w[last, r, d] if count[r] > 0 else w[0, r, d]
+            moved = moved or w[0, r, d] - previous != 0
+        moved_at[r] = 0 if moved else moved_at[r]
+    if dims == 1:
+        for i in range(1, n):
+            for r in range(runs):
+                moved_at[r] = i if w[i, r, 0] - w[i - 1, r, 0] != 0 else moved_at[r]
+    else:
+        for i in range(1, n):
+            for r in range(runs):
+                moved = (w[i, r, 0] - w[i - 1, r, 0] != 0) | (w[i, r, 1] - w[i - 1, r, 1] != 0)
+                moved_at[r] = i if moved else moved_at[r]
 
 
 @jit(**OPTIONS)
