@@ -10,6 +10,7 @@ $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m service.engine.kernels --warm  # Numba's cache, so no process compiles the kernels itself
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
