@@ -91,6 +91,7 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
     dtype = problem.w0.dtype
     schedule, optimizer, loss = problem.schedule, problem.optimizer, problem.loss
     compiled = kernels.runner(loss, optimizer, dtype)
+    value_of = kernels.values(loss, dtype) or loss.value  # the chunk's loss values, compiled where covered
     rows_per_chunk = chunk_rows or chunk_length(runs, dims, compiled is not None)
     w = problem.w0.copy()
     state = optimizer.init(w)
@@ -165,7 +166,7 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
                             reader.observe(feedback, loss.value(weights[i : i + 1])[0])
             w = weights[n]
             rows_w = weights[:n]
-            values = loss.value(rows_w)
+            values = value_of(rows_w)
             checked_lr = None if finite_rates else lr
             rows = _close_chunk(problem, start, rows_w, values, grads, checked_lr, outcome, diverged_at)
             if cycles and fast and updates == n:  # does the next chunk start inside a cycle?

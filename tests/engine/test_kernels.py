@@ -179,17 +179,18 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         compiled.torch_sgd,
         compiled.torch_adam,
         compiled.analyze,
+        compiled.loss_values,
     )
     before = [len(kernel.signatures) for kernel in kernel_functions]
-    assert before == [2, 2, 2, 2]  # float32 and float64
+    assert before == [2, 2, 2, 2, 2]  # float32 and float64
     for dtype in (F32, F64):
-        loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": 1.0, "c": 0.0}, 3, dtype)
+        loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": [1.0, -1.0], "c": 0.5}, 2, dtype)
         for optimizer in (
             GradientDescent(tensorflow=True),
             torch_optimizers.sgd(momentum=0.5, weight_decay=0.1, dtype=dtype),
             torch_optimizers.adamw(amsgrad=True, dtype=dtype),
         ):
-            problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 3), dtype), 50)
+            problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")
     assert [len(kernel.signatures) for kernel in kernel_functions] == before
 

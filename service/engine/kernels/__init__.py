@@ -103,6 +103,15 @@ def analyze(analyzer: Any, chunk: Any) -> bool:
     return adapters.analyze(analyzer, chunk)
 
 
+def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array] | None:
+    """`loss.value` compiled (for the losses `adapters.values` covers), or None."""
+    if not enabled():
+        return None
+    from service.engine.kernels import adapters
+
+    return adapters.values(loss, dtype)
+
+
 def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Runner | None:
     """The compiled chunk runner for this problem, or None for the NumPy path (kernels not loaded yet in `auto`
     mode, `numpy` mode, or a loss or optimizer the kernels do not cover)."""

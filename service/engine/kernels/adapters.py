@@ -66,6 +66,29 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
     return None
 
 
+def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array] | None:
+    """`loss.value` by `compiled.loss_values` for a quadratic of 1 or 2 dimensions or a polynomial (one pass
+    instead of NumPy's four or five), or None (the loop calls `loss.value`)."""
+    if isinstance(loss, Quadratic) and loss.dims <= 2:
+        encoded = (compiled.QUADRATIC, writable(loss.b), writable(loss.a), writable(loss.c[:, :, None]))
+    elif isinstance(loss, Polynomial):
+        encoded = (
+            compiled.POLYNOMIAL,
+            writable(loss.coefficients),
+            np.zeros((0, 0), dtype),
+            np.zeros((0, 0, 0), dtype),
+        )
+    else:
+        return None
+
+    def value(w: Array) -> Array:
+        out = np.empty(w.shape[:2], dtype)
+        compiled.loss_values(*encoded, w, out)
+        return out
+
+    return value
+
+
 def _gradient_descent(encoded: Encoded, optimizer: GradientDescent) -> Runner:
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: Any) -> Any:
         rates = rate_via_float32(lr) if optimizer.tensorflow else lr

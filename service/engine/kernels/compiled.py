@@ -671,3 +671,38 @@ def _norm(grad: Any, i: int, r: int) -> Any:
     if grad.shape[2] == 2:
         total = total + np.float64(grad[i, r, 1]) * np.float64(grad[i, r, 1])
     return np.sqrt(total)
+
+
+@jit(**OPTIONS)
+def loss_values(kind: int, p1: Any, p2: Any, p3: Any, w: Any, out: Any) -> None:
+    """out[i, r] = loss(w[i, r]) for QUADRATIC of 1 or 2 dimensions (p1 = b, p2 = a, p3 = c as (P, D, 1)):
+    `((w + b)²·a + c)` per dimension, the two terms added; POLYNOMIAL (p1 = the coefficients): Horner from the
+    highest degree. The same operations as `Quadratic.value` and `Polynomial.value`, in one pass."""
+    n, runs, dims = w.shape
+    if kind == POLYNOMIAL:
+        top = p1.shape[1] - 1
+        for i in range(n):
+            for r in range(runs):
+                pc = _row(p1, r)
+                x = w[i, r, 0]
+                result = p1[pc, top]
+                for k in range(top - 1, -1, -1):
+                    result = result * x
+                    result = result + p1[pc, k]
+                out[i, r] = result
+    elif dims == 1 and p1.shape[0] == 1 and p2.shape[0] == 1 and p3.shape[0] == 1:
+        b, a, c = p1[0, 0], p2[0, 0], p3[0, 0, 0]
+        for i in range(n):
+            for r in range(runs):
+                shifted = w[i, r, 0] + b
+                out[i, r] = shifted * shifted * a + c
+    else:
+        for i in range(n):
+            for r in range(runs):
+                pb, pa, pc = _row(p1, r), _row(p2, r), _row(p3, r)
+                shifted = w[i, r, 0] + p1[pb, 0]
+                total = shifted * shifted * p2[pa, 0] + p3[pc, 0, 0]
+                if dims == 2:
+                    shifted = w[i, r, 1] + p1[pb, 1]
+                    total = total + (shifted * shifted * p2[pa, 1] + p3[pc, 1, 0])
+                out[i, r] = total

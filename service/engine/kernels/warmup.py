@@ -40,6 +40,9 @@ def run_all() -> None:
             grads = np.empty((ROWS, 1, dims), dtype)
             lr = np.full((ROWS, 1), 0.1, dtype)
             run(weights, grads, lr, ROWS - 1, optimizer.init(weights[0]))
+            value = adapters.values(loss, dtype)
+            if value is not None:
+                value(weights[:ROWS])
             chunk = TraceChunk(
                 np.arange(ROWS, dtype=np.int64),
                 weights[:ROWS],
