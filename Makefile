@@ -47,6 +47,7 @@ bench: $(INSTALLED)  ## benchmarks (not part of the tests); BENCH_PYTHON=<a venv
 	$(BIN)/python -m bench.healthz_under_load
 	$(BIN)/python -m bench.hardening --compare 2f13777
 	$(BIN)/python -m bench.engine_changes --base 2f13777
+	$(BIN)/python -m bench.kernels
 
 golden:  ## regenerate tests/golden/fixtures from the real libraries (own virtualenv; see tests/golden/README.md)
 	test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden
