@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from service.engine import kernels
 from service.engine.arrays import Array, IntArray
 from service.engine.loop import Outcome, TraceChunk
 from service.engine.losses import Loss
@@ -66,7 +67,10 @@ class RunSummary:
 class Analyzer:
     """Accumulates what the summary needs from a stream of chunks."""
 
-    def __init__(self, loss: Loss, runs: int, dims: int, dtype: np.dtype[np.floating]) -> None:
+    def __init__(
+        self, loss: Loss, runs: int, dims: int, dtype: np.dtype[np.floating], compiled: bool | None = None
+    ) -> None:
+        """`compiled`: whether `add` runs the compiled kernel (None: when `kernels.enabled()` says so)."""
         self.loss = loss
         self.bounded = np.broadcast_to(loss.bounded_below(), (runs,))
         self.dtype = dtype
@@ -85,8 +89,11 @@ class Analyzer:
         self.count = np.zeros(runs, np.int64)
         self.outcome = np.zeros(runs, np.int8)
         self.diverged_at = np.full(runs, -1, np.int64)
+        self.compiled = kernels.enabled() if compiled is None else compiled  # once: the kernel changes them in place
 
     def add(self, chunk: TraceChunk) -> None:
+        if self.compiled and kernels.analyze(self, chunk):
+            return
         n, runs = chunk.loss.shape
         rows = chunk.rows
         valid = np.arange(n)[:, None] < rows[None, :]
