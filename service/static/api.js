@@ -1,5 +1,7 @@
 // The HTTP API of the service, as the dashboard uses it (same origin; see /docs and /openapi.json).
 
+import { language } from './i18n.js';
+
 /** A non-2xx answer: `problem` is the RFC 9457 body (or a stand-in when the body was not JSON). */
 export class ApiError extends Error {
   constructor(status, problem, retryAfter = null) {
@@ -17,7 +19,7 @@ export const STREAM_BATCH = 2000;
 const enc = encodeURIComponent;
 
 async function request(method, url, body, headers = {}) {
-  const init = { method, headers: { Accept: 'application/json', ...headers } };
+  const init = { method, headers: { Accept: 'application/json', 'Accept-Language': language(), ...headers } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -57,6 +59,12 @@ export const api = {
   },
 
   getRun: (id) => request('GET', `/v1/runs/${enc(id)}`),
+  /** The run's summary only (two trace rows): its explanation in the page's language. */
+  getSummary: (id) => request('GET', `/v1/runs/${enc(id)}?max_points=2`),
+  landscape: (spec) => request('POST', '/v1/landscape', spec),
+  lrFinder: (spec) => request('POST', '/v1/lr-finder', spec),
+  /** A sweep, computed before the answer (201 with the summary arrays). */
+  sweep: (spec) => request('POST', '/v1/sweeps', spec),
   cancelRun: (id) => request('DELETE', `/v1/runs/${enc(id)}`),
   listRuns: (cursor, limit = 20) =>
     request('GET', `/v1/runs?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),

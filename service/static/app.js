@@ -8,11 +8,25 @@ import { ContourChart } from './contour.js';
 import { el } from './dom.js';
 import { RunForm } from './form.js';
 import { History } from './history.js';
+import { LANGUAGES, language, setLanguage, t, translatePage } from './i18n.js';
+import { Landscapes } from './landscape.js';
 import { PRESETS } from './presets.js';
 import { Board } from './runs.js';
 import { readHash, shareCurrent, writeHash } from './share.js';
 
 const $ = (selector) => document.querySelector(selector);
+
+translatePage();
+document.title = t('page.title');
+{
+  const select = $('[data-testid="language"]');
+  for (const { code, label } of LANGUAGES) select.append(el('option', { value: code, text: label, lang: code }));
+  select.value = language();
+  select.addEventListener('change', () => {
+    setLanguage(select.value);
+    window.location.reload(); // the URL keeps the view: the runs come back in the other language
+  });
+}
 
 let form = null;
 let restoring = false;
@@ -49,7 +63,8 @@ function frame(now) {
 // ---------------------------------------------------------------------------------------------------------------
 // Runs
 
-const charts = new Charts(document, new ContourChart($('[data-testid="chart-contour"]')));
+const landscapes = new Landscapes(() => scheduleFrame());
+const charts = new Charts(document, new ContourChart($('[data-testid="chart-contour"]'), landscapes), landscapes);
 const notice = $('.notice');
 const board = new Board($('.run-cards'), {
   changed: structureChanged,
@@ -100,7 +115,7 @@ async function openRun(id) {
     showNotice('');
     revealCharts();
   } catch (err) {
-    showNotice(err instanceof ApiError && err.status === 404 ? `Run ${id} no longer exists.` : `Could not open run ${id}: ${err.message}`);
+    showNotice(err instanceof ApiError && err.status === 404 ? t('runs.gone', { id }) : t('runs.openFailed', { id, reason: err.message }));
   }
 }
 
@@ -117,7 +132,7 @@ function revealCharts() {
 // Presets, buttons
 
 for (const preset of PRESETS) {
-  const button = el('button', { type: 'button', class: 'preset', dataTestid: `preset-${preset.id}`, title: preset.title, text: preset.label });
+  const button = el('button', { type: 'button', class: 'preset', dataTestid: `preset-${preset.id}`, title: t(`preset.${preset.id}.title`), text: t(`preset.${preset.id}`) });
   button.addEventListener('click', async () => {
     await ready;
     const { name: _name, ...spec } = preset.runs[preset.runs.length - 1];
@@ -149,9 +164,14 @@ function formChanged() {
   hashTimer = setTimeout(saveHash, 250);
 }
 
+let submitting = false;
+
+/** Run: the button is marked busy, never disabled (disabling it would drop the focus to the page's top). */
 async function submit(spec) {
+  if (submitting) return;
+  submitting = true;
   const button = $('[data-testid="run-submit"]');
-  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
   try {
     const [run] = await startRuns([spec]);
     if (run) {
@@ -159,7 +179,8 @@ async function submit(spec) {
       revealCharts();
     }
   } finally {
-    button.disabled = false;
+    submitting = false;
+    button.removeAttribute('aria-busy');
   }
 }
 
@@ -168,7 +189,7 @@ async function applyHash() {
   const { spec, runs } = readHash();
   restoring = true;
   try {
-    if (spec && !form.write(spec)) form.showGeneral('This link names a loss, schedule or optimizer kind this server does not offer; the form shows the closest it can.');
+    if (spec && !form.write(spec)) form.showGeneral(t('form.unknownKind'));
     for (const run of [...board.runs]) if (runs.length && !runs.includes(run.id)) board.remove(run.id);
     const missing = [];
     for (const id of runs) {
@@ -176,10 +197,10 @@ async function applyHash() {
         await board.open(id);
       } catch (err) {
         missing.push(id);
-        if (!(err instanceof ApiError && err.status === 404)) showNotice(`Could not open run ${id}: ${err.message}`);
+        if (!(err instanceof ApiError && err.status === 404)) showNotice(t('runs.openFailed', { id, reason: err.message }));
       }
     }
-    if (missing.length) showNotice(`${missing.length === 1 ? 'One run' : `${missing.length} runs`} of this link no longer exist${missing.length === 1 ? 's' : ''}: ${missing.join(', ')}.`);
+    if (missing.length) showNotice(t(missing.length === 1 ? 'runs.missingOne' : 'runs.missingMany', { count: missing.length, ids: missing.join(', ') }));
   } finally {
     restoring = false;
     saveHash();
@@ -197,7 +218,7 @@ async function loadCatalog() {
       askForKey();
       return null;
     }
-    $('[data-testid="run-form"]').replaceChildren(el('p', { class: 'form-error', dataTestid: 'form-error', role: 'alert', text: `Could not load the catalogue: ${err.message}` }));
+    $('[data-testid="run-form"]').replaceChildren(el('p', { class: 'form-error', dataTestid: 'form-error', role: 'alert', text: t('form.catalogueFailed', { reason: err.message }) }));
     return null;
   }
 }
@@ -208,10 +229,10 @@ function askForKey() {
   const input = el('input', { id: 'api-key', type: 'password', autocomplete: 'current-password' });
   const message = el('p', { class: 'auth-error form-error', role: 'alert', hidden: true });
   const user = el('input', { type: 'text', autocomplete: 'username', value: 'api-key', hidden: true, ariaHidden: 'true', tabIndex: -1 });
-  const authForm = el('form', { class: 'auth-form' }, user, el('label', { for: 'api-key', text: 'API key' }), input, el('button', { type: 'submit', class: 'primary', text: 'Sign in' }), message);
-  panel.replaceChildren(el('h2', { id: 'auth-title', text: 'This server needs an API key' }), authForm);
+  const authForm = el('form', { class: 'auth-form' }, user, el('label', { for: 'api-key', text: t('auth.key') }), input, el('button', { type: 'submit', class: 'primary', text: t('auth.signIn') }), message);
+  panel.replaceChildren(el('h2', { id: 'auth-title', text: t('auth.title') }), authForm);
   panel.hidden = false;
-  $('[data-testid="run-form"]').replaceChildren(el('p', { class: 'muted', text: 'Sign in with the API key above to load the catalogue.' }));
+  $('[data-testid="run-form"]').replaceChildren(el('p', { class: 'muted', text: t('auth.hint') }));
   authForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {

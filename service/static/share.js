@@ -1,3 +1,5 @@
+import { t } from './i18n.js';
+
 // The URL hash holds the experiment: `#spec=<url-encoded JSON>&runs=id1,id2`. Opening such a link fills the form
 // and re-opens the runs; the share button copies it.
 
@@ -50,13 +52,13 @@ export async function shareCurrent(output, status) {
   try {
     if (!navigator.clipboard) throw new Error('no clipboard');
     await navigator.clipboard.writeText(url);
-    status.textContent = 'Link copied.';
+    status.textContent = t('share.copied');
   } catch {
     const range = document.createRange();
     range.selectNodeContents(output);
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    status.textContent = 'Link selected: press Ctrl+C (⌘C) to copy.';
+    status.textContent = t('share.selected');
   }
 }
