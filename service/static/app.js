@@ -9,7 +9,9 @@ import { el } from './dom.js';
 import { RunForm } from './form.js';
 import { History } from './history.js';
 import { LANGUAGES, language, setLanguage, t, translatePage } from './i18n.js';
+import { FinderView } from './finder.js';
 import { Landscapes } from './landscape.js';
+import { SweepView } from './sweep.js';
 import { PRESETS } from './presets.js';
 import { Board } from './runs.js';
 import { readHash, shareCurrent, writeHash } from './share.js';
@@ -131,10 +133,53 @@ function revealCharts() {
 // ---------------------------------------------------------------------------------------------------------------
 // Presets, buttons
 
+// ---------------------------------------------------------------------------------------------------------------
+// Sweeps and the LR finder
+
+const sweepView = new SweepView($('[data-testid="sweep-view"]'), {
+  startRun: async (spec) => {
+    form.write(spec);
+    const started = await startRuns([spec]);
+    saveHash();
+    if (started.length) revealCharts();
+  },
+});
+const finderView = new FinderView($('[data-testid="finder-view"]'), {
+  runAt: async (lr, name) => {
+    const { spec } = form.read();
+    const run = { ...spec, schedule: { kind: 'constant', learning_rate: lr }, name: t('finder.runName', { name, lr: Number(lr.toPrecision(4)) }) };
+    form.write(run);
+    const started = await startRuns([run]);
+    saveHash();
+    if (started.length) revealCharts();
+  },
+});
+
+function sweepField() {
+  const { spec, errors } = form.read();
+  if (errors.length) return form.focusFirst(form.showErrors(errors.map((e) => ({ loc: e.path.split('.'), msg: e.msg }))));
+  form.clearErrors();
+  sweepView.prepare(spec, form.lastNumeric, form.numericPaths());
+}
+
+function lrFinder() {
+  const { spec, errors } = form.read();
+  if (errors.length) return form.focusFirst(form.showErrors(errors.map((e) => ({ loc: e.path.split('.'), msg: e.msg }))));
+  form.clearErrors();
+  finderView.run(spec);
+}
+
 for (const preset of PRESETS) {
-  const button = el('button', { type: 'button', class: 'preset', dataTestid: `preset-${preset.id}`, title: t(`preset.${preset.id}.title`), text: t(`preset.${preset.id}`) });
+  const button = el('button', { type: 'button', class: `preset${preset.sweep ? ' preset-sweep' : ''}`, dataTestid: `preset-${preset.id}`, title: t(`preset.${preset.id}.title`), text: t(`preset.${preset.id}`) });
   button.addEventListener('click', async () => {
     await ready;
+    if (preset.sweep) {
+      form.write(preset.sweep.base);
+      form.clearErrors();
+      sweepView.prepare(preset.sweep.base, preset.sweep.axes[0].path, form.numericPaths());
+      await sweepView.run(preset.sweep);
+      return;
+    }
     const { name: _name, ...spec } = preset.runs[preset.runs.length - 1];
     form.write(spec);
     form.clearErrors();
@@ -251,6 +296,8 @@ async function main() {
   const catalog = await loadCatalog();
   if (!catalog) return;
   form = new RunForm($('[data-testid="run-form"]'), catalog, { onSubmit: submit, onChange: formChanged });
+  form.sweepButton.addEventListener('click', sweepField);
+  form.finderButton.addEventListener('click', lrFinder);
   resolveReady();
   window.addEventListener('hashchange', applyHash);
   historyPanel.refresh();

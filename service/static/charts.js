@@ -11,14 +11,14 @@ import { roundBounds } from './landscape.js';
 const MAX_DRAWN = 2400; // points per series handed to uPlot
 const MAX_W_DIMS = 4; // w per step: the first few dimensions of a D-dimensional run
 const DIM_DASHES = [[], [7, 4], [2, 3], [9, 3, 2, 3]];
-const AXIS = { stroke: '#3b434d', grid: { stroke: '#e7eaee', width: 1 }, ticks: { stroke: '#cfd5dc', width: 1, size: 4 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
+export const AXIS = { stroke: '#3b434d', grid: { stroke: '#e7eaee', width: 1 }, ticks: { stroke: '#cfd5dc', width: 1, size: 4 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
 const SYNC_KEY = 'descent-steps';
 
 /**
  * Linear value axes: our own round ticks. uPlot picks increments from a fixed list that ends near 1e16, and a
  * diverging run's loss reaches 1e38: without this such an axis would have no ticks at all.
  */
-function linearAxis(horizontal) {
+export function linearAxis(horizontal) {
   return {
     splits: (u, _axis, min, max) => {
       const size = (horizontal ? u.bbox.width : u.bbox.height) / uPlot.pxRatio || (horizontal ? u.width : u.height);
@@ -29,20 +29,26 @@ function linearAxis(horizontal) {
 }
 
 /** Log axis ticks: whole decades only, spaced out when the range spans many (a diverging run spans 40). */
-const LOG_AXIS = {
-  splits: (u, _axis, min, max) => {
-    const e0 = Math.ceil(Math.log10(min) - 1e-9);
-    const e1 = Math.floor(Math.log10(max) + 1e-9);
-    const room = Math.max(2, Math.floor(u.bbox.height / uPlot.pxRatio / 26));
-    const step = Math.max(1, Math.ceil((e1 - e0 + 1) / room));
-    const splits = [];
-    for (let e = e0; e <= e1; e += step) splits.push(Number(`1e${e}`));
-    return splits.length ? splits : [min, max];
-  },
-  filter: (_u, splits) => splits,
-  // uPlot looks for a tick increment among fixed ones, and finds none past ~1e16: give it one that always fits
-  incrs: [1e300],
-};
+export function logAxis(horizontal = false) {
+  return {
+    splits: (u, _axis, min, max) => {
+      const e0 = Math.ceil(Math.log10(min) - 1e-9);
+      const e1 = Math.floor(Math.log10(max) + 1e-9);
+      const size = (horizontal ? u.bbox.width : u.bbox.height) / uPlot.pxRatio;
+      const room = Math.max(2, Math.floor(size / (horizontal ? 50 : 26)));
+      const step = Math.max(1, Math.ceil((e1 - e0 + 1) / room));
+      const splits = [];
+      for (let e = e0; e <= e1; e += step) splits.push(Number(`1e${e}`));
+      return splits.length ? splits : [min, max];
+    },
+    filter: (_u, splits) => splits,
+    // decades as 0.001 … 1000, and as 1e-7 or 1e6 beyond
+    values: (_u, splits) => splits.map((v) => (v >= 1e-3 && v <= 1e3 ? String(Number(v.toPrecision(6))) : `1e${Math.round(Math.log10(v))}`)),
+    // uPlot looks for a tick increment among fixed ones, and finds none past ~1e16: give it one that always fits
+    incrs: [1e300],
+  };
+}
+const LOG_AXIS = logAxis(false);
 
 /** At most `max` points of (xs, ys), keeping each bucket's first null, minimum and maximum, in order. */
 export function thin(xs, ys, max = MAX_DRAWN) {

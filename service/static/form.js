@@ -375,7 +375,10 @@ export class RunForm {
       if (errors.length) this.focusFirst(this.showErrors(errors.map((e) => ({ loc: e.path.split('.'), msg: e.msg }))));
       else onSubmit(spec);
     });
+    this.lastNumeric = 'schedule.learning_rate';
     form.addEventListener('focusin', (event) => {
+      const name = event.target.getAttribute && event.target.getAttribute('name');
+      if (name && this.numericPaths().includes(name)) this.lastNumeric = name;
       const field = event.target.closest && event.target.closest('.field');
       const help = field && field.querySelector(':scope > .help');
       if (!help) return;
@@ -386,6 +389,16 @@ export class RunForm {
     form.addEventListener('input', changed);
     form.addEventListener('change', changed);
     this.write(DEFAULT_SPEC);
+  }
+
+  /** The real-valued fields a sweep can vary (whole-number ones change the loop itself), by spec path. */
+  numericPaths() {
+    const paths = [];
+    for (const section of Object.values(this.sections)) {
+      for (const { param, ctl } of section.params) if (ctl.kind === 'number' && !ctl.integer) paths.push(`${section.key}.${param.name}`);
+    }
+    paths.push('w0');
+    return paths;
   }
 
   simpleField({ path, label, required, ctl, help, wide }) {
