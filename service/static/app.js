@@ -11,10 +11,12 @@ import { History } from './history.js';
 import { LANGUAGES, language, setLanguage, t, translatePage } from './i18n.js';
 import { FinderView } from './finder.js';
 import { Landscapes } from './landscape.js';
+import { Stepper } from './stepper.js';
 import { SweepView } from './sweep.js';
 import { PRESETS } from './presets.js';
 import { Board } from './runs.js';
 import { readHash, shareCurrent, writeHash } from './share.js';
+import { chapterTable } from './why.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -57,6 +59,7 @@ function frame(now) {
   framePending = false;
   const start = performance.now();
   board.renderCards();
+  stepper.refresh();
   charts.update(board.visibleRuns());
   frameCost = performance.now() - start;
   lastFrame = performance.now();
@@ -76,8 +79,61 @@ const board = new Board($('.run-cards'), {
     scheduleFrame();
   },
   notice: showNotice,
+  table: showTable,
+});
+const stepper = new Stepper($('[data-testid="stepper"]'), {
+  runs: () => board.visibleRuns(),
+  changed: (step) => {
+    charts.setStep(step);
+    scheduleFrame();
+  },
 });
 const historyPanel = new History($('[data-testid="history"]'), { open: openRun });
+
+/** The run's rows as the chapter prints them, with the step offset explained, and a copy button. */
+function showTable(run, button) {
+  const panel = $('[data-testid="run-table"]');
+  if (!panel.hidden && panel.dataset.runId === run.id) {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  for (const other of document.querySelectorAll('[data-testid="show-table"]')) other.setAttribute('aria-expanded', 'false');
+  const limit = 2000;
+  const lines = chapterTable(run, limit);
+  const text = lines.join('\n');
+  const status = el('span', { class: 'muted small', role: 'status' });
+  const copy = el('button', { type: 'button', class: 'small-button', dataTestid: 'table-copy', text: t('table.copy') });
+  const close = el('button', { type: 'button', class: 'small-button', text: t('table.close') });
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = t('table.copied');
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(pre);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      status.textContent = t('share.selected');
+    }
+  });
+  close.addEventListener('click', () => {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+  });
+  const pre = el('pre', { dataTestid: 'table-text', tabIndex: 0, text });
+  const cut = run.points - 1 > limit ? el('p', { class: 'muted', text: t('table.cut', { n: limit, total: run.points - 1 }) }) : null;
+  panel.replaceChildren(
+    el('div', { class: 'panel-head' }, el('h2', { text: t('table.title', { run: run.label }) }), el('span', { class: 'table-actions' }, status, copy, close)),
+    el('p', { class: 'muted', dataTestid: 'table-offset', text: t('table.offset') }),
+    pre,
+    ...(cut ? [cut] : []),
+  );
+  panel.dataset.runId = run.id;
+  panel.hidden = false;
+  button.setAttribute('aria-expanded', 'true');
+  panel.scrollIntoView({ block: 'nearest' });
+}
 
 function showNotice(text) {
   notice.textContent = text;

@@ -217,6 +217,18 @@ class StepChart extends ChartBase {
     this.markers = runs.filter((run) => run.divergedAt !== null).map((run) => ({ x: run.divergedAt, color: run.color, run }));
     // the lr axis starts at 0 (a constant rate 0.0001 is a line at 0.0001, not uPlot's band around it)
     this.floor = this.log ? null : this.column === 'lr' ? [0] : knownFloor(runs, this.column);
+    // the why, on the lr chart: the band of constant rates that converge on the (first) run's loss, and the rate
+    // that lands on the minimum in one step, as the engine's analysis of the loss gives them
+    this.band = null;
+    if (this.column === 'lr') {
+      const facts = runs.map((run) => run.summary && run.summary.analysis).find((a) => a && a.max_stable_lr);
+      if (facts) {
+        this.band = { limit: facts.max_stable_lr, one: facts.one_step_lr };
+        if (!this.log) this.floor = [0, facts.max_stable_lr];
+      }
+      this.figure.dataset.stable = this.band ? String(this.band.limit) : '';
+      this.figure.dataset.oneStep = this.band && this.band.one ? String(this.band.one) : '';
+    }
     const note = this.figure.querySelector('.chart-note');
     if (note) {
       const hidden = this.column === 'w' ? runs.filter((r) => r.dims > MAX_W_DIMS) : [];
@@ -227,7 +239,7 @@ class StepChart extends ChartBase {
       ].join(' ').trim();
       note.hidden = !note.textContent;
     }
-    const key = JSON.stringify([this.log, this.floor, series.map((s) => [s.label, s.color, s.dash])]);
+    const key = JSON.stringify([this.log, this.floor, this.band, series.map((s) => [s.label, s.color, s.dash])]);
     this.render(key, () => this.options(series), data);
   }
 
@@ -298,6 +310,7 @@ class StepChart extends ChartBase {
   }
 
   drawMarkers(u) {
+    this.drawBand(u);
     this.drawStep(u);
     const boxes = [];
     if (!this.markers.length) {
@@ -353,8 +366,45 @@ class StepChart extends ChartBase {
     return null;
   }
 
+  /** The stable band (0 < lr < limit) shaded, its edge dashed, and the one-step rate dotted, each labelled. */
+  drawBand(u) {
+    if (!this.band) return;
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const px = uPlot.pxRatio;
+    const y0 = Math.min(top + height, Math.max(top, u.valToPos(this.log ? u.scales.y.min : 0, 'y', true)));
+    const y1 = Math.min(top + height, Math.max(top, u.valToPos(this.band.limit, 'y', true)));
+    ctx.save();
+    ctx.fillStyle = 'rgba(45, 164, 78, 0.10)';
+    ctx.fillRect(left, y1, width, y0 - y1);
+    const line = (value, dash, text) => {
+      const y = u.valToPos(value, 'y', true);
+      if (y < top - 1 || y > top + height + 1) return;
+      ctx.strokeStyle = '#1a7f37';
+      ctx.lineWidth = 1.25 * px;
+      ctx.setLineDash(dash.map((d) => d * px));
+      ctx.beginPath();
+      ctx.moveTo(left, y);
+      ctx.lineTo(left + width, y);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.font = `${11.5 * px}px system-ui, sans-serif`;
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'bottom';
+      const w = ctx.measureText(text).width;
+      ctx.fillStyle = 'rgba(255,255,255,0.85)';
+      ctx.fillRect(left + 4 * px, y - 15 * px, w + 6 * px, 14 * px);
+      ctx.fillStyle = '#1a5c2b';
+      ctx.fillText(text, left + 7 * px, y - 2 * px);
+    };
+    line(this.band.limit, [6, 4], t('why.band', { limit: compact(this.band.limit) }));
+    if (this.band.one) line(this.band.one, [2, 3], t('why.oneStep', { one: compact(this.band.one) }));
+    ctx.restore();
+  }
+
   /** The highlighted step (step through): a vertical line and each run's point at that step. */
   drawStep(u) {
+    this.figure.dataset.drawnStep = this.step === null ? '' : String(this.step);
     if (this.step === null) return;
     const { ctx } = u;
     const { top, height } = u.bbox;
@@ -572,6 +622,7 @@ class CurveChart extends ChartBase {
   }
 
   drawPaths(u) {
+    this.figure.dataset.drawnStep = '';
     const { ctx } = u;
     const { left, top, width, height } = u.bbox;
     const px = uPlot.pxRatio;
@@ -652,6 +703,7 @@ class CurveChart extends ChartBase {
     const { ctx } = u;
     const x = u.valToPos(w, 'x', true);
     const y = u.valToPos(l, 'y', true);
+    this.figure.dataset.drawnStep = String(this.step);
     ctx.strokeStyle = '#1f2328';
     ctx.lineWidth = 2.5 * px;
     ctx.beginPath();
@@ -729,7 +781,10 @@ export class Charts {
 
   /** The step highlighted on every chart (step through), or null. */
   setStep(step) {
-    for (const chart of [this.loss, this.w, this.lr, this.curve, this.contour]) chart.step = step;
+    for (const chart of [this.loss, this.w, this.lr, this.curve, this.contour]) {
+      chart.step = step;
+      chart.figure.dataset.step = step === null ? '' : String(step);
+    }
   }
 
   update(runs) {

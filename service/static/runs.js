@@ -6,6 +6,7 @@ import { TWIN_DASH, allocateSlot, slotStyle } from './colors.js';
 import { el } from './dom.js';
 import { compact, fixed6 } from './format.js';
 import { language, t } from './i18n.js';
+import { whyLine } from './why.js';
 
 const TERMINAL = new Set(['finished', 'diverged', 'cancelled', 'failed']);
 
@@ -385,6 +386,7 @@ export class Board {
     const status = el('span', { class: 'status-badge' });
     const verdict = el('span', { class: 'verdict', dataTestid: 'verdict' });
     const explanation = el('p', { class: 'explanation', dataTestid: 'explanation' });
+    const why = el('p', { class: 'why', dataTestid: 'why' });
     const finalW = el('dd', { dataTestid: 'final-w' });
     const finalLoss = el('dd', { dataTestid: 'final-loss' });
     const finalStep = el('dd', { class: 'final-step' });
@@ -425,11 +427,12 @@ export class Board {
       diverged,
       twin,
       explanation,
+      why,
       error,
       el('div', { class: 'card-actions' }, toggle, remove, cancel, table, el('span', { class: 'downloads' }, csv, json)),
     );
     root.style.setProperty('--run-color', run.color);
-    const card = { root, status, verdict, explanation, finalW, finalLoss, finalStep, diverged, error, toggle, cancel };
+    const card = { root, status, verdict, explanation, why, finalW, finalLoss, finalStep, diverged, error, toggle, cancel };
     this.cards.set(run.id, card);
     this.update(run, card);
     return root;
@@ -459,6 +462,7 @@ export class Board {
     card.verdict.dataset.verdict = verdict;
     card.verdict.hidden = !verdict;
     card.explanation.textContent = run.summary && run.summary.explanation ? run.summary.explanation : run.ended ? '' : run.status === 'queued' ? t('run.queued') : progressText(run);
+    card.why.textContent = whyLine(run);
     const latest = run.latest();
     const dtype = (run.spec && run.spec.dtype) || 'float32';
     card.finalW.textContent = latest ? fixed6(latest.w, dtype) : '—';
