@@ -312,3 +312,38 @@ def test_two_dimensional_named_losses_get_contours_and_one_note_at_most(
     assert page.locator(".chart-note:visible").count() <= 1
     contour.scroll_into_view_if_needed()
     dashboard.screenshot(page, f"contour-{loss['kind']}", full_page=False)
+
+
+def test_the_contour_chart_zooms_to_a_dragged_box_and_back(dashboard: Dashboard, server: Server) -> None:
+    spec = {**COURSE_RUN, "loss": {"kind": "rosenbrock"}, "w0": [-1.5, 2], "schedule": 0.001}
+    with server.client() as client:
+        run_id = client.post("/v1/runs", json=spec).json()["id"]
+    page = dashboard.new_page()
+    page.goto(f"/#spec={quote(json.dumps(spec))}&runs={run_id}")
+    ready(page)
+    wait_done(run_card(page, run_id), 41)
+    contour = page.get_by_test_id("chart-contour")
+    contour.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=chart-contour]').dataset.levels) >= 5", timeout=TIMEOUT_MS
+    )
+    before = json.loads(data(page, "chart-contour", "view"))
+    box = contour.locator("canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.6, steps=4)
+    page.mouse.up()
+    expect(page.get_by_test_id("contour-zoom-reset")).to_be_visible()
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=chart-contour]').dataset.levels) >= 5", timeout=TIMEOUT_MS
+    )
+    after = json.loads(data(page, "chart-contour", "view"))
+    assert after[0][1] - after[0][0] < (before[0][1] - before[0][0]) / 3, (before, after)
+    dashboard.screenshot(page, "contour-zoomed", full_page=False)
+    page.get_by_test_id("contour-zoom-reset").click()
+    page.wait_for_function(
+        "(before) => document.querySelector('[data-testid=chart-contour]').dataset.view === before",
+        arg=json.dumps(before, separators=(",", ":")),
+        timeout=TIMEOUT_MS,
+    )
