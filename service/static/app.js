@@ -86,6 +86,7 @@ const stepper = new Stepper($('[data-testid="stepper"]'), {
   changed: (step) => {
     charts.setStep(step);
     scheduleFrame();
+    formChanged();
   },
 });
 const historyPanel = new History($('[data-testid="history"]'), { open: openRun });
@@ -147,9 +148,28 @@ function structureChanged() {
   scheduleFrame();
 }
 
+/** The whole view, for the URL: the form, the runs (and which are hidden), the scales, zooms, step and open view. */
+function viewState() {
+  const zoom = {};
+  if (charts.curve.zoom) zoom.curve = charts.curve.zoom;
+  if (charts.contour.zoom) zoom.contour = charts.contour.zoom;
+  const sweepOpen = !$('[data-testid="sweep-view"]').hidden && sweepView.request;
+  const finderOpen = !$('[data-testid="finder-view"]').hidden;
+  return {
+    spec: form.read().spec,
+    runs: board.ids(),
+    hidden: board.runs.filter((run) => !run.visible).map((run) => run.id),
+    log: charts.loss.log ? ['loss'] : [],
+    zoom,
+    step: stepper.step,
+    view: sweepOpen ? 'sweep' : finderOpen ? 'finder' : null,
+    sweep: sweepOpen ? sweepView.request.axes : null,
+  };
+}
+
 function saveHash() {
   if (!form || restoring) return;
-  writeHash(form.read().spec, board.ids());
+  writeHash(viewState());
 }
 
 /** Starts the runs (one POST each, together); a problem goes next to the form's fields. Returns the runs. */
@@ -193,6 +213,7 @@ function revealCharts() {
 // Sweeps and the LR finder
 
 const sweepView = new SweepView($('[data-testid="sweep-view"]'), {
+  changed: () => saveHash(),
   startRun: async (spec) => {
     form.write(spec);
     const started = await startRuns([spec]);
@@ -201,6 +222,7 @@ const sweepView = new SweepView($('[data-testid="sweep-view"]'), {
   },
 });
 const finderView = new FinderView($('[data-testid="finder-view"]'), {
+  changed: () => saveHash(),
   runAt: async (lr, name) => {
     const { spec } = form.read();
     const run = { ...spec, schedule: { kind: 'constant', learning_rate: lr }, name: t('finder.runName', { name, lr: Number(lr.toPrecision(4)) }) };
@@ -257,6 +279,7 @@ $('[data-testid="share-link"]').addEventListener('click', () => {
 $('[data-testid="loss-log"]').addEventListener('change', (event) => {
   charts.setLog(event.target.checked);
   scheduleFrame();
+  saveHash();
 });
 
 let hashTimer = 0;
@@ -285,9 +308,15 @@ async function submit(spec) {
   }
 }
 
-/** Applies `#spec=...&runs=...`: fills the form, keeps the listed runs and opens the missing ones in order. */
+const isBox = (z) => !!z && ['x0', 'x1', 'y0', 'y1'].every((k) => Number.isFinite(z[k])) && z.x1 > z.x0 && z.y1 > z.y0;
+const isRange = (z) => Array.isArray(z) && z.length === 2 && z.every(Number.isFinite) && z[1] > z[0];
+
+/**
+ * Applies the hash: fills the form, keeps the listed runs and opens the missing ones in order, then hides the
+ * hidden ones and restores the scales, zooms, step and open view. On a phone, a link with runs opens on them.
+ */
 async function applyHash() {
-  const { spec, runs } = readHash();
+  const { spec, runs, hidden, log, zoom, step, view, sweep } = readHash();
   restoring = true;
   try {
     if (spec && !form.write(spec)) form.showGeneral(t('form.unknownKind'));
@@ -302,6 +331,17 @@ async function applyHash() {
       }
     }
     if (missing.length) showNotice(t(missing.length === 1 ? 'runs.missingOne' : 'runs.missingMany', { count: missing.length, ids: missing.join(', ') }));
+    for (const id of hidden) if (board.get(id) && board.get(id).visible) board.toggle(id);
+    const logBox = $('[data-testid="loss-log"]');
+    logBox.checked = log.includes('loss');
+    charts.setLog(logBox.checked);
+    charts.curve.zoom = zoom && isRange(zoom.curve) ? zoom.curve : null;
+    charts.contour.zoom = zoom && isBox(zoom.contour) ? zoom.contour : null;
+    if (step !== null && board.runs.length) stepper.go(step);
+    if (view === 'sweep' && sweep && spec) sweepView.run({ base: form.read().spec, axes: sweep });
+    else if (view === 'finder' && spec) finderView.run(form.read().spec);
+    scheduleFrame();
+    if (runs.length && window.matchMedia('(max-width: 899px)').matches) $('#charts').scrollIntoView({ block: 'start' });
   } finally {
     restoring = false;
     saveHash();
@@ -352,6 +392,8 @@ async function main() {
   const catalog = await loadCatalog();
   if (!catalog) return;
   form = new RunForm($('[data-testid="run-form"]'), catalog, { onSubmit: submit, onChange: formChanged });
+  charts.curve.onZoom = saveHash;
+  charts.contour.onZoom = saveHash;
   form.sweepButton.addEventListener('click', sweepField);
   form.finderButton.addEventListener('click', lrFinder);
   resolveReady();

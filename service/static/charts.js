@@ -472,6 +472,7 @@ class CurveChart extends ChartBase {
   setZoom(range) {
     this.zoom = range && range[1] > range[0] ? range : null;
     this.update(this.allRuns || []);
+    if (this.onZoom) this.onZoom();
   }
 
   /** The span of the visible runs' iterates (what "zoom to the path" shows), padded a little. */

@@ -80,6 +80,7 @@ export class ContourChart {
     this.zoom = box;
     if (this.resetButton) this.resetButton.hidden = !box;
     this.draw();
+    if (this.onZoom) this.onZoom();
   }
 
   toValue(clientX, clientY) {
@@ -109,6 +110,7 @@ export class ContourChart {
     this.figure.dataset.series = String(runs.length);
     this.figure.hidden = !allRuns.some((run) => run.dims === 2);
     this.runs = runs;
+    if (this.resetButton) this.resetButton.hidden = !this.zoom;
     if (!this.figure.hidden) this.draw();
   }
 

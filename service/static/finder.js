@@ -23,6 +23,7 @@ export class FinderView {
       panel.hidden = true;
       if (this.u) this.u.destroy();
       this.u = null;
+      hooks.changed();
     });
     this.status = el('p', { class: 'sweep-status', role: 'status', dataTestid: 'finder-status' });
     this.plot = el('div', { class: 'plot finder-plot', dataTestid: 'finder-chart' });
@@ -50,6 +51,7 @@ export class FinderView {
       this.render(result);
       this.panel.dataset.state = 'done';
       this.panel.dataset.ms = String(Math.round(performance.now() - started));
+      this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';
       this.status.textContent = t('finder.failed', { reason: err.message });

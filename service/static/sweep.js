@@ -120,8 +120,10 @@ export class SweepView {
 
   close() {
     this.panel.hidden = true;
+    this.request = null;
     if (this.u) this.u.destroy();
     this.u = null;
+    this.hooks.changed();
   }
 
   /** Shows the setup for sweeping `path` of `base` (the form's spec), with a range around its value. */
@@ -178,6 +180,7 @@ export class SweepView {
   /** Runs the sweep and draws it; `request.base` is a run spec, `request.axes` the request's axes. */
   async run(request) {
     this.base = request.base;
+    this.request = request;
     this.showAxes(request.axes);
     this.panel.hidden = false;
     this.panel.dataset.state = 'running';
@@ -191,6 +194,7 @@ export class SweepView {
       this.render(doc);
       this.panel.dataset.state = 'done';
       this.panel.dataset.ms = String(Math.round(performance.now() - started));
+      this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';
       const where = err.errors && err.errors.length ? ` (${err.errors.map((e) => `${e.loc.join('.')}: ${e.msg}`).join('; ')})` : '';
