@@ -141,7 +141,23 @@ function showNotice(text) {
   notice.hidden = !text;
 }
 
+// The legend (the run cards) turns compact past four runs, so the charts stay on the first screen; the button
+// switches it, and the choice then sticks.
+let legendChoice = null;
+function applyLegend() {
+  const compact = legendChoice ?? board.runs.length > 4;
+  $('.run-cards').classList.toggle('is-compact', compact);
+  const toggle = $('[data-testid="legend-toggle"]');
+  toggle.hidden = board.runs.length < 2;
+  toggle.setAttribute('aria-pressed', String(compact));
+}
+$('[data-testid="legend-toggle"]').addEventListener('click', () => {
+  legendChoice = !$('.run-cards').classList.contains('is-compact');
+  applyLegend();
+});
+
 function structureChanged() {
+  applyLegend();
   $('.empty-runs').hidden = board.runs.length > 0;
   $('[data-testid="clear-runs"]').disabled = board.runs.length === 0;
   saveHash();

@@ -1,11 +1,12 @@
 // The uPlot charts: loss, w and learning rate per step (cursor-synced, drag to zoom), and the loss curve loss(w)
-// with each run's path of iterates drawn on it. Long runs are thinned for drawing only (min/max per bucket, so
-// oscillations keep their envelope); the runs keep every row.
+// with each run's path of iterates drawn on it. Long runs are drawn as their envelope (min/max per bucket, kept up
+// to date as rows stream in: see envelope.js); the runs keep every row.
 
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import { withAlpha } from './colors.js';
 import { axisValues, compact, niceTicks, stepAxisValues } from './format.js';
 import { t } from './i18n.js';
+import { Envelope } from './envelope.js';
 import { roundBounds } from './landscape.js';
 
 const MAX_DRAWN = 2400; // points per series handed to uPlot
@@ -50,41 +51,18 @@ export function logAxis(horizontal = false) {
 }
 const LOG_AXIS = logAxis(false);
 
-/** At most `max` points of (xs, ys), keeping each bucket's first null, minimum and maximum, in order. */
-export function thin(xs, ys, max = MAX_DRAWN) {
-  const n = xs.length;
-  if (n <= max) return { xs, ys };
-  const buckets = Math.max(1, Math.floor((max - 2) / 3));
-  const size = (n - 2) / buckets;
-  const outX = [xs[0]];
-  const outY = [ys[0]];
-  for (let b = 0; b < buckets; b++) {
-    const start = 1 + Math.floor(b * size);
-    const end = Math.min(n - 1, 1 + Math.floor((b + 1) * size));
-    let lo = -1;
-    let hi = -1;
-    let gap = -1;
-    for (let i = start; i < end; i++) {
-      const y = ys[i];
-      if (y === null) {
-        if (gap < 0) gap = i;
-        continue;
-      }
-      if (lo < 0 || y < ys[lo]) lo = i;
-      if (hi < 0 || y > ys[hi]) hi = i;
-    }
-    const picks = [lo, hi, gap].filter((i) => i >= 0).sort((p, q) => p - q);
-    let previous = -1;
-    for (const i of picks) {
-      if (i === previous) continue;
-      outX.push(xs[i]);
-      outY.push(ys[i]);
-      previous = i;
-    }
-  }
-  outX.push(xs[n - 1]);
-  outY.push(ys[n - 1]);
-  return { xs: outX, ys: outY };
+/**
+ * The rows of a run's column as drawn: all of them up to MAX_DRAWN, else the envelope the run keeps for that column
+ * (updated with the rows that arrived since the last frame, so a frame costs O(MAX_DRAWN), not O(rows)).
+ */
+function outline(run, key, ys) {
+  const xs = run.steps;
+  if (xs.length <= MAX_DRAWN) return { xs, ys };
+  if (!run.envelopes) run.envelopes = new Map();
+  let envelope = run.envelopes.get(key);
+  if (!envelope) run.envelopes.set(key, (envelope = new Envelope(Math.floor((MAX_DRAWN - 2) / 3))));
+  envelope.update(ys);
+  return envelope.points(xs, ys);
 }
 
 /**
@@ -198,12 +176,15 @@ class StepChart extends ChartBase {
           list.push({ run, label, color: run.color, dash: run.dims > 1 ? DIM_DASHES[d] : run.dash, ys: run.w[d], dim: d });
         }
       } else {
-        let ys = run[this.column];
-        if (this.log) ys = ys.map((v) => (v !== null && v > 0 ? v : null));
-        list.push({ run, label: run.label, color: run.color, dash: run.dash, ys });
+        list.push({ run, label: run.label, color: run.color, dash: run.dash, ys: run[this.column] });
       }
     }
-    return list.map((s) => ({ ...s, ...thin(s.run.steps, s.ys) }));
+    return list.map((s) => {
+      const drawn = outline(s.run, `${this.column}${s.dim ?? ''}`, s.ys);
+      // on a log scale, values <= 0 cannot be drawn: gaps
+      if (this.log) drawn.ys = drawn.ys.map((v) => (v !== null && v > 0 ? v : null));
+      return { ...s, ...drawn };
+    });
   }
 
   update(runs) {
@@ -216,6 +197,7 @@ class StepChart extends ChartBase {
     this.dataMaxX = data[0][data[0].length - 1];
     this.markers = runs.filter((run) => run.divergedAt !== null).map((run) => ({ x: run.divergedAt, color: run.color, run }));
     // the lr axis starts at 0 (a constant rate 0.0001 is a line at 0.0001, not uPlot's band around it)
+    this.plannedX = Math.max(0, ...runs.filter((run) => !run.ended && run.spec && run.spec.steps > 0).map((run) => run.spec.steps));
     this.floor = this.log ? null : this.column === 'lr' ? [0] : knownFloor(runs, this.column);
     // the why, on the lr chart: the band of constant rates that converge on the (first) run's loss, and the rate
     // that lands on the minimum in one step, as the engine's analysis of the loss gives them
@@ -232,14 +214,14 @@ class StepChart extends ChartBase {
     const note = this.figure.querySelector('.chart-note');
     if (note) {
       const hidden = this.column === 'w' ? runs.filter((r) => r.dims > MAX_W_DIMS) : [];
-      const nonPositive = this.log && runs.some((r) => r.loss.some((v) => v !== null && v <= 0));
+      const nonPositive = this.log && runs.some((r) => r.minLoss <= 0);
       note.textContent = [
         hidden.length ? t('chart.someDims', { last: MAX_W_DIMS - 1, runs: hidden.map((r) => `${r.label} (${r.dims}-D)`).join(', ') }) : '',
         nonPositive ? t('chart.logGaps') : '',
       ].join(' ').trim();
       note.hidden = !note.textContent;
     }
-    const key = JSON.stringify([this.log, this.floor, this.band, series.map((s) => [s.label, s.color, s.dash])]);
+    const key = JSON.stringify([this.log, this.floor, this.band, this.plannedX, series.map((s) => [s.label, s.color, s.dash])]);
     this.render(key, () => this.options(series), data);
     this.figure.dataset.drawnRows = String(data[0].length); // rows on the chart (bench.dashboard waits for the first)
   }
@@ -256,6 +238,9 @@ class StepChart extends ChartBase {
             if (min === null || max === null) return [0, 1];
             let hi = max;
             if (max >= chart.dataMaxX) for (const m of chart.markers) hi = Math.max(hi, m.x);
+            // while runs stream, the axis already spans their planned steps: the line grows into a fixed frame
+            if (max >= chart.dataMaxX) hi = Math.max(hi, chart.plannedX);
+            chart.figure.dataset.xMax = String(hi);
             return hi > min ? [min, hi] : [min - 1, min + 1];
           },
         },
@@ -741,7 +726,7 @@ function knownFloor(runs, column) {
     if (column === 'loss' && typeof m.loss === 'number') values.push(m.loss);
     if (column === 'w' && Array.isArray(m.w)) values.push(...m.w.slice(0, MAX_W_DIMS));
   }
-  if (!values.length && column === 'loss' && runs.every((run) => run.loss.every((v) => v === null || v >= 0))) values.push(0);
+  if (!values.length && column === 'loss' && runs.every((run) => run.minLoss >= 0)) values.push(0);
   return values.filter((v) => typeof v === 'number' && Number.isFinite(v));
 }
 

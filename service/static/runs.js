@@ -61,6 +61,7 @@ export class Run {
     this.lr = [];
     this.w = Array.from({ length: this.dims }, () => []); // one column per dimension
     this.lastStep = -1;
+    this.minLoss = Infinity; // the lowest loss so far (kept as rows arrive: no scan of a long run per frame)
     this.source = null; // the open EventSource
     this.retries = 0;
     this.twinOf = null; // an identical run already on the charts (same spec): its label
@@ -115,7 +116,9 @@ export class Run {
   appendRow(row) {
     if (!(row.step > this.lastStep)) return 0; // never a duplicate, whatever the stream replays
     this.steps.push(row.step);
-    this.loss.push(num(row.loss));
+    const loss = num(row.loss);
+    this.loss.push(loss);
+    if (loss !== null && loss < this.minLoss) this.minLoss = loss;
     this.lr.push(num(row.lr));
     if (Array.isArray(row.w)) {
       if (row.w.length !== this.dims) this.reshape(row.w.length);
