@@ -9,6 +9,7 @@ import { el } from './dom.js';
 import { RunForm } from './form.js';
 import { History } from './history.js';
 import { LANGUAGES, language, setLanguage, t, translatePage } from './i18n.js';
+import { CompareTable } from './compare.js';
 import { FinderView } from './finder.js';
 import { Landscapes } from './landscape.js';
 import { Stepper } from './stepper.js';
@@ -68,6 +69,7 @@ function frame(now) {
 // ---------------------------------------------------------------------------------------------------------------
 // Runs
 
+const compare = new CompareTable($('[data-testid="compare"]'));
 const landscapes = new Landscapes(() => scheduleFrame());
 const charts = new Charts(document, new ContourChart($('[data-testid="chart-contour"]'), landscapes), landscapes);
 const notice = $('.notice');
@@ -158,6 +160,7 @@ $('[data-testid="legend-toggle"]').addEventListener('click', () => {
 
 function structureChanged() {
   applyLegend();
+  compare.render(board.runs);
   $('.empty-runs').hidden = board.runs.length > 0;
   $('[data-testid="clear-runs"]').disabled = board.runs.length === 0;
   saveHash();
@@ -298,6 +301,36 @@ $('[data-testid="loss-log"]').addEventListener('change', (event) => {
   saveHash();
 });
 
+// PNG export: each chart's canvas (uPlot draws its axes and labels on it too), downloaded as an image.
+for (const figure of document.querySelectorAll('figure.chart')) {
+  const name = figure.dataset.testid.replace('chart-', '');
+  const button = el('button', { type: 'button', class: 'small-button', dataTestid: `png-${name}`, text: t('chart.png'), ariaLabel: t('chart.pngAria') });
+  button.addEventListener('click', () => {
+    const canvas = figure.querySelector('canvas');
+    if (!canvas) return;
+    const link = el('a', { href: canvas.toDataURL('image/png'), download: `descent-${name}.png` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  });
+  figure.querySelector('.chart-head').append(button);
+}
+
+// The rate slider: it re-runs as it moves (debounced), replacing its previous run on the charts.
+let slideTimer = 0;
+let slideRun = null;
+function slid() {
+  clearTimeout(slideTimer);
+  slideTimer = setTimeout(async () => {
+    const { spec, errors } = form.read();
+    if (errors.length) return;
+    if (slideRun) board.remove(slideRun);
+    const [run] = await startRuns([spec]);
+    slideRun = run ? run.id : null;
+    saveHash();
+  }, 300);
+}
+
 let hashTimer = 0;
 function formChanged() {
   clearTimeout(hashTimer);
@@ -407,7 +440,7 @@ async function main() {
   structureChanged();
   const catalog = await loadCatalog();
   if (!catalog) return;
-  form = new RunForm($('[data-testid="run-form"]'), catalog, { onSubmit: submit, onChange: formChanged });
+  form = new RunForm($('[data-testid="run-form"]'), catalog, { onSubmit: submit, onChange: formChanged, onSlide: slid });
   charts.curve.onZoom = saveHash;
   charts.contour.onZoom = saveHash;
   form.sweepButton.addEventListener('click', sweepField);

@@ -239,8 +239,14 @@ function makeField({ path, label, required, help, input, wide }) {
 // ---------------------------------------------------------------------------------------------------------------
 // A kind section (loss, schedule, optimizer)
 
+/** The slider's scale: log10 of the rate from 1e-4 to 10, in 120 notches. */
+const SLIDER = { lo: -4, hi: 1, notches: 120 };
+const toRate = (notch) => Number((10 ** (SLIDER.lo + ((SLIDER.hi - SLIDER.lo) * notch) / SLIDER.notches)).toPrecision(2));
+const toNotch = (rate) => Math.round(((Math.log10(rate) - SLIDER.lo) / (SLIDER.hi - SLIDER.lo)) * SLIDER.notches);
+
 class KindSection {
-  constructor(def, entries) {
+  constructor(def, entries, onSlide) {
+    this.onSlide = onSlide;
     this.key = def.key;
     this.entries = new Map(entries.map((entry) => [entry.kind, entry]));
     this.params = []; // [{param, ctl, input}]
@@ -309,6 +315,18 @@ class KindSection {
       const { wrap } = makeField({ path, label: param.name, required: param.required, help: param.description, input, wide });
       this.paramsEl.append(wrap);
       this.params.push({ param, ctl, input });
+      if (this.key === 'schedule' && kind === 'constant' && param.name === 'learning_rate' && this.onSlide) {
+        // a log-scale slider under the rate: moving it re-runs (the page debounces)
+        const slider = el('input', { type: 'range', min: '0', max: String(SLIDER.notches), step: '1', dataTestid: 'rate-slider', ariaLabel: t('form.slider'), class: 'rate-slider' });
+        const place = () => (slider.value = String(Number(input.value) > 0 ? toNotch(Number(input.value)) : 0));
+        place();
+        input.addEventListener('input', place);
+        slider.addEventListener('input', () => {
+          input.value = String(toRate(Number(slider.value)));
+          this.onSlide();
+        });
+        wrap.append(slider);
+      }
     }
     if (!entry.parameters.length) this.paramsEl.append(el('p', { class: 'muted small', text: t('form.noParams') }));
     return true;
@@ -339,14 +357,14 @@ class KindSection {
 // The whole form
 
 export class RunForm {
-  constructor(form, catalog, { onSubmit, onChange }) {
+  constructor(form, catalog, { onSubmit, onChange, onSlide }) {
     this.form = form;
     this.sections = {};
     this.simple = []; // [{path, ctl, input, get/set}]
     form.noValidate = true;
     form.replaceChildren();
 
-    const sections = SECTIONS.map((def) => (this.sections[def.key] = new KindSection(def, catalog[def.catalog] || [])));
+    const sections = SECTIONS.map((def) => (this.sections[def.key] = new KindSection(def, catalog[def.catalog] || [], onSlide)));
     const w0 = this.simpleField({ path: 'w0', label: t('form.w0'), required: true, ctl: { kind: 'numlist', scalarOk: true }, help: t('form.w0Help') });
     const steps = this.simpleField({ path: 'steps', label: 'steps', required: true, ctl: { kind: 'number', integer: true }, help: t('form.stepsHelp') });
     const dtype = this.simpleField({ path: 'dtype', label: 'dtype', ctl: { kind: 'enum', options: ['float32', 'float64'] }, help: t('form.dtypeHelp') });
