@@ -54,7 +54,18 @@ class Settings(BaseSettings):
         10, ge=0, le=19, description="How much lower the CPU priority of worker processes is than the server's."
     )
     max_streams_per_client: int = Field(16, ge=1, description="Event streams one client address may hold open.")
-    stream_poll_ms: int = Field(50, ge=5, description="How often a live stream looks for new rows.")
+    stream_poll_ms: int = Field(
+        50,
+        ge=5,
+        description="How often a live stream (or a free worker) looks for new rows (or queued jobs) on SQLite. On "
+        "PostgreSQL followers are woken by LISTEN/NOTIFY and look only every 20 x this without one.",
+    )
+    lease_seconds: float = Field(
+        10.0,
+        ge=1,
+        description="Lease of a queued or running job held by a server process, renewed by its heartbeat 5 times a "
+        "lease; once it runs out (the process died or lost the database) any replica fails the job, rows kept.",
+    )
     shutdown_timeout: int = Field(
         5, ge=0, description="Seconds SIGTERM waits for open requests and streams before closing them."
     )

@@ -1,5 +1,6 @@
 """The application factory: middleware, the router table, static files, and the lifespan of the store and pool."""
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import catalog, dashboard, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
+from service.api import catalog, dashboard, docs, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
 from service.api.body_timeout import BodyTimeout
@@ -26,10 +27,13 @@ from service.config import Settings
 from service.logs import valid_request_id
 from service.runs.dask_sweeps import DaskSweeps
 from service.runs.job import Job, JobKind
+from service.runs.leases import Leases
 from service.runs.lifecycle import Lifecycle
 from service.runs.ownership import recover
 from service.runs.pool import WorkerPool
-from service.store.open import location, open_store
+from service.runs.wakeups import Wakeups
+from service.store.open import listener, location, open_store
+from service.store.sql import QUEUED
 
 logger = logging.getLogger("service.runs")
 
@@ -39,7 +43,7 @@ Every error is an RFC 9457 problem document."""
 
 PROTECTED = (session, runs, sweeps, lr_finder, landscape, catalog)
 """The /v1 routers: with configured API keys, every route needs one."""
-PUBLIC = (health, dashboard)
+PUBLIC = (health, dashboard, docs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,7 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(store.purge_sessions, time.time())
         metrics.watch_runs(store.count_by_status)
 
+        poll = settings.stream_poll_ms / 1000
+        wakeups = Wakeups(poll)
+        wakeups.bind(asyncio.get_running_loop())
+
         def settled(job: Job) -> None:
+            wakeups.wake(job.id)
             if job.kind != JobKind.RUN:
                 return
             record = store.get(job.id)
@@ -72,15 +81,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             where,
             settings.max_concurrent_runs,
             settings.max_queued_runs,
+            settings.limits,
+            settings.lease_seconds,
+            kinds=[kind for kind in JobKind if not (kind == JobKind.SWEEP and settings.dask_scheduler)],
             threads=settings.executor == "thread",
             nice=settings.worker_nice,
             on_settled=settled,
+            claim_seconds=poll,
         )
+        leases = Leases(store, pool.owner, settings.lease_seconds, on_expired=lambda ids: [*map(wakeups.wake, ids)])
+        leases.start()
+
+        def notice(payload: str | None) -> None:
+            """A write on any replica: a queued job wakes the claimers, any other the job's followers."""
+            if payload is None or payload == QUEUED:
+                pool.poke()
+            if payload != QUEUED:
+                wakeups.wake(payload)
+
+        notices = listener(store, notice)
+        if notices is not None:  # PostgreSQL: woken on every write; a poll without a wake-up only as a safety net
+            wakeups.poll_seconds = pool.claim_seconds = poll * 20
+            notices.start()
         sweeps = None
         if settings.dask_scheduler:
             sweeps = DaskSweeps(settings.dask_scheduler, store, settings.max_concurrent_runs + settings.max_queued_runs)
             await sweeps.start()
-        app.state.lifecycle = Lifecycle(store, pool, settings.limits, settings.stream_poll_ms / 1000, sweeps)
+        app.state.lifecycle = Lifecycle(store, pool, settings.limits, wakeups, sweeps, settings.lease_seconds)
         metrics.watch_pool(lambda: pool.in_flight, settings.max_concurrent_runs)
         try:
             yield
@@ -88,9 +115,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if sweeps is not None:
                 await sweeps.close()
             pool.shutdown()
+            leases.stop()
+            if notices is not None:
+                notices.stop()
             store.close()
 
-    app = FastAPI(title="Descent", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(  # the docs pages are service.api.docs's, on vendored assets
+        title="Descent", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings, app.state.limits = settings, settings.limits
     app.state.metrics, app.state.streams, app.state.keys = metrics, streams, keys
     metrics.watch_streams(lambda: streams.total)
@@ -107,8 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Location", "Retry-After", "X-Request-ID"],
             allow_credentials=True,
         )
-    docs = frozenset(path for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if path)
-    app.add_middleware(HtmlSecurityHeaders, docs_paths=docs)
+    app.add_middleware(HtmlSecurityHeaders)
     app.add_middleware(HeadAsGet)  # outermost: every layer below sees the GET a HEAD stands for
     problems.install(app)
     for module in PROTECTED:  # authentication first: a client without a key learns nothing more than 401

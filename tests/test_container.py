@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import COURSE_RUN
 from tests.live import ROOT, answers_healthz, free_port
@@ -56,15 +57,44 @@ def test_runtime_stage_is_hardened() -> None:
     shutil.which("docker-compose") is None,
     reason="docker-compose is not installed (.ci/run installs Debian's docker-compose)",
 )
-def test_compose_file_validates() -> None:
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.scale.yml"])
+def test_compose_file_validates(compose_file: str) -> None:
     done = subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        ["docker-compose", "-f", str(ROOT / compose_file), "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_scaled_deployment_is_postgresql_three_replicas_an_sse_ready_balancer_and_dask() -> None:
+    """What an operator checks in `docker-compose.scale.yml` before running it."""
+    services = yaml.safe_load((ROOT / "docker-compose.scale.yml").read_text("utf-8"))["services"]
+    replicas = {name: service for name, service in services.items() if name.startswith("descent-")}
+    assert len(replicas) == 3
+    for replica in replicas.values():
+        environment = replica["environment"]
+        assert environment["DESCENT_STORE_URL"].startswith("postgresql://descent:descent@postgres:5432/")
+        assert environment["DESCENT_DASK_SCHEDULER"] == "tcp://dask-scheduler:8786"
+        assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert "ports" not in replica  # reached only through the balancer
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"][1]
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    assert services["lb"]["ports"] == ["8000:80"]
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["lb"]["volumes"]
+    assert {f"server {name}:8000" in nginx for name in replicas} == {True}
+    assert "proxy_buffering off;" in nginx
+    timeout = re.search(r"proxy_read_timeout (\d+)s;", nginx)
+    assert timeout is not None
+    assert int(timeout.group(1)) >= 600  # far longer than the 15 s between pings of a quiet stream
+    workers = [service for name, service in services.items() if name.startswith("dask-worker")]
+    assert len(workers) == 2
+    for dask in [services["dask-scheduler"], *workers]:
+        assert dask["image"] == replicas["descent-1"]["image"]  # the project's image: workers import the engine
+    assert services["dask-scheduler"]["command"][:2] == ["dask", "scheduler"]
+    assert {tuple(worker["command"][:3]) for worker in workers} == {("dask", "worker", "tcp://dask-scheduler:8786")}
 
 
 def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None:
@@ -110,11 +140,14 @@ def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None
         run = httpx.post(f"{url}/v1/runs", json=COURSE_RUN, timeout=60)
         assert run.status_code == 201
         assert run.json()["summary"]["verdict"] == "converged"
-        # the dashboard ships inside the package: its page, its modules and the vendored uPlot
+        # the dashboard ships inside the package: its page, its modules, the vendored uPlot, Swagger UI and ReDoc
         for path, kind in (
             ("/", "text/html"),
             ("/static/app.js", "javascript"),
             ("/static/vendor/uplot/uPlot.esm.js", "javascript"),
+            ("/docs", "text/html"),
+            ("/static/vendor/swagger-ui/swagger-ui-bundle.js", "javascript"),
+            ("/static/vendor/redoc/redoc.standalone.js", "javascript"),
         ):
             page = httpx.get(f"{url}{path}", timeout=10)
             assert page.status_code == 200, path

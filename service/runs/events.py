@@ -1,8 +1,9 @@
-"""A job's events, read from the store: replayed, then followed live by polling it, so any server process (or
-replica) can stream any job. Plain values; `service.api.sse` frames them as server-sent events."""
+"""A job's events, read from the store: replayed, then followed live (read again whenever `wait` returns: a
+wake-up from the store's listener, or a poll), so any server process (or replica) can stream any job. Plain
+values; `service.api.sse` frames them as server-sent events."""
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,21 @@ class Event:
 
 PING = Event(None)
 
+Wait = Callable[[str], Awaitable[None]]
+"""Waits until the job (by id) may have changed: a wake-up, or the poll interval."""
+
+
+def polling(seconds: float) -> Wait:
+    """A `Wait` that only polls."""
+
+    async def wait(_: str) -> None:
+        await anyio.sleep(seconds)
+
+    return wait
+
+
+POLLING = polling(0.05)
+
 
 async def run_events(
     store: RunStore,
@@ -35,7 +51,7 @@ async def run_events(
     after: int = -1,
     batch: int | None = None,
     interval_ms: int = 0,
-    poll_seconds: float = 0.05,
+    wait: Wait = POLLING,
 ) -> AsyncIterator[Event]:
     """Events of a run from step `after + 1` on: `run`, then `step` (or `steps`), then `end`. The run must exist."""
     record = await anyio.to_thread.run_sync(store.get, run_id)
@@ -81,7 +97,7 @@ async def run_events(
         if time.monotonic() - last_sent >= PING_SECONDS:
             yield PING
             last_sent = time.monotonic()
-        await anyio.sleep(poll_seconds)
+        await wait(run_id)
 
 
 def step_events(rows: Trace, scalar: bool, batch: int | None) -> list[Event]:
@@ -95,7 +111,7 @@ def step_events(rows: Trace, scalar: bool, batch: int | None) -> list[Event]:
     ]
 
 
-async def job_events(store: RunStore, job_id: str, poll_seconds: float = 0.05) -> AsyncIterator[Event]:
+async def job_events(store: RunStore, job_id: str, wait: Wait = POLLING) -> AsyncIterator[Event]:
     """`progress` {step, steps} whenever the job advanced, then `end` {status, error}. The job must exist."""
     sent = None
     last_sent = time.monotonic()
@@ -112,4 +128,4 @@ async def job_events(store: RunStore, job_id: str, poll_seconds: float = 0.05) -
         if time.monotonic() - last_sent >= PING_SECONDS:
             yield PING
             last_sent = time.monotonic()
-        await anyio.sleep(poll_seconds)
+        await wait(job_id)

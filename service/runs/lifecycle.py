@@ -1,5 +1,6 @@
-"""One lifecycle for every job: admit (or `Busy`), store as queued, execute in the bounded pool, read the results
-back from the store. The edge hands in prepared spec documents and gets records, traces and arrays back."""
+"""One lifecycle for every job: admit (or `Busy`), store as queued in the shared queue, execute in whichever
+replica's pool claims it first, read the results back from the store. The edge hands in prepared spec documents
+and gets records, traces and arrays back."""
 
 import asyncio
 import logging
@@ -19,6 +20,7 @@ from service.runs.dask_sweeps import DaskSweeps
 from service.runs.events import Event, job_events, run_events
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
+from service.runs.wakeups import Wakeups
 from service.specs import cost
 from service.store.base import ACTIVE, ENDED, JobRecord, Page, RunRecord, RunStore, Status
 
@@ -72,13 +74,17 @@ class Lifecycle:
         store: RunStore,
         pool: WorkerPool,
         limits: Limits,
-        poll_seconds: float = 0.05,
+        wakeups: Wakeups | None = None,
         sweeps: DaskSweeps | None = None,
+        lease_seconds: float = 10.0,
     ) -> None:
-        """With `sweeps` (DESCENT_DASK_SCHEDULER), sweeps execute on the Dask cluster instead of the pool."""
-        self.store, self.pool, self.limits, self.poll_seconds = store, pool, limits, poll_seconds
+        """With `sweeps` (DESCENT_DASK_SCHEDULER), sweeps execute on the Dask cluster instead of the pool.
+        `wakeups` end the waits of followers early (default: polling every 50 ms)."""
+        self.store, self.pool, self.limits = store, pool, limits
+        self.wakeups = wakeups or Wakeups(0.05)
         self.answers = AnswerBudget(limits.max_answer_bytes)
-        self.sweeps = sweeps
+        self.sweeps, self.lease_seconds = sweeps, lease_seconds
+        self._watchers: set[asyncio.Task[None]] = set()
 
     # Admission -------------------------------------------------------------------------------------------------
 
@@ -98,9 +104,7 @@ class Lifecycle:
             dtype=document["dtype"],
             dims=0 if scalar else len(document["w0"]),
         )
-        finished = await self._admit(
-            JobKind.RUN, record.id, document, lambda: self.store.insert(record, self.pool.owner)
-        )
+        finished = await self._admit(JobKind.RUN, record.id, document, lambda: self.store.insert(record))
         logger.info("run queued", extra={"run_id": record.id, "steps": steps})
         return record, finished
 
@@ -114,18 +118,59 @@ class Lifecycle:
     ) -> tuple[JobRecord, "asyncio.Future[str]"]:
         """Store a sweep, range test or landscape as queued and start it; `Busy` when the pool is full."""
         record = JobRecord(str(uuid.uuid4()), kind, name, Status.QUEUED, now(), None, document, meta or {}, steps)
-        finished = await self._admit(kind, record.id, document, lambda: self.store.insert_job(record, self.pool.owner))
+        finished = await self._admit(kind, record.id, document, lambda: self.store.insert_job(record))
         return record, finished
 
     async def _admit(self, kind: JobKind, job_id: str, document: dict[str, Any], insert: Any) -> "asyncio.Future[str]":
-        runner: WorkerPool | DaskSweeps = self.sweeps if kind == JobKind.SWEEP and self.sweeps else self.pool
-        runner.reserve()
+        """Take a place, store the job as queued, and wake a claimer; the future resolves to its final status once
+        it has ended, on whichever replica executed it."""
+        if kind == JobKind.SWEEP and self.sweeps is not None:
+            return await self._admit_to_dask(job_id, document, insert)
+        self.pool.reserve()
         try:
             await anyio.to_thread.run_sync(insert)
         except BaseException:
-            runner.release()
+            self.pool.release()
             raise
-        return runner.submit(Job(kind, job_id, document, self.limits, self.pool.owner))
+        self.wakeups.bind(asyncio.get_running_loop())
+        self.pool.poke()
+        ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        watcher = asyncio.create_task(self._watch(kind, job_id, ended))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
+        return ended
+
+    async def _admit_to_dask(self, job_id: str, document: dict[str, Any], insert: Any) -> "asyncio.Future[str]":
+        """A sweep with a Dask cluster: this process claims it at once and drives it on the cluster."""
+        assert self.sweeps is not None
+        self.sweeps.reserve()
+        try:
+            await anyio.to_thread.run_sync(insert)
+            await anyio.to_thread.run_sync(
+                lambda: self.store.claim(self.pool.owner, self.lease_seconds, [JobKind.SWEEP], job_id)
+            )
+        except BaseException:
+            self.sweeps.release()
+            raise
+        return self.sweeps.submit(Job(JobKind.SWEEP, job_id, document, self.limits, self.pool.owner))
+
+    async def _watch(self, kind: JobKind, job_id: str, ended: "asyncio.Future[str]") -> None:
+        """Until the job has ended (or is gone): then resolve `ended` and give its place back."""
+        read = self.store.get if kind == JobKind.RUN else self.store.get_job
+        try:
+            while True:
+                try:
+                    record = await anyio.to_thread.run_sync(read, job_id)
+                except Exception:  # the database is away for a moment: look again
+                    logger.exception("reading a job's status failed", extra={"job_id": job_id})
+                else:
+                    if record is None or record.status in ENDED:
+                        if not ended.done():
+                            ended.set_result(Status.FAILED if record is None else record.status)
+                        return
+                await self.wakeups.wait(job_id)
+        finally:
+            self.pool.release()
 
     async def compute(self, kind: JobKind, document: dict[str, Any]) -> tuple[JobRecord, dict[str, npt.NDArray[Any]]]:
         """A job whose answer is synchronous (range test, landscape): run it through the pool, read its result,
@@ -198,7 +243,7 @@ class Lifecycle:
             await anyio.to_thread.run_sync(self.store.request_cancel, run_id, "client")
             with anyio.move_on_after(wait_seconds):
                 while record.status not in ENDED:
-                    await anyio.sleep(0.02)
+                    await self.wakeups.wait(run_id)
                     record = await self.run(run_id)
             return record
         if not await anyio.to_thread.run_sync(self.store.delete, run_id):
@@ -210,7 +255,8 @@ class Lifecycle:
     def run_events(
         self, run_id: str, after: int = -1, batch: int | None = None, interval_ms: int = 0
     ) -> AsyncIterator[Event]:
-        return run_events(self.store, run_id, after, batch, interval_ms, self.poll_seconds)
+        self.wakeups.bind(asyncio.get_running_loop())
+        return run_events(self.store, run_id, after, batch, interval_ms, self.wakeups.wait)
 
     async def followed_run(self, run_id: str, batch: int | None) -> AsyncIterator[Event]:
         """The events of a run this request started; if the client goes away before `end`, the run is cancelled."""
@@ -224,7 +270,8 @@ class Lifecycle:
                 self.store.request_cancel(run_id, "client")
 
     def job_events(self, job_id: str) -> AsyncIterator[Event]:
-        return job_events(self.store, job_id, self.poll_seconds)
+        self.wakeups.bind(asyncio.get_running_loop())
+        return job_events(self.store, job_id, self.wakeups.wait)
 
 
 T = TypeVar("T")

@@ -40,12 +40,13 @@ def is_alive(owner: str | None) -> bool:
 
 
 def recover(store: RunStore, alive: Callable[[str | None], bool] = is_alive) -> list[str]:
-    """Mark runs (and other jobs) whose server process died as failed; a run's stored rows stay as they are. Returns
-    the runs' ids."""
+    """At start: mark runs (and other jobs) whose server process on this host died as failed, at once rather than
+    when their leases run out; a run's stored rows stay as they are. Queued jobs nobody claimed stay queued (the
+    shared queue). Returns the runs' ids."""
     for job_id, owner in store.unfinished_jobs():
-        if not alive(owner):
+        if owner is not None and not alive(owner):
             store.finish_job(job_id, Status.FAILED, now(), error="The server stopped while this job was computing.")
-    orphans = [run_id for run_id, owner in store.unfinished() if not alive(owner)]
+    orphans = [run_id for run_id, owner in store.unfinished() if owner is not None and not alive(owner)]
     for run_id in orphans:
         store.finish(
             run_id,

@@ -1,28 +1,34 @@
-"""The bounded worker pool: at most `workers` jobs execute and at most `queue` wait; beyond that, `Busy`.
+"""The bounded worker pool: its lanes take queued jobs from the shared store, and it admits at most `workers +
+queue` jobs of this server process's clients at once (beyond that, `Busy`).
 
-Each worker is its own single-process executor (a lane), and the pool hands a waiting job to the next free lane.
-A worker that dies (killed, out of memory) fails only the job it was executing: its lane is rebuilt, the other
-lanes and the waiting jobs go on. Processes by default (the step loop holds the GIL), threads when the store is in
-memory. The server process only inserts the queued job and waits on a future; the store is the one channel back,
-so any server process (or replica) can stream, read or cancel any job.
+Each worker is its own single-process executor (a lane). A lane that is free claims the oldest queued job nobody
+owns from the store (any replica's: `RunStore.claim`, `FOR UPDATE SKIP LOCKED` on PostgreSQL), with a lease the
+server's heartbeat renews (`service.runs.leases`). So the queue is shared: a job queued on a busy or dead replica
+is executed by any replica with a free worker. A worker that dies (killed, out of memory) fails only the job it
+was executing: its lane is rebuilt, the other lanes go on. Processes by default (the step loop holds the GIL),
+threads when the store is in memory. The store is the one channel back, so any replica can stream, read or cancel
+any job.
 """
 
-import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 
 from service.clock import now
 from service.errors import Busy
+from service.limits import Limits
 from service.runs.job import Job, JobKind
 from service.runs.ownership import process_identity
 from service.runs.worker import execute
 from service.store.base import NotOwnedError, RunStore, Status
+
+logger = logging.getLogger("service.runs")
 
 PARENT_CHECK_SECONDS = 0.5
 """How often a worker process checks that its server process still lives."""
@@ -54,7 +60,7 @@ class _Lane:
 
 
 class WorkerPool:
-    """Places are reserved before a job is stored (`reserve`), so a stored job always has its place."""
+    """Places are reserved before a job is stored (`reserve`) and released once it has ended, wherever it ran."""
 
     def __init__(
         self,
@@ -62,22 +68,31 @@ class WorkerPool:
         store_location: str,
         workers: int,
         queue: int,
+        limits: Limits,
+        lease_seconds: float,
+        kinds: Collection[str] = tuple(JobKind),
         threads: bool = False,
         nice: int = 0,
         on_settled: Callable[[Job], None] | None = None,
+        claim_seconds: float = 0.05,
     ) -> None:
+        """`kinds`: the job kinds this pool claims (sweeps go to Dask when it is configured). `claim_seconds`: how
+        often free lanes look for queued jobs when nothing wakes them (`poke`)."""
         self._store = store
         self._on_settled = on_settled
         self.capacity, self._queue, self._nice = workers, queue, nice
+        self._limits, self._lease, self._kinds, self.claim_seconds = limits, lease_seconds, kinds, claim_seconds
         self._threads = threads or store_location == ":memory:"
         self._target: RunStore | str = store if self._threads else store_location
         self.owner = process_identity()
         self._lanes = [_Lane(self._new_executor) for _ in range(workers)]
         self._idle = deque(self._lanes)
-        self._waiting: deque[tuple[Job, Callable[[str], None]]] = deque()
         self._in_flight = 0
         self._closed = False
         self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="claims", daemon=True)
+        self._dispatcher.start()
 
     def _new_executor(self) -> Executor:
         if self._threads:
@@ -95,40 +110,47 @@ class WorkerPool:
         raise Busy(f"All {self.capacity} workers are busy and {self._queue} jobs are waiting; retry in a moment.")
 
     def release(self) -> None:
-        """Give back a reserved place that will not be used (the job could not be stored)."""
+        """Give back a reserved place: its job ended (wherever it ran), or could not be stored."""
         with self._lock:
             self._in_flight -= 1
 
-    def submit(self, job: Job) -> "asyncio.Future[str]":
-        """Start a stored queued job in the place `reserve` took; the returned future resolves to its final status
-        once that is stored."""
-        loop = asyncio.get_running_loop()
-        settled: asyncio.Future[str] = loop.create_future()
+    def poke(self) -> None:
+        """A job was queued (here or on another replica): free lanes look for it now."""
+        self._wake.set()
 
-        def resolve(status: str) -> None:
-            with contextlib.suppress(RuntimeError):  # the event loop is already closed at shutdown
-                loop.call_soon_threadsafe(_resolve, settled, status)
+    def _dispatch(self) -> None:
+        """In the claims thread: while a lane is free, claim the next queued job for it."""
+        while not self._closed:
+            self._wake.wait(self.claim_seconds)
+            self._wake.clear()
+            while not self._closed:
+                with self._lock:
+                    lane = self._idle.popleft() if self._idle else None
+                if lane is None:
+                    break
+                try:
+                    claim = self._store.claim(self.owner, self._lease, self._kinds)
+                except Exception:  # the database is away for a moment: the next round retries
+                    logger.exception("claiming a queued job failed")
+                    claim = None
+                if claim is None:
+                    with self._lock:
+                        self._idle.appendleft(lane)
+                    break
+                self._start(lane, Job(JobKind(claim.kind), claim.id, claim.spec, self._limits, self.owner))
 
-        with self._lock:
-            lane = self._idle.popleft() if self._idle else None
-            if lane is None:
-                self._waiting.append((job, resolve))
-        if lane is not None:
-            self._start(lane, job, resolve)
-        return settled
-
-    def _start(self, lane: _Lane, job: Job, resolve: Callable[[str], None]) -> None:
+    def _start(self, lane: _Lane, job: Job) -> None:
         try:
             future = lane.executor.submit(execute, job, self._target)
         except RuntimeError:  # the lane broke (or shut down) since its last job: rebuild it once
             lane.rebuild()
             future = lane.executor.submit(execute, job, self._target)
-        future.add_done_callback(lambda done: self._settle(lane, job, resolve, done))
+        future.add_done_callback(lambda done: self._settle(lane, job, done))
 
-    def _settle(self, lane: _Lane, job: Job, resolve: Callable[[str], None], done: "Future[str]") -> None:
-        """In the lane's callback thread: store the job's end if its worker could not, free the place, and hand the
-        lane the next waiting job."""
-        status, error = Status.FAILED.value, None
+    def _settle(self, lane: _Lane, job: Job, done: "Future[str]") -> None:
+        """In the lane's callback thread: store the job's end if its worker could not, then free the lane for the
+        next queued job."""
+        error = None
         what = "run" if job.kind == JobKind.RUN else "job"
         try:
             if done.cancelled():
@@ -140,21 +162,14 @@ class WorkerPool:
                     f"the {kept} stored until then are kept."
                 )
                 lane.rebuild()
-            else:
-                status = done.result()
             if error is not None:
                 self._fail(job, error)
             if self._on_settled is not None:
                 self._on_settled(job)
         finally:
             with self._lock:
-                self._in_flight -= 1
-                following = self._waiting.popleft() if self._waiting and not self._closed else None
-                if following is None:
-                    self._idle.append(lane)
-            resolve(status)
-            if following is not None:
-                self._start(lane, *following)
+                self._idle.append(lane)
+            self.poke()
 
     def _fail(self, job: Job, error: str) -> None:
         """Store a job's failure for its dead worker, unless it is no longer this process's (recovered, deleted)."""
@@ -169,24 +184,15 @@ class WorkerPool:
         return self._in_flight
 
     def shutdown(self) -> None:
-        """Ask this process's runs to stop at their next chunk (they are stored as failed), fail the jobs still
-        waiting, then wait for the workers."""
+        """Stop claiming, ask the runs this process executes to stop at their next chunk (they are stored as
+        failed), then wait for the workers. Queued jobs stay in the shared queue, for another replica or the next
+        start."""
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+        self._dispatcher.join(timeout=5)
         for run_id, owner in self._store.unfinished():
             if owner == self.owner:
                 self._store.request_cancel(run_id, "shutdown")
-        with self._lock:
-            self._closed = True
-            waiting, self._waiting = list(self._waiting), deque()
-        for job, resolve in waiting:
-            what = "run" if job.kind == JobKind.RUN else "job"
-            self._fail(job, f"The server shut down before the {what} started.")
-            with self._lock:
-                self._in_flight -= 1
-            resolve(Status.FAILED)
         for lane in self._lanes:
             lane.executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _resolve(future: "asyncio.Future[str]", status: str) -> None:
-    if not future.done():
-        future.set_result(status)

@@ -115,8 +115,8 @@ function showTable(run, button) {
     } catch {
       const range = document.createRange();
       range.selectNodeContents(pre);
-      window.getSelection().removeAllRanges();
-      window.getSelection().addRange(range);
+      window.getSelection()?.removeAllRanges();
+      window.getSelection()?.addRange(range);
       status.textContent = t('share.selected');
     }
   });
@@ -302,8 +302,8 @@ $('[data-testid="loss-log"]').addEventListener('change', (event) => {
 });
 
 // PNG export: each chart's canvas (uPlot draws its axes and labels on it too), downloaded as an image.
-for (const figure of document.querySelectorAll('figure.chart')) {
-  const name = figure.dataset.testid.replace('chart-', '');
+for (const figure of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('figure.chart'))) {
+  const name = (figure.dataset.testid || '').replace('chart-', '');
   const button = el('button', { type: 'button', class: 'small-button', dataTestid: `png-${name}`, text: t('chart.png'), ariaLabel: t('chart.pngAria') });
   button.addEventListener('click', () => {
     const canvas = figure.querySelector('canvas');
@@ -313,7 +313,7 @@ for (const figure of document.querySelectorAll('figure.chart')) {
     link.click();
     link.remove();
   });
-  figure.querySelector('.chart-head').append(button);
+  figure.querySelector('.chart-head')?.append(button);
 }
 
 // The rate slider: it re-runs as it moves (debounced), replacing its previous run on the charts.
@@ -370,6 +370,7 @@ async function applyHash() {
   try {
     if (spec && !form.write(spec)) form.showGeneral(t('form.unknownKind'));
     for (const run of [...board.runs]) if (runs.length && !runs.includes(run.id)) board.remove(run.id);
+    /** @type {string[]} */
     const missing = [];
     for (const id of runs) {
       try {

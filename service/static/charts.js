@@ -162,6 +162,7 @@ class StepChart extends ChartBase {
     this.markers = [];
     this.series = [];
     this.dataMaxX = 0;
+    this.plannedX = 0; // the most steps a streaming run on the chart plans (the x axis spans them)
     this.floor = null; // a value the y axis always shows (the loss's or w's known minimum)
     this.step = null;
   }
@@ -445,6 +446,8 @@ class CurveChart extends ChartBase {
     this.paths = [];
     this.yExtent = [0, 1];
     this.curves = [];
+    /** @type {(() => void) | null} called when a drag or a button changes the zoom (the URL keeps it) */
+    this.onZoom = null;
     this.zoom = null; // [lo, hi] of w chosen by a drag, or null: the whole path
     this.step = null; // the highlighted step (step through), or null
     this.zoomPath = figure.querySelector('[data-testid="curve-zoom-path"]');

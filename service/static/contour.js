@@ -63,6 +63,8 @@ export class ContourChart {
     this.runs = [];
     this.view = null;
     this.zoom = null; // {x0, x1, y0, y1} chosen by a drag, or null
+    /** @type {(() => void) | null} called when the zoom changes (the URL keeps it) */
+    this.onZoom = null;
     this.step = null;
     this.drag = null;
     new ResizeObserver(() => this.draw()).observe(this.canvas);

@@ -12,7 +12,11 @@ import { t } from './i18n.js';
 const SUGGESTION_COLORS = { steepest: '#0072B2', valley: '#009E73', minimum: '#D55E00' };
 
 export class FinderView {
-  /** @param hooks {runAt(lr): runs the form's spec at a constant rate lr} */
+  /**
+   * @param {HTMLElement} panel
+   * @param {{runAt: (lr: number, name: string) => void, changed: () => void}} hooks  runAt runs the form's spec at a
+   *   constant rate; changed tells the page (the URL keeps the open view)
+   */
   constructor(panel, hooks) {
     this.panel = panel;
     this.hooks = hooks;
@@ -63,13 +67,14 @@ export class FinderView {
     this.status.textContent = t(result.stopped_early ? 'finder.stopped' : 'finder.done', { n, last: compact(result.lr[n - 1]) });
     const suggestions = result.suggestions.filter((s) => s.lr !== null && s.lr !== undefined);
     this.panel.dataset.suggestions = suggestions.map((s) => `${s.name}:${s.lr}`).join(' ');
+    /** @type {any} uPlot's options (its types want a LogBase literal for `log`) */
     const options = {
       ...this.size(),
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
       scales: { x: { time: false, distr: 3, log: 10 } },
       axes: [
-        { ...AXIS, label: t('finder.rate'), labelSize: 18, size: 32, values: axisValues, ...logAxis(true) },
+        { ...AXIS, label: t('finder.rate'), labelSize: 18, size: 32, ...logAxis(true) },
         { ...AXIS, label: t('finder.loss'), labelSize: 18, size: 62, values: axisValues, ...linearAxis(false) },
       ],
       series: [

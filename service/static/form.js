@@ -4,6 +4,10 @@
 import { el } from './dom.js';
 import { t } from './i18n.js';
 
+/** @typedef {import('./api.js').Catalog} Catalog */
+/** @typedef {import('./api.js').Schemas['CatalogEntry']} CatalogEntry */
+/** @typedef {import('./api.js').Schemas['Parameter']} Parameter */
+
 const LIBRARIES = {
   all: 'Any library',
   tf1: 'TensorFlow 1 (tf.compat.v1)',
@@ -217,6 +221,7 @@ function nudge(event) {
  * One labelled field: the input, its help text and its error slot (`data-error-for` = path), tied together with
  * aria-describedby. Returns {wrap, input}.
  */
+/** @param {{path: string, label: string, required?: boolean, help?: string | null, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, wide?: boolean}} field */
 function makeField({ path, label, required, help, input, wide }) {
   const helpId = `${input.id}-help`;
   const errorId = `${input.id}-error`;
@@ -245,6 +250,11 @@ const toRate = (notch) => Number((10 ** (SLIDER.lo + ((SLIDER.hi - SLIDER.lo) * 
 const toNotch = (rate) => Math.round(((Math.log10(rate) - SLIDER.lo) / (SLIDER.hi - SLIDER.lo)) * SLIDER.notches);
 
 class KindSection {
+  /**
+   * @param {typeof SECTIONS[number]} def
+   * @param {CatalogEntry[]} entries  the catalogue's kinds for this section
+   * @param {(() => void) | undefined} onSlide  called as the rate slider moves (constant schedules)
+   */
   constructor(def, entries, onSlide) {
     this.onSlide = onSlide;
     this.key = def.key;
@@ -321,9 +331,10 @@ class KindSection {
         const place = () => (slider.value = String(Number(input.value) > 0 ? toNotch(Number(input.value)) : 0));
         place();
         input.addEventListener('input', place);
+        const onSlide = this.onSlide;
         slider.addEventListener('input', () => {
           input.value = String(toRate(Number(slider.value)));
-          this.onSlide();
+          onSlide();
         });
         wrap.append(slider);
       }
@@ -357,6 +368,11 @@ class KindSection {
 // The whole form
 
 export class RunForm {
+  /**
+   * @param {any} form  the <form>, emptied and rebuilt
+   * @param {Catalog} catalog  GET /v1/catalog
+   * @param {{onSubmit: Function, onChange: Function, onSlide?: () => void}} hooks
+   */
   constructor(form, catalog, { onSubmit, onChange, onSlide }) {
     this.form = form;
     this.sections = {};
@@ -419,6 +435,7 @@ export class RunForm {
     return paths;
   }
 
+  /** @param {{path: string, label: string, required?: boolean, ctl: object, help: string, wide?: boolean}} field */
   simpleField({ path, label, required, ctl, help, wide }) {
     let input;
     if (ctl.kind === 'text') input = el('input', { type: 'text', name: path, id: idFor(path), autocomplete: 'off', maxLength: 200 });

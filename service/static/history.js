@@ -6,7 +6,18 @@ import { fixed6, relativeTime } from './format.js';
 import { t } from './i18n.js';
 import { labelFor } from './runs.js';
 
+/** @typedef {import('./api.js').RunInfo} RunInfo */
+/** @typedef {import('./api.js').Summary} Summary */
+/**
+ * A run as the list shows it: a RunInfo from GET /v1/runs, or what the page knows of a run it started.
+ * @typedef {Pick<RunInfo, 'id' | 'status' | 'spec' | 'summary'> & {name?: string | null, created_at?: string}} Entry
+ */
+
 export class History {
+  /**
+   * @param {any} panel  the history panel (its list, buttons and status line are found in it)
+   * @param {{open: (id: string) => unknown, error?: (message: string) => void}} hooks
+   */
   constructor(panel, { open, error }) {
     this.list = panel.querySelector('.history-list');
     this.more = panel.querySelector('[data-testid="history-more"]');
@@ -43,7 +54,10 @@ export class History {
     }
   }
 
-  /** Adds or refreshes one entry (a new run goes on top). */
+  /**
+   * Adds or refreshes one entry (a new run goes on top).
+   * @param {Entry} info
+   */
   upsert(info, onTop = true) {
     const existing = this.items.get(info.id);
     const item = this.item(info);
@@ -54,8 +68,9 @@ export class History {
     this.status.textContent = '';
   }
 
+  /** @param {Entry} info */
   item(info) {
-    const summary = info.summary || {};
+    const summary = /** @type {Partial<Summary>} */ (info.summary || {});
     const spec = info.spec || {};
     const label = info.name || labelFor(spec);
     const verdict = summary.verdict ? t(`verdict.${summary.verdict}`) : t(`status.${info.status}`);

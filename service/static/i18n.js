@@ -53,7 +53,8 @@ export function t(key, vars = {}) {
 /** Translates the static page: `data-i18n`, `data-i18n-title`, `data-i18n-aria-label`, and `<html lang>`. */
 export function translatePage(root = document) {
   document.documentElement.lang = current;
-  for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
-  for (const node of root.querySelectorAll('[data-i18n-title]')) node.title = t(node.dataset.i18nTitle);
-  for (const node of root.querySelectorAll('[data-i18n-aria-label]')) node.setAttribute('aria-label', t(node.dataset.i18nAriaLabel));
+  const all = (selector) => /** @type {NodeListOf<HTMLElement>} */ (root.querySelectorAll(selector));
+  for (const node of all('[data-i18n]')) node.textContent = t(node.dataset.i18n || '');
+  for (const node of all('[data-i18n-title]')) node.title = t(node.dataset.i18nTitle || '');
+  for (const node of all('[data-i18n-aria-label]')) node.setAttribute('aria-label', t(node.dataset.i18nAriaLabel || ''));
 }

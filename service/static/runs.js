@@ -8,11 +8,23 @@ import { compact, fixed6 } from './format.js';
 import { language, t } from './i18n.js';
 import { whyLine } from './why.js';
 
+/** @typedef {import('./api.js').RunSpec} RunSpec */
+/** @typedef {import('./api.js').RunInfo} RunInfo */
+/** @typedef {import('./api.js').Summary} Summary */
+/** @typedef {import('./api.js').Trace} Trace */
+/** @typedef {import('./api.js').StepEvent} StepEvent */
+/** @typedef {import('./api.js').EndEvent} EndEvent */
+/** @typedef {RunInfo['status']} Status */
+
+/** @type {Set<Status>} */
 const TERMINAL = new Set(['finished', 'diverged', 'cancelled', 'failed']);
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** A short label for a spec without a name: "rate 0.2", "tf1.exponential_decay · torch.SGD m=0.9". */
+/**
+ * A short label for a spec without a name: "rate 0.2", "tf1.exponential_decay · torch.SGD m=0.9".
+ * @param {RunSpec | null | undefined} spec
+ */
 export function labelFor(spec) {
   if (!spec) return t('run.run');
   if (spec.name) return spec.name;
@@ -23,7 +35,8 @@ export function labelFor(spec) {
   else label = s ? s.kind : t('run.run');
   const o = spec.optimizer;
   if (o && o.kind && o.kind !== 'sgd') {
-    label += ` · ${o.kind}${o.momentum ? ` ${t('run.momentum', { momentum: o.momentum })}` : ''}`;
+    const momentum = 'momentum' in o ? o.momentum : 0;
+    label += ` · ${o.kind}${momentum ? ` ${t('run.momentum', { momentum })}` : ''}`;
   }
   const dims = Array.isArray(spec.w0) ? spec.w0.length : 1;
   if (dims > 1) label += ` · ${dims}-D`;
@@ -45,25 +58,47 @@ function progressText(run) {
 }
 
 export class Run {
+  /**
+   * @param {string} id
+   * @param {number} slot  its colour and dash (colors.js)
+   * @param {RunSpec} spec
+   * @param {string | null} [label]
+   */
   constructor(id, slot, spec, label) {
     this.id = id;
     this.slot = slot;
-    ({ color: this.color, dash: this.dash } = slotStyle(slot));
+    const style = slotStyle(slot);
+    this.color = style.color;
+    this.dash = style.dash;
     this.spec = spec;
     this.label = label || labelFor(spec);
+    /** @type {Status} */
     this.status = 'queued';
+    /** @type {Summary | null} */
     this.summary = null;
+    /** @type {string | null} */
     this.error = null;
+    /** @type {string | undefined} */
+    this.createdAt = undefined;
     this.visible = true;
-    this.dims = Array.isArray(spec && spec.w0) ? spec.w0.length : 1;
+    const w0 = spec && spec.w0;
+    this.dims = Array.isArray(w0) ? w0.length : 1;
+    /** @type {number[]} */
     this.steps = [];
+    /** @type {(number | null)[]} */
     this.loss = [];
+    /** @type {(number | null)[]} */
     this.lr = [];
+    /** @type {(number | null)[][]} */
     this.w = Array.from({ length: this.dims }, () => []); // one column per dimension
     this.lastStep = -1;
     this.minLoss = Infinity; // the lowest loss so far (kept as rows arrive: no scan of a long run per frame)
+    /** @type {EventSource | null} */
     this.source = null; // the open EventSource
     this.retries = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+    /** @type {string | null} */
     this.twinOf = null; // an identical run already on the charts (same spec): its label
   }
 
@@ -105,7 +140,10 @@ export class Run {
     return TERMINAL.has(this.status);
   }
 
-  /** RunInfo from the POST answer, the `run` event or GET: a terminal status waits for the rows (see finish). */
+  /**
+   * RunInfo from the POST answer, the `run` event or GET: a terminal status waits for the rows (see finish).
+   * @param {RunInfo} info
+   */
   setInfo(info) {
     if (info.spec) this.spec = info.spec;
     if (info.created_at) this.createdAt = info.created_at;
@@ -113,6 +151,7 @@ export class Run {
     if (info.error) this.error = info.error;
   }
 
+  /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr'>} row */
   appendRow(row) {
     if (!(row.step > this.lastStep)) return 0; // never a duplicate, whatever the stream replays
     this.steps.push(row.step);
@@ -129,7 +168,10 @@ export class Run {
     return 1;
   }
 
-  /** Columnar rows ({step: [...], w: [...], loss, lr}), as in GET's `trace` and `steps` events. */
+  /**
+   * Columnar rows ({step: [...], w: [...], loss, lr}), as in GET's `trace` and `steps` events.
+   * @param {Trace | null} cols
+   */
   appendColumns(cols) {
     if (!cols || !Array.isArray(cols.step)) return 0;
     let added = 0;
@@ -140,12 +182,14 @@ export class Run {
     return added;
   }
 
+  /** @param {number} dims */
   reshape(dims) {
     if (this.steps.length > 0) return;
     this.dims = dims;
     this.w = Array.from({ length: dims }, () => []);
   }
 
+  /** @param {Partial<EndEvent>} end  the `end` event's data, or the run read back */
   finish({ status, summary, error }) {
     this.status = status || 'finished';
     this.summary = summary || null;
@@ -175,8 +219,9 @@ export class Run {
 
 export class Board {
   /**
-   * @param list   the <ul> of run cards
-   * @param hooks  {changed(): structure or status changed, data(): new rows, ended(run), notice(text)}
+   * @param {HTMLElement} list  the <ul> of run cards
+   * @param {{changed: () => void, data: () => void, ended: (run: Run) => void, notice: (text: string) => void, table?: (run: Run, button: HTMLElement) => void}} hooks
+   *   changed: structure or status changed; data: new rows; ended: a run ended; notice: a message for the page
    */
   constructor(list, hooks) {
     this.list = list;
@@ -186,6 +231,7 @@ export class Board {
     this.dirty = new Set();
   }
 
+  /** @param {string} id */
   get(id) {
     return this.runs.find((run) => run.id === id);
   }
@@ -198,6 +244,10 @@ export class Board {
     return this.runs.map((run) => run.id);
   }
 
+  /**
+   * @param {RunInfo} info
+   * @param {string | null} [label]
+   */
   add(info, label) {
     const existing = this.get(info.id);
     if (existing) return existing;
@@ -222,6 +272,8 @@ export class Board {
   /**
    * POSTs the specs together (202 each), then adds their cards at once, in order, and follows their events.
    * Returns one {run} or {error} per spec.
+   * @param {RunSpec[]} specs
+   * @returns {Promise<{run?: Run, error?: any}[]>}
    */
   async start(specs) {
     const settled = await Promise.allSettled(specs.map((spec) => api.createRun(spec)));
@@ -233,7 +285,10 @@ export class Board {
     });
   }
 
-  /** Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running. */
+  /**
+   * Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running.
+   * @param {string} id
+   */
   async open(id) {
     const present = this.get(id);
     if (present) {
@@ -283,7 +338,7 @@ export class Board {
       this.translate(run);
     });
     source.addEventListener('error', (event) => {
-      if (typeof event.data === 'string') {
+      if (event instanceof MessageEvent && typeof event.data === 'string') {
         const problem = parse(event) || {};
         run.error = problem.detail || problem.title || t('run.failed');
         this.touch(run, true);

@@ -18,6 +18,7 @@ function parseJson(value, check) {
 const isObject = (v) => !!v && typeof v === 'object' && !Array.isArray(v);
 
 export function readHash(hash = window.location.hash) {
+  /** @type {{spec: object | null, runs: string[], hidden: string[], log: string[], zoom: any, step: number | null, view: string | null, sweep: any[] | null}} */
   const out = { spec: null, runs: [], hidden: [], log: [], zoom: null, step: null, view: null, sweep: null };
   const text = hash.replace(/^#/, '');
   if (!text) return out;
@@ -77,8 +78,8 @@ export async function shareCurrent(output, status) {
     const range = document.createRange();
     range.selectNodeContents(output);
     const selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
+    selection?.removeAllRanges();
+    selection?.addRange(range);
     status.textContent = t('share.selected');
   }
 }

@@ -9,7 +9,11 @@ import { t } from './i18n.js';
 const FRAME_MS = 350; // one step per frame for short runs; long runs take bigger strides (a run plays in ~15 s)
 
 export class Stepper {
-  /** @param hooks {runs(): the visible runs, changed(step): highlight this step (null: none)} */
+  /**
+   * @param {HTMLElement} root
+   * @param {{runs: () => import('./runs.js').Run[], changed: (step: number | null) => void}} hooks  the visible runs;
+   *   highlight this step (null: none)
+   */
   constructor(root, hooks) {
     this.root = root;
     this.hooks = hooks;
@@ -63,8 +67,8 @@ export class Stepper {
     this.play.setAttribute('aria-label', t('step.pause'));
     this.root.dataset.playing = 'true';
     this.timer = setInterval(() => {
-      if (this.step >= this.last) return this.pause();
-      this.go(this.step + stride);
+      if ((this.step ?? 0) >= this.last) return this.pause();
+      this.go((this.step ?? 0) + stride);
     }, FRAME_MS);
   }
 

@@ -57,15 +57,27 @@ const flat = (grid) => (Array.isArray(grid) ? grid.flat(Infinity) : [grid]);
 
 export class SweepView {
   /**
-   * @param panel  the view's <section>
-   * @param hooks  {startRun(spec): starts one run on the charts, numericFields(): the form's real-valued paths}
+   * @param {HTMLElement} panel  the view's <section>
+   * @param {{startRun: (spec: any) => void, changed: () => void}} hooks  starts one run on the charts; tells the
+   *   page the view changed (the URL keeps it)
    */
   constructor(panel, hooks) {
     this.panel = panel;
     this.hooks = hooks;
+    /** @type {any} the uPlot of a 1-axis sweep */
     this.u = null;
+    /** @type {any} the sweep document (its summary arrays are nested like the grid) */
     this.doc = null;
+    /** @type {any} the run spec swept */
     this.base = null;
+    /** @type {any} the request drawn: {base, axes} */
+    this.request = null;
+    /** @type {any} the heatmap's geometry */
+    this.cells = null;
+    /** @type {{verdict: string, from: number, to: number}[]} */
+    this.bands = [];
+    /** @type {Record<string, HTMLInputElement>} */
+    this.inputs = {};
     this.build();
   }
 
@@ -73,7 +85,7 @@ export class SweepView {
     const title = el('h2', { id: 'sweep-title', text: t('sweep.title') });
     const close = el('button', { type: 'button', class: 'small-button', dataTestid: 'sweep-close', text: t('view.close') });
     close.addEventListener('click', () => this.close());
-    this.inputs = {};
+    /** @param {string} name @param {string} label @param {Record<string, any>} options */
     const field = (name, label, { list, ...props }) => {
       const input = el('input', { name, id: `sweep-${name}`, dataTestid: `sweep-${name}`, autocomplete: 'off', ...props });
       if (list) input.setAttribute('list', list);
@@ -258,14 +270,15 @@ export class SweepView {
     const edges = doc.summary.stability ? flat(doc.summary.stability.predicted_max_lr) : [];
     const logX = doc.spec && doc.spec.axes[0] && doc.spec.axes[0].logspace;
     const view = this;
+    /** @type {any} uPlot's options (its types want a LogBase literal for `log`) */
     const options = {
       ...this.size(),
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 6 } },
       scales: { x: logX ? { time: false, distr: 3, log: 10 } : { time: false }, y: { distr: 3, log: 10 } },
       axes: [
-        { ...AXIS, label: doc.axes[0].path, labelSize: 18, size: 32, values: axisValues, ...(logX ? logAxis(true) : linearAxis(true)) },
-        { ...AXIS, label: t('sweep.finalLoss'), labelSize: 18, size: 62, values: axisValues, ...logAxis(false) },
+        logX ? { ...AXIS, label: doc.axes[0].path, labelSize: 18, size: 32, ...logAxis(true) } : { ...AXIS, label: doc.axes[0].path, labelSize: 18, size: 32, values: axisValues, ...linearAxis(true) },
+        { ...AXIS, label: t('sweep.finalLoss'), labelSize: 18, size: 62, ...logAxis(false) },
       ],
       series: [{ label: doc.axes[0].path }, { label: t('sweep.finalLoss'), stroke: '#1f2328', width: 1.5, points: { show: xs.length <= 120, size: 4 } }],
       hooks: {

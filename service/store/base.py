@@ -1,6 +1,6 @@
 """The store interface, the records it keeps, and the one vocabulary of job statuses."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -85,6 +85,25 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A queued job a server process took from the shared queue: `kind` is "run" or the job's kind."""
+
+    kind: str
+    id: str
+    spec: dict[str, Any]
+
+
+RUN = "run"
+"""The kind `claim` names runs by (other jobs go by their `kind` column)."""
+
+LEASE_EXPIRED = (
+    "The server process executing this {what} stopped renewing its lease (DESCENT_LEASE_SECONDS): it died or lost "
+    "the database. The {kept} stored until then are kept."
+)
+"""The error a job failed by `expire_leases` gets; `what` is "run" or "job", `kept` "rows" or "results"."""
+
+
 class NotOwnedError(Exception):
     """A conditional write found the job no longer the writer's active job (recovered as failed, ended, deleted):
     nothing was written. A worker that gets it stops; history is never rewritten."""
@@ -155,7 +174,28 @@ class SessionStore(Protocol):
         ...
 
 
-class RunStore(JobStore, SessionStore, Protocol):
+class LeaseStore(Protocol):
+    """The shared queue and the leases of every replica's jobs, measured by the database's clock (so replicas'
+    clocks need not agree)."""
+
+    def claim(
+        self, owner: str, lease_seconds: float, kinds: Collection[str], job_id: str | None = None
+    ) -> Claim | None:
+        """Take the oldest queued job nobody owns whose kind is in `kinds` (or that job, `job_id`) for `owner`, with
+        a lease of `lease_seconds`; None when there is none. Two claimers never get the same job."""
+        ...
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        """Extend the lease of every queued or running job `owner` holds; how many."""
+        ...
+
+    def expire_leases(self) -> list[str]:
+        """Fail every running job whose lease ran out (its owner died or lost the database; rows kept), put the
+        queued ones back in the queue for any replica; the ids of the failed ones."""
+        ...
+
+
+class RunStore(JobStore, SessionStore, LeaseStore, Protocol):
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         """Store a new run (queued, no rows yet); `owner` names the server process responsible for it."""
         ...
@@ -182,7 +222,8 @@ class RunStore(JobStore, SessionStore, Protocol):
         ...
 
     def request_cancel(self, run_id: str, reason: str) -> None:
-        """Ask the run's worker to stop at its next chunk; the first reason given sticks."""
+        """Ask the run's worker to stop at its next chunk; the first reason given sticks. A queued run nobody has
+        claimed yet ends `cancelled` at once."""
         ...
 
     def cancel_reason(self, run_id: str) -> str | None: ...

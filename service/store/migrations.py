@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 RUNS = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     cancel TEXT,
     rows INTEGER NOT NULL DEFAULT 0,
-    last_step INTEGER NOT NULL DEFAULT -1
+    last_step INTEGER NOT NULL DEFAULT -1,
+    lease_until REAL
 );
 CREATE TABLE IF NOT EXISTS trace_parts (
     run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
@@ -61,7 +62,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress INTEGER NOT NULL DEFAULT -1,
     error TEXT,
     owner TEXT,
-    cancel TEXT
+    cancel TEXT,
+    lease_until REAL
 );
 CREATE TABLE IF NOT EXISTS job_arrays (
     job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
@@ -179,6 +181,14 @@ def _legacy_result_arrays(
     return arrays
 
 
+def _leases(db: sqlite3.Connection) -> None:
+    """Version 6: a queued or running job's lease, in the database clock's Unix seconds (`service.runs.leases`).
+    A store that step 4 gave today's `jobs` table already has the column there."""
+    for table in ("runs", "jobs"):
+        if "lease_until" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN lease_until REAL")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: script(
         """
@@ -189,5 +199,6 @@ ALTER TABLE trace_parts ADD COLUMN state BLOB;
     3: script(SWEEPS_V3),
     4: _sweeps_become_jobs,
     5: script(SESSIONS),
+    6: _leases,
 }
 """Per version n, the step that brings a store of version n - 1 to n."""

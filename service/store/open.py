@@ -3,8 +3,14 @@ selects `SQLStore` on that database; anything else is a SQLite file (DESCENT_STO
 
 Plain strings only: worker processes call it too, and they import no settings (no Pydantic)."""
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from service.store.base import RunStore
 from service.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from service.store.notify import Listener
 
 
 def open_store(location: str, migrate: bool = False, pool_size: int | None = None) -> RunStore:
@@ -32,3 +38,14 @@ def open_store(location: str, migrate: bool = False, pool_size: int | None = Non
 def location(store_url: str, store_path: str) -> str:
     """What DESCENT_STORE_URL and DESCENT_STORE_PATH select: the URL when set, else the SQLite file."""
     return store_url or store_path
+
+
+def listener(store: RunStore, on_notice: Callable[[str | None], None]) -> "Listener | None":
+    """A LISTEN/NOTIFY listener on the store's database (not started), or None for SQLite (followers poll)."""
+    from service.store.sql import SQLStore
+
+    if not isinstance(store, SQLStore):
+        return None
+    from service.store.notify import Listener
+
+    return Listener(store.url, on_notice)

@@ -1,6 +1,6 @@
 """The store's schema as one SQLAlchemy Core definition for every backend (SQLite, PostgreSQL).
 
-It mirrors `migrations.SCHEMA` (schema version 5) column for column: JSON documents and trace columns are binary
+It mirrors `migrations.SCHEMA` (schema version 6) column for column: JSON documents and trace columns are binary
 blobs (BLOB on SQLite, bytea on PostgreSQL), times of runs and jobs ISO 8601 text, times of sessions Unix seconds.
 Alembic's revisions (`service/store/alembic/versions`) start from it; a later change to the schema is a new
 revision, applied to both backends.
@@ -23,7 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 BASELINE = "0005"
-"""Alembic's first revision: the schema of `PRAGMA user_version` 5, the last SQLite-only version."""
+"""Alembic's first revision: the schema of `PRAGMA user_version` 5."""
+HEAD = "0006"
+"""Alembic's last revision (leases): a store the server opened is at it."""
 
 Big: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit integer: BIGINT on PostgreSQL, INTEGER on SQLite (64-bit there, and its rowid as a primary key)."""
@@ -50,6 +52,7 @@ runs = Table(
     Column("cancel", Text),
     Column("rows", Big, nullable=False, server_default=text("0")),
     Column("last_step", Big, nullable=False, server_default=text("-1")),
+    Column("lease_until", Seconds),
     sqlite_autoincrement=True,
 )
 
@@ -87,6 +90,7 @@ jobs = Table(
     Column("error", Text),
     Column("owner", Text),
     Column("cancel", Text),
+    Column("lease_until", Seconds),
     sqlite_autoincrement=True,
 )
 

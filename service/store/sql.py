@@ -6,20 +6,38 @@ transaction; a conditional write locks the job's row (`SELECT ... FOR UPDATE`) b
 recovery and a worker's write cannot interleave.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import orjson
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Double,
+    Engine,
+    Table,
+    cast,
+    create_engine,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 
+from service.clock import now
 from service.engine.trace import COLUMNS, Trace
 from service.store.base import (
     ACTIVE,
+    LEASE_EXPIRED,
+    RUN,
     Arrays,
+    Claim,
     JobRecord,
     NotOwnedError,
     Page,
@@ -46,6 +64,11 @@ from service.store.sqlite import PART_ROWS
 POOL_SIZE = 5
 """Connections each process keeps open (plus as many again under a burst)."""
 
+CHANNEL = "descent"
+"""Every write NOTIFYs this channel with the job's id ("queued" for a new queued job): a wake-up for the
+replicas' followers and claimers (`service.store.notify`), who then read the rows from the tables."""
+QUEUED = "queued"
+
 _RUN_FIELDS = tuple(runs.c[name] for name in RUN_FIELDS)
 _JOB_FIELDS = tuple(jobs.c[name] for name in JOB_FIELDS)
 
@@ -70,6 +93,11 @@ class SQLStore:
 
             upgrade(self._engine)
 
+    @property
+    def url(self) -> str:
+        """The database's URL (with its password), for a connection of its own such as the listener's."""
+        return self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         with self._engine.begin() as connection:
@@ -83,6 +111,7 @@ class SQLStore:
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
             self._insert(db, record, owner)
+            _notify(db, QUEUED)
 
     @staticmethod
     def _insert(db: Connection, record: RunRecord, owner: str | None) -> None:
@@ -113,6 +142,7 @@ class SQLStore:
             self._append(db, run_id, trace)
             if status is not None:
                 db.execute(update(runs).where(runs.c.id == run_id).values(status=status))
+            _notify(db, run_id)
 
     def finish(
         self,
@@ -132,6 +162,7 @@ class SQLStore:
                 .where(runs.c.id == run_id)
                 .values(status=status, finished_at=finished_at, summary=json_or_null(summary), error=error)
             )
+            _notify(db, run_id)
 
     @staticmethod
     def _check_owner(db: Connection, table: Table, job_id: str, owner: str | None) -> None:
@@ -172,6 +203,70 @@ class SQLStore:
     def request_cancel(self, run_id: str, reason: str) -> None:
         with self._transaction() as db:
             db.execute(update(runs).where(runs.c.id == run_id, runs.c.cancel.is_(None)).values(cancel=reason))
+            db.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == Status.QUEUED, runs.c.owner.is_(None))
+                .values(status=Status.CANCELLED, finished_at=now())
+            )
+            _notify(db, run_id)
+
+    def claim(
+        self, owner: str, lease_seconds: float, kinds: Collection[str], job_id: str | None = None
+    ) -> Claim | None:
+        with self._transaction() as db:
+            found: list[tuple[str, str, str, bytes, Table]] = []
+            for table, kind_column in ((runs, literal(RUN)), (jobs, jobs.c.kind)):
+                query = (
+                    select(table.c.created_at, kind_column, table.c.id, table.c.spec)
+                    .where(table.c.status == Status.QUEUED, table.c.owner.is_(None), kind_column.in_(list(kinds)))
+                    .order_by(table.c.seq)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)  # a job another replica is claiming is skipped, not waited on
+                )
+                if job_id is not None:
+                    query = query.where(table.c.id == job_id)
+                row = db.execute(query).one_or_none()
+                if row is not None:
+                    found.append((*row, table))
+            if not found:
+                return None
+            _, kind, claimed, spec, chosen = min(found, key=lambda candidate: candidate[:3])
+            db.execute(
+                update(chosen).where(chosen.c.id == claimed).values(owner=owner, lease_until=_now() + lease_seconds)
+            )
+            return Claim(str(kind), str(claimed), orjson.loads(spec))
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        with self._transaction() as db:
+            return sum(
+                db.execute(
+                    update(table)
+                    .where(table.c.owner == owner, table.c.status.in_([Status.QUEUED, Status.RUNNING]))
+                    .values(lease_until=_now() + lease_seconds)
+                ).rowcount
+                for table in (runs, jobs)
+            )
+
+    def expire_leases(self) -> list[str]:
+        failed: list[str] = []
+        with self._transaction() as db:
+            for table, what, kept in ((runs, "run", "rows"), (jobs, "job", "results")):
+                failed += db.execute(
+                    update(table)
+                    .where(table.c.status == Status.RUNNING, table.c.lease_until < _now())
+                    .values(status=Status.FAILED, finished_at=now(), error=LEASE_EXPIRED.format(what=what, kept=kept))
+                    .returning(table.c.id)
+                ).scalars()
+                requeued = db.execute(
+                    update(table)
+                    .where(table.c.status == Status.QUEUED, table.c.lease_until < _now())
+                    .values(owner=None, lease_until=None)
+                ).rowcount
+                if requeued:
+                    _notify(db, QUEUED)
+            for job_id in failed:
+                _notify(db, job_id)
+        return failed
 
     def cancel_reason(self, run_id: str) -> str | None:
         with self._read() as db:
@@ -236,6 +331,7 @@ class SQLStore:
 
     def insert_job(self, record: JobRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
+            _notify(db, QUEUED)
             db.execute(
                 insert(jobs).values(
                     id=record.id,
@@ -254,6 +350,7 @@ class SQLStore:
         with self._transaction() as db:
             self._check_owner(db, jobs, job_id, owner)
             db.execute(update(jobs).where(jobs.c.id == job_id).values(progress=step, status=Status.RUNNING))
+            _notify(db, job_id)
 
     def finish_job(
         self,
@@ -296,6 +393,7 @@ class SQLStore:
                     error=error,
                 )
             )
+            _notify(db, job_id)
 
     def get_job(self, job_id: str, kind: str | None = None) -> JobRecord | None:
         query = select(*_JOB_FIELDS).where(jobs.c.id == job_id)
@@ -373,3 +471,14 @@ class SQLStore:
     def purge_sessions(self, now: float) -> int:
         with self._transaction() as db:
             return db.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
+
+
+def _now() -> ColumnElement[float]:
+    """The database clock's Unix seconds, what leases are measured by (`clock_timestamp`: not the transaction's
+    start)."""
+    return cast(func.extract("epoch", func.clock_timestamp()), Double)
+
+
+def _notify(db: Connection, payload: str) -> None:
+    """Wake the listeners once the transaction commits (PostgreSQL delivers NOTIFY at commit, never before)."""
+    db.execute(select(func.pg_notify(CHANNEL, payload)))

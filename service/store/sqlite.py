@@ -7,7 +7,7 @@ so a trace of a million rows is a few blobs, not a million JSON numbers.
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,14 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from service.clock import now
 from service.engine.trace import COLUMNS, Trace
 from service.store.base import (
     ACTIVE,
+    LEASE_EXPIRED,
+    RUN,
     Arrays,
+    Claim,
     JobRecord,
     NotOwnedError,
     Page,
@@ -46,6 +50,9 @@ _FIELDS = ", ".join(RUN_FIELDS)
 _JOB_FIELDS = ", ".join(JOB_FIELDS)
 
 PART_ROWS = 65_536
+
+NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+"""The database clock's Unix seconds, what leases are measured by."""
 
 
 WAL_WAIT_SECONDS = 30.0
@@ -181,6 +188,66 @@ class SQLiteStore:
     def request_cancel(self, run_id: str, reason: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE runs SET cancel = ? WHERE id = ? AND cancel IS NULL", (reason, run_id))
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = ? AND owner IS NULL",
+                (Status.CANCELLED, now(), run_id, Status.QUEUED),
+            )
+
+    def claim(
+        self, owner: str, lease_seconds: float, kinds: Collection[str], job_id: str | None = None
+    ) -> Claim | None:
+        with self._transaction() as db:
+            found: list[tuple[str, str, str, bytes, str]] = []
+            if RUN in kinds:
+                row = db.execute(
+                    "SELECT created_at, 'run', id, spec, 'runs' FROM runs WHERE status = ? AND owner IS NULL"
+                    " AND (? IS NULL OR id = ?) ORDER BY seq LIMIT 1",
+                    (Status.QUEUED, job_id, job_id),
+                ).fetchone()
+                found += [row] if row else []
+            others = sorted(set(kinds) - {RUN})
+            if others:
+                row = db.execute(
+                    "SELECT created_at, kind, id, spec, 'jobs' FROM jobs WHERE status = ? AND owner IS NULL"
+                    f" AND (? IS NULL OR id = ?) AND kind IN ({', '.join('?' * len(others))}) ORDER BY seq LIMIT 1",
+                    (Status.QUEUED, job_id, job_id, *others),
+                ).fetchone()
+                found += [row] if row else []
+            if not found:
+                return None
+            _, kind, claimed, spec, table = min(found)
+            db.execute(
+                f"UPDATE {table} SET owner = ?, lease_until = {NOW} + ? WHERE id = ?", (owner, lease_seconds, claimed)
+            )
+            return Claim(kind, claimed, orjson.loads(spec))
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        with self._transaction() as db:
+            return sum(
+                db.execute(
+                    f"UPDATE {table} SET lease_until = {NOW} + ? WHERE owner = ? AND status IN (?, ?)",
+                    (lease_seconds, owner, Status.QUEUED, Status.RUNNING),
+                ).rowcount
+                for table in ("runs", "jobs")
+            )
+
+    def expire_leases(self) -> list[str]:
+        failed: list[str] = []
+        with self._transaction() as db:
+            for table, what, kept in (("runs", "run", "rows"), ("jobs", "job", "results")):
+                failed += [
+                    row[0]
+                    for row in db.execute(
+                        f"UPDATE {table} SET status = ?, finished_at = ?, error = ?"
+                        f" WHERE status = ? AND lease_until < {NOW} RETURNING id",
+                        (Status.FAILED, now(), LEASE_EXPIRED.format(what=what, kept=kept), Status.RUNNING),
+                    ).fetchall()
+                ]
+                db.execute(
+                    f"UPDATE {table} SET owner = NULL, lease_until = NULL WHERE status = ? AND lease_until < {NOW}",
+                    (Status.QUEUED,),
+                )
+        return failed
 
     def cancel_reason(self, run_id: str) -> str | None:
         with self._lock:

@@ -17,6 +17,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from service.api.auth import COOKIE
+from service.store.migrations import SCHEMA_VERSION
 from tests.conftest import COURSE_RUN
 from tests.live import Server, wait_for
 from tests.store.test_sessions import schema_4_store
@@ -198,4 +199,4 @@ def test_a_schema_4_store_keeps_its_runs(tmp_path: Path) -> None:
     finally:
         server.stop()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

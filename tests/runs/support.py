@@ -21,6 +21,7 @@ from service.runs.events import Event
 from service.runs.job import Job, JobKind
 from service.runs.lifecycle import Lifecycle
 from service.runs.pool import WorkerPool
+from service.runs.wakeups import Wakeups
 from service.specs.landscape import LandscapeSpec
 from service.specs.lr_finder import LRFinderSpec
 from service.specs.prepare import prepare_sweep
@@ -35,6 +36,7 @@ from tests import conftest
 T = TypeVar("T")
 
 LIMITS = Limits()
+LEASE_SECONDS = 10.0
 COURSE_RUN: dict[str, Any] = conftest.COURSE_RUN
 """The course's run: the quadratic (w + 1)², from 5, at rate 0.2, for 40 steps."""
 PARABOLA: dict[str, Any] = COURSE_RUN["loss"]
@@ -145,7 +147,8 @@ def worker_pool(
     store: RunStore, workers: int = 1, queue: int = 4, gate: Gate | None = None, **options: Any
 ) -> Iterator[WorkerPool]:
     """A thread pool on the in-memory store; shut down (its gate opened first) when the block ends."""
-    pool = WorkerPool(store, ":memory:", workers, queue, threads=True, **options)
+    options = {"claim_seconds": 0.005, **options}
+    pool = WorkerPool(store, ":memory:", workers, queue, LIMITS, LEASE_SECONDS, threads=True, **options)
     try:
         yield pool
     finally:
@@ -157,7 +160,7 @@ def worker_pool(
 @contextmanager
 def lifecycle(store: RunStore, workers: int = 1, queue: int = 4, gate: Gate | None = None) -> Iterator[Lifecycle]:
     with worker_pool(store, workers, queue, gate) as pool:
-        yield Lifecycle(store, pool, LIMITS, poll_seconds=0.005)
+        yield Lifecycle(store, pool, LIMITS, Wakeups(0.005))
 
 
 def closing(stream: AsyncIterator[Event]) -> aclosing[AsyncGenerator[Event, None]]:

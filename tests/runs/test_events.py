@@ -13,7 +13,7 @@ import pytest
 
 from service.documents import run_document as run_answer
 from service.engine.trace import Trace
-from service.runs.events import PING, Event, job_events, run_events
+from service.runs.events import PING, Event, job_events, polling, run_events
 from service.runs.job import JobKind
 from service.store.base import RunRecord, RunStore, Status
 from tests.runs.support import (
@@ -71,7 +71,7 @@ def step_ids(events: list[Event]) -> list[int | None]:
 
 def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: RunStore) -> None:
     record, trace = finished_run(store)
-    events = run_async(collect, run_events(store, record.id, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, wait=polling(POLL)))
     assert [event.name for event in events] == ["run", *["step"] * 41, "end"]
     assert events[0] == Event("run", run_answer(record))
     assert events[0].data["status"] == Status.FINISHED
@@ -91,7 +91,7 @@ def test_a_finished_runs_events_are_the_run_each_stored_row_and_the_end(store: R
 @pytest.mark.parametrize("after", [-1, 0, 1, 19, 39, 40, 1000])
 def test_a_stream_resumed_after_step_n_starts_at_the_next_row(store: RunStore, after: int) -> None:
     record, _ = finished_run(store)
-    events = run_async(collect, run_events(store, record.id, after=after, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, after=after, wait=polling(POLL)))
     assert events[0].name == "run"
     assert step_ids(events) == list(range(after + 1, 41))
     assert events[-1].name == "end"
@@ -104,8 +104,8 @@ def test_a_stream_resumed_while_the_run_runs_has_no_gap_and_no_duplicate(store: 
     async def main() -> tuple[list[Event], list[Event]]:
         async with anyio.create_task_group() as group:
             group.start_soon(anyio.to_thread.run_sync, execute, store, JobKind.RUN, run_id, document)
-            first = await collect(run_events(store, run_id, poll_seconds=POLL), lambda event: event.id == 20_000)
-            resumed = await collect(run_events(store, run_id, after=20_000, poll_seconds=POLL))
+            first = await collect(run_events(store, run_id, wait=polling(POLL)), lambda event: event.id == 20_000)
+            resumed = await collect(run_events(store, run_id, after=20_000, wait=polling(POLL)))
         return first, resumed
 
     first, resumed = run_async(main)
@@ -123,7 +123,7 @@ def test_a_live_streams_steps_arrive_in_order_until_the_end(store: RunStore) -> 
     run_id = queue_run(store, document)
 
     events = run_async(
-        live, run_events(store, run_id, poll_seconds=POLL), lambda: execute(store, JobKind.RUN, run_id, document)
+        live, run_events(store, run_id, wait=polling(POLL)), lambda: execute(store, JobKind.RUN, run_id, document)
     )
     assert events[0].name == "run"
     assert events[0].data["status"] == Status.QUEUED  # the stream began before the worker
@@ -134,7 +134,7 @@ def test_a_live_streams_steps_arrive_in_order_until_the_end(store: RunStore) -> 
 @pytest.mark.parametrize("batch", [1, 7, 41, 100])
 def test_batched_events_carry_the_rows_in_columns(store: RunStore, batch: int) -> None:
     record, trace = finished_run(store, {**COURSE_RUN, "w0": [5, -3], "dtype": "float64"})
-    events = run_async(collect, run_events(store, record.id, batch=batch, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, batch=batch, wait=polling(POLL)))
     middle = events[1:-1]
     assert [event.name for event in middle] == ["steps"] * -(-41 // batch)
     assert [event.id for event in middle] == [min(first + batch, 41) - 1 for first in range(0, 41, batch)]
@@ -151,7 +151,7 @@ def test_batched_events_carry_the_rows_in_columns(store: RunStore, batch: int) -
 def test_a_run_recording_optimizer_state_streams_it_per_row(store: RunStore) -> None:
     body = {**COURSE_RUN, "optimizer": {"kind": "torch.Adam"}, "record": {"state": True}}
     record, trace = finished_run(store, body)
-    events = run_async(collect, run_events(store, record.id, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, wait=polling(POLL)))
     assert set(trace.state) == set(events[5].data["state"])
     for name, values in trace.state.items():
         assert [event.data["state"][name] for event in events[1:-1]] == values[:, 0].tolist()
@@ -159,7 +159,7 @@ def test_a_run_recording_optimizer_state_streams_it_per_row(store: RunStore) -> 
 
 def test_batched_events_resume_after_step_n(store: RunStore) -> None:
     record, _ = finished_run(store, {**COURSE_RUN, "record": {"every": 3}})
-    events = run_async(collect, run_events(store, record.id, after=20, batch=4, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, after=20, batch=4, wait=polling(POLL)))
     columns = [event.data["step"].tolist() for event in events[1:-1]]
     assert columns == [[21, 24, 27, 30], [33, 36, 39, 40]]
 
@@ -167,7 +167,7 @@ def test_batched_events_resume_after_step_n(store: RunStore) -> None:
 def test_interval_paces_the_replay(store: RunStore) -> None:
     record, _ = finished_run(store)
     started = time.monotonic()
-    events = run_async(collect, run_events(store, record.id, batch=10, interval_ms=20, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, record.id, batch=10, interval_ms=20, wait=polling(POLL)))
     assert len(step_ids(events)) == 5
     assert time.monotonic() - started >= 5 * 0.02
 
@@ -188,7 +188,7 @@ def test_a_run_that_did_not_finish_says_why_before_its_end(
     if status == Status.CANCELLED:
         store.request_cancel(run_id, "client")
     execute(store, JobKind.RUN, run_id, document)
-    events = run_async(collect, run_events(store, run_id, poll_seconds=POLL))
+    events = run_async(collect, run_events(store, run_id, wait=polling(POLL)))
     record = store.get(run_id)
     assert record is not None
     assert record.status == status
@@ -211,7 +211,7 @@ def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store
     run_id = queue_run(store, run_document())  # queued, never executed
 
     async def main() -> list[Event]:
-        async with closing(run_events(store, run_id, poll_seconds=POLL)) as events:
+        async with closing(run_events(store, run_id, wait=polling(POLL))) as events:
             found = [await anext(events)]
             store.delete(run_id)
             found += [event async for event in events]
@@ -226,7 +226,7 @@ def test_a_run_deleted_while_it_is_streamed_ends_its_stream_with_not_found(store
 def test_a_quiet_stream_sends_keep_alive_pings(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("service.runs.events.PING_SECONDS", 0.0)
     run_id = queue_run(store, run_document())  # queued, never executed: nothing to send
-    events = run_async(collect, run_events(store, run_id, poll_seconds=POLL), lambda event: event.name is None)
+    events = run_async(collect, run_events(store, run_id, wait=polling(POLL)), lambda event: event.name is None)
     assert events[1:] == [PING]
     assert (PING.name, PING.data, PING.id) == (None, None, None)
 
@@ -240,7 +240,7 @@ def test_a_finished_jobs_events_are_its_progress_then_the_end(store: RunStore) -
     document, meta, steps = sweep_document(SWEEP)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
     execute(store, JobKind.SWEEP, job_id, document)
-    events = run_async(collect, job_events(store, job_id, POLL))
+    events = run_async(collect, job_events(store, job_id, polling(POLL)))
     assert events == [
         Event("progress", {"step": 40, "steps": 40}),
         Event("end", {"status": Status.FINISHED, "error": None}),
@@ -255,7 +255,9 @@ def test_a_live_jobs_progress_only_moves_forward_to_its_last_step(store: RunStor
     }
     document, meta, steps = sweep_document(body)
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)
-    events = run_async(live, job_events(store, job_id, POLL), lambda: execute(store, JobKind.SWEEP, job_id, document))
+    events = run_async(
+        live, job_events(store, job_id, polling(POLL)), lambda: execute(store, JobKind.SWEEP, job_id, document)
+    )
     progress = [event.data["step"] for event in events if event.name == "progress"]
     assert progress[0] == -1  # queued: nothing computed yet
     assert progress == sorted(set(progress))
@@ -268,7 +270,7 @@ def test_a_failed_jobs_stream_ends_with_its_reason(store: RunStore) -> None:
     document = landscape_document({"loss": {**PARABOLA, "a": [1, 2, 3]}, "bounds": [[-1, 1]]})
     job_id = queue_job(store, JobKind.LANDSCAPE, document)
     execute(store, JobKind.LANDSCAPE, job_id, document)
-    events = run_async(collect, job_events(store, job_id, POLL))
+    events = run_async(collect, job_events(store, job_id, polling(POLL)))
     assert [event.name for event in events] == ["progress", "end"]
     assert events[-1].data["status"] == Status.FAILED
     assert events[-1].data["error"].startswith("The landscape failed in the engine: InvalidSpec: bounds:")
@@ -279,7 +281,7 @@ def test_a_job_deleted_while_it_is_streamed_ends_its_stream(store: RunStore) -> 
     job_id = queue_job(store, JobKind.SWEEP, document, meta, steps)  # queued, never executed
 
     async def main() -> list[Event]:
-        async with closing(job_events(store, job_id, POLL)) as events:
+        async with closing(job_events(store, job_id, polling(POLL))) as events:
             found = [await anext(events)]
             store.delete_job(job_id)
             found += [event async for event in events]

@@ -153,13 +153,31 @@ def test_a_queued_run_asked_to_stop_ends_cancelled_without_computing(store: RunS
     async def main() -> None:
         with lifecycle(store, gate=gate) as service:
             record, finished = await service.submit_run(document, None, document["steps"])
+            await anyio.to_thread.run_sync(wait_for, lambda: gate.arrived == [record.id])
             waiting = await service.cancel_or_delete(record.id, wait_seconds=0.05)
             assert waiting is not None
-            assert waiting.status == Status.QUEUED  # its worker has not picked it up yet
+            assert waiting.status == Status.QUEUED  # claimed, but its worker has not started it yet
             gate.open()
             assert await finished == Status.CANCELLED
             ended, trace = await service.run_with_trace(record.id)
             assert (ended.status, ended.summary, len(trace)) == (Status.CANCELLED, None, 0)
+
+    run_async(main)
+
+
+def test_a_queued_run_nobody_claimed_is_cancelled_at_once(store: RunStore, gate: Gate) -> None:
+    document = run_document(CRAWL_RUN)
+
+    async def main() -> None:
+        with lifecycle(store, workers=1, gate=gate) as service:
+            busy, _ = await service.submit_run(document, None, document["steps"])
+            await anyio.to_thread.run_sync(wait_for, lambda: gate.arrived == [busy.id])
+            record, finished = await service.submit_run(document, None, document["steps"])  # the one lane is busy
+            cancelled = await service.cancel_or_delete(record.id, wait_seconds=5)
+            assert cancelled is not None
+            assert cancelled.status == Status.CANCELLED
+            assert await finished == Status.CANCELLED
+            assert gate.arrived == [busy.id]  # never handed to a worker
 
     run_async(main)
 
@@ -177,7 +195,7 @@ def test_a_submission_beyond_the_pools_places_is_busy_and_stores_nothing(store: 
             with pytest.raises(Busy):
                 await service.submit_job(JobKind.SWEEP, sweep, None, steps, meta)
             assert [r.id for r in (await service.page(10, None)).records] == [first.id]
-            assert store.unfinished_jobs() == [(second.id, service.pool.owner)]
+            assert store.unfinished_jobs() == [(second.id, None)]  # waiting in the shared queue, nobody's yet
             gate.open()
             assert (await first_done, await second_done) == (Status.FINISHED, Status.FINISHED)
             third, third_done = await service.submit_run(document, None, 40)  # places are free again

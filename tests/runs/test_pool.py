@@ -1,6 +1,6 @@
-"""The bounded worker pool (threads, in-memory store): at most `workers` jobs execute and `queue` wait, beyond that
-`Busy`; every submitted job's future resolves to its final status once that is stored, and its place is freed
-whatever happened to its worker."""
+"""The bounded worker pool (threads, in-memory store, and PostgreSQL): at most `workers + queue` places are taken,
+beyond that `Busy`; free lanes claim the queued jobs nobody owns from the store, oldest first, at most `workers` at
+once, and store each one's final status whatever happened to its worker."""
 
 import time
 from typing import Any
@@ -11,8 +11,7 @@ import pytest
 
 from service.errors import Busy
 from service.runs.job import Job, JobKind
-from service.runs.pool import WorkerPool
-from service.store.base import RunStore, Status
+from service.store.base import ENDED, RunStore, Status
 from tests.runs.support import (
     COURSE_RUN,
     CRAWL_RUN,
@@ -62,23 +61,19 @@ def test_places_beyond_workers_and_queue_are_refused_busy_until_one_is_released(
 SWEEP = {"base": COURSE_RUN, "axes": [{"path": "schedule.learning_rate", "values": RATES}]}
 
 
-def queued(pool: WorkerPool, store: RunStore, case: str) -> Job:
-    """A queued job of each kind of ending, stored as owned by the pool's process (as `Lifecycle` does)."""
-    owner = pool.owner
+def queued(store: RunStore, case: str) -> Job:
+    """A queued job of each kind of ending in the shared queue (owned by nobody, as `Lifecycle` stores it)."""
     if case == "sweep":
         document, meta, steps = sweep_document(SWEEP)
-        return Job(JobKind.SWEEP, queue_job(store, JobKind.SWEEP, document, meta, steps, owner), document, LIMITS)
+        return Job(JobKind.SWEEP, queue_job(store, JobKind.SWEEP, document, meta, steps, None), document, LIMITS)
     if case == "landscape":
         document = landscape_document({"loss": PARABOLA, "bounds": [[-3, 1]], "resolution": 5})
-        return Job(JobKind.LANDSCAPE, queue_job(store, JobKind.LANDSCAPE, document, owner=owner), document, LIMITS)
-    bodies: dict[str, dict[str, Any]] = {"diverging": DIVERGING_RUN, "crawl": CRAWL_RUN, "cancelled": CRAWL_RUN}
+        return Job(JobKind.LANDSCAPE, queue_job(store, JobKind.LANDSCAPE, document, owner=None), document, LIMITS)
+    bodies: dict[str, dict[str, Any]] = {"diverging": DIVERGING_RUN, "crawl": CRAWL_RUN}
     document = run_document(bodies.get(case, COURSE_RUN))
     if case == "unbuildable":
         document = {**document, "loss": {"kind": "nope"}}
-    run_id = queue_run(store, document, owner)
-    if case == "cancelled":
-        store.request_cancel(run_id, "client")
-    return Job(JobKind.RUN, run_id, document, LIMITS)
+    return Job(JobKind.RUN, queue_run(store, document, None), document, LIMITS)
 
 
 def final_status(store: RunStore, job: Job) -> str:
@@ -87,32 +82,42 @@ def final_status(store: RunStore, job: Job) -> str:
     return record.status
 
 
+def ended(store: RunStore, *jobs: Job) -> bool:
+    return all(final_status(store, job) in ENDED for job in jobs)
+
+
 @pytest.mark.parametrize(
     ("case", "status"),
     [
         ("course", Status.FINISHED),
         ("diverging", Status.DIVERGED),
-        ("cancelled", Status.CANCELLED),
         ("unbuildable", Status.FAILED),
         ("sweep", Status.FINISHED),
         ("landscape", Status.FINISHED),
     ],
 )
-def test_a_submitted_jobs_future_resolves_to_its_stored_final_status(
+def test_a_queued_job_is_claimed_executed_and_stored_with_its_final_status(
     store: RunStore, case: str, status: Status
 ) -> None:
     settled: list[str] = []
+    with worker_pool(store, on_settled=lambda job: settled.append(job.id)) as pool:
+        job = queued(store, case)
+        pool.poke()
+        wait_for(lambda: settled == [job.id])
+        assert final_status(store, job) == status  # stored before the pool called back
+        assert store.unfinished() == []
+        assert store.unfinished_jobs() == []
 
-    async def main() -> None:
-        with worker_pool(store, on_settled=lambda job: settled.append(job.id)) as pool:
-            job = queued(pool, store, case)
-            pool.reserve()
-            assert await pool.submit(job) == status
-            assert final_status(store, job) == status  # stored before the future resolved
-            assert settled == [job.id]
-            assert pool.in_flight == 0
 
-    run_async(main)
+def test_a_pool_claims_only_its_kinds(store: RunStore) -> None:
+    """With a Dask cluster the pool leaves sweeps alone (the process that admitted one drives it on the cluster)."""
+    with worker_pool(store, kinds=[JobKind.RUN]) as pool:
+        sweep, run = queued(store, "sweep"), queued(store, "course")
+        wait_for(lambda: ended(store, run))
+        time.sleep(0.05)
+        assert final_status(store, sweep) == Status.QUEUED
+        assert store.unfinished_jobs() == [(sweep.id, None)]
+        assert pool.in_flight == 0
 
 
 @pytest.mark.parametrize(
@@ -128,80 +133,76 @@ def test_a_submitted_jobs_future_resolves_to_its_stored_final_status(
         ),
     ],
 )
-def test_a_job_whose_worker_dies_is_stored_failed_and_its_place_freed(
+def test_a_job_whose_worker_dies_is_stored_failed_and_the_lane_goes_on(
     store: RunStore, monkeypatch: pytest.MonkeyPatch, case: str, error: str
 ) -> None:
     def dies(job: Job, target: Any) -> str:
         raise RuntimeError("killed")
 
     monkeypatch.setattr("service.runs.pool.execute", dies)
-
-    async def main() -> None:
-        with worker_pool(store, workers=1, queue=0) as pool:
-            job = queued(pool, store, case)
-            pool.reserve()
-            assert await pool.submit(job) == Status.FAILED
-            record = store.get(job.id) if job.kind == JobKind.RUN else store.get_job(job.id)
-            assert record is not None
-            assert (record.status, record.error) == (Status.FAILED, error)
-            assert record.finished_at is not None
-            assert pool.in_flight == 0
-            pool.reserve()  # the one place is free again
-            pool.release()
-
-    run_async(main)
+    with worker_pool(store, workers=1, queue=0) as pool:
+        job = queued(store, case)
+        pool.poke()
+        wait_for(lambda: ended(store, job))
+        record = store.get(job.id) if job.kind == JobKind.RUN else store.get_job(job.id)
+        assert record is not None
+        assert (record.status, record.error) == (Status.FAILED, error)
+        assert record.finished_at is not None
+        monkeypatch.undo()
+        following = queued(store, "course")  # the one lane was rebuilt and claims the next job
+        wait_for(lambda: ended(store, following))
+        assert final_status(store, following) == Status.FINISHED
 
 
-def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn(store: RunStore, gate: Gate) -> None:
-    async def main() -> None:
-        with worker_pool(store, workers=2, queue=2, gate=gate) as pool:
-            jobs = [queued(pool, store, "course") for _ in range(4)]
-            futures = []
-            for job in jobs:
-                pool.reserve()
-                futures.append(pool.submit(job))
-            await anyio.to_thread.run_sync(wait_for, lambda: len(gate.arrived) == 2)
-            await anyio.sleep(0.05)
-            assert gate.arrived == [jobs[0].id, jobs[1].id]  # the other two wait, still queued
-            assert [final_status(store, job) for job in jobs] == [Status.QUEUED] * 4
-            with pytest.raises(Busy):
-                pool.reserve()
-            gate.open()
-            assert [await future for future in futures] == [Status.FINISHED] * 4
-            assert sorted(gate.arrived) == sorted(job.id for job in jobs)
-            assert pool.in_flight == 0
-
-    run_async(main)
+def test_at_most_workers_jobs_execute_at_once_and_the_rest_wait_their_turn_oldest_first(
+    store: RunStore, gate: Gate
+) -> None:
+    with worker_pool(store, workers=2, queue=2, gate=gate):
+        jobs = [queued(store, "course") for _ in range(4)]
+        wait_for(lambda: len(gate.arrived) == 2)
+        time.sleep(0.05)
+        assert gate.arrived == [jobs[0].id, jobs[1].id]  # the other two wait in the queue, owned by nobody
+        assert [final_status(store, job) for job in jobs] == [Status.QUEUED] * 4
+        assert {owner for job_id, owner in store.unfinished() if job_id in {jobs[2].id, jobs[3].id}} == {None}
+        gate.open()
+        wait_for(lambda: ended(store, *jobs))
+        assert [final_status(store, job) for job in jobs] == [Status.FINISHED] * 4
+        assert sorted(gate.arrived[2:]) == sorted([jobs[2].id, jobs[3].id])  # two lanes claim them side by side
 
 
-def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(store: RunStore, gate: Gate) -> None:
-    """A run its worker has taken stops at once, failed with the shutdown message; a job still waiting in the queue
-    never starts; another process's run is not asked to stop."""
+def test_two_pools_on_one_store_never_claim_the_same_job(store: RunStore) -> None:
+    """Two server processes (replicas) sharing the store: each queued job is executed exactly once."""
+    executed: list[str] = []
+    settle = executed.append
+    with (
+        worker_pool(store, workers=2, on_settled=lambda job: settle(job.id)),
+        worker_pool(store, workers=2, on_settled=lambda job: settle(job.id)),
+    ):
+        jobs = [queued(store, "course") for _ in range(12)]
+        wait_for(lambda: ended(store, *jobs))
+    assert sorted(executed) == sorted(job.id for job in jobs)
+    assert [final_status(store, job) for job in jobs] == [Status.FINISHED] * 12
+
+
+def test_shutdown_stops_this_processs_runs_and_leaves_the_queue_to_others(store: RunStore, gate: Gate) -> None:
+    """A run its worker has taken stops at once, failed with the shutdown message; a job still waiting stays queued
+    in the shared queue (for another replica, or the next start); another process's run is not asked to stop."""
 
     async def main() -> None:
         with worker_pool(store, workers=1, queue=2, gate=gate) as pool:
-            taken, waiting = queued(pool, store, "course"), queued(pool, store, "sweep")
-            others = queue_run(store, run_document(), owner="another-host:1:1")
-            futures = []
-            for job in (taken, waiting):
-                pool.reserve()
-                futures.append(pool.submit(job))
+            taken = queued(store, "course")
             await anyio.to_thread.run_sync(wait_for, lambda: gate.arrived == [taken.id])
+            waiting = queued(store, "sweep")
+            others = queue_run(store, run_document(), owner="another-host:1:1")
             async with anyio.create_task_group() as group:
                 group.start_soon(anyio.to_thread.run_sync, pool.shutdown)
-                # shutdown drops the waiting job from the queue at once, then waits for the taken one
-                await anyio.to_thread.run_sync(wait_for, lambda: final_status(store, waiting) == Status.FAILED)
+                await anyio.to_thread.run_sync(wait_for, lambda: store.cancel_reason(taken.id) == "shutdown")
                 gate.open()
-            assert [await future for future in futures] == [Status.FAILED, Status.FAILED]
-            assert pool.in_flight == 0
         stopped = store.get(taken.id)
         assert stopped is not None
-        assert (
-            stopped.error == "The server shut down while the run was executing; the rows computed until then are kept."
-        )
-        dropped = store.get_job(waiting.id)
-        assert dropped is not None
-        assert dropped.error == "The server shut down before the job started."
+        assert (stopped.status, stopped.error) == (Status.FAILED, SHUTDOWN)
+        assert final_status(store, waiting) == Status.QUEUED
+        assert store.unfinished_jobs() == [(waiting.id, None)]
         assert gate.arrived == [taken.id]
         left = store.get(others)
         assert left is not None
@@ -212,24 +213,18 @@ def test_shutdown_stops_this_processs_runs_and_fails_the_jobs_still_waiting(stor
 
 
 def test_a_run_executing_when_the_pool_shuts_down_keeps_its_rows(store: RunStore) -> None:
-    async def main() -> None:
-        with worker_pool(store, workers=1, queue=0) as pool:
-            job = queued(pool, store, "crawl")
-            pool.reserve()
-            finished = pool.submit(job)
-            await anyio.to_thread.run_sync(wait_for, has_rows(store, job.id))
-            started = time.monotonic()
-            await anyio.to_thread.run_sync(pool.shutdown)
-            assert time.monotonic() - started < 2  # stopped at its next chunk, not run to its 10^6 steps
-            assert await finished == Status.FAILED
-        record = store.get(job.id)
-        assert record is not None
-        assert record.status == Status.FAILED
-        assert record.error == SHUTDOWN
-        assert record.summary is not None
-        assert 0 < record.last_step < CRAWL_RUN["steps"]
-        stored = store.trace(job.id)
-        assert stored is not None
-        assert int(stored.step[-1]) == record.last_step
-
-    run_async(main)
+    with worker_pool(store, workers=1, queue=0) as pool:
+        job = queued(store, "crawl")
+        wait_for(has_rows(store, job.id))
+        started = time.monotonic()
+        pool.shutdown()
+        assert time.monotonic() - started < 2  # stopped at its next chunk, not run to its 10^6 steps
+    record = store.get(job.id)
+    assert record is not None
+    assert record.status == Status.FAILED
+    assert record.error == SHUTDOWN
+    assert record.summary is not None
+    assert 0 < record.last_step < CRAWL_RUN["steps"]
+    stored = store.trace(job.id)
+    assert stored is not None
+    assert int(stored.step[-1]) == record.last_step

@@ -13,12 +13,14 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from service.config import Settings
 from service.main import create_app
 from service.store.migrations import SCHEMA, SCHEMA_VERSION
 from service.store.open import open_store
-from service.store.schema import BASELINE, metadata
+from service.store.schema import HEAD, metadata
+from service.store.sql import engine_url
 from service.store.sqlite import SQLiteStore
 from tests.conftest import DATA
 from tests.store.conftest import query
@@ -92,12 +94,12 @@ def test_a_store_written_before_state_was_recorded_is_migrated(tmp_path: Path) -
     assert list(new.state) == ["momentum"]
 
 
-def test_an_upgraded_store_is_stamped_at_alembics_baseline(upgraded: TestClient, tmp_path: Path) -> None:
-    """Today's SQLite steps bring an old store to version 5; Alembic takes it from there (its later revisions apply
-    to SQLite and PostgreSQL alike)."""
+def test_an_upgraded_store_is_stamped_and_brought_to_alembics_head(upgraded: TestClient, tmp_path: Path) -> None:
+    """Today's SQLite steps bring an old store to version 6; Alembic stamps its baseline and takes it from there (its
+    later revisions apply to SQLite and PostgreSQL alike)."""
     with upgraded:
         pass
-    assert query(str(tmp_path / "descent.sqlite3"), "SELECT version_num FROM alembic_version") == BASELINE
+    assert query(str(tmp_path / "descent.sqlite3"), "SELECT version_num FROM alembic_version") == HEAD
 
 
 def test_alembic_stamps_a_store_once_and_a_new_store_at_head(tmp_path: Path) -> None:
@@ -105,7 +107,7 @@ def test_alembic_stamps_a_store_once_and_a_new_store_at_head(tmp_path: Path) -> 
     open_store(path, migrate=True).close()
     open_store(path, migrate=True).close()
     assert query(path, "SELECT count(*) FROM alembic_version") == 1
-    assert query(path, "SELECT version_num FROM alembic_version") == BASELINE
+    assert query(path, "SELECT version_num FROM alembic_version") == HEAD
 
 
 def columns(db: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
@@ -127,9 +129,8 @@ def columns(db: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     return described
 
 
-def test_the_sqlalchemy_schema_is_sqlites_schema_5(tmp_path: Path) -> None:
+def test_the_sqlalchemy_schema_is_sqlites_schema_6(tmp_path: Path) -> None:
     """One schema definition: `schema.py` creates on SQLite exactly the tables `migrations.SCHEMA` does."""
-    from sqlalchemy import create_engine
 
     handwritten = sqlite3.connect(tmp_path / "handwritten.sqlite3")
     handwritten.executescript(SCHEMA)
@@ -159,4 +160,31 @@ def test_server_processes_starting_together_migrate_once(location: str) -> None:
         for opened in [threads.submit(open_and_close) for _ in range(4)]:
             opened.result()
     assert query(location, "SELECT count(*) FROM alembic_version") == 1
-    assert query(location, "SELECT version_num FROM alembic_version") == BASELINE
+    assert query(location, "SELECT version_num FROM alembic_version") == HEAD
+
+
+@pytest.mark.cluster
+def test_a_postgresql_store_of_the_previous_release_gains_leases_and_keeps_its_runs(postgres_url: str) -> None:
+    """A database an earlier release created (Alembic 0005, no `lease_until`) is brought to 0006 at start."""
+    open_store(postgres_url, migrate=True).close()
+    engine = create_engine(engine_url(postgres_url))
+    with engine.begin() as db:  # what 0005 left: no lease columns, the version it stamped, a finished run
+        db.execute(text("ALTER TABLE runs DROP COLUMN lease_until"))
+        db.execute(text("ALTER TABLE jobs DROP COLUMN lease_until"))
+        db.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+        db.execute(
+            text(
+                "INSERT INTO runs (id, status, created_at, spec, dtype, dims) "
+                "VALUES ('kept', 'finished', '2026-11-01T00:00:00.000Z', '\\x7b7d', 'float32', 0)"
+            )
+        )
+    engine.dispose()
+    store = open_store(postgres_url, migrate=True)
+    try:
+        kept = store.get("kept")
+        assert kept is not None
+        assert kept.status == "finished"
+        assert query(postgres_url, "SELECT version_num FROM alembic_version") == HEAD
+        assert query(postgres_url, "SELECT count(lease_until) FROM runs") == 0  # the column is there, empty
+    finally:
+        store.close()

@@ -163,7 +163,7 @@ class OneCycleLR(TorchSchedule):
     # torch's rule, stated: total_steps (1 or more), or else epochs and steps_per_epoch (1 or more each)
     model_config = ConfigDict(
         json_schema_extra={
-            "anyOf": [
+            "oneOf": [
                 {
                     "required": ["total_steps"],
                     "properties": {"total_steps": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}},
