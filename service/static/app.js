@@ -313,7 +313,7 @@ for (const figure of /** @type {NodeListOf<HTMLElement>} */ (document.querySelec
     link.click();
     link.remove();
   });
-  figure.querySelector('.chart-head')?.append(button);
+  (figure.querySelector('.chart-actions') || figure.querySelector('.chart-head'))?.append(button);
 }
 
 // The rate slider: it re-runs as it moves (debounced), replacing its previous run on the charts.

@@ -176,6 +176,12 @@ class StepChart extends ChartBase {
           const label = run.dims > 1 ? `${run.label} w[${d}]` : run.label;
           list.push({ run, label, color: run.color, dash: run.dims > 1 ? DIM_DASHES[d] : run.dash, ys: run.w[d], dim: d });
         }
+      } else if (this.column === 'state') {
+        let d = 0;
+        for (const [name, ys] of run.state) {
+          const label = `${run.label} ${name}${run.dims > 1 ? '[0]' : ''}`;
+          list.push({ run, label, color: run.color, dash: DIM_DASHES[d++ % DIM_DASHES.length], ys, dim: name });
+        }
       } else {
         list.push({ run, label: run.label, color: run.color, dash: run.dash, ys: run[this.column] });
       }
@@ -184,11 +190,14 @@ class StepChart extends ChartBase {
       const drawn = outline(s.run, `${this.column}${s.dim ?? ''}`, s.ys);
       // on a log scale, values <= 0 cannot be drawn: gaps
       if (this.log) drawn.ys = drawn.ys.map((v) => (v !== null && v > 0 ? v : null));
-      return { ...s, ...drawn };
+      return { ...s, full: s.ys, ...drawn };
     });
   }
 
-  update(runs) {
+  update(allRuns) {
+    // the optimizer-state chart shows only when a run recorded its state (`record.state`)
+    const runs = this.column === 'state' ? allRuns.filter((run) => run.state.size > 0) : allRuns;
+    if (this.column === 'state') this.figure.hidden = runs.length === 0;
     this.figure.dataset.series = String(runs.length);
     if (!runs.length) return this.setEmpty(t('chart.noRuns'));
     const series = this.seriesFor(runs);
@@ -407,7 +416,7 @@ class StepChart extends ChartBase {
     for (const s of this.series) {
       const i = s.run.indexOfStep(this.step);
       if (i < 0) continue;
-      const v = this.column === 'w' ? s.run.w[s.dim][i] : s.run[this.column][i];
+      const v = s.full[i];
       if (v === null || v === undefined || (this.log && !(v > 0))) continue;
       const y = u.valToPos(v, 'y', true);
       ctx.fillStyle = s.color;
@@ -539,7 +548,7 @@ class CurveChart extends ChartBase {
     // A path too short to see at this scale (the crawl): say so, and offer to zoom to it.
     const path = this.pathRange();
     const tiny = path && !this.zoom && (path[1] - path[0]) / (x1 - x0) < 0.03;
-    if (tiny) notes.push(t('curve.tinyPath', { span: compact(path[1] - path[0], 3) }));
+    if (tiny) notes.push(t('curve.tinyPath', { span: compact((path[1] - path[0]) / 1.3, 3) })); // without the padding
     if (this.zoomPath) this.zoomPath.hidden = !tiny;
     if (this.resetButton) this.resetButton.hidden = !this.zoom;
     this.setNote(note, notes);
@@ -762,6 +771,7 @@ export class Charts {
     this.w = new StepChart(root.querySelector('[data-testid="chart-w"]'), { column: 'w', yLabel: 'w', hint });
     this.lr = new StepChart(root.querySelector('[data-testid="chart-lr"]'), { column: 'lr', yLabel: t('chart.lrAxis'), hint });
     this.curve = new CurveChart(root.querySelector('[data-testid="chart-curve"]'), landscapes);
+    this.state = new StepChart(root.querySelector('[data-testid="chart-state"]'), { column: 'state', yLabel: t('chart.stateAxis'), hint });
     this.contour = contour;
   }
 
@@ -771,7 +781,7 @@ export class Charts {
 
   /** The step highlighted on every chart (step through), or null. */
   setStep(step) {
-    for (const chart of [this.loss, this.w, this.lr, this.curve, this.contour]) {
+    for (const chart of [this.loss, this.w, this.lr, this.curve, this.contour, this.state]) {
       chart.step = step;
       chart.figure.dataset.step = step === null ? '' : String(step);
     }
@@ -782,6 +792,7 @@ export class Charts {
     this.w.update(runs);
     this.lr.update(runs);
     this.curve.update(runs);
+    this.state.update(runs);
     this.contour.update(runs);
   }
 }

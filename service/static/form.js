@@ -387,10 +387,11 @@ export class RunForm {
     const name = this.simpleField({ path: 'name', label: 'name', ctl: { kind: 'text' }, help: t('form.nameHelp'), wide: true });
     const every = this.simpleField({ path: 'record.every', label: 'record.every', ctl: { kind: 'number', integer: true, nullable: true }, help: t('form.everyHelp') });
     const gradTol = this.simpleField({ path: 'stop.grad_tol', label: 'stop.grad_tol', ctl: { kind: 'number', nullable: true }, help: t('form.gradTolHelp') });
+    const state = this.simpleField({ path: 'record.state', label: 'record.state', ctl: { kind: 'bool' }, help: t('form.stateHelp'), wide: true });
     const lossTol = this.simpleField({ path: 'stop.loss_tol', label: 'stop.loss_tol', ctl: { kind: 'number', nullable: true }, help: t('form.lossTolHelp') });
 
     const start = el('fieldset', { class: 'section' }, el('legend', { text: t('form.start') }), el('div', { class: 'params' }, w0, steps, dtype));
-    this.advanced = el('details', { class: 'advanced' }, el('summary', { text: t('form.more') }), el('div', { class: 'params' }, name, every, gradTol, lossTol));
+    this.advanced = el('details', { class: 'advanced' }, el('summary', { text: t('form.more') }), el('div', { class: 'params' }, name, every, state, gradTol, lossTol));
     this.formError = el('p', { class: 'form-error', dataTestid: 'form-error', role: 'alert', hidden: true });
     this.submitButton = el('button', { type: 'submit', class: 'primary', dataTestid: 'run-submit', text: t('form.run') });
     // Where a refused run is reported: beside the Run button (which stays on screen: the row is sticky), with

@@ -92,6 +92,8 @@ export class Run {
     /** @type {(number | null)[][]} */
     this.w = Array.from({ length: this.dims }, () => []); // one column per dimension
     this.lastStep = -1;
+    /** @type {Map<string, (number | null)[]>} optimizer state per slot (`record.state`), first dimension */
+    this.state = new Map();
     this.minLoss = Infinity; // the lowest loss so far (kept as rows arrive: no scan of a long run per frame)
     /** @type {EventSource | null} */
     this.source = null; // the open EventSource
@@ -151,7 +153,7 @@ export class Run {
     if (info.error) this.error = info.error;
   }
 
-  /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr'>} row */
+  /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr' | 'state'>} row */
   appendRow(row) {
     if (!(row.step > this.lastStep)) return 0; // never a duplicate, whatever the stream replays
     this.steps.push(row.step);
@@ -163,6 +165,12 @@ export class Run {
       if (row.w.length !== this.dims) this.reshape(row.w.length);
       for (let d = 0; d < this.dims; d++) this.w[d].push(num(row.w[d]));
     } else this.w[0].push(num(row.w));
+    if (row.state && typeof row.state === 'object') {
+      for (const [name, value] of Object.entries(row.state)) {
+        if (!this.state.has(name)) this.state.set(name, Array(this.steps.length - 1).fill(null));
+        this.state.get(name)?.push(num(Array.isArray(value) ? value[0] : value));
+      }
+    }
     this.lastStep = row.step;
     if (this.status === 'queued') this.status = 'running';
     return 1;
@@ -177,7 +185,8 @@ export class Run {
     let added = 0;
     const n = cols.step.length;
     for (let i = 0; i < n; i++) {
-      added += this.appendRow({ step: cols.step[i], w: cols.w[i], loss: cols.loss[i], lr: cols.lr[i] });
+      const state = cols.state ? Object.fromEntries(Object.entries(cols.state).map(([name, values]) => [name, values[i]])) : null;
+      added += this.appendRow({ step: cols.step[i], w: cols.w[i], loss: cols.loss[i], lr: cols.lr[i], state });
     }
     return added;
   }

@@ -8,7 +8,25 @@ pytest.importorskip("playwright.sync_api", reason="the playwright package is not
 from playwright.sync_api import expect
 
 from tests.dashboard.conftest import TIMEOUT_MS, Dashboard
-from tests.dashboard.test_dashboard import click_preset, form_field, run_card, run_cards, wait_done
+from tests.dashboard.test_dashboard import (
+    click_preset,
+    form_field,
+    run_card,
+    run_cards,
+    set_field,
+    start,
+    submit,
+    wait_done,
+)
+
+
+def api_state(page: object, run_id: str) -> dict[str, object]:
+    """The run's recorded optimizer state, by slot, from `GET /v1/runs/{id}`."""
+    state: dict[str, object] = page.evaluate(  # type: ignore[attr-defined]
+        "async (id) => (await (await fetch(`/v1/runs/${id}`)).json()).trace.state", run_id
+    )
+    return state
+
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.browser, pytest.mark.live]
 expect.set_options(timeout=TIMEOUT_MS)
@@ -68,3 +86,28 @@ def test_the_rate_slider_reruns_as_it_moves_and_keeps_one_run(dashboard: Dashboa
         timeout=TIMEOUT_MS,
     )
     expect(run_cards(page)).to_have_count(1)
+
+
+@pytest.mark.parametrize(("optimizer", "slots"), [("torch.Adam", 2), ("torch.SGD", 1)])
+def test_recorded_optimizer_state_gets_its_chart(dashboard: Dashboard, optimizer: str, slots: int) -> None:
+    page = dashboard.open()
+    expect(page.get_by_test_id("chart-state")).to_be_hidden()
+    set_field(page, "optimizer.kind", optimizer)
+    if optimizer == "torch.SGD":
+        set_field(page, "optimizer.momentum", "0.9")
+    page.locator("details.advanced summary").click()
+    set_field(page, "record.state", True)
+    response = start(page, submit(page))
+    sent = response.request.post_data_json
+    assert isinstance(sent, dict)
+    assert sent["record"] == {"state": True}
+    wait_done(run_card(page, str(response.json()["id"])), 41)
+    chart = page.get_by_test_id("chart-state")
+    expect(chart).to_be_visible()
+    expect(chart).to_have_attribute("data-series", "1")
+    expect(chart).to_have_attribute("data-drawn-rows", "41")
+    chart.scroll_into_view_if_needed()
+    dashboard.screenshot(page, f"state-{optimizer}", full_page=False)
+    assert len(page.evaluate("document.querySelector('[data-testid=chart-state]').dataset.yTicks").split()) >= 2
+    expect(chart.locator("canvas")).to_have_count(1)  # one uPlot, drawn
+    assert slots == len(api_state(page, str(response.json()["id"])))
