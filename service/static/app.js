@@ -178,7 +178,7 @@ function viewState() {
     spec: form.read().spec,
     runs: board.ids(),
     hidden: board.runs.filter((run) => !run.visible).map((run) => run.id),
-    log: charts.loss.log ? ['loss'] : [],
+    log: charts.logged(),
     zoom,
     step: stepper.step,
     view: sweepOpen ? 'sweep' : finderOpen ? 'finder' : null,
@@ -295,11 +295,20 @@ $('[data-testid="share-link"]').addEventListener('click', () => {
   saveHash();
   shareCurrent($('[data-testid="share-url"]'), $('.share-status'));
 });
-$('[data-testid="loss-log"]').addEventListener('change', (event) => {
-  charts.setLog(event.target.checked);
-  scheduleFrame();
-  saveHash();
-});
+// A log-scale box on the loss, lr and state charts (the loss chart's is in the page; the others are added here).
+for (const name of ['lr', 'state']) {
+  const box = el('input', { type: 'checkbox', dataTestid: `${name}-log` });
+  const label = el('label', { class: 'check' }, box, ` ${t('chart.log')}`);
+  const head = document.querySelector(`[data-testid="chart-${name}"] .chart-head`);
+  head?.insertBefore(label, head.children[1] || null);
+}
+for (const name of ['loss', 'lr', 'state']) {
+  $(`[data-testid="${name}-log"]`).addEventListener('change', (/** @type {any} */ event) => {
+    charts.setLog(name, event.target.checked);
+    scheduleFrame();
+    saveHash();
+  });
+}
 
 // PNG export: each chart's canvas (uPlot draws its axes and labels on it too), downloaded as an image.
 for (const figure of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('figure.chart'))) {
@@ -382,9 +391,10 @@ async function applyHash() {
     }
     if (missing.length) showNotice(t(missing.length === 1 ? 'runs.missingOne' : 'runs.missingMany', { count: missing.length, ids: missing.join(', ') }));
     for (const id of hidden) if (board.get(id) && board.get(id).visible) board.toggle(id);
-    const logBox = $('[data-testid="loss-log"]');
-    logBox.checked = log.includes('loss');
-    charts.setLog(logBox.checked);
+    for (const name of ['loss', 'lr', 'state']) {
+      $(`[data-testid="${name}-log"]`).checked = log.includes(name);
+      charts.setLog(name, log.includes(name));
+    }
     charts.curve.zoom = zoom && isRange(zoom.curve) ? zoom.curve : null;
     charts.contour.zoom = zoom && isBox(zoom.contour) ? zoom.contour : null;
     if (step !== null && board.runs.length) stepper.go(step);

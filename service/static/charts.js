@@ -775,8 +775,15 @@ export class Charts {
     this.contour = contour;
   }
 
-  setLog(on) {
-    this.loss.log = on;
+  /** Log scale on the step chart `name` (loss, lr or state; w crosses 0, and stays linear). */
+  setLog(name, on) {
+    const chart = { loss: this.loss, lr: this.lr, state: this.state }[name];
+    if (chart) chart.log = on;
+  }
+
+  /** The step charts on a log scale, by name. */
+  logged() {
+    return ['loss', 'lr', 'state'].filter((name) => ({ loss: this.loss, lr: this.lr, state: this.state })[name].log);
   }
 
   /** The step highlighted on every chart (step through), or null. */

@@ -22,6 +22,7 @@ def test_the_link_keeps_the_whole_view(dashboard: Dashboard) -> None:
         wait_done(run_card(page, run_id), 41)
     run_card(page, hidden).get_by_test_id("toggle-run").click()
     page.get_by_test_id("loss-log").check()
+    page.get_by_test_id("lr-log").check()  # every step chart but w (which crosses 0) has its log scale
     page.get_by_test_id("step-forward").click()
     page.get_by_test_id("step-forward").click()
     expect(page.get_by_test_id("stepper")).to_have_attribute("data-step", "1")
@@ -50,6 +51,7 @@ def test_the_link_keeps_the_whole_view(dashboard: Dashboard) -> None:
     expect(run_card(other, shown).get_by_test_id("toggle-run")).to_have_attribute("aria-pressed", "true")
     expect(other.get_by_test_id("chart-loss")).to_have_attribute("data-series", "1")
     expect(other.get_by_test_id("loss-log")).to_be_checked()
+    expect(other.get_by_test_id("lr-log")).to_be_checked()
     expect(other.get_by_test_id("stepper")).to_have_attribute("data-step", "1")
     expect(other.get_by_test_id("chart-curve")).to_have_attribute("data-x-range", str(zoomed))
     expect(other.get_by_test_id("sweep-view")).to_have_attribute("data-state", "done")
