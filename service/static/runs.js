@@ -182,12 +182,36 @@ export class Run {
    */
   appendColumns(cols) {
     if (!cols || !Array.isArray(cols.step)) return 0;
-    let added = 0;
     const n = cols.step.length;
-    for (let i = 0; i < n; i++) {
-      const state = cols.state ? Object.fromEntries(Object.entries(cols.state).map(([name, values]) => [name, values[i]])) : null;
-      added += this.appendRow({ step: cols.step[i], w: cols.w[i], loss: cols.loss[i], lr: cols.lr[i], state });
+    let first = 0; // rows at or before the last step held are replays: skipped
+    while (first < n && !(cols.step[first] > this.lastStep)) first++;
+    if (first === n) return 0;
+    const scalarRows = !Array.isArray(cols.w[first]);
+    const width = scalarRows ? 1 : /** @type {number[]} */ (cols.w[first]).length;
+    if (cols.state || (scalarRows ? this.dims !== 1 : width !== this.dims) || this.steps.length === 0) {
+      // the general path, row by row (optimizer state, a first row that sets the dimensions)
+      let added = 0;
+      for (let i = first; i < n; i++) {
+        const state = cols.state ? Object.fromEntries(Object.entries(cols.state).map(([name, values]) => [name, values[i]])) : null;
+        added += this.appendRow({ step: cols.step[i], w: cols.w[i], loss: cols.loss[i], lr: cols.lr[i], state });
+      }
+      return added;
     }
+    // the usual path, column by column: no object per row (a 1M-step run streams 500 such batches)
+    let added = 0;
+    for (let i = first; i < n; i++) {
+      if (!(cols.step[i] > this.lastStep)) continue;
+      added++;
+      this.steps.push(cols.step[i]);
+      const loss = num(cols.loss[i]);
+      this.loss.push(loss);
+      if (loss !== null && loss < this.minLoss) this.minLoss = loss;
+      this.lr.push(num(cols.lr[i]));
+      if (scalarRows) this.w[0].push(num(cols.w[i]));
+      else for (let d = 0; d < this.dims; d++) this.w[d].push(num(/** @type {number[]} */ (cols.w[i])[d]));
+      this.lastStep = cols.step[i];
+    }
+    if (this.status === 'queued') this.status = 'running';
     return added;
   }
 
