@@ -280,7 +280,9 @@ for (const preset of PRESETS) {
     const { name: _name, ...spec } = preset.runs[preset.runs.length - 1];
     form.write(spec);
     form.clearErrors();
-    const started = await startRuns(preset.runs);
+    // a one-run preset's run is named as its button, in the page's language
+    const runs = preset.runs.length === 1 ? [{ ...preset.runs[0], name: t(`preset.${preset.id}`) }] : preset.runs;
+    const started = await startRuns(runs);
     saveHash();
     if (started.length) revealCharts();
   });
