@@ -7,10 +7,10 @@ NODE_MODULES := node_modules/.installed
 
 .PHONY: install run test test-fast check format openapi types vendor-docs bench golden clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[pandas,plot]'
 	touch $(INSTALLED)
 
 # The dashboard's development tools (TypeScript, openapi-typescript), exactly as package-lock.json pins them.
@@ -24,8 +24,8 @@ run: $(INSTALLED)  ## serve on http://127.0.0.1:8000 with the SQLite default
 	$(BIN)/python -m service
 
 check: $(INSTALLED) $(NODE_MODULES)  ## lint, format check and strict typing (Python, and the dashboard's modules)
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check service tests bench clients
+	$(BIN)/ruff format --check service tests bench clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	npm run --silent check
@@ -37,8 +37,8 @@ test-fast: $(INSTALLED) $(NODE_MODULES)  ## the inner loop: the suite without li
 	$(BIN)/python -m pytest -m "not (live or browser or container or fuzz or golden or cluster)"
 
 format: $(INSTALLED)
-	$(BIN)/ruff check --fix service tests bench
-	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff check --fix service tests bench clients
+	$(BIN)/ruff format service tests bench clients
 
 openapi: $(INSTALLED) $(NODE_MODULES)  ## regenerate the committed OpenAPI document, and the TypeScript types from it
 	$(BIN)/python -m service.openapi openapi/openapi.json
