@@ -107,6 +107,7 @@ def test_the_run_button_is_on_the_first_screen(dashboard: Dashboard, viewport: t
 def test_on_a_phone_the_w_chart_labels_both_ends_of_the_bounce(dashboard: Dashboard) -> None:
     page = dashboard.open(viewport=PHONE)
     wait_done(run_card(page, click_preset(page, "rate-1")), 41)
+    expect(page.get_by_test_id("chart-w")).to_have_attribute("data-drawn-rows", "41")
     ticks = numbers(data(page, "chart-w", "y-ticks"))
     assert len(ticks) >= 3, ticks
     assert min(ticks) <= -5, f"a phone user cannot read 'between 5 and -7': ticks {ticks}"
@@ -187,6 +188,8 @@ def test_a_run_that_diverges_within_its_steps_has_no_green_badge(dashboard: Dash
 def test_the_crawl_is_drawn_against_the_floor_and_its_path_can_be_zoomed_to(dashboard: Dashboard) -> None:
     page = dashboard.open()
     wait_done(run_card(page, click_preset(page, "rate-0.0001")), 41)
+    expect(page.get_by_test_id("chart-loss")).to_have_attribute("data-drawn-rows", "41")
+    expect(page.get_by_test_id("chart-curve")).to_have_attribute("data-curves", "1")
     low, high = numbers(data(page, "chart-loss", "y-range"))
     assert low <= 0 < 36 <= high, f"the loss axis zooms onto the crawl ({low}..{high}): a cliff that is not there"
     zoom = page.get_by_test_id("curve-zoom-path")
