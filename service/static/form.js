@@ -2,7 +2,7 @@
 // parameter, chosen from the parameter's JSON schema. Every input's `name` is its path in the run spec.
 
 import { el } from './dom.js';
-import { t } from './i18n.js';
+import { t, tOr } from './i18n.js';
 
 /** @typedef {import('./api.js').Catalog} Catalog */
 /** @typedef {import('./api.js').Schemas['CatalogEntry']} CatalogEntry */
@@ -311,7 +311,7 @@ class KindSection {
     if (this.kind && this.kind !== kind) this.memory.set(this.kind, this.allValues());
     this.kind = kind;
     this.select.value = kind;
-    this.description.textContent = entry.description;
+    this.description.textContent = tOr(`catalog.${this.key}.${kind}`, entry.description);
     this.paramsEl.replaceChildren();
     this.params = [];
     for (const param of entry.parameters) {
@@ -322,7 +322,8 @@ class KindSection {
       const value = Object.prototype.hasOwnProperty.call(values, param.name) ? values[param.name] : param.default;
       writeControl(ctl, input, value);
       const wide = ctl.kind === 'json' || ctl.kind === 'bool';
-      const { wrap } = makeField({ path, label: param.name, required: param.required, help: param.description, input, wide });
+      const help = tOr(`catalog.${this.key}.${kind}.${param.name}`, param.description);
+      const { wrap } = makeField({ path, label: param.name, required: param.required, help, input, wide });
       this.paramsEl.append(wrap);
       this.params.push({ param, ctl, input });
       if (this.key === 'schedule' && kind === 'constant' && param.name === 'learning_rate' && this.onSlide) {

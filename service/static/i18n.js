@@ -50,6 +50,12 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] === undefined ? `{${name}}` : String(vars[name])));
 }
 
+/** The text of `key` in the chosen language if the tables have it there, else `fallback` (the server's words). */
+export function tOr(key, fallback) {
+  const text = MESSAGES[current][key];
+  return text === undefined ? fallback : text;
+}
+
 /** Translates the static page: `data-i18n`, `data-i18n-title`, `data-i18n-aria-label`, and `<html lang>`. */
 export function translatePage(root = document) {
   document.documentElement.lang = current;

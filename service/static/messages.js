@@ -1,5 +1,6 @@
 // Every text of the page, in English and Chinese (zh-CN, the course's language). Keys are grouped by where they
-// show; `{name}` is filled in by `t(key, {name})`.
+// show; `{name}` is filled in by `t(key, {name})`. `catalog.*` keys (Chinese only) put the course's kinds in Chinese;
+// every other kind keeps the catalogue's English description.
 
 export const MESSAGES = {
   en: {
@@ -430,6 +431,15 @@ export const MESSAGES = {
     'chart.stateAxis': '状态',
     'form.stateHelp': '记录优化器状态（动量缓冲、Adam 的 m 和 v、循环的 beta1）并画出来。',
     'form.slider': "拖动学习率：运行随之更新",
+    'catalog.loss.quadratic': "a·(w + b)² + c，按维度计算后求和，运算顺序与 TensorFlow 相同。",
+    'catalog.loss.quadratic.a': "每个维度曲率的一半（一个数用于所有维度，或每个维度一个数）。",
+    'catalog.loss.quadratic.b': "平移：最小值在 w = -b 处。",
+    'catalog.loss.quadratic.c': "偏移：最小损失是 c 的总和。",
+    'catalog.loss.expression': "关于 w（或 x 和 y，或 w[0]、w[1]、…）的公式，例如 (w + 1)**2，梯度精确（自动微分）。",
+    'catalog.loss.expression.formula': "用 w（或 x、y、w[0]、w[1]、…）写的损失公式：数字、+ - * / **、括号、pi、e，以及 exp、log、sqrt、sin、cos、tanh、abs 等函数。最多 500 个字符。",
+    'catalog.schedule.constant': "每一步都用同一个学习率；`schedule` 只写一个数就是这个意思。",
+    'catalog.schedule.constant.learning_rate': "学习率。",
+    'catalog.optimizer.sgd': "普通梯度下降，w ← w − lr·g，在每个库中运算完全相同。",
     'history.title': '历史',
     'history.refresh': '刷新',
     'history.more': '更早的运行',

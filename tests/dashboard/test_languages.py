@@ -26,6 +26,9 @@ def test_a_chinese_browser_gets_the_chinese_page_and_can_switch(
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_test_id("run-submit")).to_have_text("运行")
     expect(page.get_by_test_id("preset-rate-0.2")).to_have_text("学习率 0.2")
+    form = page.get_by_test_id("run-form")
+    expect(form.locator('[data-section="loss"] .help').first).to_contain_text("按维度计算后求和")  # the course's kinds
+    expect(form.locator('[data-section="schedule"] .help').first).to_contain_text("每一步都用同一个学习率")
     card = run_card(page, click_preset(page, "rate-0.2"))
     wait_done(card, 41)
     expect(card.get_by_test_id("verdict")).to_have_text("收敛")
