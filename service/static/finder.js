@@ -55,6 +55,7 @@ export class FinderView {
       this.render(result);
       this.panel.dataset.state = 'done';
       this.panel.dataset.ms = String(Math.round(performance.now() - started));
+      if (window.matchMedia('(max-width: 899px)').matches) this.status.scrollIntoView({ block: 'start' });
       this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';

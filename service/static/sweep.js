@@ -206,6 +206,8 @@ export class SweepView {
       this.render(doc);
       this.panel.dataset.state = 'done';
       this.panel.dataset.ms = String(Math.round(performance.now() - started));
+      // on a phone the view sits below the form: bring its picture on screen
+      if (window.matchMedia('(max-width: 899px)').matches) this.status.scrollIntoView({ block: 'start' });
       this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';

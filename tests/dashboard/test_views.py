@@ -57,6 +57,9 @@ def test_the_chapter_in_one_picture(dashboard: Dashboard, viewport: tuple[int, i
     assert "oscillating:1:1" in bands, "rate 1 (exactly) oscillates, alone between slow and diverged"
     expect(page.get_by_test_id("sweep-edge")).to_be_visible()
     expect(page.get_by_test_id("sweep-legend").locator("li")).to_have_count(5)
+    chart = page.get_by_test_id("sweep-chart").bounding_box()  # the picture is on screen, on a phone too
+    assert chart is not None
+    assert 0 <= chart["y"] < viewport[1] - 100, chart
     dashboard.screenshot(page, f"sweep-chapter-{viewport[0]}-{locale}", full_page=False)
 
     # a click on the curve at rate 0.2 opens that run: the course's converging run
