@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NODE_MODULES := node_modules/.installed
 
-.PHONY: install run test test-fast check format openapi types vendor-docs bench golden clean
+.PHONY: install run test test-fast check format openapi types vendor-docs bench golden golden-code clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,7 @@ bench: $(INSTALLED)  ## benchmarks (not part of the tests); BENCH_PYTHON=<a venv
 	$(BIN)/python -m bench.engine
 	$(BENCH_PYTHON) -m bench.sweep
 	$(BIN)/python -m bench.trace_formats
+	$(BIN)/python -m bench.schedule_preview
 	$(BIN)/python -m bench.http_latency
 	$(BIN)/python -m bench.healthz_under_load
 	$(BIN)/python -m bench.hardening --compare 2f13777
@@ -80,6 +81,10 @@ golden:  ## regenerate tests/golden/fixtures from the real libraries (own virtua
 	test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden
 	.venv-golden/bin/python -m pip install --quiet -r tests/golden/requirements.txt
 	.venv-golden/bin/python -m tests.golden.generate
+	$(MAKE) golden-code
+
+golden-code: $(INSTALLED)  ## run every generated program (the run as code) in .venv-golden: tests/golden/code.json
+	$(BIN)/python -m tests.golden.code --python .venv-golden/bin/python
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

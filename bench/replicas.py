@@ -56,14 +56,14 @@ def failover(database: str, folder: Path, lease: float) -> float:
     a = Server(folder / "fa.sqlite3", **settings)
     with a.client() as on_a:
         run_id = on_a.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN).json()["id"]
-        while on_a.get(f"/v1/runs/{run_id}", params={"max_points": 1}).json()["status"] != "running":
-            time.sleep(0.02)
+        while not on_a.get(f"/v1/runs/{run_id}", params={"max_points": 2}).json()["trace"]["step"]:
+            time.sleep(0.02)  # A is executing it: rows are stored
     b = Server(folder / "fb.sqlite3", **settings)
     try:
         a.kill()
         killed = time.monotonic()
         with b.client() as on_b:
-            while on_b.get(f"/v1/runs/{run_id}", params={"max_points": 1}).json()["status"] != "failed":
+            while on_b.get(f"/v1/runs/{run_id}", params={"max_points": 2}).json()["status"] != "failed":
                 time.sleep(0.02)
         return time.monotonic() - killed
     finally:
@@ -105,6 +105,8 @@ def main() -> None:
         for server in servers:
             server.stop()
         servers = []
+        for name, values in rates.items():
+            print(f"{name:<24} runs/s per round: {', '.join(f'{value:.1f}' for value in values)}", flush=True)
         deaths = [failover(postgres.new_database(), folder, args.lease) for _ in range(args.failovers)]
     finally:
         for server in servers:

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         description="How often a live stream (or a free worker) looks for new rows (or queued jobs) on SQLite. On "
         "PostgreSQL followers are woken by LISTEN/NOTIFY and look only every 20 x this without one.",
     )
+    inline_run_work: int = Field(
+        4096,
+        ge=0,
+        description="A waited run of at most this many step-dimensions ((steps + 1) x dims) is computed in the "
+        "request itself and stored finished in one transaction, without a worker process; bigger runs (and "
+        "streamed or background ones) go through the pool. 0: every run goes through the pool.",
+    )
     lease_seconds: float = Field(
         10.0,
         ge=1,
@@ -157,4 +164,5 @@ class Settings(BaseSettings):
             max_run_seconds=self.max_run_seconds,
             max_job_bytes=self.max_job_memory_mb << 20,
             max_answer_bytes=self.max_answer_memory_mb << 20,
+            inline_run_work=self.inline_run_work,
         )

@@ -3,7 +3,8 @@ them into RFC 9457 problems.
 
     DescentError            what the service refuses or cannot do for a client; `detail` says it in a sentence
      ├── InvalidSpec        a spec breaks a rule; `errors` lists (location, what to change) per offending field
-     │    └── LimitExceeded a valid spec beyond this server's limits (steps, dimensions, trace size, grid size)
+     │    ├── LimitExceeded a valid spec beyond this server's limits (steps, dimensions, trace size, grid size)
+     │    └── NoCounterpart a kind that the library asked for has no counterpart of (the run as code)
      ├── NotFound           no run, sweep or job has this id
      ├── Busy               every worker and every queue place is taken; retry after `retry_after` seconds
      └── Conflict           the resource exists but its state does not allow this yet (a grid before it is done)
@@ -43,6 +44,14 @@ class InvalidSpec(DescentError):
 
 class LimitExceeded(InvalidSpec):
     """A spec within the rules but beyond this server's configured limits."""
+
+
+class NoCounterpart(InvalidSpec):
+    """The library asked for has nothing that reproduces this kind (`torch.OneCycleLR` in Keras); located at the
+    spec's field that names the kind."""
+
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__([(loc, message)])
 
 
 class NotFound(DescentError):

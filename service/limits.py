@@ -16,3 +16,5 @@ class Limits:
     max_run_seconds: float = 300.0
     max_job_bytes: int = 1 << 30
     max_answer_bytes: int = 1 << 30
+    inline_run_work: int = 4096
+    """A waited run of at most this many step-dimensions ((steps + 1) x dims) is computed in its request."""

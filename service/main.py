@@ -13,7 +13,21 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
-from service.api import catalog, dashboard, docs, health, landscape, lr_finder, openapi, problems, runs, session, sweeps
+from service.api import (
+    catalog,
+    code,
+    dashboard,
+    docs,
+    health,
+    landscape,
+    lr_finder,
+    openapi,
+    problems,
+    runs,
+    schedules,
+    session,
+    sweeps,
+)
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
 from service.api.body_timeout import BodyTimeout
@@ -41,7 +55,7 @@ DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting poi
 optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
 Every error is an RFC 9457 problem document."""
 
-PROTECTED = (session, runs, sweeps, lr_finder, landscape, catalog)
+PROTECTED = (session, runs, code, sweeps, lr_finder, landscape, catalog, schedules)
 """The /v1 routers: with configured API keys, every route needs one."""
 PUBLIC = (health, dashboard, docs)
 

@@ -83,15 +83,20 @@ def test_logs_are_json_lines_with_request_and_run_ids(tmp_path: Path) -> None:
     try:
         body = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2, "steps": 40}
         run_id = httpx.post(f"{server.url}/v1/runs", json=body, headers={"X-Request-ID": "req-7"}).json()["id"]
+        started = httpx.post(
+            f"{server.url}/v1/runs", params={"wait": "false"}, json=body, headers={"X-Request-ID": "req-8"}
+        ).json()["id"]
+        httpx.get(f"{server.url}/v1/runs/{started}/events")  # until it has ended
     finally:
         log = server.stop()
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert records, log
     assert all({"time", "level", "logger", "message", "request_id"} <= set(record) for record in records)
+    computed = next(record for record in records if record["message"] == "run ended" and record["run_id"] == run_id)
+    assert computed["request_id"] == "req-7"  # a tiny waited run is computed in its request
     queued = next(record for record in records if record["message"] == "run queued")
-    assert queued["run_id"] == run_id
-    assert queued["request_id"] == "req-7"
+    assert queued["run_id"] == started
+    assert queued["request_id"] == "req-8"
     access = [r for r in records if r["logger"] == "uvicorn.access" and "POST /v1/runs" in r["message"]]
-    assert access
-    assert access[0]["request_id"] == "req-7"
-    assert any(r["message"] == "run ended" and r["run_id"] == run_id for r in records)
+    assert [record["request_id"] for record in access] == ["req-7", "req-8"]
+    assert any(r["message"] == "run ended" and r["run_id"] == started for r in records)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from service.api.schemas import Problem
-from service.errors import Busy, Conflict, DescentError, InvalidSpec, LimitExceeded, Loc, NotFound
+from service.errors import Busy, Conflict, DescentError, InvalidSpec, LimitExceeded, Loc, NoCounterpart, NotFound
 from service.specs.messages import validation_errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -24,11 +24,13 @@ LIMIT_EXCEEDED = "urn:descent:problem:limit-exceeded"
 NOT_FOUND = "urn:descent:problem:not-found"
 BUSY = "urn:descent:problem:busy"
 CONFLICT = "urn:descent:problem:conflict"
+NO_COUNTERPART = "urn:descent:problem:no-counterpart"
 
 logger = logging.getLogger("service.api")
 
 DOMAIN: list[tuple[type[DescentError], int, str, str]] = [
     (LimitExceeded, 422, "Invalid request", LIMIT_EXCEEDED),
+    (NoCounterpart, 422, "No counterpart in that library", NO_COUNTERPART),
     (InvalidSpec, 422, "Invalid request", INVALID_REQUEST),
     (NotFound, 404, "Not Found", NOT_FOUND),
     (Busy, 429, "Too Many Requests", BUSY),

@@ -36,12 +36,12 @@ async def _nothing_held() -> None:
 
 
 def streamed_attachment(
-    pieces: Iterator[Callable[[], str]], media_type: str, filename: str, release: Release = _nothing_held
+    pieces: Iterator[Callable[[], bytes]], media_type: str, filename: str, release: Release = _nothing_held
 ) -> Response:
     """An answer written piece by piece, each piece encoded in a thread: the loop never stalls on a big body and the
     first bytes leave at once. `release` runs once the body is sent or abandoned."""
 
-    async def body() -> AsyncIterator[str]:
+    async def body() -> AsyncIterator[bytes]:
         try:
             for piece in pieces:
                 yield await anyio.to_thread.run_sync(piece)

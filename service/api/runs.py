@@ -1,24 +1,23 @@
 """`/v1/runs`: create, read (JSON, CSV or Arrow, thinned), list and delete runs, and stream their events."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
 
 from service.api import schemas
-from service.api.deps import ClientDep, LifecycleDep, LimitsDep, StreamsDep, StreamSlot
+from service.api.deps import ClientDep, LifecycleDep, LimitsDep, MetricsDep, StreamsDep, StreamSlot
 from service.api.language import LanguageDep, localized, localized_events
 from service.api.problems import problem_responses
 from service.api.responses import Release, held_body, json_response, streamed_attachment
-from service.api.sse import encoded, server_sent_events
+from service.api.sse import encoded
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, json_bytes, trace_columns
+from service.engine.trace import Trace
 from service.errors import InvalidSpec
 from service.specs.kinds.base import INT32_MAX
-from service.specs.prepare import prepare_run
+from service.specs.prepare import Prepared, prepare_run
 from service.specs.run import RunSpec
 from service.store.base import CursorError, RunRecord
 
@@ -54,6 +53,7 @@ async def create_run(
     limits: LimitsDep,
     streams: StreamsDep,
     client: ClientDep,
+    metrics: MetricsDep,
     language: LanguageDep,
     wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
     batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
@@ -62,10 +62,24 @@ async def create_run(
     """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
     `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
     `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
-    prepared = await anyio.to_thread.run_sync(prepare_run, spec, limits)
     streaming = accept is not None and "text/event-stream" in accept
     if streaming:
         streams.check(client)
+
+    def prepare() -> tuple[Prepared, tuple[RunRecord, Trace] | None]:
+        """One thread hop: validate and build; a tiny waited run is also computed and stored here."""
+        prepared = prepare_run(spec, limits)
+        if not wait or streaming or prepared.problem is None:
+            return prepared, None
+        return prepared, lifecycle.run_inline(prepared.document, prepared.name, prepared.steps, prepared.problem)
+
+    prepared, computed = await anyio.to_thread.run_sync(prepare)
+    if computed is not None:
+        record, trace = computed
+        metrics.rows.inc(record.last_step + 1)
+        return json_response(
+            localized(run_document(record, trace), language), 201, {"Location": f"/v1/runs/{record.id}"}
+        )
     record, finished = await lifecycle.submit_run(prepared.document, prepared.name, prepared.steps)
     location = {"Location": f"/v1/runs/{record.id}"}
     if streaming:
@@ -201,9 +215,12 @@ async def _existing_run(run_id: RunId, lifecycle: LifecycleDep) -> RunRecord:
 
 @router.get(
     "/{run_id}/events",
-    response_class=EventSourceResponse,
+    response_class=StreamingResponse,  # framed here, a block of rows at a time (FastAPI's SSE frames item by item)
     summary="Stream a run's events (replay, then live)",
-    responses=problem_responses(404, 422, _404=NO_RUN),
+    responses={
+        200: {"description": "Successful Response", "content": {"text/event-stream": {}}},
+        **problem_responses(404, 422, _404=NO_RUN),
+    },
 )
 async def stream_run(
     record: Annotated[RunRecord, Depends(_existing_run)],
@@ -238,12 +255,14 @@ async def stream_run(
             "after a page reload); Last-Event-ID wins when both are given.",
         ),
     ] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> Response:
     """Events: `run` (the run without trace), then `step` per recorded row with `id` = its step (or `steps` with
     `batch`, `id` = the last step), then `end` with the final status and summary; `error` before `end` if the run
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
     the first row after step n (or `?after=n`). Idle streams get `: ping` comments."""
     resume = next(step for step in (last_event_id, after, -1) if step is not None)
     events = localized_events(lifecycle.run_events(record.id, resume, batch, interval_ms), language)
-    async for event in server_sent_events(streams.follow(client, events)):
-        yield event
+    frames = encoded(streams.follow(client, events))  # per-row events framed a block at a time, as they come
+    return StreamingResponse(
+        frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -285,3 +285,30 @@ class Landscape(Out):
         description="1-D: loss[i] at x[i]. 2-D: one row per y, loss[j][i] at (x[i], y[j])."
     )
     minimum: GridMinimum | None = Field(description="The grid's lowest finite value; null if none is finite.")
+
+
+class Equivalent(Out):
+    """A schedule's counterpart in another library: the same parameters as that library writes them."""
+
+    library: Literal["tf1", "keras", "torch", "optax"]
+    schedule: dict[str, Any] | None = Field(description="The counterpart, as a run's `schedule`; null: none.")
+    reason: str | None = Field(description="Why there is no counterpart (null when there is one).")
+    lr: list[float | None] | None = Field(None, description="Its rates at the steps shown.")
+    max_abs_diff: float | None = Field(None, description="The largest |difference| from the schedule, every step.")
+    max_rel_diff: float | None = Field(
+        None, description="max_abs_diff relative to the schedule's largest |rate| (as the fidelity rule measures)."
+    )
+    at_step: int | None = Field(None, description="The step of the largest difference.")
+
+
+class PreviewedSchedule(Out):
+    schedule: dict[str, Any] = Field(description="The schedule as normalised (a number as a constant schedule).")
+    lr: list[float | None] = Field(description="The rate at each step shown, in the dtype asked for.")
+    equivalents: list[Equivalent] | None = Field(None, description="With `equivalents`: the other libraries'.")
+
+
+class SchedulePreview(Out):
+    steps: int
+    dtype: Literal["float32", "float64"]
+    step: list[int] = Field(description="The steps shown (all of 0..steps, or `max_points` of them).")
+    schedules: list[PreviewedSchedule]

@@ -20,6 +20,7 @@ from service.engine.arrays import Array, Numbers, Swept, as_dtype_array, broadca
 from service.engine.errors import ParameterError
 from service.engine.facts import flat_tolerance, polynomial_facts, quadratic_form_bounded, quadratic_form_facts
 from service.engine.loss_kinds import LOSSES, BoolArray, Loss, LossKind, register, values_per_dimension
+from service.engine.reductions import PACKET, tensorflow_sum
 
 __all__ = [
     "LOSSES",
@@ -50,7 +51,9 @@ def build(document: Mapping[str, Any], dims: int, dtype: np.dtype[np.floating]) 
 
 @dataclass(frozen=True)
 class Quadratic:
-    """`a·(w + b)² + c`, summed over dimensions, evaluated in TensorFlow's order (add, square, scale, add)."""
+    """`a·(w + b)² + c`, summed over dimensions, evaluated in TensorFlow's order (add, square, scale, add); in
+    float32 the sum over 8 or more dimensions is `tf.reduce_sum`'s (`reductions.tensorflow_sum`), so TF1 and Keras
+    losses match bit for bit (torch and Optax sum in orders of their own, within the float32 tolerance)."""
 
     a: Array
     b: Array
@@ -73,6 +76,8 @@ class Quadratic:
         if shifted.shape[-1] <= 2:  # one or two terms: the same sum as NumPy's, without its reduction over a short axis
             total = shifted[..., 0] if shifted.shape[-1] == 1 else np.add(shifted[..., 0], shifted[..., 1])
             return np.ascontiguousarray(total)
+        if shifted.dtype == np.float32 and shifted.shape[-1] >= PACKET:
+            return tensorflow_sum(shifted)  # TF and Keras add 8 or more float32 terms in Eigen's order, not NumPy's
         return np.asarray(shifted.sum(axis=-1, dtype=w.dtype))
 
     def gradient(self, w: Array, out: Array) -> None:

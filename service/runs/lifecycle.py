@@ -13,6 +13,7 @@ import anyio.to_thread
 import numpy.typing as npt
 
 from service.clock import now
+from service.engine.loop import Problem
 from service.engine.trace import Trace
 from service.errors import Busy, Conflict, NotFound
 from service.limits import Limits
@@ -21,7 +22,8 @@ from service.runs.events import Event, job_events, run_events
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
 from service.runs.wakeups import Wakeups
-from service.specs import cost
+from service.runs.worker import compute_run
+from service.specs import build, cost
 from service.store.base import ACTIVE, ENDED, JobRecord, Page, RunRecord, RunStore, Status
 
 logger = logging.getLogger("service.runs")
@@ -107,6 +109,32 @@ class Lifecycle:
         finished = await self._admit(JobKind.RUN, record.id, document, lambda: self.store.insert(record))
         logger.info("run queued", extra={"run_id": record.id, "steps": steps})
         return record, finished
+
+    def run_inline(
+        self, document: dict[str, Any], name: str | None, steps: int, problem: Problem
+    ) -> tuple[RunRecord, Trace] | None:
+        """A tiny run (DESCENT_INLINE_RUN_WORK) computed here, in the calling thread, from the problem the edge
+        built, and stored finished with its trace in one transaction; None for a bigger run (the pool's). Called
+        in a thread, never on the event loop."""
+        if (steps + 1) * problem.w0.shape[1] > self.limits.inline_run_work:
+            return None
+        created = now()
+        trace, status, summary = compute_run(problem, document)
+        record = RunRecord(
+            id=str(uuid.uuid4()),
+            name=name,
+            status=status,
+            created_at=created,
+            finished_at=now(),
+            spec=document,
+            summary=summary,
+            dtype=document["dtype"],
+            dims=0 if build.is_scalar(document) else problem.w0.shape[1],
+            last_step=int(trace.step[-1]) if len(trace) else -1,
+        )
+        self.store.create(record, trace)
+        logger.info("run ended", extra={"run_id": record.id, "status": status, "steps_run": record.last_step})
+        return record, trace
 
     async def submit_job(
         self,

@@ -9,12 +9,13 @@ another machine.
 import time
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from service import documents
 from service.clock import now
 from service.engine import landscape, lr_finder
 from service.engine.analysis import Analyzer
-from service.engine.loop import iterate
+from service.engine.loop import Problem, iterate
 from service.engine.sweep import run_sweep
 from service.engine.trace import Trace, record
 from service.runs.job import Job, JobKind
@@ -89,6 +90,25 @@ def _run(job: Job, runs: RunStore) -> str:
         error = f"The run failed in the engine: {_named(exc)}"
         runs.finish(run_id, None, Status.FAILED, now(), None, error, owner=owner)
         return Status.FAILED
+
+
+def compute_run(problem: Problem, document: dict[str, Any]) -> tuple[Trace, Status, dict[str, Any]]:
+    """A whole run computed in this thread exactly as `_run` computes it (the same chunks, records and analysis),
+    without the store: its recorded rows, final status and summary document. For tiny runs the server computes
+    in the request itself."""
+    every = int(document["record"]["every"])
+    dtype, dims = problem.w0.dtype, problem.w0.shape[1]
+    analyzer = Analyzer(problem.loss, 1, dims, dtype)
+    kept = []
+    for chunk in iterate(problem):
+        analyzer.add(chunk)
+        kept.append(record(chunk, 0, every, last=False))
+    summary = analyzer.finish()
+    return (
+        Trace.concat(kept, dtype, dims),
+        documents.status_of(summary),
+        documents.summary_document(summary, problem, build.is_scalar(document)),
+    )
 
 
 def _finish_cancelled(runs: RunStore, job: Job, rows: Trace | None, summary: dict[str, object] | None) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from service.engine.loop import Problem
 from service.errors import InvalidSpec, Loc
 from service.limits import Limits
 from service.specs import build, cost
@@ -27,6 +28,8 @@ class Prepared:
     name: str | None = None
     steps: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    problem: Problem | None = None
+    """A run's engine problem, built once (a tiny run is computed from it in the request)."""
 
 
 def prepare_run(spec: RunSpec, limits: Limits) -> Prepared:
@@ -34,7 +37,7 @@ def prepare_run(spec: RunSpec, limits: Limits) -> Prepared:
     problem = build.build_problem(document)
     build.check_run_limits(document, problem, limits)
     cost.check(cost.run_bytes(document, problem), limits, "run", ["steps"])
-    return Prepared(document, spec.name, spec.steps)
+    return Prepared(document, spec.name, spec.steps, problem=problem)
 
 
 def prepare_sweep(spec: SweepSpec, limits: Limits) -> Prepared:

@@ -3,6 +3,7 @@
 
 import { el } from './dom.js';
 import { t, tOr } from './i18n.js';
+import { attachSchedulePreview } from './schedule_preview.js';
 
 /** @typedef {import('./api.js').Catalog} Catalog */
 /** @typedef {import('./api.js').Schemas['CatalogEntry']} CatalogEntry */
@@ -425,6 +426,7 @@ export class RunForm {
     form.addEventListener('input', changed);
     form.addEventListener('change', changed);
     this.write(DEFAULT_SPEC);
+    attachSchedulePreview(sections[1].el, () => this.read().spec);
   }
 
   /** The real-valued fields a sweep can vary (whole-number ones change the loop itself), by spec path. */

@@ -2,6 +2,7 @@
 // summary, and their cards (which are also the charts' legend: colour swatch, verdict, final values, actions).
 
 import { api, ApiError } from './api.js';
+import { codeButton } from './code.js';
 import { TWIN_DASH, allocateSlot, slotStyle } from './colors.js';
 import { el } from './dom.js';
 import { compact, fixed6 } from './format.js';
@@ -520,7 +521,7 @@ export class Board {
       explanation,
       why,
       error,
-      el('div', { class: 'card-actions' }, toggle, remove, cancel, table, el('span', { class: 'downloads' }, csv, json)),
+      el('div', { class: 'card-actions' }, toggle, remove, cancel, table, codeButton(run.id, run.label), el('span', { class: 'downloads' }, csv, json)),
     );
     root.style.setProperty('--run-color', run.color);
     const card = { root, status, verdict, explanation, why, finalW, finalLoss, finalStep, diverged, error, toggle, cancel };

@@ -236,8 +236,10 @@ class RunStore(JobStore, SessionStore, LeaseStore, Protocol):
 
     def count_by_status(self) -> dict[str, int]: ...
 
-    def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
-        """The stored rows with a step above `after_step` (all by default); None for an unknown run."""
+    def trace(self, run_id: str, after_step: int = -1, ranges: int | None = None) -> Trace | None:
+        """The stored rows with a step above `after_step` (all by default), from at most `ranges` of the stored
+        row ranges (all by default; a follower reads a long trace a few ranges at a time); None for an unknown
+        run."""
         ...
 
     def page(self, limit: int, cursor: str | None) -> Page:

@@ -288,7 +288,7 @@ class SQLStore:
             row = db.execute(select(*_RUN_FIELDS).where(runs.c.id == run_id)).one_or_none()
         return run_record(tuple(row)) if row else None
 
-    def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
+    def trace(self, run_id: str, after_step: int = -1, ranges: int | None = None) -> Trace | None:
         with self._read() as db:
             run = db.execute(select(runs.c.seq, runs.c.dtype, runs.c.dims).where(runs.c.id == run_id)).one_or_none()
             if run is None:
@@ -305,6 +305,7 @@ class SQLStore:
                 )
                 .where(trace_parts.c.run_seq == run[0], trace_parts.c.last_step > after_step)
                 .order_by(trace_parts.c.first_row)
+                .limit(ranges)
             ).all()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
         trace = Trace.concat([trace_part(tuple(row), dtype, dims) for row in parts], dtype, dims)

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +73,21 @@ def _switch_to_wal(db: sqlite3.Connection) -> None:
 
 
 class SQLiteStore:
-    """One connection shared by the server's threads behind a lock; WAL lets readers of the file proceed."""
+    """A connection per thread on a file (WAL: readers never wait, writers take the file's lock in turn, so the
+    process needs no lock of its own); one connection behind a lock for `:memory:`, where every connection would
+    be a database of its own."""
 
     def __init__(self, path: str) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._lock = threading.RLock()
+        self._path = path
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+        self._lock: AbstractContextManager[object] = threading.RLock() if path == ":memory:" else nullcontext()
+        self._first = self._local.db = self._connect()
+        _switch_to_wal(self._first)  # a property of the file: later connections find it in WAL mode
         with self._lock:
-            _switch_to_wal(self._db)
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
             # One transaction creates or upgrades the schema, so processes opening a store together do it once.
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -102,6 +106,24 @@ class SQLiteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        with self._opened_lock:
+            self._opened.append(db)
+        return db
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (the one connection for `:memory:`)."""
+        if self._path == ":memory:":
+            return self._first
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
 
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
@@ -280,15 +302,15 @@ class SQLiteStore:
             row = self._db.execute(f"SELECT {_FIELDS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return run_record(row) if row else None
 
-    def trace(self, run_id: str, after_step: int = -1) -> Trace | None:
+    def trace(self, run_id: str, after_step: int = -1, ranges: int | None = None) -> Trace | None:
         with self._lock:
             run = self._db.execute("SELECT seq, dtype, dims FROM runs WHERE id = ?", (run_id,)).fetchone()
             if run is None:
                 return None
             parts = self._db.execute(
                 "SELECT step, w, loss, lr, grad, state_names, state FROM trace_parts"
-                " WHERE run_seq = ? AND last_step > ? ORDER BY first_row",
-                (run[0], after_step),
+                " WHERE run_seq = ? AND last_step > ? ORDER BY first_row LIMIT ?",
+                (run[0], after_step, -1 if ranges is None else ranges),
             ).fetchall()
         dtype, dims = np.dtype(run[1]), max(run[2], 1)
         trace = Trace.concat([trace_part(row, dtype, dims) for row in parts], dtype, dims)
@@ -395,8 +417,10 @@ class SQLiteStore:
             self._db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._opened_lock:
+            for db in self._opened:
+                db.close()
+            self._opened.clear()
 
     def create_session(self, session: SessionRecord) -> None:
         with self._transaction() as db:

@@ -193,11 +193,14 @@ def test_full_pool_answers_429_and_stores_nothing(tmp_path: Path) -> None:
         with server.client() as client:
             busy = client.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN)
             assert busy.status_code == 202
-            refused = client.post("/v1/runs", json=COURSE_RUN)
+            refused = client.post("/v1/runs", params={"wait": "false"}, json=COURSE_RUN)
             assert refused.status_code == 429
             assert refused.headers["retry-after"] == "1"
             assert refused.headers["content-type"] == "application/problem+json"
             assert [run["id"] for run in client.get("/v1/runs").json()["items"]] == [busy.json()["id"]]
+            # a tiny waited run needs no worker: it is computed in its request even now
+            tiny = client.post("/v1/runs", json=COURSE_RUN)
+            assert (tiny.status_code, tiny.json()["status"]) == (201, "finished")
     finally:
         server.stop()
 

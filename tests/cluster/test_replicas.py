@@ -97,7 +97,7 @@ def test_a_killed_replicas_run_is_failed_by_the_other_within_the_lease(replica: 
 
 
 def test_a_run_queued_on_a_busy_replica_is_executed_by_the_other(replica: Any, postgres_url: str) -> None:
-    a = replica("a", DESCENT_MAX_CONCURRENT_RUNS="1")
+    a = replica("a", DESCENT_MAX_CONCURRENT_RUNS="1", DESCENT_INLINE_RUN_WORK="0")  # no run computed in a request
     with a.client(timeout=60) as on_a:
         busy = on_a.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN).json()["id"]
         wait_until(lambda: on_a.get(f"/v1/runs/{busy}").json()["status"] == "running")

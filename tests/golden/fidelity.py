@@ -1,8 +1,8 @@
 """How closely each kind matches its library: the comparison, the rule, and the page (`docs/fidelity.md`).
 
 A golden case is a run spec of our API plus what the library computed: the rate of every row and, for full runs,
-the weights, the optimizer's state and the momentum each update used. `compare` computes the same columns with
-our engine (full runs through the adapter, as the API runs them).
+the weights, the optimizer's state, the momentum each update used and (some cases) the loss of every row.
+`compare` computes the same columns with our engine (full runs through the adapter, as the API runs them).
 
 The rule: float32 runs of TF1 and Keras kinds (alone or with library-neutral kinds) match bit for bit; float32 runs
 involving torch or Optax within 1e-6, and every float64 run within 1e-12, relative to the magnitude of the column
@@ -61,6 +61,8 @@ def compare(case: dict[str, Any]) -> Columns:
         ours = run(build_problem(document))
         columns["w"] = ours["w"], np.asarray(case["w"], dtype)
         columns["lr"] = ours["lr"], np.asarray(case["lr"], dtype)
+        if "loss" in case:  # the loss at every row's w
+            columns["loss"] = ours["loss"], np.asarray(case["loss"], dtype)
         for name, values in case.get("state", {}).items():
             if f"state.{name}" not in ours:
                 raise AssertionError(f"the optimizer does not record {name}; it records {sorted(ours)}")
@@ -86,7 +88,7 @@ def run(problem: Problem) -> dict[str, npt.NDArray[Any]]:
     def joined(pick: Any) -> npt.NDArray[Any]:
         return np.concatenate([pick(chunk)[:n, 0] for chunk, n in zip(chunks, rows, strict=True)])
 
-    columns = {"w": joined(lambda c: c.w), "lr": joined(lambda c: c.lr)}
+    columns = {"w": joined(lambda c: c.w), "lr": joined(lambda c: c.lr), "loss": joined(lambda c: c.loss)}
     for name in chunks[0].state:
         columns[f"state.{name}"] = joined(lambda c, name=name: c.state[name])
     return columns

@@ -48,6 +48,7 @@ class Job:
     spec: Json
     momentum: bool = False
     state: bool = True
+    loss: bool = False
 
 
 @dataclass(frozen=True)
@@ -534,6 +535,37 @@ def torch_plateau_jobs() -> list[Job]:
     ]
 
 
+WIDE_DIMS = (8, 9, 12, 16, 33, 100)
+WIDE_STEPS = 30
+
+
+def wide_loss_jobs() -> list[Job]:
+    """float32 quadratics over D >= 8 dimensions with TF1's and Keras' plain SGD, recording the loss of every row:
+    `tf.reduce_sum` adds 8 or more float32 values in Eigen's order, not left to right (NUMERICS.md, "Corrections").
+    Coefficients spread over a decade and more and an offset c of either sign, so that the order shows in the last
+    bits."""
+    rng = np.random.default_rng(16)
+    jobs = []
+    for dims in WIDE_DIMS:
+
+        def draw(low: float, high: float, dims: int = dims) -> list[float]:
+            return [float(x) for x in rng.uniform(low, high, dims).astype(np.float32)]
+
+        a = [float(np.float32(10.0**e)) for e in rng.uniform(-0.3, 1.0, dims)]  # curvatures 1 to 20: converges
+        loss = {"kind": "quadratic", "a": a, "b": draw(-3.0, 3.0), "c": draw(-1.0, 1.0)}
+        for library, kind in (("tf1", "tf1.GradientDescentOptimizer"), ("keras", "keras.SGD")):
+            spec = {
+                "loss": loss,
+                "w0": draw(-5.0, 5.0),
+                "schedule": 0.04,
+                "optimizer": {"kind": kind},
+                "steps": WIDE_STEPS,
+                "dtype": "float32",
+            }
+            jobs.append(Job(kind, f"loss_d{dims}", library, spec, state=False, loss=True))
+    return jobs
+
+
 def all_jobs() -> list[Job]:
     """Every run this module generates."""
     return [
@@ -544,6 +576,7 @@ def all_jobs() -> list[Job]:
         *optax_optimizer_jobs(),
         *torch_cycling_jobs(),
         *torch_plateau_jobs(),
+        *wide_loss_jobs(),
     ]
 
 
@@ -563,7 +596,10 @@ def run_workers(jobs: list[Job]) -> list[Json]:
         groups.setdefault(worker_group(job), []).append(index)
     results: list[Json] = [{} for _ in jobs]
     for (library, x64), indices in groups.items():
-        payload = [{"spec": jobs[i].spec, "momentum": jobs[i].momentum, "state": jobs[i].state} for i in indices]
+        payload = [
+            {"spec": jobs[i].spec, "momentum": jobs[i].momentum, "state": jobs[i].state, "loss": jobs[i].loss}
+            for i in indices
+        ]
         for index, result in zip(indices, call_worker(library, x64, payload), strict=True):
             results[index] = result
     return results
@@ -730,8 +766,9 @@ def torch_state(optimizer: Any, param: Any, dims: int) -> dict[str, list[float]]
 # Worker side: TF1 (graph mode + Session)
 
 
-def run_tf1(spec: Json, record_state: bool) -> Json:
-    """The course's TF1 loop: `sess.run([lr, train_op])` with `minimize(loss, global_step=gs)`."""
+def run_tf1(spec: Json, record_state: bool, record_loss: bool = False) -> Json:
+    """The course's TF1 loop: `sess.run([lr, train_op])` with `minimize(loss, global_step=gs)`; with `record_loss`,
+    `sess.run(loss)` at the initial w and after every update."""
     import tensorflow as tf  # type: ignore[import-not-found, unused-ignore]
 
     v1 = tf.compat.v1
@@ -754,13 +791,16 @@ def run_tf1(spec: Json, record_state: bool) -> Json:
             lr: list[float] = []
             w_rows: Rows = [as_rows(sess.run(w), dims)]
             states = [{k: as_rows(v, dims) for k, v in sess.run(slots).items()}]
+            losses = [float(sess.run(loss))]
             for _ in range(spec["steps"]):
                 used, _ = sess.run([learning_rate, train])
                 lr.append(float(used))
                 w_rows.append(as_rows(sess.run(w), dims))
                 states.append({k: as_rows(v, dims) for k, v in sess.run(slots).items()})
+                losses.append(float(sess.run(loss)))
             lr.append(float(sess.run(learning_rate)))
-    return finish(lr, w_rows, states if record_state else None, dims)
+    result = finish(lr, w_rows, states if record_state else None, dims)
+    return {**result, "loss": losses} if record_loss else result
 
 
 def tf1_schedule(schedule: float | Json, global_step: Any) -> Any:
@@ -780,8 +820,9 @@ def tf1_schedule(schedule: float | Json, global_step: Any) -> Any:
 # Worker side: Keras 3 (TF backend, eager)
 
 
-def run_keras(spec: Json, record_state: bool) -> Json:
-    """Eager Keras 3: `opt.apply_gradients([(g, var)])` with g from tf.GradientTape."""
+def run_keras(spec: Json, record_state: bool, record_loss: bool = False) -> Json:
+    """Eager Keras 3: `opt.apply_gradients([(g, var)])` with g from tf.GradientTape; with `record_loss`, the loss
+    the tape computed at each w, and at the final w."""
     import keras  # type: ignore[import-not-found, unused-ignore]
     import tensorflow as tf
 
@@ -802,15 +843,19 @@ def run_keras(spec: Json, record_state: bool) -> Json:
     lr: list[float] = []
     w: Rows = [as_rows(var.numpy(), dims)]
     states = [keras_state(optimizer, dims)]
+    losses: list[float] = []
     for _ in range(spec["steps"]):
         lr.append(float(np.asarray(optimizer.learning_rate)))
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(a * tf.square(var + b) + c)
+        losses.append(float(loss.numpy()))
         optimizer.apply_gradients([(tape.gradient(loss, var), var)])
         w.append(as_rows(var.numpy(), dims))
         states.append(keras_state(optimizer, dims))
     lr.append(float(np.asarray(optimizer.learning_rate)))
-    return finish(lr, w, states if record_state else None, dims)
+    losses.append(float(tf.reduce_sum(a * tf.square(var + b) + c).numpy()))
+    result = finish(lr, w, states if record_state else None, dims)
+    return {**result, "loss": losses} if record_loss else result
 
 
 def keras_state(optimizer: Any, dims: int) -> dict[str, list[float]]:
@@ -908,13 +953,13 @@ def worker(library: str, out: TextIO) -> None:
     jobs: list[Json] = json.load(sys.stdin)
     results = []
     for job in jobs:
-        spec, momentum, state = job["spec"], job["momentum"], job["state"]
+        spec, momentum, state, loss = job["spec"], job["momentum"], job["state"], job.get("loss", False)
         if library == "torch":
             results.append(run_torch(spec, momentum, state))
         elif library == "tf1":
-            results.append(run_tf1(spec, state))
+            results.append(run_tf1(spec, state, loss))
         elif library == "keras":
-            results.append(run_keras(spec, state))
+            results.append(run_keras(spec, state, loss))
         else:
             results.append(run_optax(spec, state))
     json.dump(results, out)

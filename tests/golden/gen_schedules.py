@@ -497,6 +497,12 @@ TORCH: dict[str, list[Entry]] = {
         E("eta_min_three_periods", 160, {"lr": 0.1, "T_max": 50, "eta_min": 0.001}),
         E("t_max_1_alternates", 60, {"lr": 0.1, "T_max": 1}),
         E("t_max_7_f64", 100, {"lr": 1.0, "T_max": 7, "eta_min": 0.1}, F64),
+        # torch's recursion drifts from the closed form past ~3,500 steps (NUMERICS.md, "Corrections")
+        E("recursion_t_max_37_8000_f64", 8000, {"lr": 0.1, "T_max": 37}, F64),
+        E("recursion_t_max_3_eta_min_8000_f64", 8000, {"lr": 0.1, "T_max": 3, "eta_min": 0.0123}, F64),
+        E("recursion_t_max_1000_eta_min_8000_f64", 8000, {"lr": 0.05, "T_max": 1000, "eta_min": 0.001}, F64),
+        E("recursion_t_max_1_8000_f64", 8000, {"lr": 0.3, "T_max": 1}, F64),
+        E("recursion_t_max_37_8000", 8000, {"lr": 0.1, "T_max": 37}),
     ],
     "CosineAnnealingWarmRestarts": [
         E("t0_10_mult_1", 60, {"lr": 0.1, "T_0": 10}),
@@ -626,6 +632,19 @@ TORCH: dict[str, list[Entry]] = {
                     {"kind": "torch.StepLR", "step_size": 10, "gamma": 0.5},
                 ],
                 "milestones": [20],
+            },
+            F64,
+        ),
+        E(
+            "warmup_then_cosine_recursion_f64",
+            6000,
+            {
+                "lr": 0.1,
+                "schedulers": [
+                    {"kind": "torch.LinearLR", "start_factor": 0.1, "total_iters": 5},
+                    {"kind": "torch.CosineAnnealingLR", "T_max": 40, "eta_min": 0.0007},
+                ],
+                "milestones": [5],
             },
             F64,
         ),

@@ -39,10 +39,11 @@ async def collect(stream: AsyncIterator[Event], until: Callable[[Event], bool] |
     """The stream's events up to its end, or up to the first for which `until` holds (then the stream is closed)."""
     found = []
     async with closing(stream) as events:
-        async for event in events:
-            found.append(event)
-            if until is not None and until(event):
-                break
+        async for block in events:
+            for event in block.each():  # a block of per-row `step` events is one Event
+                found.append(event)
+                if until is not None and until(event):
+                    return found
     return found
 
 
@@ -51,7 +52,7 @@ async def live(stream: AsyncIterator[Event], work: Callable[[], object]) -> list
     async with anyio.create_task_group() as group, closing(stream) as events:
         found = [await anext(events)]
         group.start_soon(anyio.to_thread.run_sync, work)
-        found += [event async for event in events]
+        found += [event async for block in events for event in block.each()]
     return found
 
 

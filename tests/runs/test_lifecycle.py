@@ -362,7 +362,7 @@ def test_a_followed_run_streams_to_its_end_and_is_left_alone(store: RunStore) ->
         with lifecycle(store) as service:
             record, finished = await service.submit_run(document, None, 40)
             async with closing(service.followed_run(record.id, batch=None)) as events:
-                names = [event.name async for event in events]
+                names = [event.name async for block in events for event in block.each()]
             assert names == ["run", *["step"] * 41, "end"]
             assert await finished == Status.FINISHED
             assert store.cancel_reason(record.id) is None

@@ -223,3 +223,17 @@ def test_both_backends_store_the_same_bytes(tmp_path: Path, postgres_url: str) -
 def test_a_store_url_must_name_postgresql(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="postgresql://"):
         open_store(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+
+
+def test_a_long_trace_reads_a_stored_range_at_a_time(store: RunStore) -> None:
+    """What a follower does: the first range of rows at once, then the next after the last step it has."""
+    original = trace(PART_ROWS + 5, np.float32)
+    store.create(record("a"), original)
+    first = store.trace("a", -1, ranges=1)
+    assert first is not None
+    assert len(first) == PART_ROWS
+    rest = store.trace("a", int(first.step[-1]), ranges=1)
+    assert rest is not None
+    assert rest.step.tolist() == list(range(PART_ROWS, PART_ROWS + 5))
+    assert store.trace("a", PART_ROWS + 4, ranges=1) is not None
+    assert len(store.trace("a", PART_ROWS + 4, ranges=1)) == 0  # type: ignore[arg-type]

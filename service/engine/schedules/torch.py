@@ -263,14 +263,119 @@ def _cosine(lr: Array, eta_min: Array, angle: Array) -> Array:
 
 @dataclass(frozen=True)
 class CosineAnnealingLR(TorchSchedule):
-    """`eta_min + (lr - eta_min)(1 + cos(pi k / T_max)) / 2`: periodic, not clamped (back at lr at 2·T_max)."""
+    """`eta_min + (lr - eta_min)(1 + cos(pi k / T_max)) / 2`: periodic, not clamped (back at lr at 2·T_max).
+
+    torch does not evaluate that closed form: each step multiplies the current rate by
+    `(1 + cos(pi k / T)) / (1 + cos(pi (k - 1) / T))` about eta_min, and at `(k - 1 - T) % (2 T) == 0` (where that
+    ratio would divide by zero) adds `(lr - eta_min)(1 - cos(pi / T)) / 2` instead. The recursion drifts from the
+    closed form by ~3e-16 relative per step (more than 1e-12 past ~3,500 steps), so it is reproduced here, in
+    torch's order of operations, from `first` (the rate at step 0: `lr`, or the closed form at 0 for a SequentialLR
+    child started at a milestone), for steps below RECURSION_ROWS. The rates are a table grown on demand (doubling),
+    so a run's chunks extend it instead of recomputing it."""
 
     lr: Array
     T_max: int
     eta_min: Array
+    first: Array | None = None
+    _table: list[Array] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __call__(self, steps: IntArray) -> Array:
-        return _cosine(self.lr, self.eta_min, np.pi * _steps(steps) / self.T_max)
+        recursive = steps < RECURSION_ROWS
+        if recursive.all():
+            return self._rates(int(steps.max(initial=0)) + 1)[steps]
+        rates = _cosine(self.lr, self.eta_min, np.pi * _steps(steps) / self.T_max)
+        if recursive.any():
+            rates[recursive] = self._rates(int(steps[recursive].max()) + 1)[steps[recursive]]
+        return rates
+
+    def _rates(self, rows: int) -> Array:
+        """The recursion's rates for steps 0..rows-1 (at least), shape (n, P); grown by doubling (up to
+        RECURSION_ROWS), recomputed from step 0 (the same numbers: the recursion is deterministic)."""
+        if self._table and len(self._table[0]) >= rows:
+            return self._table[0]
+        grown = min(max(rows, 2 * len(self._table[0]) if self._table else 0, 1024), RECURSION_ROWS)
+        table = cosine_recursion(
+            self.lr if self.first is None else self.first, self.lr, self.eta_min, self.T_max, grown
+        )
+        self._table[:] = [table]
+        return table
+
+
+RECURSION_ROWS = 1 << 22
+"""Steps 0..4,194,303 follow torch's recursion (a table of at most this many rows per run, ~0.15 s to build);
+later steps, past any default run, take the closed form, which has drifted ~1e-9 relative from torch by then."""
+
+
+def cosine_recursion(first: Array, lr: Array, eta_min: Array, t_max: int, rows: int) -> Array:
+    """torch's CosineAnnealingLR rates at steps 0..rows-1, (rows, P), from the rate `first` at step 0.
+
+    Step k multiplies about eta_min by `ratio[k] = (1 + cos(pi k / T)) / (1 + cos(pi (k - 1) / T))` (NumPy's
+    float64 cos is the libm cos that torch's `math.cos` calls, checked by the golden cases), except at the branch
+    steps `k = T + 1 + 2Tm`, which add `(lr - eta_min)(1 - cos(pi / T)) / 2` to the previous rate. The step before
+    each branch has ratio exactly 0 (cos rounds to -1 there), so it lands exactly on eta_min and every period of
+    2T steps from a branch on starts from the same `eta_min + increment`: the periods are independent, and run side
+    by side as rows of a (periods, 2T) array. With eta_min = 0 each period is a running product
+    (`np.multiply.accumulate`, strictly left to right, rounding each step as torch does); otherwise a loop over the
+    position in the period, vectorised over periods. The head (steps 1..T) runs sequentially from `first`."""
+    width = np.broadcast_shapes(first.shape, lr.shape, eta_min.shape)
+    first, lr, eta_min = (np.broadcast_to(x, width).astype(F64) for x in (first, lr, eta_min))
+    k = np.arange(rows, dtype=F64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero divisors fall on branch steps, which take no ratio
+        ratio = (1 + np.cos(np.pi * k / t_max)) / (1 + np.cos(np.pi * (k - 1) / t_max))
+    increment = (lr - eta_min) * (1 - np.cos(np.pi / t_max)) / 2
+    table = np.empty((rows, *width))
+    table[0] = first
+    head = min(t_max + 1, rows)  # steps 0..T: no branch yet
+    table[1:head] = _recur(first, ratio[1:head], eta_min)
+    branches = np.arange(t_max + 1, rows, 2 * t_max)
+    if branches.size == 0:
+        return table
+    if (ratio[branches - 1] != 0).any():  # not reached below ~10^7 steps: cos rounds to -1 at every trough
+        for start in branches.tolist():
+            table[start] = table[start - 1] + increment
+            stop = min(start + 2 * t_max, rows)
+            table[start + 1 : stop] = _recur(table[start], ratio[start + 1 : stop], eta_min)
+        return table
+    period = 2 * t_max
+    body = rows - head
+    padded = np.ones(branches.size * period)
+    padded[:body] = ratio[head:]
+    periods = np.empty((branches.size, period, *width))
+    periods[:, 0] = eta_min + increment  # the trough is exactly eta_min; torch adds the increment to it
+    factors = padded.reshape(branches.size, period)
+    if not eta_min.any():
+        periods[:, 1:] = factors[:, 1:, None]
+        np.multiply.accumulate(periods, axis=1, out=periods)
+        periods += eta_min  # r·x + 0.0 is r·x, but -0.0 becomes +0.0 as in torch
+    else:
+        for j in range(1, period):
+            periods[:, j] = factors[:, j, None] * (periods[:, j - 1] - eta_min) + eta_min
+    table[head:] = periods.reshape(-1, *width)[:body]
+    return table
+
+
+def _recur(start: Array, ratios: Array, eta_min: Array) -> Array:
+    """`rate[i] = ratios[i]·(rate[i-1] - eta_min) + eta_min` from `start`, sequentially, (len(ratios), P)."""
+    rows = np.empty((ratios.size, start.size))
+    if ratios.size == 0:
+        return rows
+    if not eta_min.any():
+        factors = np.empty((ratios.size + 1, start.size))
+        factors[0] = start
+        factors[1:] = ratios[:, None]
+        np.multiply.accumulate(factors, axis=0, out=factors)
+        return np.asarray(factors[1:] + eta_min)
+    if start.size == 1:  # one run: Python floats, as torch computes it
+        value, eta = float(start[0]), float(eta_min[0])
+        column = rows[:, 0]
+        for i, r in enumerate(ratios.tolist()):
+            value = r * (value - eta) + eta
+            column[i] = value
+        return rows
+    previous = start
+    for i in range(ratios.size):
+        rows[i] = previous = ratios[i] * (previous - eta_min) + eta_min
+    return rows
 
 
 @register("torch.CosineAnnealingLR")
@@ -892,9 +997,13 @@ def sequential_lr(
 
 def _started_at(child: Schedule, start: int, kind: str, base: Array) -> tuple[Schedule, Horizon]:
     """A child that SequentialLR starts at a milestone > 0 begins from torch's closed form at epoch 0
-    (`_update_lr(0)`), not from its initial step; that differs for total_iters = 0."""
+    (`_update_lr(0)`), not from its initial step; that differs for total_iters = 0, and a recursive
+    CosineAnnealingLR goes on from that value (an ulp away from lr for some eta_min)."""
     if start == 0:
         return child, UNLIMITED
+    if isinstance(child, CosineAnnealingLR):  # its recursion goes on from eta_min + (lr - eta_min)·(1 + cos 0) / 2
+        first = child.eta_min + (child.lr - child.eta_min) * (1 + np.cos(0.0)) / 2
+        return CosineAnnealingLR(lr=child.lr, T_max=child.T_max, eta_min=child.eta_min, first=first), UNLIMITED
     if isinstance(child, ConstantLR) and child.total_iters == 0:
         return StuckAt(rate=base * (child.factor + 1 * (1 - child.factor))), UNLIMITED
     if isinstance(child, LinearLR | PolynomialLR) and child.total_iters == 0:

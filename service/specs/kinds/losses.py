@@ -11,7 +11,8 @@ FORMULA_LENGTH = 500
 
 
 class QuadraticLoss(Kind):
-    """a·(w + b)² + c, per dimension and summed, in TensorFlow's order of operations."""
+    """a·(w + b)² + c, per dimension and summed, in TensorFlow's order of operations; in float32 over 8 or more
+    dimensions the terms are added in tf.reduce_sum's order (Eigen's packets), not left to right."""
 
     kind: Literal["quadratic"]
     a: NumberOrList = Field(1.0, description="Curvature/2 per dimension (one number for all, or one per dimension).")

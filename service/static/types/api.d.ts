@@ -175,6 +175,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{run_id}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The run as a Python program in TF1, Keras, PyTorch or Optax
+         * @description The program a user of `library` would write for this run: TF1 graph mode with `minimize(global_step=)`,
+         *     Keras `apply_gradients`, torch `opt.step(); sched.step()`, Optax `update`/`apply_updates`. A schedule of
+         *     another library is written as its counterpart there (the program's docstring says so).
+         */
+        get: operations["run_code_v1_runs__run_id__code_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{run_id}/events": {
         parameters: {
             query?: never;
@@ -192,6 +214,29 @@ export interface paths {
         get: operations["stream_run_v1_runs__run_id__events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate up to 16 schedules side by side, with their other libraries' counterparts
+         * @description The rate of each schedule at steps 0..`steps`, computed in one vectorised call per schedule. With
+         *     `equivalents`, each schedule's counterpart in every other library (`torch.CosineAnnealingLR` beside
+         *     `keras.CosineDecay`, `tf1.cosine_decay` and `optax.cosine_decay_schedule`), and where they differ most. The
+         *     answer takes its room in the server's answer-memory budget (`429` while it is full).
+         */
+        post: operations["preview_schedules_v1_schedules_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -399,6 +444,49 @@ export interface components {
             error: string | null;
             status: components["schemas"]["Status"];
             summary: components["schemas"]["Summary"] | null;
+        };
+        /**
+         * Equivalent
+         * @description A schedule's counterpart in another library: the same parameters as that library writes them.
+         */
+        Equivalent: {
+            /**
+             * At Step
+             * @description The step of the largest difference.
+             */
+            at_step?: number | null;
+            /**
+             * Library
+             * @enum {string}
+             */
+            library: "tf1" | "keras" | "torch" | "optax";
+            /**
+             * Lr
+             * @description Its rates at the steps shown.
+             */
+            lr?: (number | null)[] | null;
+            /**
+             * Max Abs Diff
+             * @description The largest |difference| from the schedule, every step.
+             */
+            max_abs_diff?: number | null;
+            /**
+             * Max Rel Diff
+             * @description max_abs_diff relative to the schedule's largest |rate| (as the fidelity rule measures).
+             */
+            max_rel_diff?: number | null;
+            /**
+             * Reason
+             * @description Why there is no counterpart (null when there is one).
+             */
+            reason: string | null;
+            /**
+             * Schedule
+             * @description The counterpart, as a run's `schedule`; null: none.
+             */
+            schedule: {
+                [key: string]: unknown;
+            } | null;
         };
         /** ErrorItem */
         ErrorItem: {
@@ -2081,6 +2169,26 @@ export interface components {
              */
             kind: "polynomial";
         };
+        /** PreviewedSchedule */
+        PreviewedSchedule: {
+            /**
+             * Equivalents
+             * @description With `equivalents`: the other libraries'.
+             */
+            equivalents?: components["schemas"]["Equivalent"][] | null;
+            /**
+             * Lr
+             * @description The rate at each step shown, in the dtype asked for.
+             */
+            lr: (number | null)[];
+            /**
+             * Schedule
+             * @description The schedule as normalised (a number as a constant schedule).
+             */
+            schedule: {
+                [key: string]: unknown;
+            };
+        };
         /**
          * Problem
          * @description RFC 9457 problem details.
@@ -2101,7 +2209,8 @@ export interface components {
         };
         /**
          * Quadratic
-         * @description a·(w + b)² + c, per dimension and summed, in TensorFlow's order of operations.
+         * @description a·(w + b)² + c, per dimension and summed, in TensorFlow's order of operations; in float32 over 8 or more
+         *     dimensions the terms are added in tf.reduce_sum's order (Eigen's packets), not left to right.
          */
         Quadratic: {
             /**
@@ -2300,6 +2409,57 @@ export interface components {
              */
             w0: number | number[];
         } & (unknown & unknown & unknown & unknown & unknown & unknown);
+        /** SchedulePreview */
+        SchedulePreview: {
+            /**
+             * Dtype
+             * @enum {string}
+             */
+            dtype: "float32" | "float64";
+            /** Schedules */
+            schedules: components["schemas"]["PreviewedSchedule"][];
+            /**
+             * Step
+             * @description The steps shown (all of 0..steps, or `max_points` of them).
+             */
+            step: number[];
+            /** Steps */
+            steps: number;
+        };
+        /**
+         * SchedulePreviewSpec
+         * @description Schedules to evaluate at steps 0..steps, and whether to add their other libraries' counterparts.
+         */
+        SchedulePreviewSpec: {
+            /**
+             * Dtype
+             * @description The run dtype the rates are cast to, as a run would apply them.
+             * @default float32
+             * @enum {string}
+             */
+            dtype?: "float32" | "float64";
+            /**
+             * Equivalents
+             * @description Add, per schedule, the corresponding schedule of each other library with the same parameters (or why there is none) and the largest difference from the schedule.
+             * @default false
+             */
+            equivalents?: boolean;
+            /**
+             * Max Points
+             * @description Answer at most this many evenly spaced steps (first and last kept); differences are measured over every step all the same.
+             */
+            max_points?: number | null;
+            /**
+             * Schedules
+             * @description Up to 16 schedules, as a run's `schedule` (a number is a constant rate).
+             */
+            schedules: (number | components["schemas"]["Constant"] | components["schemas"]["Tf1ExponentialDecay"] | components["schemas"]["Tf1NaturalExpDecay"] | components["schemas"]["Tf1InverseTimeDecay"] | components["schemas"]["Tf1PolynomialDecay"] | components["schemas"]["Tf1PiecewiseConstant"] | components["schemas"]["Tf1CosineDecay"] | components["schemas"]["Tf1CosineDecayRestarts"] | components["schemas"]["Tf1LinearCosineDecay"] | components["schemas"]["Tf1NoisyLinearCosineDecay"] | components["schemas"]["KerasExponentialDecay"] | components["schemas"]["KerasPiecewiseConstantDecay"] | components["schemas"]["KerasPolynomialDecay"] | components["schemas"]["KerasInverseTimeDecay"] | components["schemas"]["KerasCosineDecay"] | components["schemas"]["KerasCosineDecayRestarts"] | components["schemas"]["TorchStepLR"] | components["schemas"]["TorchMultiStepLR"] | components["schemas"]["TorchConstantLR"] | components["schemas"]["TorchLinearLR"] | components["schemas"]["TorchExponentialLR"] | components["schemas"]["TorchPolynomialLR"] | components["schemas"]["TorchCosineAnnealingLR"] | components["schemas"]["TorchCosineAnnealingWarmRestarts"] | components["schemas"]["TorchCyclicLR"] | components["schemas"]["TorchOneCycleLR"] | components["schemas"]["TorchReduceLROnPlateau"] | components["schemas"]["TorchSequentialLR"] | components["schemas"]["TorchChainedScheduler"] | components["schemas"]["OptaxConstantSchedule"] | components["schemas"]["OptaxLinearSchedule"] | components["schemas"]["OptaxPolynomialSchedule"] | components["schemas"]["OptaxExponentialDecay"] | components["schemas"]["OptaxPiecewiseConstantSchedule"] | components["schemas"]["OptaxPiecewiseInterpolateSchedule"] | components["schemas"]["OptaxCosineDecaySchedule"] | components["schemas"]["OptaxWarmupCosineDecaySchedule"] | components["schemas"]["OptaxWarmupExponentialDecaySchedule"] | components["schemas"]["OptaxWarmupConstantSchedule"] | components["schemas"]["OptaxLinearOnecycleSchedule"] | components["schemas"]["OptaxCosineOnecycleSchedule"] | components["schemas"]["OptaxSgdrSchedule"] | components["schemas"]["OptaxJoinSchedules"])[];
+            /**
+             * Steps
+             * @description Evaluate at steps 0..steps (at most 100,000).
+             */
+            steps: number;
+        };
         /**
          * Sgd
          * @description Plain gradient descent, w ← w − lr·g, the same arithmetic in every library.
@@ -3256,7 +3416,9 @@ export interface components {
          * TorchCosineAnnealingLR
          * @description torch CosineAnnealingLR: half-cosine from lr down to eta_min over T_max; periodic: not clamped after T_max.
          *
-         *     eta_min + (lr − eta_min)(1 + cos(π k / T_max))/2: it climbs back to lr at 2·T_max.
+         *     eta_min + (lr − eta_min)(1 + cos(π k / T_max))/2: it climbs back to lr at 2·T_max. Computed as torch computes
+         *     it, recursively (each step scales the previous rate), which drifts from that closed form by ~3e-16 relative per
+         *     step (more than 1e-12 past ~3,500 steps).
          */
         TorchCosineAnnealingLR: {
             /**
@@ -3285,7 +3447,9 @@ export interface components {
          * TorchCosineAnnealingLRChild
          * @description torch CosineAnnealingLR: half-cosine from lr down to eta_min over T_max; periodic: not clamped after T_max.
          *
-         *     eta_min + (lr − eta_min)(1 + cos(π k / T_max))/2: it climbs back to lr at 2·T_max.
+         *     eta_min + (lr − eta_min)(1 + cos(π k / T_max))/2: it climbs back to lr at 2·T_max. Computed as torch computes
+         *     it, recursively (each step scales the previous rate), which drifts from that closed form by ~3e-16 relative per
+         *     step (more than 1e-12 past ~3,500 steps).
          *
          *     As a child it takes no lr: it scales its SequentialLR's or ChainedScheduler's lr.
          */
@@ -4553,6 +4717,51 @@ export interface operations {
             };
         };
     };
+    run_code_v1_runs__run_id__code_get: {
+        parameters: {
+            query: {
+                /** @description The library the program is written in. */
+                library: "tf1" | "keras" | "torch" | "optax";
+            };
+            header?: never;
+            path: {
+                /** @description The run's id, as returned by `POST /v1/runs`. */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A short, runnable program in the library's own idiom that reproduces the run's spec and prints its trace as CSV, with the columns of the run's CSV download. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                    "text/x-python": string;
+                };
+            };
+            /** @description No run has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The run names a kind that the library has no counterpart of (an optimizer of another library, `torch.OneCycleLR` in Keras, ...); `errors` locates it in the run's spec and says which library to ask for. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     stream_run_v1_runs__run_id__events_get: {
         parameters: {
             query?: {
@@ -4597,6 +4806,75 @@ export interface operations {
             };
             /** @description The request is invalid or beyond a limit; `errors` names each field and what to change. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_schedules_v1_schedules_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchedulePreviewSpec"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description The body could not be read (not UTF-8). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A schedule is invalid (located at `schedules.<i>`), reads the loss (ReduceLROnPlateau), or stops before `steps`; `errors` names the field and what to change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The answers in flight already hold the memory the server allows (DESCENT_MAX_ANSWER_MEMORY_MB); retry after `Retry-After` seconds, or ask for fewer points (max_points) or no equivalents. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -103,7 +103,9 @@ class PolynomialLR(TorchSchedule):
 class CosineAnnealingLR(TorchSchedule):
     """torch CosineAnnealingLR: half-cosine from lr down to eta_min over T_max; periodic: not clamped after T_max.
 
-    eta_min + (lr − eta_min)(1 + cos(π k / T_max))/2: it climbs back to lr at 2·T_max."""
+    eta_min + (lr − eta_min)(1 + cos(π k / T_max))/2: it climbs back to lr at 2·T_max. Computed as torch computes
+    it, recursively (each step scales the previous rate), which drifts from that closed form by ~3e-16 relative per
+    step (more than 1e-12 past ~3,500 steps)."""
 
     kind: Literal["torch.CosineAnnealingLR"]
     lr: Finite = base_lr_field()

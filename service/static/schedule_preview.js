@@ -1,0 +1,103 @@
+// The schedule field's preview: as the schedule is typed, POST /v1/schedules/preview draws its rate over the run's
+// steps, with its counterparts in the other libraries (same parameters) and where they differ most.
+import { el } from './dom.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const WIDTH = 320;
+const HEIGHT = 120;
+const POINTS = 300;
+const DELAY_MS = 250;
+const OTHER_COLORS = ['#a14400', '#5b52a3', '#a8175f']; // 4.5:1 or more on white (WCAG AA)
+
+function svg(tag, attributes = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  return node;
+}
+
+function polyline(steps, rates, low, high, color, width) {
+  const last = steps[steps.length - 1] || 1;
+  const span = high - low || 1;
+  const points = [];
+  steps.forEach((step, i) => {
+    const rate = rates[i];
+    if (rate === null || !Number.isFinite(rate)) return;
+    points.push(`${((step / last) * WIDTH).toFixed(1)},${(HEIGHT - ((rate - low) / span) * HEIGHT).toFixed(1)}`);
+  });
+  return svg('polyline', { points: points.join(' '), fill: 'none', stroke: color, 'stroke-width': width });
+}
+
+function describe(entry) {
+  return (entry.equivalents || []).map((other, i) => {
+    if (!other.schedule) return el('li', { class: 'muted', text: `${other.library}: ${other.reason}` });
+    const differs = other.max_abs_diff === 0
+      ? 'identical at every step'
+      : `differs by up to ${Number(other.max_abs_diff).toPrecision(3)} (${(100 * (other.max_rel_diff || 0)).toPrecision(3)}% of the peak) at step ${other.at_step}`;
+    const item = el('li', { text: `${other.schedule.kind}: ${differs}` });
+    item.style.color = OTHER_COLORS[i % OTHER_COLORS.length];
+    return item;
+  });
+}
+
+/** Adds the preview under `fieldset`; `readSpec()` gives the form's spec (schedule, steps, dtype) as typed. */
+export function attachSchedulePreview(fieldset, readSpec) {
+  const plot = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: '100%', height: HEIGHT, role: 'img', 'aria-label': 'The learning rate over the run' });
+  const range = el('p', { class: 'muted small', dataTestid: 'schedule-preview-range' });
+  const list = el('ul', { class: 'small schedule-equivalents', dataTestid: 'schedule-equivalents' });
+  const root = el('figure', { class: 'schedule-preview', dataTestid: 'schedule-preview' }, range, list);
+  root.prepend(plot);
+  fieldset.append(root);
+  let timer = null;
+  let asked = 0;
+
+  async function draw() {
+    const spec = readSpec();
+    const steps = Math.min(Math.max(Number(spec.steps) || 1, 1), 100000);
+    if (spec.schedule === undefined) return;
+    const ticket = ++asked;
+    let body;
+    try {
+      const response = await fetch('/v1/schedules/preview', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ schedules: [spec.schedule], steps, dtype: spec.dtype || 'float32', equivalents: true, max_points: POINTS }),
+      });
+      body = await response.json();
+      if (ticket !== asked) return; // a newer edit is on its way
+      if (!response.ok) {
+        const first = Array.isArray(body.errors) && body.errors[0];
+        range.textContent = `No preview: ${(first && first.msg) || body.detail || response.status}`;
+        plot.replaceChildren();
+        list.replaceChildren();
+        root.dataset.state = 'error';
+        return;
+      }
+    } catch (err) {
+      if (ticket === asked) range.textContent = `No preview (${err.message}).`;
+      return;
+    }
+    const [entry] = body.schedules;
+    const series = [entry.lr, ...(entry.equivalents || []).filter((o) => o.lr).map((o) => o.lr)];
+    const finite = series.flat().filter((x) => x !== null && Number.isFinite(x));
+    const low = Math.min(0, ...finite);
+    const high = Math.max(...finite, 0);
+    plot.replaceChildren();
+    (entry.equivalents || []).filter((o) => o.lr).forEach((other, i) => {
+      plot.append(polyline(body.step, other.lr, low, high, OTHER_COLORS[i % OTHER_COLORS.length], 1));
+    });
+    plot.append(polyline(body.step, entry.lr, low, high, 'currentColor', 2));
+    range.textContent = `${entry.schedule.kind}: from ${entry.lr[0]} to ${entry.lr[entry.lr.length - 1]} over ${steps} steps (max ${high}).`;
+    list.replaceChildren(...describe(entry));
+    root.dataset.state = 'drawn';
+  }
+
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(draw, DELAY_MS);
+  };
+  const form = fieldset.closest('form') || fieldset;
+  form.addEventListener('input', later);
+  form.addEventListener('change', later);
+  later();
+  return { draw };
+}

@@ -1,0 +1,87 @@
+"""Tiny waited runs are computed in their request (DESCENT_INLINE_RUN_WORK) instead of a worker: the answer, the
+stored run and its trace are exactly what the pool's path gives, field for field, number for number."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.main import create_app
+from tests.conftest import COURSE_RUN, DECAY_SCHEDULE
+
+SPECS: dict[str, dict[str, Any]] = {
+    "the course run": COURSE_RUN,
+    "the course's decaying rate": {**COURSE_RUN, "schedule": DECAY_SCHEDULE},
+    "float64, diverging": {**COURSE_RUN, "schedule": 1.05, "dtype": "float64"},
+    "torch.Adam in 3-D with its state": {
+        "loss": {"kind": "quadratic_form", "A": [[3, 0, 0], [0, 1, 0], [0, 0, 0.5]]},
+        "w0": [1, -2, 3],
+        "schedule": 0.1,
+        "optimizer": {"kind": "torch.Adam"},
+        "steps": 200,
+        "record": {"every": 7, "state": True},
+    },
+    "an expression, momentum": {
+        "loss": {"kind": "expression", "formula": "(w + 1)**2 + 0.1*w**4"},
+        "w0": 2,
+        "schedule": 0.05,
+        "optimizer": {"kind": "torch.SGD", "momentum": 0.9},
+        "steps": 300,
+    },
+}
+VOLATILE = ("id", "created_at", "finished_at")
+
+
+@pytest.fixture
+def both(tmp_path: Path) -> Iterator[tuple[TestClient, TestClient]]:
+    """An app that computes tiny runs in the request, and one that sends every run to its pool."""
+    inline = Settings(store_path=str(tmp_path / "inline.sqlite3"), executor="thread")
+    pooled = Settings(store_path=str(tmp_path / "pooled.sqlite3"), executor="thread", inline_run_work=0)
+    with TestClient(create_app(inline)) as fast, TestClient(create_app(pooled)) as slow:
+        yield fast, slow
+
+
+def read_arrow(body: bytes) -> pa.Table:
+    """The columns, bit for bit, without the schema's metadata (which names the run)."""
+    table = pa.ipc.open_stream(body).read_all()
+    return table.replace_schema_metadata(None)
+
+
+def stable(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key not in VOLATILE}
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_a_tiny_run_computed_in_its_request_equals_the_pools(both: tuple[TestClient, TestClient], spec: Any) -> None:
+    fast, slow = both
+    inline, pooled = fast.post("/v1/runs", json=spec), slow.post("/v1/runs", json=spec)
+    assert (inline.status_code, pooled.status_code) == (201, 201)
+    assert stable(inline.json()) == stable(pooled.json())
+    run_id, pooled_id = inline.json()["id"], pooled.json()["id"]
+    assert inline.headers["location"] == f"/v1/runs/{run_id}"
+    assert stable(fast.get(f"/v1/runs/{run_id}").json()) == stable(inline.json())  # stored as answered
+    arrow = read_arrow(fast.get(f"/v1/runs/{run_id}", params={"format": "arrow"}).content)
+    assert arrow.equals(read_arrow(slow.get(f"/v1/runs/{pooled_id}", params={"format": "arrow"}).content))
+    assert (
+        fast.get(f"/v1/runs/{run_id}", params={"format": "csv"}).text
+        == slow.get(f"/v1/runs/{pooled_id}", params={"format": "csv"}).text
+    )
+
+
+def test_runs_above_the_threshold_and_background_runs_go_to_the_pool(tmp_path: Path) -> None:
+    settings = Settings(store_path=str(tmp_path / "runs.sqlite3"), executor="thread", inline_run_work=41)
+    with TestClient(create_app(settings)) as client:
+        lifecycle = client.app.state.lifecycle  # type: ignore[attr-defined]
+        pooled: list[str] = []
+        lifecycle.pool._on_settled = lambda job: pooled.append(job.id)
+        tiny = client.post("/v1/runs", json=COURSE_RUN).json()["id"]  # (40 + 1) x 1 = 41 step-dimensions
+        bigger = client.post("/v1/runs", json={**COURSE_RUN, "steps": 41}).json()["id"]
+        background = client.post("/v1/runs", params={"wait": "false"}, json=COURSE_RUN).json()["id"]
+        client.get(f"/v1/runs/{background}/events")  # until it has ended
+        assert pooled == [bigger, background]
+        assert tiny not in pooled
+        assert client.get(f"/v1/runs/{tiny}").json()["status"] == "finished"
