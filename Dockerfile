@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DESCENT_HOST=0.0.0.0 \
     DESCENT_PORT=8000 \
-    DESCENT_STORE_PATH=/data/descent.sqlite3
+    DESCENT_STORE_PATH=/data/descent.sqlite3 \
+    NUMBA_CACHE_DIR=/home/descent/.numba-cache
 RUN useradd --create-home --uid 10001 descent \
     && mkdir /data \
     && chown descent /data
@@ -21,6 +22,8 @@ RUN pip install --no-cache-dir --no-index --find-links=/wheels descent==0.1.0 \
     && rm -rf /wheels
 USER 10001
 WORKDIR /home/descent
+# The compiled step kernels go into Numba's cache now, so a worker loads them instead of compiling them.
+RUN python -m service.engine.kernels --warm
 VOLUME ["/data"]
 EXPOSE 8000
 # Slim images have no curl: Python asks /healthz.

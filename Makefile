@@ -11,6 +11,7 @@ $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[pandas,plot]'
+	$(BIN)/python -m service.engine.kernels --warm  # Numba's cache, so no process compiles the kernels itself
 	touch $(INSTALLED)
 
 # The dashboard's development tools (TypeScript, openapi-typescript), exactly as package-lock.json pins them.
@@ -76,6 +77,7 @@ bench: $(INSTALLED)  ## benchmarks (not part of the tests); BENCH_PYTHON=<a venv
 	$(BIN)/python -m bench.healthz_under_load
 	$(BIN)/python -m bench.hardening --compare 2f13777
 	$(BIN)/python -m bench.engine_changes --base 2f13777
+	$(BIN)/python -m bench.kernels
 
 golden:  ## regenerate tests/golden/fixtures from the real libraries (own virtualenv; see tests/golden/README.md)
 	test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.engine import kernels
 from service.main import create_app
 from tests.postgres import PostgresServer, binaries
 
@@ -21,11 +22,23 @@ DECAY_SCHEDULE = {
     "staircase": True,
 }
 DATA = Path(__file__).parent / "data"
+NUMPY_PARABOLA = {"kind": "expression", "formula": "(w + 1)**2"}
+"""The course's loss as a formula. Formulas stay on the engine's NumPy path (`service.engine.kernels.adapters`), so
+a crawling run of it takes seconds whether or not the compiled kernels are loaded: the tests that need a run still
+computing when they act use it."""
 
 # One profile for every property test: no per-example deadline (a loaded machine makes a 200 ms deadline flaky),
 # and a failure prints the blob that reproduces it. HYPOTHESIS_PROFILE picks another registered profile.
 hypothesis.settings.register_profile("descent", deadline=None, print_blob=True)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "descent"))
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def engine_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test once on the engine's NumPy path and once on its compiled kernels (`service.engine.kernels`; the
+    kernels are loaded first), for every thread of this process."""
+    with kernels.use(request.param):
+        yield request.param
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import NUMPY_PARABOLA
+
 ROOT = Path(__file__).resolve().parents[1]
 LONG_RUN: dict[str, Any] = {
-    "loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0},
+    "loss": NUMPY_PARABOLA,
     "w0": 5,
     "schedule": 1e-6,  # crawls for all its 10^6 steps: at 0.1 the loop would reach a fixed point and fill the rest
     "steps": 1_000_000,

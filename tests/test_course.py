@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import COURSE_RUN, DATA, DECAY_SCHEDULE
 
+pytestmark = pytest.mark.usefixtures("engine_path")  # both engine paths, bit for bit the same
+
 SEED = DATA / "course_seed.txt"
 SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_6ab5c42c1d61ec9a.txt"
 CONSTANT_LINE = re.compile(r"After (\d+) steps:w is (\S+) , loss is (\S+)\.$")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from service.engine import kernels
 from service.engine.arrays import Array, IntArray
 from service.engine.loop import Outcome, TraceChunk
 from service.engine.losses import Loss
@@ -68,7 +69,10 @@ class RunSummary:
 class Analyzer:
     """Accumulates what the summary needs from a stream of chunks."""
 
-    def __init__(self, loss: Loss, runs: int, dims: int, dtype: np.dtype[np.floating]) -> None:
+    def __init__(
+        self, loss: Loss, runs: int, dims: int, dtype: np.dtype[np.floating], compiled: bool | None = None
+    ) -> None:
+        """`compiled`: whether `add` runs the compiled kernel (None: when `kernels.enabled()` says so)."""
         self.loss = loss
         self.bounded = np.broadcast_to(loss.bounded_below(), (runs,))
         self.dtype = dtype
@@ -89,8 +93,12 @@ class Analyzer:
         self.count = np.zeros(runs, np.int64)
         self.outcome = np.zeros(runs, np.int8)
         self.diverged_at = np.full(runs, -1, np.int64)
+        self.compiled = kernels.enabled() if compiled is None else compiled  # once: the kernel changes them in place
 
     def add(self, chunk: TraceChunk) -> None:
+        self._rate_range(chunk)
+        if self.compiled and kernels.analyze(self, chunk):
+            return
         n, runs = chunk.loss.shape
         rows = chunk.rows
         valid = np.arange(n)[:, None] < rows[None, :]
@@ -114,10 +122,22 @@ class Analyzer:
         last = np.maximum(rows - 1, 0)
         self.last_step[has] = chunk.step[last][has]
         self.lr_last[has] = chunk.lr[last, np.arange(runs)][has]
-        with np.errstate(invalid="ignore"):
-            self.lr_min = np.fmin(self.lr_min, np.where(valid, chunk.lr, np.inf).min(axis=0, initial=np.inf))
-            self.lr_max = np.fmax(self.lr_max, np.where(valid, chunk.lr, -np.inf).max(axis=0, initial=-np.inf))
         self._slide(chunk.w, chunk.loss, gnorm, rows)
+
+    def _rate_range(self, chunk: TraceChunk) -> None:
+        """The lowest and highest rate of each run's valid rows (the explanation names a rate by its whole path),
+        on both the NumPy and the compiled path."""
+        n = chunk.lr.shape[0]
+        if n == 0:
+            return
+        with np.errstate(invalid="ignore"):
+            if (chunk.rows == n).all():  # the usual chunk: every run has all its rows
+                low, high = chunk.lr.min(axis=0), chunk.lr.max(axis=0)
+            else:
+                valid = np.arange(n)[:, None] < chunk.rows[None, :]
+                low = np.where(valid, chunk.lr, np.inf).min(axis=0)
+                high = np.where(valid, chunk.lr, -np.inf).max(axis=0)
+            self.lr_min, self.lr_max = np.fmin(self.lr_min, low), np.fmax(self.lr_max, high)
 
     def _slide(self, w: Array, loss: Array, gnorm: npt.NDArray[np.float64], rows: IntArray) -> None:
         """Keep, per run, the last WINDOW valid rows of the old window followed by this chunk's rows."""

@@ -13,20 +13,39 @@ after rows 64, 128, 256, ... of a chunk and at every chunk's end. This relies on
 pure functions of w (no loss reads the step). Rows past a run's end are unspecified, as they always were.
 """
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from service.engine import kernels
 from service.engine.arrays import Array, IntArray
 from service.engine.losses import Loss
 from service.engine.optimizers import GradientDescent, NoState, Optimizer
 from service.engine.schedules import Constant, CyclesMomentum, ReadsLoss, Schedule
 
-CHUNK_VALUES = 1 << 16
-"""Target number of weight values per chunk: big enough to amortise the per-chunk work, small enough to stream."""
+CHUNK_VALUES = 1 << 21
+"""Target number of weight values per chunk (8 MiB of float32): big enough to amortise the per-chunk work (a
+sweep of 10,000 runs gets 209 rows a chunk), small enough to stream."""
+MAX_ROWS, MAX_COMPILED_ROWS = 8192, 65536
+"""Rows per chunk at most: on the NumPy path a row of a narrow batch costs microseconds, so 8192 rows already
+take tens of milliseconds; a compiled kernel does a row in nanoseconds, and the chunk's fixed cost is what counts."""
+
+
+def chunk_length(runs: int, dims: int, compiled: bool) -> int:
+    """Rows per chunk for a batch of `runs` × `dims` weights (`compiled`: the kernels compute its steps)."""
+    return int(np.clip(CHUNK_VALUES // (runs * dims), 16, MAX_COMPILED_ROWS if compiled else MAX_ROWS))
+
+
+@functools.cache
+def _schedule_traits(kind: type) -> tuple[bool, bool]:
+    """Whether a schedule class reads the loss and whether it cycles momentum (runtime protocol checks are slow:
+    tens of microseconds each, once per class here)."""
+    return issubclass(kind, ReadsLoss), issubclass(kind, CyclesMomentum)
 
 
 class Outcome(IntEnum):
@@ -70,13 +89,16 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
     every row even where the rows are known to repeat (the output is the same; tests and benchmarks compare)."""
     runs, dims = problem.w0.shape
     dtype = problem.w0.dtype
-    rows_per_chunk = chunk_rows or int(np.clip(CHUNK_VALUES // (runs * dims), 16, 8192))
     schedule, optimizer, loss = problem.schedule, problem.optimizer, problem.loss
+    compiled = kernels.runner(loss, optimizer, dtype)
+    value_of = kernels.values(loss, dtype) or loss.value  # the chunk's loss values, compiled where covered
+    rows_per_chunk = chunk_rows or chunk_length(runs, dims, compiled is not None)
     w = problem.w0.copy()
     state = optimizer.init(w)
-    reader = schedule if isinstance(schedule, ReadsLoss) else None
+    reads_loss, cycles_momentum = _schedule_traits(type(schedule))
+    reader = cast(ReadsLoss, schedule) if reads_loss else None
     feedback = reader.start(runs) if reader is not None else None
-    cycles = skip_cycles and isinstance(optimizer, GradientDescent)
+    cycles = skip_cycles and isinstance(optimizer, GradientDescent) and compiled is None
     constant_rate = isinstance(schedule, Constant)
     with np.errstate(over="ignore"):  # a rate beyond the run's dtype becomes inf there, and must be seen
         finite_rates = isinstance(schedule, Constant) and bool(np.isfinite(schedule.rate.astype(dtype)).all())
@@ -90,8 +112,8 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
             steps = np.arange(start, start + n, dtype=np.int64)
             lr = np.empty((n, runs), dtype) if feedback is not None else _per_run(schedule(steps), n, runs, dtype)
             momentum = (
-                _per_run(schedule.momentum(steps), n, runs, dtype)[:, :, None]
-                if isinstance(schedule, CyclesMomentum)
+                _per_run(cast(CyclesMomentum, schedule).momentum(steps), n, runs, dtype)[:, :, None]
+                if cycles_momentum
                 else None
             )
             weights = np.empty((n + 1, runs, dims), dtype=dtype)
@@ -101,7 +123,9 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
             weights[0] = w
             updates = min(n, problem.steps - start)
             fast = feedback is None and momentum is None and not slots
-            if fast and not cycles:
+            if fast and compiled is not None:  # the same rows, computed by a compiled kernel
+                state = compiled(weights, grads, lr, updates, state)
+            elif fast and not cycles:
                 rates = lr[:, :, None]
                 for i in range(n):
                     loss.gradient(weights[i], out=grads[i])
@@ -142,7 +166,7 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
                             reader.observe(feedback, loss.value(weights[i : i + 1])[0])
             w = weights[n]
             rows_w = weights[:n]
-            values = loss.value(rows_w)
+            values = value_of(rows_w)
             checked_lr = None if finite_rates else lr
             rows = _close_chunk(problem, start, rows_w, values, grads, checked_lr, outcome, diverged_at)
             if cycles and fast and updates == n:  # does the next chunk start inside a cycle?

@@ -46,32 +46,56 @@ def run_sweep(
     dtype = problem.w0.dtype
     analyzer = Analyzer(problem.loss, runs, dims, dtype)
     kept = thinned_rows(problem.steps + 1, None, max_points) if max_points else np.empty(0, np.int64)
-    w = np.full((runs, kept.size, dims), np.nan, dtype)
-    loss = np.full((runs, kept.size), np.nan, dtype)
-    lr = np.full((runs, kept.size), np.nan, dtype)
+    # step-major while the chunks arrive (each kept row one contiguous copy), transposed to run-major once at the end
+    w = np.empty((kept.size, runs, dims), dtype)
+    loss = np.empty((kept.size, runs), dtype)
+    lr = np.empty((kept.size, runs), dtype)
+    written = 0  # kept rows written so far (in step order)
     for chunk in iterate(problem):
         with np.errstate(all="ignore"):  # rows past a run's end (divergence) may hold anything
             analyzer.add(chunk)
         if kept.size:
-            _keep(chunk.step, chunk.rows, kept, (chunk.w, chunk.loss, chunk.lr), (w, loss, lr))
+            written = _keep(chunk.step, chunk.rows, kept, (chunk.w, chunk.loss, chunk.lr), (w, loss, lr), written)
         if progress is not None:
             progress(int(chunk.step[-1]))
-    traces = SweepTraces(kept, w, loss, lr) if max_points else None
+    for rows in (w, loss, lr):
+        rows[written:] = np.nan  # every run ended before these steps
+    traces = SweepTraces(kept, *(_run_major(rows) for rows in (w, loss, lr))) if max_points else None
     with np.errstate(all="ignore"):  # diverged runs' last rows are huge: their products overflow
         summary = analyzer.finish()
     return SweepResult(summary, traces)
 
 
+def _run_major(rows: Array, block: int = 256) -> Array:
+    """(K, R, ...) step-major rows as (R, K, ...), copied in blocks of runs (a plain transposed copy of a wide array
+    reads memory a cache line per value; a block's rows are contiguous runs of `block` values)."""
+    out = np.empty((rows.shape[1], rows.shape[0], *rows.shape[2:]), rows.dtype)
+    for first in range(0, rows.shape[1], block):
+        out[first : first + block] = np.swapaxes(rows[:, first : first + block], 0, 1)
+    return out
+
+
 def _keep(
-    steps: IntArray, rows: IntArray, kept: IntArray, sources: tuple[Array, ...], targets: tuple[Array, ...]
-) -> None:
-    """Copy the chunk's rows at the kept steps into the per-run arrays; rows past a run's end stay NaN."""
-    wanted = np.flatnonzero((kept >= steps[0]) & (kept <= steps[-1]))
-    if not wanted.size:
-        return
-    local = kept[wanted] - steps[0]
-    valid = local[:, None] < rows[None, :]  # (k, R): the run still had this row
+    steps: IntArray,
+    rows: IntArray,
+    kept: IntArray,
+    sources: tuple[Array, ...],
+    targets: tuple[Array, ...],
+    written: int,
+) -> int:
+    """Copy the chunk's rows at the kept steps into the step-major arrays (K, R, ...), NaN past a run's end;
+    return how many kept rows are written now."""
+    first, last = (int(index) for index in np.searchsorted(kept, [steps[0], steps[-1] + 1]))
+    if first == last:
+        return written
+    local = kept[first:last] - steps[0]
+    every = bool(local.size == steps.size)  # every row of the chunk is kept: slices, no gather
+    ended = rows < steps.size
     for source, target in zip(sources, targets, strict=True):
-        picked = source[local]  # (k, R, ...)
-        mask = valid.reshape(valid.shape + (1,) * (picked.ndim - 2))
-        target[:, wanted] = np.swapaxes(np.where(mask, picked, np.nan), 0, 1)
+        picked = source if every else source[local]
+        target[first:last] = picked
+        if ended.any():  # rows past a run's end go back to NaN
+            valid = local[:, None] < rows[None, :]  # (k, R): the run still had this row
+            mask = valid.reshape(valid.shape + (1,) * (picked.ndim - 2))
+            np.copyto(target[first:last], np.nan, where=~mask)
+    return last

@@ -21,6 +21,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from multiprocessing import get_context
 
 from service.clock import now
+from service.engine import kernels
 from service.errors import Busy
 from service.limits import Limits
 from service.runs.job import Job, JobKind
@@ -38,6 +39,7 @@ def _start_worker(nice: int, parent: int) -> None:
     """In each worker process: yield the CPU to the server (requests and streams stay quick while jobs compute),
     and exit as soon as the server process is gone, so no orphan keeps computing."""
     os.nice(nice)
+    kernels.warm_in_background()  # the NumPy path serves until the compiled kernels are loaded
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -83,6 +85,7 @@ class WorkerPool:
         self.capacity, self._queue, self._nice = workers, queue, nice
         self._limits, self._lease, self._kinds, self.claim_seconds = limits, lease_seconds, kinds, claim_seconds
         self._threads = threads or store_location == ":memory:"
+        kernels.warm_in_background()  # this process computes tiny runs itself (and every job with threads)
         self._target: RunStore | str = store if self._threads else store_location
         self.owner = process_identity()
         self._lanes = [_Lane(self._new_executor) for _ in range(workers)]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from service.engine.expressions import Expression
-from service.engine.loop import CHUNK_VALUES, Problem
+from service.engine.loop import Problem, chunk_length
 from service.errors import LimitExceeded, Loc
 from service.limits import Limits
 
@@ -24,17 +24,13 @@ ANALYZER_ARRAYS = 16
 """Per run and dimension, the analyzer's running state (best, last, sliding windows)."""
 
 
-def _chunk_rows(runs: int, dims: int) -> int:
-    return int(np.clip(CHUNK_VALUES // (runs * dims), 16, 8192))
-
-
 def _loop_bytes(problem: Problem) -> int:
     """A chunk of rows over every run (w, grad, state slots per dimension; loss, lr per run) and the per-run state."""
     runs, dims = problem.w0.shape
     itemsize = problem.w0.dtype.itemsize
     slots = len(problem.optimizer.slots(problem.optimizer.init(problem.w0)))
     per_row = runs * (dims * (3 + slots) + 3)
-    return int(2 * _chunk_rows(runs, dims) * per_row * itemsize + runs * dims * ANALYZER_ARRAYS * 8)
+    return int(2 * chunk_length(runs, dims, compiled=True) * per_row * itemsize + runs * dims * ANALYZER_ARRAYS * 8)
 
 
 def run_bytes(document: Mapping[str, Any], problem: Problem) -> int:

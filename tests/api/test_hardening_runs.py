@@ -17,14 +17,15 @@ from tests.live import Server, wait_for
 pytestmark = pytest.mark.live
 
 SLOW_RUN: dict[str, Any] = {
-    "loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0},
+    "loss": {"kind": "expression", "formula": "(w[0] + 1)**2 + (w[1] + 1)**2"},
     "w0": [5, 5],
     "schedule": 1e-7,
     "optimizer": {"kind": "torch.Adam"},
     "steps": 1_000_000,
     "record": {"every": 1000},
 }
-"""Adam on two dimensions for a million steps: tens of seconds of work, far longer than any test waits."""
+"""Adam on two dimensions for a million steps: tens of seconds of work, far longer than any test waits (a formula
+stays on the engine's NumPy path)."""
 
 
 def status(client: httpx.Client, run_id: str) -> str:

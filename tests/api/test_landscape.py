@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.main import create_app
 from service.specs.landscape import MAX_RESOLUTION
+from tests.conftest import NUMPY_PARABOLA
 
 PARABOLA = {"kind": "quadratic", "a": 1, "b": 1, "c": 0}
 
@@ -140,7 +141,7 @@ def test_a_full_pool_refuses_with_429_before_computing(tmp_path: Path, path: str
     settings = Settings(
         store_path=str(tmp_path / "runs.sqlite3"), executor="thread", max_concurrent_runs=1, max_queued_runs=0
     )
-    crawl = {"loss": PARABOLA, "w0": 5, "schedule": 1e-7, "steps": 1_000_000, "record": {"every": 1000}}
+    crawl = {"loss": NUMPY_PARABOLA, "w0": 5, "schedule": 1e-7, "steps": 1_000_000, "record": {"every": 1000}}
     with TestClient(create_app(settings)) as client:
         busy = client.post("/v1/runs", params={"wait": "false"}, json=crawl).json()
         refused = client.post(path, json=body)

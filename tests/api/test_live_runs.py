@@ -16,7 +16,7 @@ import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
 from service.api.schemas import RUN_EVENTS
-from tests.conftest import COURSE_RUN
+from tests.conftest import COURSE_RUN, NUMPY_PARABOLA
 from tests.live import LONG_RUN, Server, wait_for
 
 pytestmark = pytest.mark.live
@@ -312,7 +312,7 @@ def test_a_burst_over_capacity_stores_exactly_the_accepted_runs(tmp_path: Path) 
     """429s and acceptances race for the pool's places; a refused run is never stored, an accepted one always runs."""
     server = Server(tmp_path / "runs.sqlite3", DESCENT_MAX_CONCURRENT_RUNS="1", DESCENT_MAX_QUEUED_RUNS="2")
     # a crawling rate: at the course's 0.2 the loop reaches a fixed point and fills the rows, and the pool empties
-    spec = {**COURSE_RUN, "schedule": 1e-6, "steps": 200_000, "record": {"every": 1000}}
+    spec = {**COURSE_RUN, "loss": NUMPY_PARABOLA, "schedule": 1e-6, "steps": 200_000, "record": {"every": 1000}}
     try:
         with server.client() as client:
 

@@ -18,6 +18,8 @@ from service.engine.losses import BoolArray, Quadratic, quadratic
 from service.engine.optimizers import GradientDescent, torch
 from service.engine.schedules import Constant, Schedule, constant, tf1
 
+pytestmark = pytest.mark.usefixtures("engine_path")  # both engine paths, bit for bit the same
+
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 

@@ -11,7 +11,7 @@ from service.specs.catalog import KIND_MODELS
 from service.specs.kinds.base import kind_of
 from tests.golden.fidelity import FIDELITY_PAGE, compare, deviations, fixtures, table, tolerance
 
-pytestmark = pytest.mark.golden
+pytestmark = [pytest.mark.golden, pytest.mark.usefixtures("engine_path")]
 
 
 def cases(statistical: bool = False) -> list[Any]:

@@ -43,8 +43,15 @@ PARABOLA: dict[str, Any] = COURSE_RUN["loss"]
 RATES = [0.1, 0.2, 3.0]
 DIVERGING_RUN: dict[str, Any] = {**COURSE_RUN, "schedule": 3.0, "steps": 200}
 """Rate 3 on the course's loss: |1 - 2·3| = 5 per step, float32 overflows at step 27."""
-CRAWL_RUN: dict[str, Any] = {**COURSE_RUN, "schedule": 1e-6, "steps": 1_000_000, "record": {"every": 10}}
-"""Crawls for all its 10^6 steps (several seconds): long enough to be stopped while it runs."""
+CRAWL_RUN: dict[str, Any] = {
+    **COURSE_RUN,
+    "loss": conftest.NUMPY_PARABOLA,
+    "schedule": 1e-6,
+    "steps": 1_000_000,
+    "record": {"every": 10},
+}
+"""Crawls for all its 10^6 steps (several seconds, on the NumPy path: a formula has no compiled kernel): long enough
+to be stopped while it runs."""
 
 SHUTDOWN = "The server shut down while the run was executing; the rows computed until then are kept."
 """The reason a run stopped by its server's shutdown is stored with."""

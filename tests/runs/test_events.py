@@ -16,6 +16,7 @@ from service.engine.trace import Trace
 from service.runs.events import PING, Event, job_events, polling, run_events
 from service.runs.job import JobKind
 from service.store.base import RunRecord, RunStore, Status
+from tests.conftest import NUMPY_PARABOLA
 from tests.runs.support import (
     COURSE_RUN,
     PARABOLA,
@@ -31,7 +32,7 @@ from tests.runs.support import (
 )
 
 POLL = 0.005
-LIVE_RUN = {**COURSE_RUN, "schedule": 1e-6, "steps": 100_000, "record": {"every": 10_000}}
+LIVE_RUN = {**COURSE_RUN, "loss": NUMPY_PARABOLA, "schedule": 1e-6, "steps": 100_000, "record": {"every": 10_000}}
 """Crawls for a few tenths of a second, storing a row every 10,000 steps as it goes."""
 
 

@@ -361,7 +361,7 @@ def test_a_job_recovered_by_another_process_is_never_written_again(store: RunSto
 
 
 def test_a_run_past_its_budget_fails_naming_the_setting_and_keeps_its_rows(store: RunStore) -> None:
-    document = run_document({**COURSE_RUN, "schedule": 1e-7, "steps": 1_000_000, "record": {"every": 1000}})
+    document = run_document({**CRAWL_RUN, "schedule": 1e-7, "record": {"every": 1000}})
     run_id = queue_run(store, document)
     limits = replace(LIMITS, max_run_seconds=0.2)
     assert worker.execute(Job(JobKind.RUN, run_id, document, limits, "tests:0:0"), store) == Status.FAILED

@@ -1,0 +1,238 @@
+"""The compiled step kernels (issue 16, items 1 and 3) against the NumPy path and the C floor, in one process.
+
+`python -m bench.kernels` times the issue's workloads, each case once per round, rounds interleaved (so a load
+spike on the shared machine hits every case alike), and reports medians over the rounds:
+
+- `crawl`: 1 run × 1,000,000 steps of SGD at rate 1e-7 on the course's loss (it never settles, every row is
+  computed): `iterate` with every chunk kept (the trace), on the compiled and the NumPy path, `run_one` (trace
+  recorded and analysed), and C (`sgd_sweep` of one run, trace kept).
+- `adam`: torch.Adam, 1 run × 100,000 steps, 2-D (bench.sweep's Adam problem at rate 1e-2): `iterate`, `run_one`,
+  C (`adam_sweep` of one run, trace kept).
+- `course`: the course run (40 steps at 0.2) in-process as the worker runs it: the problem built from the stored
+  document, `iterate`, the Analyzer, the recorded rows, their concatenation and the summary.
+- `sgd_sweep`: 10,000 rates × 1,000 steps through `run_sweep`, summaries only and with the full trace kept
+  (`max_points` = every row), against C's summary loop and C's trace loop (into reused memory).
+- `adam_sweep`: 1,000 rates × 1,000 steps, 2-D, torch.Adam through `run_sweep`, summaries, against C (which keeps
+  the trace: its floor for Adam).
+
+The NumPy path of the slow cases runs fewer rounds (`--numpy-rounds`). Before timing, each engine case's final
+weights are compared with C's (bit for bit). Results: a table on stdout, JSON in bench/results/kernels.json.
+"""
+
+import argparse
+import gc
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.report import publish
+from bench.sweep import ADAM_STEPS, Floor, adam_problem, sgd_problem
+from service.engine import kernels
+from service.engine.analysis import Analyzer
+from service.engine.execute import run_one
+from service.engine.loop import Problem, iterate
+from service.engine.sweep import run_sweep
+from service.engine.trace import Trace, record
+from service.specs import build
+from service.specs.run import RunSpec
+
+F32 = np.dtype(np.float32)
+RESULTS = Path(__file__).resolve().parent / "results" / "kernels.json"
+CRAWL_STEPS, CRAWL_RATE = 1_000_000, 1e-7
+ADAM_SINGLE_STEPS, ADAM_SINGLE_RATE = 100_000, 1e-2
+SWEEP_RUNS, SWEEP_STEPS = 10_000, 1_000
+ADAM_SWEEP_RUNS = 1_000
+COURSE = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2, "steps": 40}
+
+
+def on(mode: kernels.Mode, body: Callable[[], object]) -> Callable[[], object]:
+    def call() -> object:
+        with kernels.use(mode):
+            return body()
+
+    return call
+
+
+def trace_of(problem: Problem) -> Callable[[], object]:
+    return lambda: list(iterate(problem))
+
+
+COURSE_CALLS = 200
+"""A course case's sample is this many calls in a row (one call, right after a sweep's hundreds of megabytes, would
+time cold caches); its figures are per call."""
+
+
+def worker_like(document: dict[str, Any], built: Problem | None = None) -> Callable[[], object]:
+    """The engine's part of `service.runs.worker._run` for a run recording every row; the problem built from the
+    stored document in the call (`course.built`), or given (`course`: the loop, analysis and recording only).
+    `COURSE_CALLS` calls."""
+
+    def once() -> object:
+        problem = built or build.build_problem(document)
+        dtype, dims = problem.w0.dtype, problem.w0.shape[1]
+        analyzer = Analyzer(problem.loss, 1, dims, dtype)
+        pending = []
+        for chunk in iterate(problem):
+            analyzer.add(chunk)
+            pending.append(record(chunk, 0, 1))
+        return Trace.concat(pending, dtype, dims), analyzer.finish()
+
+    def calls() -> object:
+        for _ in range(COURSE_CALLS):
+            once()
+        return None
+
+    return calls
+
+
+def check_final_w(name: str, chunks: list[Any], floor_w: np.ndarray) -> str:
+    ours = np.asarray(chunks[-1].w[-1], F32).ravel()
+    same = ours.tobytes() == np.asarray(floor_w, F32).ravel().tobytes()
+    if not same:
+        raise AssertionError(f"{name}: final weights differ from C's: {ours[:4]} against {floor_w.ravel()[:4]}")
+    return "bitwise"
+
+
+def cases(floor: Floor) -> dict[str, tuple[int, int, Callable[[], object], bool]]:
+    """name -> (runs, steps, body, slow): slow cases run `--numpy-rounds` rounds."""
+    crawl = sgd_problem(np.array([CRAWL_RATE], F32), CRAWL_STEPS)
+    adam = adam_problem(np.array([ADAM_SINGLE_RATE], F32), ADAM_SINGLE_STEPS)
+    sweep_rates = np.linspace(1e-4, 1.2, SWEEP_RUNS, dtype=F32)
+    sgd_sweep = sgd_problem(sweep_rates, SWEEP_STEPS)
+    adam_rates = np.logspace(-4, 0, ADAM_SWEEP_RUNS, dtype=F32)
+    adam_sweep = adam_problem(adam_rates, ADAM_STEPS)
+    course = RunSpec.model_validate(COURSE).normalised()
+    built = build.build_problem(course)
+    crawl_rate, adam_rate = np.array([CRAWL_RATE], F32), np.array([ADAM_SINGLE_RATE], F32)
+
+    def c_sgd(rates: np.ndarray, steps: int, trace: bool) -> Callable[[], object]:
+        return lambda: floor.sgd(rates, steps, trace=trace)[0]
+
+    def c_adam(rates: np.ndarray, steps: int) -> Callable[[], object]:
+        return lambda: floor.adam(rates, steps)[0]
+
+    def sweep(problem: Problem, max_points: int | None = None) -> Callable[[], object]:
+        return lambda: run_sweep(problem, max_points=max_points)
+
+    full = SWEEP_STEPS + 1
+    table: dict[str, tuple[int, int, Callable[[], object], bool]] = {
+        "crawl:compiled": (1, CRAWL_STEPS, on("compiled", trace_of(crawl)), False),
+        "crawl:compiled.run_one": (1, CRAWL_STEPS, on("compiled", lambda: run_one(crawl)), False),
+        "crawl:numpy": (1, CRAWL_STEPS, on("numpy", trace_of(crawl)), True),
+        "crawl:c": (1, CRAWL_STEPS, c_sgd(crawl_rate, CRAWL_STEPS, True), False),
+        "adam:compiled": (1, ADAM_SINGLE_STEPS, on("compiled", trace_of(adam)), False),
+        "adam:compiled.run_one": (1, ADAM_SINGLE_STEPS, on("compiled", lambda: run_one(adam)), False),
+        "adam:numpy": (1, ADAM_SINGLE_STEPS, on("numpy", trace_of(adam)), True),
+        "adam:c": (1, ADAM_SINGLE_STEPS, c_adam(adam_rate, ADAM_SINGLE_STEPS), False),
+        "course:compiled": (1, 40, on("compiled", worker_like(course, built)), False),
+        "course:numpy": (1, 40, on("numpy", worker_like(course, built)), False),
+        "course.built:compiled": (1, 40, on("compiled", worker_like(course)), False),
+        "course.built:numpy": (1, 40, on("numpy", worker_like(course)), False),
+        "sgd_sweep.summary:compiled": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep(sgd_sweep)), False),
+        "sgd_sweep.summary:numpy": (SWEEP_RUNS, SWEEP_STEPS, on("numpy", sweep(sgd_sweep)), True),
+        "sgd_sweep.summary:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, False), False),
+        "sgd_sweep.trace:compiled": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep(sgd_sweep, full)), False),
+        "sgd_sweep.trace:numpy": (SWEEP_RUNS, SWEEP_STEPS, on("numpy", sweep(sgd_sweep, full)), True),
+        "sgd_sweep.trace:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, True), False),
+        "adam_sweep.summary:compiled": (ADAM_SWEEP_RUNS, ADAM_STEPS, on("compiled", sweep(adam_sweep)), False),
+        "adam_sweep.summary:numpy": (ADAM_SWEEP_RUNS, ADAM_STEPS, on("numpy", sweep(adam_sweep)), True),
+        "adam_sweep.summary:c": (ADAM_SWEEP_RUNS, ADAM_STEPS, c_adam(adam_rates, ADAM_STEPS), False),
+    }
+    with kernels.use("compiled"):
+        check_final_w("crawl", list(iterate(crawl)), floor.sgd(crawl_rate, CRAWL_STEPS, trace=True)[1])
+        check_final_w("adam", list(iterate(adam)), floor.adam(adam_rate, ADAM_SINGLE_STEPS)[1])
+    return table
+
+
+def timed(body: Callable[[], object]) -> tuple[int, int]:
+    """(wall ns, CPU ns) of one call, garbage collection off; a body returning an int timed itself (the C floor)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start, cpu = time.perf_counter_ns(), time.process_time_ns()
+        inner = body()
+        wall, used = time.perf_counter_ns() - start, time.process_time_ns() - cpu
+    finally:
+        gc.enable()
+    if isinstance(inner, int):
+        used, wall = round(used * inner / wall), inner
+    return wall, used
+
+
+def run(rounds: int, numpy_rounds: int, only: set[str] | None) -> dict[str, Any]:
+    kernels.warm()
+    with tempfile.TemporaryDirectory() as folder:
+        floor = Floor(Path(folder))
+        table = {name: case for name, case in cases(floor).items() if only is None or name.split(":")[0] in only}
+        samples: dict[str, list[tuple[int, int]]] = {name: [] for name in table}
+        for _, _, body, _ in table.values():  # warm-up round
+            body()
+        for index in range(rounds):
+            for name, (_, _, body, slow) in table.items():
+                if slow and index >= numpy_rounds:
+                    continue
+                samples[name].append(timed(body))
+    timings = {}
+    for name, (runs, steps, _, _) in table.items():
+        calls = COURSE_CALLS if name.startswith("course") else 1
+        walls, cpus = [s[0] // calls for s in samples[name]], [s[1] // calls for s in samples[name]]
+        timings[name] = {
+            "runs": runs,
+            "steps": steps,
+            "rounds": len(walls),
+            "median_ns": statistics.median(walls),
+            "median_cpu_ns": statistics.median(cpus),
+            "samples_ns": walls,
+        }
+    return {"floor": floor.command, "gcc": floor.version, "timings": timings, "ratios": ratios(timings)}
+
+
+def ratios(timings: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Each engine case's medians over the C floor's (and the NumPy path's) of the same workload: (wall, CPU)."""
+    found = {}
+    for name, timing in timings.items():
+        workload, _, implementation = name.partition(":")
+        for baseline in ("c", "numpy"):
+            other = timings.get(f"{workload}:{baseline}")
+            if other is not None and implementation not in ("c", baseline):
+                found[f"{name} / {baseline}"] = (
+                    timing["median_ns"] / other["median_ns"],
+                    timing["median_cpu_ns"] / other["median_cpu_ns"],
+                )
+    return found
+
+
+def show(document: dict[str, Any]) -> str:
+    lines = ["| case | runs × steps | rounds | median (wall) | median (CPU) |", "|---|---:|---:|---:|---:|"]
+    for name, t in document["timings"].items():
+        lines.append(
+            f"| `{name}` | {t['runs']:,} × {t['steps']:,} | {t['rounds']} | {_ms(t['median_ns'])} | "
+            f"{_ms(t['median_cpu_ns'])} |"
+        )
+    lines += ["", "| ratio of medians | wall | CPU |", "|---|---:|---:|"]
+    lines += [f"| {name} | {wall:.3g} | {cpu:.3g} |" for name, (wall, cpu) in document["ratios"].items()]
+    return "\n".join(lines)
+
+
+def _ms(ns: float) -> str:
+    return f"{ns / 1e3:,.1f} µs" if ns < 1e6 else f"{ns / 1e6:,.2f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.kernels", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--numpy-rounds", type=int, default=2, help="rounds for the NumPy path's slow cases")
+    parser.add_argument("--only", nargs="*", help="workloads to run (crawl, adam, course, sgd_sweep.summary, ...)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    arguments = parser.parse_args(argv)
+    document = run(arguments.rounds, arguments.numpy_rounds, set(arguments.only) if arguments.only else None)
+    publish(show(document), document, arguments.output)
+
+
+if __name__ == "__main__":
+    main()

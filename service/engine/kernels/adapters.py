@@ -1,0 +1,217 @@
+"""From a problem's loss and optimizer to a compiled chunk runner, and the NumPy tables the kernels read.
+
+A runner is `run(weights, grads, lr, updates, state) -> state`, the loop's fast branch for one chunk: the same
+contract as the NumPy step loop (rows 0..n-1 of `grads`, rows 1..updates of `weights`, the state changed in place).
+What the kernels cannot compute bit for bit themselves (powers, which NumPy takes from its own vectorised
+library) is computed here per chunk, vectorised, with the same NumPy calls the optimizers make per step.
+
+Which pairs run compiled: every loss kind whose gradient is a handful of IEEE operations (quadratic, polynomial,
+quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIMD lanes, in an order this module
+does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
+`torch.Adam` and `torch.AdamW`. Everything else keeps the NumPy path.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from service.engine.arrays import Array
+from service.engine.kernels import compiled
+from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
+from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import torch as torch_optimizers
+from service.engine.optimizers.base import F32, F64, rate_via_float32
+
+Runner = Callable[[Array, Array, Array, int, Any], Any]
+Encoded = tuple[int, Array, Array, Array]
+
+FAST_POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0)
+"""Exponents for which `array ** float` may take NumPy's scalar shortcut (reciprocal, ones, sqrt, copy, square)."""
+LAST_STEP = float(2**24)
+"""torch's float32 `step` tensor stops counting here (2²⁴ + 1 rounds back to 2²⁴)."""
+
+
+def writable(array: Array) -> Array:
+    """`array` C-contiguous and writable: the one array type the kernels are compiled for (a read-only or strided
+    view would make Numba compile another specialisation, at request time)."""
+    if array.flags.c_contiguous and array.flags.writeable:
+        return array
+    return np.array(array, order="C", copy=True)
+
+
+def encode(loss: Loss, dtype: np.dtype[np.floating]) -> Encoded | None:
+    """The loss as the kernels' (kind, p1, p2, p3), or None when it stays on the NumPy path."""
+    none2, none3 = np.zeros((0, 0), dtype), np.zeros((0, 0, 0), dtype)
+    if isinstance(loss, Quadratic):
+        return compiled.QUADRATIC, writable(loss.b), writable(loss.twice_a), none3
+    if isinstance(loss, Polynomial):
+        return compiled.POLYNOMIAL, writable(loss.derivative), none2, none3
+    if isinstance(loss, QuadraticForm) and loss.dims <= 2:
+        return compiled.QUADRATIC_FORM, writable(loss.b), none2, writable(loss.s)
+    return None
+
+
+def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Runner | None:
+    """The compiled runner for this loss and optimizer, or None when either stays on the NumPy path."""
+    encoded = encode(loss, dtype)
+    if encoded is None:
+        return None
+    if isinstance(optimizer, GradientDescent):
+        return _gradient_descent(encoded, optimizer)
+    if isinstance(optimizer, torch_optimizers.SGD):
+        return _torch_sgd(encoded, optimizer, dtype)
+    if isinstance(optimizer, torch_optimizers.Adam):
+        return _torch_adam(encoded, optimizer, dtype)
+    return None
+
+
+def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array] | None:
+    """`loss.value` by `compiled.loss_values` for a quadratic of 1 or 2 dimensions or a polynomial (one pass
+    instead of NumPy's four or five), or None (the loop calls `loss.value`)."""
+    if isinstance(loss, Quadratic) and loss.dims <= 2:
+        encoded = (compiled.QUADRATIC, writable(loss.b), writable(loss.a), writable(loss.c[:, :, None]))
+    elif isinstance(loss, Polynomial):
+        encoded = (
+            compiled.POLYNOMIAL,
+            writable(loss.coefficients),
+            np.zeros((0, 0), dtype),
+            np.zeros((0, 0, 0), dtype),
+        )
+    else:
+        return None
+
+    def value(w: Array) -> Array:
+        out = np.empty(w.shape[:2], dtype)
+        compiled.loss_values(*encoded, w, out)
+        return out
+
+    return value
+
+
+def _gradient_descent(encoded: Encoded, optimizer: GradientDescent) -> Runner:
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: Any) -> Any:
+        rates = rate_via_float32(lr) if optimizer.tensorflow else lr
+        compiled.gradient_descent(*encoded, weights, grads, writable(rates), updates)
+        return state
+
+    return run
+
+
+def _column(value: Array | None, dtype: np.dtype[np.floating]) -> Array:
+    """A (P, 1) hyperparameter column, or an empty (0, 1) one for 'none'."""
+    return np.zeros((0, 1), dtype) if value is None else writable(value.astype(dtype, copy=False))
+
+
+def _torch_sgd(encoded: Encoded, optimizer: torch_optimizers.SGD, dtype: np.dtype[np.floating]) -> Runner:
+    momentum, keep = _column(optimizer.momentum, dtype), _column(optimizer.keep, dtype)
+    weight_decay = _column(optimizer.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.SGDState) -> Any:
+        compiled.torch_sgd(
+            *encoded,
+            weights,
+            grads,
+            writable(lr),
+            updates,
+            momentum,
+            keep,
+            weight_decay,
+            optimizer.nesterov,
+            state.momentum_buffer,
+            state.started,
+        )
+        return state
+
+    return run
+
+
+def powers(base: Array, exponents: Array) -> Array:
+    """`base ** t` for every t of `exponents` (u,), as (u, P) from a (P, 1) float64 column: bit for bit what
+    `base ** float(t)` gives step by step (one vectorised `np.power`; the exponents for which NumPy takes a
+    scalar shortcut are computed the step-by-step way)."""
+    table = np.power(base[:, 0][None, :], exponents[:, None])
+    for k in np.flatnonzero(np.isin(exponents, FAST_POWERS)):
+        table[k] = (base ** float(exponents[k]))[:, 0]
+    return np.asarray(table)
+
+
+def _torch_adam(encoded: Encoded, optimizer: torch_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    moments = optimizer.moments
+    weight1, decay2 = _column(moments.weight1, dtype), _column(moments.decay2, dtype)
+    weight2, eps = _column(moments.weight2, dtype), _column(moments.eps, dtype)
+    l2 = _column(optimizer.l2, dtype)
+    decoupled = optimizer.decoupled_weight_decay and bool(optimizer.weight_decay.any())
+    no_decay = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdamState) -> Any:
+        first = float(state.step[0])
+        steps = np.minimum(first + np.arange(1, updates + 1, dtype=F64), LAST_STEP)  # torch's float32 counter
+        rate = lr[:updates].astype(F64)  # (u, R): the Python double torch would hold
+        step_size = rate / (1 - powers(moments.beta1, steps))
+        negative_step = writable(np.negative(step_size).astype(dtype))
+        correction2_sqrt = writable(((1 - powers(moments.beta2, steps)) ** 0.5).astype(dtype))
+        decay_factor = (
+            writable((1 - rate * optimizer.weight_decay[:, 0][None, :]).astype(dtype)) if decoupled else no_decay
+        )
+        compiled.torch_adam(
+            *encoded,
+            weights,
+            grads,
+            updates,
+            negative_step,
+            correction2_sqrt,
+            decay_factor,
+            weight1,
+            decay2,
+            weight2,
+            eps,
+            l2,
+            optimizer.amsgrad,
+            state.exp_avg,
+            state.exp_avg_sq,
+            state.max_exp_avg_sq,
+        )
+        if updates:
+            state.step[0] = np.float32(steps[-1])
+        return state
+
+    return run
+
+
+def analyze(analyzer: Any, chunk: Any) -> bool:
+    """`Analyzer.add` through `compiled.analyze`, when every array is C-contiguous in the run's dtype (the one
+    specialisation the warm-up compiles); the gradient norms of 3 or more dimensions come from NumPy."""
+    dtype = analyzer.dtype
+    columns = (chunk.w, chunk.loss, chunk.grad, chunk.lr)
+    if any(a.dtype != dtype or not (a.flags.c_contiguous and a.flags.writeable) for a in columns):
+        return False
+    dims = chunk.grad.shape[-1]
+    norms = np.sqrt(np.square(chunk.grad, dtype=F64).sum(axis=-1)) if dims > 2 else np.zeros((0, 0), F64)
+    from service.engine.analysis import CONVERGED_RATIO
+
+    analyzer.outcome, analyzer.diverged_at = chunk.outcome, chunk.diverged_at
+    compiled.analyze(
+        chunk.step,
+        *columns,
+        chunk.rows,
+        norms,
+        CONVERGED_RATIO,
+        analyzer.loss0,
+        analyzer.grad0,
+        analyzer.best_loss,
+        analyzer.best_step,
+        analyzer.last_step,
+        analyzer.last_above,
+        analyzer.last_moved,
+        analyzer.lr_first,
+        analyzer.lr_last,
+        analyzer.w,
+        analyzer.window_loss,
+        analyzer.window_grad,
+        analyzer.count,
+    )
+    return True
+
+
+__all__ = ["F32", "Runner", "encode", "powers", "runner", "writable"]

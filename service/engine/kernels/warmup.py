@@ -1,0 +1,58 @@
+"""Load (or compile) every kernel specialisation the engine uses: a tiny chunk of each kernel in each dtype."""
+
+import numpy as np
+
+from service.engine.analysis import Analyzer
+from service.engine.kernels import adapters
+from service.engine.loop import TraceChunk
+from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
+from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import torch as torch_optimizers
+from service.engine.optimizers.base import F32, F64
+
+ROWS = 3
+
+
+def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
+    """One (loss, optimizer) pair per kernel and loss encoding in `dtype`."""
+    losses: list[Loss] = [
+        quadratic(1.0, 1.0, 0.0, 2, dtype),
+        polynomial([0.0, 0.0, 1.0], 1, dtype),
+        quadratic_form([[2.0, 0.0], [0.0, 1.0]], 0.0, 0.0, 2, dtype),
+    ]
+    optimizers: list[Optimizer] = [
+        GradientDescent(),
+        torch_optimizers.sgd(momentum=0.9, dtype=dtype),
+        torch_optimizers.adam(dtype=dtype),
+    ]
+    return [(loss, optimizer) for loss in losses for optimizer in optimizers]
+
+
+def run_all() -> None:
+    for dtype in (F32, F64):
+        for loss, optimizer in cases(dtype):
+            run = adapters.runner(loss, optimizer, dtype)
+            if run is None:
+                raise RuntimeError(f"no kernel for {type(loss).__name__} with {type(optimizer).__name__}")
+            dims = loss.dims
+            weights = np.zeros((ROWS + 1, 1, dims), dtype)
+            weights[0] = 1
+            grads = np.empty((ROWS, 1, dims), dtype)
+            lr = np.full((ROWS, 1), 0.1, dtype)
+            run(weights, grads, lr, ROWS - 1, optimizer.init(weights[0]))
+            value = adapters.values(loss, dtype)
+            if value is not None:
+                value(weights[:ROWS])
+            chunk = TraceChunk(
+                np.arange(ROWS, dtype=np.int64),
+                weights[:ROWS],
+                np.ascontiguousarray(loss.value(weights[:ROWS]), dtype),
+                grads,
+                lr,
+                np.full(1, ROWS, np.int64),
+                np.ones(1, np.int8),
+                np.full(1, -1, np.int64),
+                {},
+            )
+            if not adapters.analyze(Analyzer(loss, 1, dims, dtype, compiled=False), chunk):
+                raise RuntimeError(f"the analysis kernel refused a {dtype} chunk")

@@ -1,0 +1,243 @@
+"""The compiled step kernels against the NumPy path: every column of every chunk, bit for bit (NaN and inf
+included), on random problems; when they are used; and that loading them compiles every specialisation the loop
+asks for (no request waits for a compile)."""
+
+import os
+import subprocess
+import sys
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.engine import kernels
+from service.engine.analysis import Analyzer, RunSummary
+from service.engine.kernels import adapters, compiled
+from service.engine.loop import Problem, TraceChunk, iterate
+from service.engine.losses import Loss, build, polynomial, quadratic_form
+from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import torch as torch_optimizers
+from service.engine.schedules import Constant, Schedule, tf1
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+DTYPES: list[np.dtype[np.floating]] = [F32, F64]
+COLUMNS = ("step", "w", "loss", "grad", "lr", "rows", "outcome", "diverged_at")
+
+finite = st.floats(-8, 8, allow_nan=False, width=32)
+signed_zero_or_finite = st.one_of(st.sampled_from([0.0, -0.0]), finite)
+
+
+def chunks(problem: Problem, mode: kernels.Mode, chunk_rows: int | None, skip_cycles: bool = True) -> list[TraceChunk]:
+    with kernels.use(mode):
+        return list(iterate(problem, chunk_rows=chunk_rows, skip_cycles=skip_cycles))
+
+
+def summary(problem: Problem, found: list[TraceChunk], mode: kernels.Mode) -> RunSummary:
+    """The Analyzer's summary of the chunks, on the NumPy path or through the analysis kernel."""
+    runs, dims = problem.w0.shape
+    with kernels.use(mode), np.errstate(all="ignore"):
+        analyzer = Analyzer(problem.loss, runs, dims, problem.w0.dtype)
+        assert analyzer.compiled == (mode == "compiled")
+        for chunk in found:
+            analyzer.add(chunk)
+        return analyzer.finish()
+
+
+def assert_same_summary(expected: RunSummary, got: RunSummary) -> None:
+    for field in fields(RunSummary):
+        a, b = getattr(expected, field.name), getattr(got, field.name)
+        if a.dtype == object:
+            assert list(a) == list(b), field.name
+        else:
+            assert a.dtype == b.dtype, field.name
+            assert a.shape == b.shape, field.name
+            assert a.tobytes() == b.tobytes(), f"{field.name}: {a!r} != {b!r}"
+
+
+def assert_same_bits(numpy_path: list[TraceChunk], compiled_path: list[TraceChunk], every_row: bool = True) -> None:
+    """Every column of every chunk the same bits; `every_row`: rows past a run's end too (NaN, inf: what the
+    steps compute there), else only each run's valid rows (the NumPy loop's cycle shortcut fills the rows of a
+    run that ended with copies, where the kernels compute them)."""
+    assert len(numpy_path) == len(compiled_path)
+    for index, (expected, got) in enumerate(zip(numpy_path, compiled_path, strict=True)):
+        for column in COLUMNS:
+            a, b = np.asarray(getattr(expected, column)), np.asarray(getattr(got, column))
+            if not every_row and column in ("w", "grad", "loss"):
+                valid = np.arange(a.shape[0])[:, None] < expected.rows[None, :]
+                a, b = a[valid], b[valid]
+            assert a.shape == b.shape, (index, column)
+            assert a.tobytes() == b.tobytes(), f"chunk {index}, {column}: {a!r} != {b!r}"
+
+
+@st.composite
+def losses(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int) -> tuple[Loss, int]:
+    """A quadratic (maybe swept per run), a polynomial or a quadratic form of 1 or 2 dimensions."""
+    kind = draw(st.sampled_from(["quadratic", "polynomial", "quadratic_form"]))
+    if kind == "polynomial":
+        coefficients = draw(st.lists(finite, min_size=1, max_size=6))
+        return polynomial(coefficients, 1, dtype), 1
+    if kind == "quadratic_form":
+        dims = draw(st.integers(1, 2))
+        matrix = [[draw(signed_zero_or_finite) for _ in range(dims)] for _ in range(dims)]
+        b = [draw(signed_zero_or_finite) for _ in range(dims)]
+        return quadratic_form(matrix, b, draw(finite), dims, dtype), dims
+    dims = draw(st.integers(1, 4))
+    swept = draw(st.booleans()) and runs > 1
+    a: Any = np.array(draw(st.lists(finite, min_size=runs, max_size=runs))) if swept else draw(finite)
+    b = [draw(signed_zero_or_finite) for _ in range(dims)]
+    return build({"kind": "quadratic", "a": a, "b": b, "c": draw(finite)}, dims, dtype), dims
+
+
+@st.composite
+def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
+    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw"]))
+    if kind == "gd":
+        return GradientDescent()
+    if kind == "tf1":
+        return GradientDescent(tensorflow=True)
+    if kind == "sgd":
+        nesterov = draw(st.booleans())
+        momentum = draw(st.floats(0.01, 0.99)) if nesterov else draw(st.sampled_from([0.0, 0.5, 0.9]))
+        return torch_optimizers.sgd(
+            momentum=momentum,
+            dampening=0.0 if nesterov else draw(st.sampled_from([0.0, 0.3])),
+            weight_decay=draw(st.sampled_from([0.0, 0.01])),
+            nesterov=nesterov,
+            dtype=dtype,
+        )
+    betas = (draw(st.sampled_from([0.0, 0.2, 0.9])), draw(st.sampled_from([0.0, 0.5, 0.999])))
+    factory = torch_optimizers.adam if kind == "adam" else torch_optimizers.adamw
+    return factory(
+        betas=betas,
+        eps=draw(st.sampled_from([0.0, 1e-8, 0.1])),
+        weight_decay=draw(st.sampled_from([0.0, 0.05])),
+        amsgrad=draw(st.booleans()),
+        dtype=dtype,
+    )
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
+    dtype = draw(st.sampled_from(DTYPES))
+    runs = draw(st.sampled_from([1, 2, 3, 40, 70]))  # R × D > kernels' NARROW (64): the row-by-row order too
+    loss, dims = draw(losses(dtype, runs))
+    rates = np.array(draw(st.lists(st.floats(1e-6, 3.0), min_size=runs, max_size=runs)))
+    schedule: Schedule = Constant(rate=rates.astype(dtype))
+    if draw(st.booleans()):  # a decaying schedule: a different rate at every row
+        schedule = tf1.exponential_decay(learning_rate=float(rates[0]), decay_steps=3, decay_rate=0.9, dtype=dtype)
+    w0 = np.array([[draw(signed_zero_or_finite) for _ in range(dims)] for _ in range(runs)], dtype)
+    stops: dict[str, Any] = draw(st.sampled_from([{}, {"grad_tol": 1e-3}, {"loss_tol": 0.5}]))
+    problem = Problem(loss, schedule, draw(optimizers(dtype)), w0, draw(st.integers(0, 300)), **stops)
+    return problem, draw(st.sampled_from([None, 1, 7, 64]))
+
+
+@settings(max_examples=150)
+@given(problems())
+def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None]) -> None:
+    problem, chunk_rows = case
+    assert adapters.runner(problem.loss, problem.optimizer, problem.w0.dtype) is not None
+    numpy_path, compiled_path = chunks(problem, "numpy", chunk_rows), chunks(problem, "compiled", chunk_rows)
+    assert_same_bits(numpy_path, compiled_path, every_row=False)
+    assert_same_bits(chunks(problem, "numpy", chunk_rows, skip_cycles=False), compiled_path)
+    assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
+
+
+@settings(max_examples=60)
+@given(problems(), st.integers(3, 12))
+def test_the_analysis_kernel_on_many_dimensions(case: tuple[Problem, int | None], dims: int) -> None:
+    """3 dimensions or more: the gradient norms come from NumPy, the rest from the kernel."""
+    problem, chunk_rows = case
+    runs, dtype = problem.w0.shape[0], problem.w0.dtype
+    loss = build({"kind": "quadratic", "a": 1.5, "b": -0.5, "c": 0.0}, dims, dtype)
+    w0 = np.resize(problem.w0, (runs, dims)).astype(dtype)
+    wide = Problem(loss, problem.schedule, problem.optimizer, w0, problem.steps, problem.grad_tol, problem.loss_tol)
+    if isinstance(problem.optimizer, GradientDescent | torch_optimizers.SGD | torch_optimizers.Adam):
+        found = chunks(wide, "numpy", chunk_rows)
+        assert_same_summary(summary(wide, found, "numpy"), summary(wide, found, "compiled"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_run_that_overflows_diverges_at_the_same_row(dtype: np.dtype[np.floating]) -> None:
+    loss = build({"kind": "quadratic", "a": 1.0, "b": 1.0, "c": 0.0}, 1, dtype)
+    for optimizer in (GradientDescent(), torch_optimizers.sgd(momentum=0.9, dtype=dtype)):
+        rates = Constant(rate=np.array([3.0, 0.5], dtype))
+        problem = Problem(loss, rates, optimizer, np.full((2, 1), 5.0, dtype), 2000)
+        numpy_path = chunks(problem, "numpy", None)
+        assert numpy_path[-1].diverged_at[0] > 0
+        assert_same_bits(numpy_path, chunks(problem, "compiled", None))
+
+
+def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
+    """After `warm`, running problems of every covered pair in both dtypes adds no specialisation: the loop's
+    arrays are all of the types the warm-up compiled, so a request never waits for Numba."""
+    kernels.warm()
+    kernel_functions: tuple[Any, ...] = (
+        compiled.gradient_descent,
+        compiled.torch_sgd,
+        compiled.torch_adam,
+        compiled.analyze,
+        compiled.loss_values,
+    )
+    before = [len(kernel.signatures) for kernel in kernel_functions]
+    assert before == [2, 2, 2, 2, 2]  # float32 and float64
+    for dtype in (F32, F64):
+        loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": [1.0, -1.0], "c": 0.5}, 2, dtype)
+        for optimizer in (
+            GradientDescent(tensorflow=True),
+            torch_optimizers.sgd(momentum=0.5, weight_decay=0.1, dtype=dtype),
+            torch_optimizers.adamw(amsgrad=True, dtype=dtype),
+        ):
+            problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
+            summary(problem, chunks(problem, "compiled", None), "compiled")
+    assert [len(kernel.signatures) for kernel in kernel_functions] == before
+
+
+def test_losses_and_optimizers_the_kernels_leave_to_numpy() -> None:
+    three = quadratic_form([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], 0.0, 0.0, 3, F32)
+    assert adapters.runner(three, GradientDescent(), F32) is None  # einsum sums 3+ products in SIMD lanes
+    rosenbrock = build({"kind": "rosenbrock"}, 2, F32)
+    assert adapters.runner(rosenbrock, GradientDescent(), F32) is None
+    square = build({"kind": "quadratic"}, 1, F32)
+    assert adapters.runner(square, torch_optimizers.rmsprop(dtype=F32), F32) is None
+
+
+def test_auto_mode_serves_numpy_until_the_kernels_are_loaded() -> None:
+    """In a fresh process: the engine imports without Numba, `runner` is None until the background warm-up has
+    finished, then the compiled runner."""
+    script = """
+import sys
+import numpy as np
+from service.engine import kernels
+from service.engine.losses import build
+from service.engine.optimizers import GradientDescent
+loss = build({"kind": "quadratic"}, 1, np.dtype(np.float32))
+assert kernels.mode() == "auto" and not kernels.ready()
+assert "numba" not in sys.modules
+assert kernels.runner(loss, GradientDescent(), np.dtype(np.float32)) is None
+thread = kernels.warm_in_background()
+thread.join()
+assert kernels.ready()
+assert kernels.runner(loss, GradientDescent(), np.dtype(np.float32)) is not None
+print("ok")
+"""
+    environment = {**os.environ, "DESCENT_KERNELS": "auto"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_numpy_mode_never_loads_numba() -> None:
+    script = """
+import sys
+from service.engine import kernels
+assert kernels.mode() == "numpy"
+assert kernels.warm_in_background() is None
+assert "numba" not in sys.modules
+print("ok")
+"""
+    environment = {**os.environ, "DESCENT_KERNELS": "numpy"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
