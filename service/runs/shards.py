@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service import documents
+from service.engine import kernels
 from service.engine.sweep import run_sweep
 from service.specs import build
 
@@ -59,6 +60,7 @@ def run_shard(document: Mapping[str, Any], first: int, last: int) -> tuple[Array
     the loop computed (what the local worker writes as the sweep's progress at its end). Every run of a batch gives
     the numbers it gives alone (tests/engine/test_invariants.py), so a shard's are the one-process sweep's."""
     tune_malloc()
+    kernels.warm_in_background()  # a Dask worker's later shards take the compiled path once it is loaded
     grid = build.sweep_grid(document)
     problem = build.build_sweep(document, grid, np.arange(first, last))
     steps = [-1]
