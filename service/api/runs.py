@@ -8,6 +8,7 @@ from starlette.responses import StreamingResponse
 
 from service.api import schemas
 from service.api.deps import ClientDep, LifecycleDep, LimitsDep, MetricsDep, StreamsDep, StreamSlot
+from service.api.language import LanguageDep, localized, localized_events
 from service.api.problems import problem_responses
 from service.api.responses import Release, held_body, json_response, streamed_attachment
 from service.api.sse import encoded
@@ -53,6 +54,7 @@ async def create_run(
     streams: StreamsDep,
     client: ClientDep,
     metrics: MetricsDep,
+    language: LanguageDep,
     wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
     batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -75,11 +77,13 @@ async def create_run(
     if computed is not None:
         record, trace = computed
         metrics.rows.inc(record.last_step + 1)
-        return json_response(run_document(record, trace), 201, {"Location": f"/v1/runs/{record.id}"})
+        return json_response(
+            localized(run_document(record, trace), language), 201, {"Location": f"/v1/runs/{record.id}"}
+        )
     record, finished = await lifecycle.submit_run(prepared.document, prepared.name, prepared.steps)
     location = {"Location": f"/v1/runs/{record.id}"}
     if streaming:
-        frames = encoded(streams.follow(client, lifecycle.followed_run(record.id, batch)))
+        frames = encoded(streams.follow(client, localized_events(lifecycle.followed_run(record.id, batch), language)))
         return StreamingResponse(
             frames,
             status_code=201,
@@ -87,15 +91,16 @@ async def create_run(
             headers={**location, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     if not wait:
-        return json_response(run_document(record), 202, location)
+        return json_response(localized(run_document(record), language), 202, location)
     await finished
     record, trace, release = await lifecycle.answer(record.id, wait=30.0)  # the run is done: wait for room
-    return await _held(run_document(record, trace), release, 201, location)
+    return await _held(localized(run_document(record, trace), language), release, 201, location)
 
 
 @router.get("", summary="List runs, newest first", response_model=schemas.RunPage, responses=problem_responses(422))
 async def list_runs(
     lifecycle: LifecycleDep,
+    language: LanguageDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Runs per page.")] = 20,
     cursor: Annotated[
         str | None, Query(pattern="^[0-9a-z]{1,12}$", description="`next_cursor` of the previous page.")
@@ -107,7 +112,8 @@ async def list_runs(
     except CursorError as exc:
         raise InvalidSpec([(["cursor"], str(exc))]) from exc
     headers = {"Link": f'</v1/runs?limit={limit}&cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
-    body = {"items": [run_document(record) for record in page.records], "next_cursor": page.next_cursor}
+    items = [localized(run_document(record), language) for record in page.records]
+    body = {"items": items, "next_cursor": page.next_cursor}
     return json_response(body, headers=headers)
 
 
@@ -133,6 +139,7 @@ async def list_runs(
 async def read_run(
     run_id: RunId,
     lifecycle: LifecycleDep,
+    language: LanguageDep,
     every: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Keep every k-th row (plus the last).")] = None,
     max_points: Annotated[
         int | None, Query(ge=2, le=INT32_MAX, description="Keep at most n evenly spaced rows.")
@@ -156,7 +163,7 @@ async def read_run(
                 body = await anyio.to_thread.run_sync(arrow_stream, trace_columns(trace, scalar), metadata)
                 disposition = {"Content-Disposition": f'attachment; filename="run-{run_id}.arrows"'}
                 return held_body(body, ARROW_STREAM, release, headers=disposition)
-        return await _held(run_document(record, trace), release)
+        return await _held(localized(run_document(record, trace), language), release)
     except BaseException:
         await release()
         raise
@@ -221,6 +228,7 @@ async def stream_run(
     lifecycle: LifecycleDep,
     streams: StreamsDep,
     client: ClientDep,
+    language: LanguageDep,
     last_event_id: Annotated[
         int | None,
         Header(
@@ -253,7 +261,7 @@ async def stream_run(
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
     the first row after step n (or `?after=n`). Idle streams get `: ping` comments."""
     resume = next(step for step in (last_event_id, after, -1) if step is not None)
-    events = lifecycle.run_events(record.id, resume, batch, interval_ms)
+    events = localized_events(lifecycle.run_events(record.id, resume, batch, interval_ms), language)
     frames = encoded(streams.follow(client, events))  # per-row events framed a block at a time, as they come
     return StreamingResponse(
         frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -62,6 +62,8 @@ class RunSummary:
     alternating: npt.NDArray[np.bool_]
     lr_first: Array
     lr_last: Array
+    lr_min: Array  # the lowest and highest rate over the run's rows (NaN rows left out)
+    lr_max: Array
 
 
 class Analyzer:
@@ -83,6 +85,8 @@ class Analyzer:
         self.last_moved = np.full(runs, 0, np.int64)
         self.lr_first = np.full(runs, np.nan, dtype)
         self.lr_last = np.full(runs, np.nan, dtype)
+        self.lr_min = np.full(runs, np.inf, dtype)
+        self.lr_max = np.full(runs, -np.inf, dtype)
         self.w = np.zeros((WINDOW, runs, dims), dtype)
         self.window_loss = np.zeros((WINDOW, runs), dtype)
         self.window_grad = np.zeros((WINDOW, runs))
@@ -92,6 +96,7 @@ class Analyzer:
         self.compiled = kernels.enabled() if compiled is None else compiled  # once: the kernel changes them in place
 
     def add(self, chunk: TraceChunk) -> None:
+        self._rate_range(chunk)
         if self.compiled and kernels.analyze(self, chunk):
             return
         n, runs = chunk.loss.shape
@@ -118,6 +123,21 @@ class Analyzer:
         self.last_step[has] = chunk.step[last][has]
         self.lr_last[has] = chunk.lr[last, np.arange(runs)][has]
         self._slide(chunk.w, chunk.loss, gnorm, rows)
+
+    def _rate_range(self, chunk: TraceChunk) -> None:
+        """The lowest and highest rate of each run's valid rows (the explanation names a rate by its whole path),
+        on both the NumPy and the compiled path."""
+        n = chunk.lr.shape[0]
+        if n == 0:
+            return
+        with np.errstate(invalid="ignore"):
+            if (chunk.rows == n).all():  # the usual chunk: every run has all its rows
+                low, high = chunk.lr.min(axis=0), chunk.lr.max(axis=0)
+            else:
+                valid = np.arange(n)[:, None] < chunk.rows[None, :]
+                low = np.where(valid, chunk.lr, np.inf).min(axis=0)
+                high = np.where(valid, chunk.lr, -np.inf).max(axis=0)
+            self.lr_min, self.lr_max = np.fmin(self.lr_min, low), np.fmax(self.lr_max, high)
 
     def _slide(self, w: Array, loss: Array, gnorm: npt.NDArray[np.float64], rows: IntArray) -> None:
         """Keep, per run, the last WINDOW valid rows of the old window followed by this chunk's rows."""
@@ -191,6 +211,8 @@ class Analyzer:
             alternating=alternating,
             lr_first=self.lr_first,
             lr_last=self.lr_last,
+            lr_min=self.lr_min,
+            lr_max=self.lr_max,
         )
 
 
@@ -269,10 +291,19 @@ def _steps_to_converge(summary: RunSummary, run: int) -> int | None:
 
 
 def _rate_phrase(summary: RunSummary, run: int) -> str:
+    """The rate in words, true to its whole path: a warm-up that starts at 0, a one-cycle that rises to its peak
+    before it anneals, or restarts that come back up, are named by their range, not by their first value."""
     first, last = float(summary.lr_first[run]), float(summary.lr_last[run])
-    if first == last or math.isnan(last):
+    low, high = float(summary.lr_min[run]), float(summary.lr_max[run])
+    if math.isnan(last) or not math.isfinite(low) or not math.isfinite(high) or low == high:
         return f"rate {_g(first)}"
-    return f"rate {_g(first)} decaying to {_g(last)}" if last < first else f"rate {_g(first)} rising to {_g(last)}"
+    if high == first and low == last:
+        return f"rate {_g(first)} decaying to {_g(last)}"
+    if low == first and high == last:
+        return f"rate {_g(first)} rising to {_g(last)}"
+    if low == first and last < high:
+        return f"rate {_g(first)} rising to {_g(high)}, then down to {_g(last)}"
+    return f"rate between {_g(low)} and {_g(high)}, {_g(first)} at the start and {_g(last)} at the end"
 
 
 def _g(value: float | np.floating | None) -> str:

@@ -1,5 +1,7 @@
 // The HTTP API of the service, as the dashboard uses it (same origin; see /docs and /openapi.json).
 
+import { language } from './i18n.js';
+
 // The API's types, generated from openapi/openapi.json (`make types`); `make check` checks the modules against them.
 /** @typedef {import('./types/api').components['schemas']} Schemas */
 /** @typedef {Schemas['Catalog']} Catalog */
@@ -44,7 +46,7 @@ const enc = encodeURIComponent;
  */
 async function request(method, url, body, headers = {}) {
   /** @type {RequestInit & {headers: Record<string, string>}} */
-  const init = { method, headers: { Accept: 'application/json', ...headers } };
+  const init = { method, headers: { Accept: 'application/json', 'Accept-Language': language(), ...headers } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -90,6 +92,14 @@ export const api = {
 
   /** @type {(id: string) => Promise<RunDocument>} */
   getRun: (id) => request('GET', `/v1/runs/${enc(id)}`),
+  /** @type {(id: string) => Promise<RunDocument>} the summary only (two trace rows): its explanation in the page's language */
+  getSummary: (id) => request('GET', `/v1/runs/${enc(id)}?max_points=2`),
+  /** @type {(spec: Schemas['LandscapeSpec']) => Promise<Schemas['Landscape']>} */
+  landscape: (spec) => request('POST', '/v1/landscape', spec),
+  /** @type {(spec: Schemas['LRFinderSpec']) => Promise<Schemas['LRFinderResult']>} */
+  lrFinder: (spec) => request('POST', '/v1/lr-finder', spec),
+  /** @type {(spec: Schemas['SweepSpec']) => Promise<Schemas['Sweep']>} a sweep, computed before the answer (201) */
+  sweep: (spec) => request('POST', '/v1/sweeps', spec),
   /** @type {(id: string) => Promise<RunInfo | null>} the cancelled run (202), or null once deleted (204) */
   cancelRun: (id) => request('DELETE', `/v1/runs/${enc(id)}`),
   /** @type {(cursor: string | null, limit?: number) => Promise<RunPage>} */

@@ -1,23 +1,25 @@
 // The uPlot charts: loss, w and learning rate per step (cursor-synced, drag to zoom), and the loss curve loss(w)
-// with each run's path of iterates drawn on it. Long runs are thinned for drawing only (min/max per bucket, so
-// oscillations keep their envelope); the runs keep every row.
+// with each run's path of iterates drawn on it. Long runs are drawn as their envelope (min/max per bucket, kept up
+// to date as rows stream in: see envelope.js); the runs keep every row.
 
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import { withAlpha } from './colors.js';
 import { axisValues, compact, niceTicks, stepAxisValues } from './format.js';
-import { lossFunction, lossKey } from './lossfn.js';
+import { t } from './i18n.js';
+import { Envelope } from './envelope.js';
+import { roundBounds } from './landscape.js';
 
 const MAX_DRAWN = 2400; // points per series handed to uPlot
 const MAX_W_DIMS = 4; // w per step: the first few dimensions of a D-dimensional run
 const DIM_DASHES = [[], [7, 4], [2, 3], [9, 3, 2, 3]];
-const AXIS = { stroke: '#3b434d', grid: { stroke: '#e7eaee', width: 1 }, ticks: { stroke: '#cfd5dc', width: 1, size: 4 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
+export const AXIS = { stroke: '#3b434d', grid: { stroke: '#e7eaee', width: 1 }, ticks: { stroke: '#cfd5dc', width: 1, size: 4 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
 const SYNC_KEY = 'descent-steps';
 
 /**
  * Linear value axes: our own round ticks. uPlot picks increments from a fixed list that ends near 1e16, and a
  * diverging run's loss reaches 1e38: without this such an axis would have no ticks at all.
  */
-function linearAxis(horizontal) {
+export function linearAxis(horizontal) {
   return {
     splits: (u, _axis, min, max) => {
       const size = (horizontal ? u.bbox.width : u.bbox.height) / uPlot.pxRatio || (horizontal ? u.width : u.height);
@@ -28,56 +30,39 @@ function linearAxis(horizontal) {
 }
 
 /** Log axis ticks: whole decades only, spaced out when the range spans many (a diverging run spans 40). */
-const LOG_AXIS = {
-  splits: (u, _axis, min, max) => {
-    const e0 = Math.ceil(Math.log10(min) - 1e-9);
-    const e1 = Math.floor(Math.log10(max) + 1e-9);
-    const room = Math.max(2, Math.floor(u.bbox.height / uPlot.pxRatio / 26));
-    const step = Math.max(1, Math.ceil((e1 - e0 + 1) / room));
-    const splits = [];
-    for (let e = e0; e <= e1; e += step) splits.push(Number(`1e${e}`));
-    return splits.length ? splits : [min, max];
-  },
-  filter: (_u, splits) => splits,
-  // uPlot looks for a tick increment among fixed ones, and finds none past ~1e16: give it one that always fits
-  incrs: [1e300],
-};
+export function logAxis(horizontal = false) {
+  return {
+    splits: (u, _axis, min, max) => {
+      const e0 = Math.ceil(Math.log10(min) - 1e-9);
+      const e1 = Math.floor(Math.log10(max) + 1e-9);
+      const size = (horizontal ? u.bbox.width : u.bbox.height) / uPlot.pxRatio;
+      const room = Math.max(2, Math.floor(size / (horizontal ? 50 : 26)));
+      const step = Math.max(1, Math.ceil((e1 - e0 + 1) / room));
+      const splits = [];
+      for (let e = e0; e <= e1; e += step) splits.push(Number(`1e${e}`));
+      return splits.length ? splits : [min, max];
+    },
+    filter: (_u, splits) => splits,
+    // decades as 0.001 … 1000, and as 1e-7 or 1e6 beyond
+    values: (_u, splits) => splits.map((v) => (v >= 1e-3 && v <= 1e3 ? String(Number(v.toPrecision(6))) : `1e${Math.round(Math.log10(v))}`)),
+    // uPlot looks for a tick increment among fixed ones, and finds none past ~1e16: give it one that always fits
+    incrs: [1e300],
+  };
+}
+const LOG_AXIS = logAxis(false);
 
-/** At most `max` points of (xs, ys), keeping each bucket's first null, minimum and maximum, in order. */
-export function thin(xs, ys, max = MAX_DRAWN) {
-  const n = xs.length;
-  if (n <= max) return { xs, ys };
-  const buckets = Math.max(1, Math.floor((max - 2) / 3));
-  const size = (n - 2) / buckets;
-  const outX = [xs[0]];
-  const outY = [ys[0]];
-  for (let b = 0; b < buckets; b++) {
-    const start = 1 + Math.floor(b * size);
-    const end = Math.min(n - 1, 1 + Math.floor((b + 1) * size));
-    let lo = -1;
-    let hi = -1;
-    let gap = -1;
-    for (let i = start; i < end; i++) {
-      const y = ys[i];
-      if (y === null) {
-        if (gap < 0) gap = i;
-        continue;
-      }
-      if (lo < 0 || y < ys[lo]) lo = i;
-      if (hi < 0 || y > ys[hi]) hi = i;
-    }
-    const picks = [lo, hi, gap].filter((i) => i >= 0).sort((p, q) => p - q);
-    let previous = -1;
-    for (const i of picks) {
-      if (i === previous) continue;
-      outX.push(xs[i]);
-      outY.push(ys[i]);
-      previous = i;
-    }
-  }
-  outX.push(xs[n - 1]);
-  outY.push(ys[n - 1]);
-  return { xs: outX, ys: outY };
+/**
+ * The rows of a run's column as drawn: all of them up to MAX_DRAWN, else the envelope the run keeps for that column
+ * (updated with the rows that arrived since the last frame, so a frame costs O(MAX_DRAWN), not O(rows)).
+ */
+function outline(run, key, ys) {
+  const xs = run.steps;
+  if (xs.length <= MAX_DRAWN) return { xs, ys };
+  if (!run.envelopes) run.envelopes = new Map();
+  let envelope = run.envelopes.get(key);
+  if (!envelope) run.envelopes.set(key, (envelope = new Envelope(Math.floor((MAX_DRAWN - 2) / 3))));
+  envelope.update(ys);
+  return envelope.points(xs, ys);
 }
 
 /**
@@ -177,6 +162,9 @@ class StepChart extends ChartBase {
     this.markers = [];
     this.series = [];
     this.dataMaxX = 0;
+    this.plannedX = 0; // the most steps a streaming run on the chart plans (the x axis spans them)
+    this.floor = null; // a value the y axis always shows (the loss's or w's known minimum)
+    this.step = null;
   }
 
   seriesFor(runs) {
@@ -186,38 +174,66 @@ class StepChart extends ChartBase {
         const dims = Math.min(run.dims, MAX_W_DIMS);
         for (let d = 0; d < dims; d++) {
           const label = run.dims > 1 ? `${run.label} w[${d}]` : run.label;
-          list.push({ run, label, color: run.color, dash: run.dims > 1 ? DIM_DASHES[d] : run.dash, ys: run.w[d] });
+          list.push({ run, label, color: run.color, dash: run.dims > 1 ? DIM_DASHES[d] : run.dash, ys: run.w[d], dim: d });
+        }
+      } else if (this.column === 'state') {
+        let d = 0;
+        for (const [name, ys] of run.state) {
+          const label = `${run.label} ${name}${run.dims > 1 ? '[0]' : ''}`;
+          list.push({ run, label, color: run.color, dash: DIM_DASHES[d++ % DIM_DASHES.length], ys, dim: name });
         }
       } else {
-        let ys = run[this.column];
-        if (this.log) ys = ys.map((v) => (v !== null && v > 0 ? v : null));
-        list.push({ run, label: run.label, color: run.color, dash: run.dash, ys });
+        list.push({ run, label: run.label, color: run.color, dash: run.dash, ys: run[this.column] });
       }
     }
-    return list.map((s) => ({ ...s, ...thin(s.run.steps, s.ys) }));
+    return list.map((s) => {
+      const drawn = outline(s.run, `${this.column}${s.dim ?? ''}`, s.ys);
+      // on a log scale, values <= 0 cannot be drawn: gaps
+      if (this.log) drawn.ys = drawn.ys.map((v) => (v !== null && v > 0 ? v : null));
+      return { ...s, full: s.ys, ...drawn };
+    });
   }
 
-  update(runs) {
+  update(allRuns) {
+    // the optimizer-state chart shows only when a run recorded its state (`record.state`)
+    const runs = this.column === 'state' ? allRuns.filter((run) => run.state.size > 0) : allRuns;
+    if (this.column === 'state') this.figure.hidden = runs.length === 0;
     this.figure.dataset.series = String(runs.length);
-    if (!runs.length) return this.setEmpty('No runs on the charts yet: pick a preset or press Run.');
+    if (!runs.length) return this.setEmpty(t('chart.noRuns'));
     const series = this.seriesFor(runs);
     const data = align(series);
-    if (data[0].length === 0) return this.setEmpty('Waiting for the first rows…');
+    if (data[0].length === 0) return this.setEmpty(t('chart.waiting'));
     this.series = series;
     this.dataMaxX = data[0][data[0].length - 1];
-    this.markers = runs.filter((run) => run.divergedAt !== null).map((run) => ({ x: run.divergedAt, color: run.color }));
+    this.markers = runs.filter((run) => run.divergedAt !== null).map((run) => ({ x: run.divergedAt, color: run.color, run }));
+    // the lr axis starts at 0 (a constant rate 0.0001 is a line at 0.0001, not uPlot's band around it)
+    this.plannedX = Math.max(0, ...runs.filter((run) => !run.ended && run.spec && run.spec.steps > 0).map((run) => run.spec.steps));
+    this.floor = this.log ? null : this.column === 'lr' ? [0] : knownFloor(runs, this.column);
+    // the why, on the lr chart: the band of constant rates that converge on the (first) run's loss, and the rate
+    // that lands on the minimum in one step, as the engine's analysis of the loss gives them
+    this.band = null;
+    if (this.column === 'lr') {
+      const facts = runs.map((run) => run.summary && run.summary.analysis).find((a) => a && a.max_stable_lr);
+      if (facts) {
+        this.band = { limit: facts.max_stable_lr, one: facts.one_step_lr };
+        if (!this.log) this.floor = [0, facts.max_stable_lr];
+      }
+      this.figure.dataset.stable = this.band ? String(this.band.limit) : '';
+      this.figure.dataset.oneStep = this.band && this.band.one ? String(this.band.one) : '';
+    }
     const note = this.figure.querySelector('.chart-note');
     if (note) {
       const hidden = this.column === 'w' ? runs.filter((r) => r.dims > MAX_W_DIMS) : [];
-      const nonPositive = this.log && runs.some((r) => r.loss.some((v) => v !== null && v <= 0));
+      const nonPositive = this.log && runs.some((r) => r.minLoss <= 0);
       note.textContent = [
-        hidden.length ? `Showing w[0] to w[${MAX_W_DIMS - 1}] of ${hidden.map((r) => `${r.label} (${r.dims}-D)`).join(', ')}.` : '',
-        nonPositive ? 'Losses ≤ 0 cannot be drawn on a log scale: they are left out (gaps).' : '',
+        hidden.length ? t('chart.someDims', { last: MAX_W_DIMS - 1, runs: hidden.map((r) => `${r.label} (${r.dims}-D)`).join(', ') }) : '',
+        nonPositive ? t('chart.logGaps') : '',
       ].join(' ').trim();
       note.hidden = !note.textContent;
     }
-    const key = JSON.stringify([this.log, series.map((s) => [s.label, s.color, s.dash])]);
+    const key = JSON.stringify([this.log, this.floor, this.band, this.plannedX, series.map((s) => [s.label, s.color, s.dash])]);
     this.render(key, () => this.options(series), data);
+    this.figure.dataset.drawnRows = String(data[0].length); // rows on the chart (bench.dashboard waits for the first)
   }
 
   options(series) {
@@ -232,14 +248,28 @@ class StepChart extends ChartBase {
             if (min === null || max === null) return [0, 1];
             let hi = max;
             if (max >= chart.dataMaxX) for (const m of chart.markers) hi = Math.max(hi, m.x);
+            // while runs stream, the axis already spans their planned steps: the line grows into a fixed frame
+            if (max >= chart.dataMaxX) hi = Math.max(hi, chart.plannedX);
+            chart.figure.dataset.xMax = String(hi);
             return hi > min ? [min, hi] : [min - 1, min + 1];
           },
         },
-        y: this.log ? { distr: 3, log: 10 } : {},
+        y: this.log ? { distr: 3, log: 10 } : { range: (_u, min, max) => chart.yRange(min, max) },
       },
       axes: [
-        { ...AXIS, label: 'step', labelSize: 18, size: 32, values: stepAxisValues },
-        { ...AXIS, label: this.yLabel, labelSize: 18, size: 58, values: axisValues, ...(this.log ? LOG_AXIS : linearAxis(false)) },
+        { ...AXIS, label: t('chart.stepAxis'), labelSize: 18, size: 32, values: stepAxisValues },
+        {
+          ...AXIS,
+          label: this.yLabel,
+          labelSize: 18,
+          size: 58,
+          ...(this.log ? LOG_AXIS : linearAxis(false)),
+          values: (u, splits) => {
+            const labels = axisValues(u, splits);
+            chart.figure.dataset.yTicks = labels.join(' ');
+            return labels;
+          },
+        },
       ],
       series: [
         { label: 'step' },
@@ -260,8 +290,29 @@ class StepChart extends ChartBase {
     };
   }
 
+  /**
+   * The y range: the data's, widened to the known minimum (a crawl from 36 to 35.4 is drawn against the loss's
+   * floor 0, not blown up into a cliff), padded by 5%.
+   */
+  yRange(min, max) {
+    if (min === null || max === null) return [0, 1];
+    let lo = min;
+    let hi = max;
+    for (const v of this.floor || []) ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
+    const pad = (hi - lo) * 0.05 || Math.max(Math.abs(hi) * 0.1, 1);
+    const range = [lo - pad, hi + pad];
+    this.figure.dataset.yRange = range.join(' ');
+    return range;
+  }
+
   drawMarkers(u) {
-    if (!this.markers.length) return;
+    this.drawBand(u);
+    this.drawStep(u);
+    const boxes = [];
+    if (!this.markers.length) {
+      delete this.figure.dataset.markerLabels;
+      return;
+    }
     const { ctx } = u;
     const { left, top, width, height } = u.bbox;
     const px = uPlot.pxRatio;
@@ -280,16 +331,102 @@ class StepChart extends ChartBase {
       ctx.font = `${12 * px}px system-ui, sans-serif`;
       ctx.textAlign = 'right';
       ctx.textBaseline = 'top';
-      const text = `diverged @ ${m.x}`;
-      const y = top + (4 + 16 * i) * px;
+      const text = t('chart.divergedAt', { step: m.x });
       const w = ctx.measureText(text).width;
+      // The label sits at the top, or at the bottom when the run's own line passes there (a constant rate's lr
+      // line runs along the top of its chart).
+      const lineY = this.lineY(u, m.run, m.x);
+      let y = top + (4 + 16 * i) * px;
+      if (lineY !== null && lineY > y - 8 * px && lineY < y + 22 * px) y = top + height - (20 + 16 * i) * px;
       ctx.fillStyle = 'rgba(255,255,255,0.88)';
       ctx.fillRect(x - w - 20 * px, y - 2 * px, w + 18 * px, 16 * px);
       ctx.fillStyle = m.color;
       ctx.fillRect(x - w - 17 * px, y + 2 * px, 8 * px, 8 * px);
       ctx.fillStyle = '#1f2328';
       ctx.fillText(text, x - 5 * px, y);
+      boxes.push({ top: (y - 2 * px) / px, bottom: (y + 14 * px) / px, lineY: lineY === null ? null : lineY / px });
     });
+    ctx.restore();
+    this.figure.dataset.markerLabels = JSON.stringify(boxes);
+  }
+
+  /** Where (canvas pixels) the run's line is at the last finite row before step `x`, or null. */
+  lineY(u, run, x) {
+    const s = this.series.findIndex((series) => series.run === run);
+    if (s < 0) return null;
+    const ys = u.data[s + 1];
+    const xs = u.data[0];
+    for (let i = xs.length - 1; i >= 0; i--) {
+      if (xs[i] <= x && ys[i] !== null && ys[i] !== undefined) return u.valToPos(ys[i], 'y', true);
+    }
+    return null;
+  }
+
+  /** The stable band (0 < lr < limit) shaded, its edge dashed, and the one-step rate dotted, each labelled. */
+  drawBand(u) {
+    if (!this.band) return;
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const px = uPlot.pxRatio;
+    const y0 = Math.min(top + height, Math.max(top, u.valToPos(this.log ? u.scales.y.min : 0, 'y', true)));
+    const y1 = Math.min(top + height, Math.max(top, u.valToPos(this.band.limit, 'y', true)));
+    ctx.save();
+    ctx.fillStyle = 'rgba(45, 164, 78, 0.10)';
+    ctx.fillRect(left, y1, width, y0 - y1);
+    const line = (value, dash, text) => {
+      const y = u.valToPos(value, 'y', true);
+      if (y < top - 1 || y > top + height + 1) return;
+      ctx.strokeStyle = '#1a7f37';
+      ctx.lineWidth = 1.25 * px;
+      ctx.setLineDash(dash.map((d) => d * px));
+      ctx.beginPath();
+      ctx.moveTo(left, y);
+      ctx.lineTo(left + width, y);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.font = `${11.5 * px}px system-ui, sans-serif`;
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'bottom';
+      const w = ctx.measureText(text).width;
+      ctx.fillStyle = 'rgba(255,255,255,0.85)';
+      ctx.fillRect(left + 4 * px, y - 15 * px, w + 6 * px, 14 * px);
+      ctx.fillStyle = '#1a5c2b';
+      ctx.fillText(text, left + 7 * px, y - 2 * px);
+    };
+    line(this.band.limit, [6, 4], t('why.band', { limit: compact(this.band.limit) }));
+    if (this.band.one) line(this.band.one, [2, 3], t('why.oneStep', { one: compact(this.band.one) }));
+    ctx.restore();
+  }
+
+  /** The highlighted step (step through): a vertical line and each run's point at that step. */
+  drawStep(u) {
+    this.figure.dataset.drawnStep = this.step === null ? '' : String(this.step);
+    if (this.step === null) return;
+    const { ctx } = u;
+    const { top, height } = u.bbox;
+    const px = uPlot.pxRatio;
+    const x = u.valToPos(this.step, 'x', true);
+    ctx.save();
+    ctx.strokeStyle = '#1f2328';
+    ctx.lineWidth = 1 * px;
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    for (const s of this.series) {
+      const i = s.run.indexOfStep(this.step);
+      if (i < 0) continue;
+      const v = s.full[i];
+      if (v === null || v === undefined || (this.log && !(v > 0))) continue;
+      const y = u.valToPos(v, 'y', true);
+      ctx.fillStyle = s.color;
+      ctx.strokeStyle = '#1f2328';
+      ctx.lineWidth = 2 * px;
+      ctx.beginPath();
+      ctx.arc(x, y, 5.5 * px, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    }
     ctx.restore();
   }
 
@@ -310,70 +447,148 @@ class StepChart extends ChartBase {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** loss(w) over a range of w (for 1-D losses), with each run's iterates w0, w1, … joined in step order. */
+/** loss(w) over a range of w (for 1-D losses, from the server), with each run's iterates w0, w1, … joined in step order. Drag to zoom. */
 class CurveChart extends ChartBase {
-  constructor(figure) {
+  constructor(figure, landscapes) {
     super(figure);
+    this.landscapes = landscapes;
     this.paths = [];
     this.yExtent = [0, 1];
     this.curves = [];
+    /** @type {(() => void) | null} called when a drag or a button changes the zoom (the URL keeps it) */
+    this.onZoom = null;
+    this.zoom = null; // [lo, hi] of w chosen by a drag, or null: the whole path
+    this.step = null; // the highlighted step (step through), or null
+    this.zoomPath = figure.querySelector('[data-testid="curve-zoom-path"]');
+    this.resetButton = figure.querySelector('[data-testid="curve-zoom-reset"]');
+    if (this.zoomPath) this.zoomPath.addEventListener('click', () => this.setZoom(this.pathRange()));
+    if (this.resetButton) this.resetButton.addEventListener('click', () => this.setZoom(null));
+    this.runs = [];
+  }
+
+  setZoom(range) {
+    this.zoom = range && range[1] > range[0] ? range : null;
+    this.update(this.allRuns || []);
+    if (this.onZoom) this.onZoom();
+  }
+
+  /** The span of the visible runs' iterates (what "zoom to the path" shows), padded a little. */
+  pathRange() {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const p of this.paths) for (const w of p.ws) if (w !== null) ((lo = Math.min(lo, w)), (hi = Math.max(hi, w)));
+    if (!Number.isFinite(lo)) return null;
+    const span = hi - lo || Math.max(Math.abs(lo) * 1e-3, 1e-6);
+    return [lo - span * 0.15, hi + span * 0.15];
   }
 
   update(allRuns) {
+    this.allRuns = allRuns;
     const runs = allRuns.filter((run) => run.dims === 1);
     this.figure.dataset.series = String(runs.length);
+    // Only 2-D (or more) runs: this chart steps aside for the contour chart, so there is one picture and one note.
+    this.figure.hidden = allRuns.length > 0 && runs.length === 0;
     const note = this.figure.querySelector('.chart-note');
-    const multi = allRuns.filter((run) => run.dims > 1);
-    note.textContent = multi.length ? `loss(w) is drawn for one-dimensional runs; ${multi.map((r) => r.label).join(', ')} ${multi.length > 1 ? 'are' : 'is'} ${multi.some((r) => r.dims === 2) ? 'on the contour chart' : 'not shown here'}.` : '';
-    note.hidden = !note.textContent;
-    if (!runs.length) return this.setEmpty(allRuns.length ? 'No one-dimensional run to draw.' : 'No runs on the charts yet: pick a preset or press Run.');
-    if (runs.every((run) => run.points === 0)) return this.setEmpty('Waiting for the first rows…');
+    const multi = allRuns.filter((run) => run.dims > 2);
+    const notes = multi.length ? [t('curve.notShown', { runs: multi.map((r) => r.label).join(', ') })] : [];
+    if (!runs.length) {
+      this.setNote(note, notes);
+      return this.setEmpty(allRuns.length ? '' : t('chart.noRuns'));
+    }
+    if (runs.every((run) => run.points === 0)) {
+      this.setNote(note, notes);
+      return this.setEmpty(t('chart.waiting'));
+    }
 
-    // The range of w: every iterate, and the minimum, as the course's pictures show them.
+    // The range of w: every iterate, and the minimum, as the course's pictures show them (or the zoom).
     let lo = Infinity;
     let hi = -Infinity;
-    const functions = new Map();
+    const losses = new Map();
     this.paths = [];
     for (const run of runs) {
-      const key = lossKey(run.spec && run.spec.loss);
-      if (!functions.has(key)) functions.set(key, { fn: lossFunction(run.spec && run.spec.loss, 1), color: run.color, runs: [] });
-      const entry = functions.get(key);
+      const loss = run.spec && run.spec.loss;
+      const key = JSON.stringify(loss);
+      if (!losses.has(key)) losses.set(key, { loss, runs: [], minimum: null });
+      const entry = losses.get(key);
       entry.runs.push(run);
       const { xs: ws, ys: ls } = thinPath(run.w[0], run.loss);
       for (const w of ws) if (w !== null) ((lo = Math.min(lo, w)), (hi = Math.max(hi, w)));
-      const minimum = entry.fn && entry.fn.minimum ? entry.fn.minimum[0] : analysisMinimum(run);
-      if (minimum !== null && Number.isFinite(minimum)) ((lo = Math.min(lo, minimum)), (hi = Math.max(hi, minimum)));
+      const minimum = analysisMinimum(run);
+      if (minimum !== null) {
+        entry.minimum = minimum;
+        lo = Math.min(lo, minimum.w);
+        hi = Math.max(hi, minimum.w);
+      }
       this.paths.push({ run, ws, ls, all: run.points });
     }
-    if (!Number.isFinite(lo)) return this.setEmpty('Waiting for the first rows…');
+    if (!Number.isFinite(lo)) return this.setEmpty(t('chart.waiting'));
     let span = hi - lo;
     if (!(span > 0)) span = Math.max(1, Math.abs(lo) * 0.5);
-    const x0 = lo - span * 0.12;
-    const x1 = hi + span * 0.12;
-    const n = 400;
-    const grid = Array.from({ length: n + 1 }, (_, i) => x0 + ((x1 - x0) * i) / n);
+    let [x0, x1] = this.zoom || roundBounds(lo - span * 0.12, hi + span * 0.12);
+    if (this.zoom) [x0, x1] = this.zoom;
 
-    this.curves = [...functions.values()].filter((entry) => entry.fn);
-    const curveData = this.curves.map((entry) => grid.map((w) => finiteOrNull(entry.fn.f([w]))));
+    // The curve of each loss on [x0, x1], computed by the server.
+    const resolution = 401;
+    this.curves = [];
+    const failures = [];
+    let grid = null;
+    for (const entry of losses.values()) {
+      const data = this.landscapes.get(entry.loss, [[x0, x1]], resolution);
+      if (data) {
+        grid = grid || data.x;
+        this.curves.push({ ...entry, ys: data.loss, color: entry.runs[0].color });
+      } else {
+        const failure = this.landscapes.failure(entry.loss, [[x0, x1]], resolution);
+        if (failure) failures.push(failure);
+      }
+    }
+    this.figure.dataset.curves = String(this.curves.length);
+    this.figure.dataset.xRange = `${x0} ${x1}`;
+    if (failures.length) notes.push(t('curve.noCurve', { reason: failures[0] }));
+    // A path too short to see at this scale (the crawl): say so, and offer to zoom to it.
+    const path = this.pathRange();
+    const tiny = path && !this.zoom && (path[1] - path[0]) / (x1 - x0) < 0.03;
+    if (tiny) notes.push(t('curve.tinyPath', { span: compact((path[1] - path[0]) / 1.3, 3) })); // without the padding
+    if (this.zoomPath) this.zoomPath.hidden = !tiny;
+    if (this.resetButton) this.resetButton.hidden = !this.zoom;
+    this.setNote(note, notes);
+    if (!grid) grid = Array.from({ length: resolution }, (_, i) => x0 + ((x1 - x0) * i) / (resolution - 1));
+
+    const curveData = this.curves.map((c) => c.ys);
     let ylo = Infinity;
     let yhi = -Infinity;
     for (const ys of curveData) for (const y of ys) if (y !== null) ((ylo = Math.min(ylo, y)), (yhi = Math.max(yhi, y)));
-    for (const p of this.paths) for (const l of p.ls) if (l !== null) ((ylo = Math.min(ylo, l)), (yhi = Math.max(yhi, l)));
+    for (const p of this.paths) {
+      for (let i = 0; i < p.ws.length; i++) {
+        const l = p.ls[i];
+        if (l !== null && p.ws[i] !== null && p.ws[i] >= x0 && p.ws[i] <= x1) ((ylo = Math.min(ylo, l)), (yhi = Math.max(yhi, l)));
+      }
+    }
     if (!Number.isFinite(ylo)) ((ylo = 0), (yhi = 1));
-    const pad = (yhi - ylo) * 0.06 || Math.max(1, Math.abs(yhi) * 0.1);
+    const pad = (yhi - ylo) * 0.06 || Math.max(1e-9, Math.abs(yhi) * 0.1) || 1;
     this.yExtent = [ylo - pad, yhi + pad];
+    this.xExtent = [x0, x1];
 
     const single = this.curves.length === 1;
-    const key = JSON.stringify(this.curves.map((c) => [c.color, single]));
+    const key = JSON.stringify([this.curves.map((c) => [c.color, single]), x0, x1]);
     this.render(key, () => this.options(single), [grid, ...curveData]);
+  }
+
+  setNote(note, notes) {
+    note.textContent = notes.join(' ');
+    note.hidden = !note.textContent;
   }
 
   options(single) {
     const chart = this;
     return {
       legend: { show: false },
-      cursor: { drag: { x: false, y: false }, points: { show: false } },
-      scales: { x: { time: false }, y: { range: () => chart.yExtent } },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        points: { show: false },
+        bind: { dblclick: () => () => (chart.setZoom(null), null) },
+      },
+      scales: { x: { time: false, range: () => chart.xExtent }, y: { range: () => chart.yExtent } },
       axes: [
         { ...AXIS, label: 'w', labelSize: 18, size: 32, values: axisValues, ...linearAxis(true) },
         { ...AXIS, label: 'loss(w)', labelSize: 18, size: 58, values: axisValues, ...linearAxis(false) },
@@ -392,11 +607,21 @@ class CurveChart extends ChartBase {
         draw: [(u) => this.drawPaths(u)],
         setCursor: [(u) => this.showReadout(u)],
         ready: [(u) => this.showReadout(u)],
+        setSelect: [
+          (u) => {
+            if (u.select.width < 4) return;
+            const a = u.posToVal(u.select.left, 'x');
+            const b = u.posToVal(u.select.left + u.select.width, 'x');
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            this.setZoom([Math.min(a, b), Math.max(a, b)]);
+          },
+        ],
       },
     };
   }
 
   drawPaths(u) {
+    this.figure.dataset.drawnStep = '';
     const { ctx } = u;
     const { left, top, width, height } = u.bbox;
     const px = uPlot.pxRatio;
@@ -413,6 +638,13 @@ class CurveChart extends ChartBase {
         pts.push([u.valToPos(ws[i], 'x', true), u.valToPos(ls[i], 'y', true)]);
       }
       if (!pts.length) continue;
+      const [fx, fy] = pts[0];
+      // the w0 ring first, thin: the iterates drawn after it stay visible inside it
+      ctx.strokeStyle = withAlpha(run.color, 0.6);
+      ctx.lineWidth = 1.5 * px;
+      ctx.beginPath();
+      ctx.arc(fx, fy, 8 * px, 0, 2 * Math.PI);
+      ctx.stroke();
       ctx.strokeStyle = withAlpha(run.color, 0.85);
       ctx.lineWidth = 1.5 * px;
       ctx.setLineDash(run.dash.map((d) => d * px));
@@ -420,50 +652,94 @@ class CurveChart extends ChartBase {
       pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
       ctx.stroke();
       ctx.setLineDash([]);
-      const markers = pts.length <= 250;
-      if (markers) {
+      if (pts.length <= 250) {
         ctx.fillStyle = '#ffffff';
         ctx.strokeStyle = run.color;
         for (const [x, y] of pts) {
           ctx.beginPath();
-          ctx.arc(x, y, 3.5 * px, 0, 2 * Math.PI);
+          ctx.arc(x, y, 3 * px, 0, 2 * Math.PI);
           ctx.fill();
           ctx.stroke();
         }
       }
-      // w0 and the latest iterate stand out
-      const [fx, fy] = pts[0];
       const [lx, ly] = pts[pts.length - 1];
       ctx.fillStyle = run.color;
       ctx.beginPath();
-      ctx.arc(lx, ly, 5 * px, 0, 2 * Math.PI);
+      ctx.arc(lx, ly, 4.5 * px, 0, 2 * Math.PI);
       ctx.fill();
-      ctx.strokeStyle = run.color;
-      ctx.lineWidth = 2 * px;
-      ctx.beginPath();
-      ctx.arc(fx, fy, 6 * px, 0, 2 * Math.PI);
-      ctx.stroke();
+      this.drawCurrent(u, run);
       if (labelled.some(([x, y]) => Math.abs(x - fx) < 12 * px && Math.abs(y - fy) < 12 * px)) continue;
       labelled.push([fx, fy]);
       ctx.font = `600 ${12 * px}px system-ui, sans-serif`;
       ctx.textBaseline = 'bottom';
       ctx.textAlign = fx > left + width - 40 * px ? 'right' : 'left';
       ctx.fillStyle = '#1f2328';
-      ctx.fillText('w₀', fx + (ctx.textAlign === 'right' ? -8 : 8) * px, fy - 4 * px);
+      ctx.fillText('w₀', fx + (ctx.textAlign === 'right' ? -10 : 10) * px, fy - 6 * px);
+    }
+    for (const c of this.curves) {
+      if (!c.minimum) continue;
+      const mx = u.valToPos(c.minimum.w, 'x', true);
+      const my = u.valToPos(c.minimum.loss, 'y', true);
+      ctx.strokeStyle = '#3b434d';
+      ctx.lineWidth = 1.5 * px;
+      ctx.beginPath();
+      ctx.moveTo(mx - 5 * px, my - 5 * px); ctx.lineTo(mx + 5 * px, my + 5 * px);
+      ctx.moveTo(mx - 5 * px, my + 5 * px); ctx.lineTo(mx + 5 * px, my - 5 * px);
+      ctx.stroke();
     }
     ctx.restore();
+  }
+
+  /** The highlighted step's iterate (step through): a large ring with a cross-hair. */
+  drawCurrent(u, run) {
+    if (this.step === null) return;
+    const i = run.indexOfStep(this.step);
+    if (i < 0) return;
+    const w = run.w[0][i];
+    const l = run.loss[i];
+    if (w === null || l === null) return;
+    const px = uPlot.pxRatio;
+    const { ctx } = u;
+    const x = u.valToPos(w, 'x', true);
+    const y = u.valToPos(l, 'y', true);
+    this.figure.dataset.drawnStep = String(this.step);
+    ctx.strokeStyle = '#1f2328';
+    ctx.lineWidth = 2.5 * px;
+    ctx.beginPath();
+    ctx.arc(x, y, 7 * px, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.fillStyle = run.color;
+    ctx.beginPath();
+    ctx.arc(x, y, 5 * px, 0, 2 * Math.PI);
+    ctx.fill();
   }
 
   showReadout(u) {
     const idx = u.cursor.idx;
     if (idx === null || idx === undefined) {
-      this.readout.textContent = this.curves.length ? 'loss(w) drawn from the spec; circles: the iterates w₀, w₁, … in order.' : 'This loss kind cannot be evaluated in the browser: only the iterates are drawn.';
+      this.readout.textContent = this.curves.length ? t('curve.hint') : t('curve.hintNoCurve');
       return;
     }
     const w = u.data[0][idx];
     const values = u.data.slice(1).map((ys) => ys[idx]).filter((v) => v !== null && v !== undefined);
     this.readout.textContent = `w ${compact(w, 5)}${values.length ? ` · loss(w) ${values.map((v) => compact(v, 5)).join(' / ')}` : ''}`;
   }
+}
+
+/**
+ * Values the y axis always shows: the minimum of each run's loss as the engine's analysis knows it (its loss, or
+ * each of its first w's); 0 for losses that never went below it when no minimum is known yet.
+ */
+function knownFloor(runs, column) {
+  const values = [];
+  for (const run of runs) {
+    const m = run.summary && run.summary.analysis && run.summary.analysis.minimum;
+    if (!m) continue;
+    if (column === 'loss' && typeof m.loss === 'number') values.push(m.loss);
+    if (column === 'w' && Array.isArray(m.w)) values.push(...m.w.slice(0, MAX_W_DIMS));
+  }
+  if (!values.length && column === 'loss' && runs.every((run) => run.minLoss >= 0)) values.push(0);
+  return values.filter((v) => typeof v === 'number' && Number.isFinite(v));
 }
 
 /** The path keeps every iterate up to MAX_DRAWN (then every k-th, and always the last). */
@@ -479,27 +755,43 @@ function thinPath(ws, ls) {
   return { xs, ys };
 }
 
+/** The minimum the engine knows for the run's loss ({w, loss} in 1-D), or null. */
 function analysisMinimum(run) {
   const m = run.summary && run.summary.analysis && run.summary.analysis.minimum;
-  return m && Array.isArray(m.w) && typeof m.w[0] === 'number' ? m.w[0] : null;
+  return m && Array.isArray(m.w) && typeof m.w[0] === 'number' && typeof m.loss === 'number' ? { w: m.w[0], loss: m.loss } : null;
 }
 
-const finiteOrNull = (v) => (Number.isFinite(v) ? v : null);
 
 // ---------------------------------------------------------------------------------------------------------------
 
 export class Charts {
-  constructor(root, contour) {
-    const hint = 'Hover for values · drag to zoom · double-click to reset';
+  constructor(root, contour, landscapes) {
+    const hint = t('chart.hint');
     this.loss = new StepChart(root.querySelector('[data-testid="chart-loss"]'), { column: 'loss', yLabel: 'loss', hint });
     this.w = new StepChart(root.querySelector('[data-testid="chart-w"]'), { column: 'w', yLabel: 'w', hint });
-    this.lr = new StepChart(root.querySelector('[data-testid="chart-lr"]'), { column: 'lr', yLabel: 'learning rate', hint });
-    this.curve = new CurveChart(root.querySelector('[data-testid="chart-curve"]'));
+    this.lr = new StepChart(root.querySelector('[data-testid="chart-lr"]'), { column: 'lr', yLabel: t('chart.lrAxis'), hint });
+    this.curve = new CurveChart(root.querySelector('[data-testid="chart-curve"]'), landscapes);
+    this.state = new StepChart(root.querySelector('[data-testid="chart-state"]'), { column: 'state', yLabel: t('chart.stateAxis'), hint });
     this.contour = contour;
   }
 
-  setLog(on) {
-    this.loss.log = on;
+  /** Log scale on the step chart `name` (loss, lr or state; w crosses 0, and stays linear). */
+  setLog(name, on) {
+    const chart = { loss: this.loss, lr: this.lr, state: this.state }[name];
+    if (chart) chart.log = on;
+  }
+
+  /** The step charts on a log scale, by name. */
+  logged() {
+    return ['loss', 'lr', 'state'].filter((name) => ({ loss: this.loss, lr: this.lr, state: this.state })[name].log);
+  }
+
+  /** The step highlighted on every chart (step through), or null. */
+  setStep(step) {
+    for (const chart of [this.loss, this.w, this.lr, this.curve, this.contour, this.state]) {
+      chart.step = step;
+      chart.figure.dataset.step = step === null ? '' : String(step);
+    }
   }
 
   update(runs) {
@@ -507,6 +799,7 @@ export class Charts {
     this.w.update(runs);
     this.lr.update(runs);
     this.curve.update(runs);
+    this.state.update(runs);
     this.contour.update(runs);
   }
 }

@@ -1,6 +1,7 @@
-// Run colours: the Okabe–Ito colour-blind-safe palette, ordered by contrast on white (yellow left out: too light).
-// Text is never drawn in these colours (labels on the charts are dark); they mark lines, markers and chips.
-// Beyond seven runs the colours repeat with a dash pattern, so overlaid runs stay distinguishable.
+// Run colours: twelve distinct hues (the Okabe–Ito colour-blind-safe palette, then Paul Tol's wine, indigo and
+// olive, a brown and a grey), so twelve runs never share a colour. Text is never drawn in these colours (labels on
+// the charts are dark); they mark lines, markers and chips. From the thirteenth run on, the colours repeat with a
+// dash pattern, so overlaid runs stay distinguishable.
 
 export const PALETTE = [
   '#0072B2', // blue
@@ -10,9 +11,17 @@ export const PALETTE = [
   '#000000', // black
   '#E69F00', // orange (2.3:1 on white: used from the sixth run on)
   '#56B4E9', // sky blue (2.3:1 on white)
+  '#882255', // wine
+  '#332288', // indigo
+  '#999933', // olive
+  '#8C564B', // brown
+  '#7F7F7F', // grey
 ];
 
 const DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
+
+/** The dash of a run identical to one already on the charts: its line shows through the other's. */
+export const TWIN_DASH = [5, 5];
 
 /** The first free slot: removed runs give their colour back. */
 export function allocateSlot(used) {

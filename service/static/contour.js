@@ -1,11 +1,13 @@
-// Contours of a 2-D loss (marching squares over a grid of loss values) with each 2-D run's path on top, drawn on
-// a plain canvas. Hidden unless a visible run has two dimensions.
+// Contours of a 2-D loss (marching squares over the grid `POST /v1/landscape` answers, for every loss kind) with each
+// 2-D run's path on top, drawn on a plain canvas. Hidden unless a visible run has two dimensions. Drag a box to
+// zoom in, double-click to go back.
 
 import { withAlpha } from './colors.js';
 import { compact, niceTicks } from './format.js';
-import { lossFunction } from './lossfn.js';
+import { t } from './i18n.js';
+import { roundBounds } from './landscape.js';
 
-const GRID = 90;
+const GRID = 91; // points per axis of the landscape
 const LEVELS = 14;
 const MARGIN = { left: 58, right: 14, top: 12, bottom: 40 };
 
@@ -52,16 +54,57 @@ export function marchingSquares(values, cols, rows, level) {
 }
 
 export class ContourChart {
-  constructor(figure) {
+  constructor(figure, landscapes) {
     this.figure = figure;
+    this.landscapes = landscapes;
     this.canvas = figure.querySelector('canvas');
     this.readout = figure.querySelector('.readout');
     this.note = figure.querySelector('.chart-note');
     this.runs = [];
     this.view = null;
+    this.zoom = null; // {x0, x1, y0, y1} chosen by a drag, or null
+    /** @type {(() => void) | null} called when the zoom changes (the URL keeps it) */
+    this.onZoom = null;
+    this.step = null;
+    this.drag = null;
     new ResizeObserver(() => this.draw()).observe(this.canvas);
     this.canvas.addEventListener('pointermove', (event) => this.hover(event));
     this.canvas.addEventListener('pointerleave', () => this.hover(null));
+    this.canvas.addEventListener('pointerdown', (event) => this.startDrag(event));
+    this.canvas.addEventListener('pointerup', (event) => this.endDrag(event));
+    this.canvas.addEventListener('dblclick', () => this.setZoom(null));
+    const reset = figure.querySelector('[data-testid="contour-zoom-reset"]');
+    if (reset) reset.addEventListener('click', () => this.setZoom(null));
+    this.resetButton = reset;
+  }
+
+  setZoom(box) {
+    this.zoom = box;
+    if (this.resetButton) this.resetButton.hidden = !box;
+    this.draw();
+    if (this.onZoom) this.onZoom();
+  }
+
+  toValue(clientX, clientY) {
+    const v = this.view;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = Math.min(Math.max(clientX - rect.left - MARGIN.left, 0), v.plotW);
+    const y = Math.min(Math.max(clientY - rect.top - MARGIN.top, 0), v.plotH);
+    return [v.x0 + (x / v.plotW) * (v.x1 - v.x0), v.y1 - (y / v.plotH) * (v.y1 - v.y0)];
+  }
+
+  startDrag(event) {
+    if (!this.view || event.button !== 0 || event.pointerType === 'touch') return;
+    this.drag = { x: event.clientX, y: event.clientY };
+  }
+
+  endDrag(event) {
+    const drag = this.drag;
+    this.drag = null;
+    if (!drag || !this.view || Math.abs(event.clientX - drag.x) < 6 || Math.abs(event.clientY - drag.y) < 6) return;
+    const [ax, ay] = this.toValue(drag.x, drag.y);
+    const [bx, by] = this.toValue(event.clientX, event.clientY);
+    this.setZoom({ x0: Math.min(ax, bx), x1: Math.max(ax, bx), y0: Math.min(ay, by), y1: Math.max(ay, by) });
   }
 
   update(allRuns) {
@@ -69,6 +112,7 @@ export class ContourChart {
     this.figure.dataset.series = String(runs.length);
     this.figure.hidden = !allRuns.some((run) => run.dims === 2);
     this.runs = runs;
+    if (this.resetButton) this.resetButton.hidden = !this.zoom;
     if (!this.figure.hidden) this.draw();
   }
 
@@ -87,18 +131,14 @@ export class ContourChart {
     ctx.clearRect(0, 0, cssW, cssH);
 
     const main = this.runs[0];
-    const loss = lossFunction(main.spec && main.spec.loss, 2);
-    const others = this.runs.filter((run) => JSON.stringify(run.spec.loss) !== JSON.stringify(main.spec.loss));
-    this.note.textContent = [
-      loss ? '' : 'This loss kind cannot be evaluated in the browser: only the paths are drawn.',
-      others.length ? `Contours of ${main.label}'s loss; ${others.map((r) => r.label).join(', ')} use${others.length > 1 ? '' : 's'} another loss.` : '',
-    ].join(' ').trim();
-    this.note.hidden = !this.note.textContent;
+    const lossSpec = main.spec && main.spec.loss;
+    const minimum = this.runs.map(knownMinimum).find(Boolean) || null;
+    const others = this.runs.filter((run) => JSON.stringify(run.spec.loss) !== JSON.stringify(lossSpec));
 
     // Extent: every iterate and the minimum, padded; equal scales on both axes when the shapes allow it.
     let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
     const include = (x, y) => {
-      if (x === null || y === null) return;
+      if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y)) return;
       x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
     };
     for (const run of this.runs) {
@@ -106,19 +146,34 @@ export class ContourChart {
       for (let i = 0; i < run.points; i += stride) include(run.w[0][i], run.w[1][i]);
       include(run.w[0][run.points - 1], run.w[1][run.points - 1]);
     }
-    if (loss && loss.minimum) include(loss.minimum[0], loss.minimum[1]);
+    if (minimum) include(minimum.w[0], minimum.w[1]);
     if (!Number.isFinite(x0)) return;
     const plotW = cssW - MARGIN.left - MARGIN.right;
     const plotH = cssH - MARGIN.top - MARGIN.bottom;
-    let spanX = x1 - x0 || Math.max(1, Math.abs(x0) * 0.5);
-    let spanY = y1 - y0 || Math.max(1, Math.abs(y0) * 0.5);
-    const aspect = plotW / plotH;
-    if (spanX / spanY < aspect && (spanY * aspect) / spanX < 8) spanX = spanY * aspect;
-    else if (spanX / spanY >= aspect && spanX / aspect / spanY < 8) spanY = spanX / aspect;
-    const cx = (x0 + x1) / 2;
-    const cy = (y0 + y1) / 2;
-    const view = { x0: cx - spanX * 0.6, x1: cx + spanX * 0.6, y0: cy - spanY * 0.6, y1: cy + spanY * 0.6 };
-    this.view = { ...view, plotW, plotH, loss };
+    let view;
+    if (this.zoom) view = { ...this.zoom };
+    else {
+      let spanX = x1 - x0 || Math.max(1, Math.abs(x0) * 0.5);
+      let spanY = y1 - y0 || Math.max(1, Math.abs(y0) * 0.5);
+      const aspect = plotW / plotH;
+      if (spanX / spanY < aspect && (spanY * aspect) / spanX < 8) spanX = spanY * aspect;
+      else if (spanX / spanY >= aspect && spanX / aspect / spanY < 8) spanY = spanX / aspect;
+      const cx = (x0 + x1) / 2;
+      const cy = (y0 + y1) / 2;
+      const [vx0, vx1] = roundBounds(cx - spanX * 0.6, cx + spanX * 0.6);
+      const [vy0, vy1] = roundBounds(cy - spanY * 0.6, cy + spanY * 0.6);
+      view = { x0: vx0, x1: vx1, y0: vy0, y1: vy1 };
+    }
+    const bounds = [[view.x0, view.x1], [view.y0, view.y1]];
+    const land = this.landscapes.get(lossSpec, bounds, GRID);
+    const failure = land ? null : this.landscapes.failure(lossSpec, bounds, GRID);
+    this.view = { ...view, plotW, plotH, land };
+    this.figure.dataset.view = JSON.stringify(bounds);
+    const notes = [];
+    if (failure) notes.push(t('contour.failed', { reason: failure }));
+    if (others.length) notes.push(t('contour.otherLoss', { main: main.label, runs: others.map((r) => r.label).join(', ') }));
+    this.note.textContent = notes.join(' ');
+    this.note.hidden = !this.note.textContent;
     const toX = (x) => MARGIN.left + ((x - view.x0) / (view.x1 - view.x0)) * plotW;
     const toY = (y) => MARGIN.top + plotH - ((y - view.y0) / (view.y1 - view.y0)) * plotH;
 
@@ -130,26 +185,33 @@ export class ContourChart {
     ctx.rect(MARGIN.left, MARGIN.top, plotW, plotH);
     ctx.clip();
 
-    if (loss) {
-      const cols = GRID + 1;
-      const values = new Float64Array(cols * cols);
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let j = 0; j < cols; j++) {
-        const y = view.y0 + ((view.y1 - view.y0) * j) / GRID;
+    let drawn = 0;
+    if (land) {
+      const cols = land.x.length;
+      const rows = land.y.length;
+      const values = new Float64Array(cols * rows);
+      const finite = [];
+      for (let j = 0; j < rows; j++) {
         for (let i = 0; i < cols; i++) {
-          const value = loss.f([view.x0 + ((view.x1 - view.x0) * i) / GRID, y]);
-          values[j * cols + i] = value;
-          if (Number.isFinite(value)) ((lo = Math.min(lo, value)), (hi = Math.max(hi, value)));
+          const value = land.loss[j][i];
+          values[j * cols + i] = value === null ? NaN : value;
+          if (value !== null && Number.isFinite(value)) finite.push(value);
         }
       }
-      const gx = (i) => MARGIN.left + (i / GRID) * plotW;
-      const gy = (j) => MARGIN.top + plotH - (j / GRID) * plotH;
-      for (let k = 1; k <= LEVELS; k++) {
-        // squared spacing: equally spaced ellipses for a quadratic bowl
-        const level = lo + (hi - lo) * (k / (LEVELS + 1)) ** 2;
-        const segments = marchingSquares(values, cols, cols, level);
-        ctx.strokeStyle = k % 2 ? '#9aa6b2' : '#c3ccd5';
+      finite.sort((a, b) => a - b);
+      const gx = (i) => toX(land.x[0] + ((land.x[cols - 1] - land.x[0]) * i) / (cols - 1));
+      const gy = (j) => toY(land.y[0] + ((land.y[rows - 1] - land.y[0]) * j) / (rows - 1));
+      const levels = new Set();
+      for (let k = 1; k <= LEVELS && finite.length; k++) {
+        // quantiles of the grid's values: as many lines in a steep valley as on a flat plain (Rosenbrock's
+        // values span 0 to thousands, a bowl's a few units)
+        levels.add(finite[Math.min(finite.length - 1, Math.floor((finite.length * k ** 2) / (LEVELS + 1) ** 2))]);
+      }
+      let k = 0;
+      for (const level of levels) {
+        const segments = marchingSquares(values, cols, rows, level);
+        if (segments.length) drawn++;
+        ctx.strokeStyle = k++ % 2 ? '#9aa6b2' : '#c3ccd5';
         ctx.lineWidth = 1;
         ctx.beginPath();
         for (let s = 0; s < segments.length; s += 4) {
@@ -158,16 +220,17 @@ export class ContourChart {
         }
         ctx.stroke();
       }
-      if (loss.minimum) {
-        const mx = toX(loss.minimum[0]);
-        const my = toY(loss.minimum[1]);
-        ctx.strokeStyle = '#3b434d';
-        ctx.lineWidth = 1.5;
-        ctx.beginPath();
-        ctx.moveTo(mx - 5, my - 5); ctx.lineTo(mx + 5, my + 5);
-        ctx.moveTo(mx - 5, my + 5); ctx.lineTo(mx + 5, my - 5);
-        ctx.stroke();
-      }
+    }
+    this.figure.dataset.levels = String(drawn);
+    if (minimum) {
+      const mx = toX(minimum.w[0]);
+      const my = toY(minimum.w[1]);
+      ctx.strokeStyle = '#3b434d';
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.moveTo(mx - 5, my - 5); ctx.lineTo(mx + 5, my + 5);
+      ctx.moveTo(mx - 5, my + 5); ctx.lineTo(mx + 5, my - 5);
+      ctx.stroke();
     }
 
     const labelled = [];
@@ -178,6 +241,12 @@ export class ContourChart {
       for (let i = 0; i < n; i += stride) if (run.w[0][i] !== null && run.w[1][i] !== null) pts.push([toX(run.w[0][i]), toY(run.w[1][i])]);
       if (n > 1 && (n - 1) % stride) pts.push([toX(run.w[0][n - 1]), toY(run.w[1][n - 1])]);
       if (!pts.length) continue;
+      const [fx, fy] = pts[0];
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = withAlpha(run.color, 0.6);
+      ctx.beginPath();
+      ctx.arc(fx, fy, 8, 0, 2 * Math.PI);
+      ctx.stroke();
       ctx.strokeStyle = withAlpha(run.color, 0.9);
       ctx.lineWidth = 1.75;
       ctx.setLineDash(run.dash);
@@ -191,7 +260,7 @@ export class ContourChart {
         ctx.lineWidth = 1.5;
         for (const [x, y] of pts) {
           ctx.beginPath();
-          ctx.arc(x, y, 3.5, 0, 2 * Math.PI);
+          ctx.arc(x, y, 3, 0, 2 * Math.PI);
           ctx.fill();
           ctx.stroke();
         }
@@ -199,20 +268,24 @@ export class ContourChart {
       const [lx, ly] = pts[pts.length - 1];
       ctx.fillStyle = run.color;
       ctx.beginPath();
-      ctx.arc(lx, ly, 5, 0, 2 * Math.PI);
+      ctx.arc(lx, ly, 4.5, 0, 2 * Math.PI);
       ctx.fill();
-      const [fx, fy] = pts[0];
-      ctx.lineWidth = 2;
-      ctx.strokeStyle = run.color;
-      ctx.beginPath();
-      ctx.arc(fx, fy, 6, 0, 2 * Math.PI);
-      ctx.stroke();
+      if (this.step !== null) {
+        const i = run.indexOfStep(this.step);
+        if (i >= 0 && run.w[0][i] !== null && run.w[1][i] !== null) {
+          ctx.strokeStyle = '#1f2328';
+          ctx.lineWidth = 2.5;
+          ctx.beginPath();
+          ctx.arc(toX(run.w[0][i]), toY(run.w[1][i]), 7, 0, 2 * Math.PI);
+          ctx.stroke();
+        }
+      }
       if (labelled.some(([x, y]) => Math.abs(x - fx) < 12 && Math.abs(y - fy) < 12)) continue;
       labelled.push([fx, fy]);
       ctx.font = '600 12px system-ui, sans-serif';
       ctx.fillStyle = '#1f2328';
       ctx.textBaseline = 'bottom';
-      ctx.fillText('w₀', fx + 8, fy - 4);
+      ctx.fillText('w₀', fx + 10, fy - 6);
     }
     ctx.restore();
 
@@ -224,18 +297,18 @@ export class ContourChart {
     ctx.font = '12px system-ui, sans-serif';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const t of niceTicks(view.x0, view.x1, Math.max(2, Math.floor(plotW / 80)))) {
-      const x = toX(t);
+    for (const tick of niceTicks(view.x0, view.x1, Math.max(2, Math.floor(plotW / 80)))) {
+      const x = toX(tick);
       ctx.fillRect(Math.round(x), MARGIN.top + plotH, 1, 4);
-      ctx.fillText(compact(t, 4), x, MARGIN.top + plotH + 6);
+      ctx.fillText(compact(tick, 4), x, MARGIN.top + plotH + 6);
     }
     ctx.fillText('w[0]', MARGIN.left + plotW / 2, MARGIN.top + plotH + 22);
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const t of niceTicks(view.y0, view.y1, Math.max(2, Math.floor(plotH / 50)))) {
-      const y = toY(t);
+    for (const tick of niceTicks(view.y0, view.y1, Math.max(2, Math.floor(plotH / 50)))) {
+      const y = toY(tick);
       ctx.fillRect(MARGIN.left - 4, Math.round(y), 4, 1);
-      ctx.fillText(compact(t, 4), MARGIN.left - 7, y);
+      ctx.fillText(compact(tick, 4), MARGIN.left - 7, y);
     }
     ctx.save();
     ctx.translate(14, MARGIN.top + plotH / 2);
@@ -248,7 +321,7 @@ export class ContourChart {
   hover(event) {
     const v = this.view;
     if (!event || !v) {
-      this.readout.textContent = 'Contours of the loss; circles: the iterates, ring: w₀, ×: the minimum.';
+      this.readout.textContent = t('contour.hint');
       return;
     }
     const rect = this.canvas.getBoundingClientRect();
@@ -257,7 +330,20 @@ export class ContourChart {
     if (x < 0 || y < 0 || x > v.plotW || y > v.plotH) return this.hover(null);
     const w0 = v.x0 + (x / v.plotW) * (v.x1 - v.x0);
     const w1 = v.y1 - (y / v.plotH) * (v.y1 - v.y0);
-    const value = v.loss ? ` · loss ${compact(v.loss.f([w0, w1]), 5)}` : '';
+    let value = '';
+    if (v.land) {
+      // the nearest grid point's loss, as the server computed it
+      const i = Math.round(((w0 - v.land.x[0]) / (v.land.x[v.land.x.length - 1] - v.land.x[0])) * (v.land.x.length - 1));
+      const j = Math.round(((w1 - v.land.y[0]) / (v.land.y[v.land.y.length - 1] - v.land.y[0])) * (v.land.y.length - 1));
+      const loss = v.land.loss[j] && v.land.loss[j][i];
+      if (typeof loss === 'number') value = ` · loss ≈ ${compact(loss, 5)}`;
+    }
     this.readout.textContent = `w = (${compact(w0, 4)}, ${compact(w1, 4)})${value}`;
   }
+}
+
+/** The minimum the engine's analysis knows for the run's loss (2-D), or null. */
+function knownMinimum(run) {
+  const m = run.summary && run.summary.analysis && run.summary.analysis.minimum;
+  return m && Array.isArray(m.w) && m.w.length === 2 ? m : null;
 }

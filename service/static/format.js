@@ -1,3 +1,5 @@
+import { t } from './i18n.js';
+
 // Number formatting: the course's `%f` for final values, compact forms for axes and read-outs.
 
 /**
@@ -41,16 +43,24 @@ export function axisValues(_u, splits) {
   });
 }
 
-/** Round tick values covering [lo, hi]: about `count` of them, steps of 1, 2, 2.5 or 5 times a power of ten. */
+/**
+ * Round tick values covering [lo, hi]: steps of 1, 2, 2.5 or 5 times a power of ten, at most `count` + 1 of them and
+ * never fewer than the room allows for three (a narrow phone chart of w from -7 to 5 gets -5, 0, 5, not a lone 0).
+ */
 export function niceTicks(lo, hi, count = 5) {
   const span = hi - lo;
   if (!(span > 0) || !Number.isFinite(span)) return Number.isFinite(lo) ? [lo] : [];
-  const mag = 10 ** Math.floor(Math.log10(span / count));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= count) || 10 * mag;
-  const ticks = [];
-  for (let i = Math.ceil(lo / step - 1e-9); i <= Math.floor(hi / step + 1e-9); i++) {
-    const t = i * step;
-    ticks.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
+  const target = Math.max(3, count);
+  const mag = 10 ** Math.floor(Math.log10(span / target));
+  let ticks = [];
+  for (const m of [1, 2, 2.5, 5, 10, 20, 25, 50, 100]) {
+    const step = m * mag;
+    ticks = [];
+    for (let i = Math.ceil(lo / step - 1e-9); i <= Math.floor(hi / step + 1e-9); i++) {
+      const t = i * step;
+      ticks.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
+    }
+    if (ticks.length <= target + 1) break;
   }
   return ticks;
 }
@@ -72,8 +82,8 @@ export function relativeTime(iso) {
   const then = Date.parse(iso);
   if (!Number.isFinite(then)) return '';
   const seconds = Math.round((Date.now() - then) / 1000);
-  if (seconds < 45) return 'just now';
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  if (seconds < 45) return t('history.justNow');
+  if (seconds < 3600) return t('history.minAgo', { n: Math.round(seconds / 60) });
+  if (seconds < 86400) return t('history.hAgo', { n: Math.round(seconds / 3600) });
   return new Date(then).toLocaleDateString();
 }

@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { el } from './dom.js';
 import { fixed6, relativeTime } from './format.js';
+import { t } from './i18n.js';
 import { labelFor } from './runs.js';
 
 /** @typedef {import('./api.js').RunInfo} RunInfo */
@@ -39,15 +40,15 @@ export class History {
 
   async load(cursor) {
     this.more.disabled = true;
-    this.status.textContent = 'Loading…';
+    this.status.textContent = t('history.loading');
     try {
       const page = await api.listRuns(cursor);
       for (const info of page.items) this.upsert(info, false);
       this.cursor = page.next_cursor;
       this.more.hidden = !this.cursor;
-      this.status.textContent = this.items.size ? '' : 'No runs yet.';
+      this.status.textContent = this.items.size ? '' : t('history.none');
     } catch (err) {
-      this.status.textContent = `Could not list the runs: ${err.message}`;
+      this.status.textContent = t('history.failed', { reason: err.message });
     } finally {
       this.more.disabled = false;
     }
@@ -72,16 +73,16 @@ export class History {
     const summary = /** @type {Partial<Summary>} */ (info.summary || {});
     const spec = info.spec || {};
     const label = info.name || labelFor(spec);
-    const verdict = summary.verdict || info.status;
+    const verdict = summary.verdict ? t(`verdict.${summary.verdict}`) : t(`status.${info.status}`);
     const detail = [
       spec.loss ? spec.loss.kind : '',
-      `${spec.steps ?? '?'} steps`,
+      t('history.steps', { steps: spec.steps ?? '?' }),
       summary.final ? `loss ${fixed6(summary.final.loss, spec.dtype || 'float32')}` : '',
       relativeTime(info.created_at),
     ].filter(Boolean).join(' · ');
     const button = el(
       'button',
-      { type: 'button', class: 'history-item', dataTestid: 'history-item', dataRunId: info.id, title: `Open run ${info.id} on the charts` },
+      { type: 'button', class: 'history-item', dataTestid: 'history-item', dataRunId: info.id, title: t('history.open', { id: info.id }) },
       el('span', { class: 'history-top' }, el('span', { class: 'history-label', text: label }), el('span', { class: 'verdict', dataVerdict: summary.verdict || '', text: verdict })),
       el('span', { class: 'history-detail', text: detail }),
     );

@@ -1,5 +1,6 @@
 // One-click experiments: the course chapter's four runs on (w+1)² from w = 5, and a few from the catalogue.
-// A preset fills the form (with its last spec) and starts its runs, overlaid on the charts.
+// A preset fills the form (with its last spec) and starts its runs, overlaid on the charts; a sweep preset fills the
+// form with its base and opens the sweep view. Labels and titles are in messages.js (preset.<id>).
 
 const COURSE = { loss: { kind: 'quadratic', a: 1, b: 1, c: 0 }, w0: 5, optimizer: { kind: 'sgd' }, steps: 40, dtype: 'float32' };
 
@@ -7,29 +8,21 @@ export const PRESETS = [
   {
     id: 'rate-0.2',
     group: 'course',
-    label: 'rate 0.2',
-    title: 'The course: (w+1)², w₀ = 5, constant rate 0.2, 40 steps: w converges to −1.',
     runs: [{ ...COURSE, schedule: 0.2, name: 'rate 0.2' }],
   },
   {
     id: 'rate-1',
     group: 'course',
-    label: 'rate 1',
-    title: 'The course: rate 1 is too large: w bounces between 5 and −7 for ever.',
     runs: [{ ...COURSE, schedule: 1, name: 'rate 1' }],
   },
   {
     id: 'rate-0.0001',
     group: 'course',
-    label: 'rate 0.0001',
-    title: 'The course: rate 0.0001 is too small: w crawls from 5 and the loss barely falls.',
     runs: [{ ...COURSE, schedule: 0.0001, name: 'rate 0.0001' }],
   },
   {
     id: 'decay',
     group: 'course',
-    label: 'exponential decay',
-    title: 'The course: tf1.exponential_decay(0.1, decay_steps 1, decay_rate 0.99, staircase): fast at first, then careful.',
     runs: [
       {
         ...COURSE,
@@ -39,10 +32,18 @@ export const PRESETS = [
     ],
   },
   {
+    id: 'chapter',
+    group: 'course',
+    // one sweep: 1,001 constant rates on the course's loss (1 among them: the oscillating edge); the view shows the
+    // four regimes and the edge at 1
+    sweep: {
+      base: { ...COURSE, schedule: { kind: 'constant', learning_rate: 0.2 } },
+      axes: [{ path: 'schedule.learning_rate', linspace: { start: 0, stop: 1.25, num: 1001 } }],
+    },
+  },
+  {
     id: 'momentum',
     group: 'more',
-    label: 'momentum vs plain SGD',
-    title: 'torch.SGD with momentum 0.9 against plain SGD, both at rate 0.02 for 100 steps: momentum gets there first, overshooting.',
     runs: [
       { ...COURSE, schedule: 0.02, optimizer: { kind: 'torch.SGD' }, steps: 100, name: 'plain SGD, rate 0.02' },
       { ...COURSE, schedule: 0.02, optimizer: { kind: 'torch.SGD', momentum: 0.9 }, steps: 100, name: 'momentum 0.9, rate 0.02' },
@@ -51,8 +52,6 @@ export const PRESETS = [
   {
     id: 'onecycle',
     group: 'more',
-    label: 'OneCycleLR',
-    title: 'torch.OneCycleLR(max_lr 0.5, total_steps 100) with torch.SGD momentum 0.9: warm up, then anneal far below the start.',
     runs: [
       {
         ...COURSE,
@@ -66,8 +65,6 @@ export const PRESETS = [
   {
     id: 'restarts',
     group: 'more',
-    label: 'cosine restarts',
-    title: 'keras.CosineDecayRestarts(1, first_decay_steps 20, t_mul 2) on a shallow bowl 0.05·(w+1)²: each restart speeds the descent up again.',
     runs: [
       {
         ...COURSE,
@@ -77,5 +74,16 @@ export const PRESETS = [
         name: 'cosine restarts',
       },
     ],
+  },
+  {
+    id: 'momentum-grid',
+    group: 'more',
+    sweep: {
+      base: { ...COURSE, schedule: { kind: 'constant', learning_rate: 0.2 }, optimizer: { kind: 'torch.SGD', momentum: 0 } },
+      axes: [
+        { path: 'schedule.learning_rate', linspace: { start: 0, stop: 2.2, num: 89 } },
+        { path: 'optimizer.momentum', linspace: { start: 0, stop: 0.95, num: 39 } },
+      ],
+    },
   },
 ];

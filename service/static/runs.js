@@ -3,9 +3,11 @@
 
 import { api, ApiError } from './api.js';
 import { codeButton } from './code.js';
-import { allocateSlot, slotStyle } from './colors.js';
+import { TWIN_DASH, allocateSlot, slotStyle } from './colors.js';
 import { el } from './dom.js';
 import { compact, fixed6 } from './format.js';
+import { language, t } from './i18n.js';
+import { whyLine } from './why.js';
 
 /** @typedef {import('./api.js').RunSpec} RunSpec */
 /** @typedef {import('./api.js').RunInfo} RunInfo */
@@ -25,21 +27,35 @@ const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
  * @param {RunSpec | null | undefined} spec
  */
 export function labelFor(spec) {
-  if (!spec) return 'run';
+  if (!spec) return t('run.run');
   if (spec.name) return spec.name;
   const s = spec.schedule;
   let label;
-  if (typeof s === 'number') label = `rate ${s}`;
-  else if (s && s.kind === 'constant') label = `rate ${s.learning_rate}`;
-  else label = s ? s.kind : 'run';
+  if (typeof s === 'number') label = t('run.rate', { rate: s });
+  else if (s && s.kind === 'constant') label = t('run.rate', { rate: s.learning_rate });
+  else label = s ? s.kind : t('run.run');
   const o = spec.optimizer;
   if (o && o.kind && o.kind !== 'sgd') {
     const momentum = 'momentum' in o ? o.momentum : 0;
-    label += ` · ${o.kind}${momentum ? ` momentum ${momentum}` : ''}`;
+    label += ` · ${o.kind}${momentum ? ` ${t('run.momentum', { momentum })}` : ''}`;
   }
   const dims = Array.isArray(spec.w0) ? spec.w0.length : 1;
   if (dims > 1) label += ` · ${dims}-D`;
   return label;
+}
+
+/** "Running… 12,000 of 200,001 rows (6%), about 3 s left". */
+function progressText(run) {
+  const total = run.plannedRows;
+  if (!total) return t('run.rowsSoFar', { rows: run.points.toLocaleString() });
+  const now = performance.now();
+  if (!run.firstRowAt && run.points) run.firstRowAt = { time: now, rows: run.points };
+  let eta = '';
+  if (run.firstRowAt && run.points > run.firstRowAt.rows && now - run.firstRowAt.time > 500) {
+    const rate = (run.points - run.firstRowAt.rows) / (now - run.firstRowAt.time);
+    eta = t('run.eta', { seconds: Math.max(1, Math.round((total - run.points) / rate / 1000)) });
+  }
+  return t('run.progress', { rows: run.points.toLocaleString(), total: total.toLocaleString(), pct: Math.floor((100 * run.points) / total) }) + eta;
 }
 
 export class Run {
@@ -77,15 +93,50 @@ export class Run {
     /** @type {(number | null)[][]} */
     this.w = Array.from({ length: this.dims }, () => []); // one column per dimension
     this.lastStep = -1;
+    /** @type {Map<string, (number | null)[]>} optimizer state per slot (`record.state`), first dimension */
+    this.state = new Map();
+    this.minLoss = Infinity; // the lowest loss so far (kept as rows arrive: no scan of a long run per frame)
     /** @type {EventSource | null} */
     this.source = null; // the open EventSource
     this.retries = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
+    /** @type {string | null} */
+    this.twinOf = null; // an identical run already on the charts (same spec): its label
+  }
+
+  /** The spec as a comparable key (its name left out): identical keys give identical numbers. */
+  get specKey() {
+    if (!this.spec) return null;
+    const { name: _name, ...rest } = this.spec;
+    const schedule = typeof rest.schedule === 'number' ? { kind: 'constant', learning_rate: rest.schedule } : rest.schedule;
+    return JSON.stringify({ ...rest, schedule, w0: Array.isArray(rest.w0) && rest.w0.length === 1 ? rest.w0[0] : rest.w0 });
+  }
+
+  /** Rows the run will have when it runs all its steps (the first row is step 0). */
+  get plannedRows() {
+    const steps = this.spec && this.spec.steps;
+    if (!(steps > 0)) return null;
+    const every = (this.spec.record && this.spec.record.every) || 1;
+    return Math.floor(steps / every) + 1 + (steps % every ? 1 : 0);
   }
 
   get points() {
     return this.steps.length;
+  }
+
+  /** The row index of `step` (rows are in step order), or -1 when the run has no such row. */
+  indexOfStep(step) {
+    let lo = 0;
+    let hi = this.steps.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.steps[mid];
+      if (s === step) return mid;
+      if (s < step) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   get ended() {
@@ -103,16 +154,24 @@ export class Run {
     if (info.error) this.error = info.error;
   }
 
-  /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr'>} row */
+  /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr' | 'state'>} row */
   appendRow(row) {
     if (!(row.step > this.lastStep)) return 0; // never a duplicate, whatever the stream replays
     this.steps.push(row.step);
-    this.loss.push(num(row.loss));
+    const loss = num(row.loss);
+    this.loss.push(loss);
+    if (loss !== null && loss < this.minLoss) this.minLoss = loss;
     this.lr.push(num(row.lr));
     if (Array.isArray(row.w)) {
       if (row.w.length !== this.dims) this.reshape(row.w.length);
       for (let d = 0; d < this.dims; d++) this.w[d].push(num(row.w[d]));
     } else this.w[0].push(num(row.w));
+    if (row.state && typeof row.state === 'object') {
+      for (const [name, value] of Object.entries(row.state)) {
+        if (!this.state.has(name)) this.state.set(name, Array(this.steps.length - 1).fill(null));
+        this.state.get(name)?.push(num(Array.isArray(value) ? value[0] : value));
+      }
+    }
     this.lastStep = row.step;
     if (this.status === 'queued') this.status = 'running';
     return 1;
@@ -124,11 +183,36 @@ export class Run {
    */
   appendColumns(cols) {
     if (!cols || !Array.isArray(cols.step)) return 0;
-    let added = 0;
     const n = cols.step.length;
-    for (let i = 0; i < n; i++) {
-      added += this.appendRow({ step: cols.step[i], w: cols.w[i], loss: cols.loss[i], lr: cols.lr[i] });
+    let first = 0; // rows at or before the last step held are replays: skipped
+    while (first < n && !(cols.step[first] > this.lastStep)) first++;
+    if (first === n) return 0;
+    const scalarRows = !Array.isArray(cols.w[first]);
+    const width = scalarRows ? 1 : /** @type {number[]} */ (cols.w[first]).length;
+    if (cols.state || (scalarRows ? this.dims !== 1 : width !== this.dims) || this.steps.length === 0) {
+      // the general path, row by row (optimizer state, a first row that sets the dimensions)
+      let added = 0;
+      for (let i = first; i < n; i++) {
+        const state = cols.state ? Object.fromEntries(Object.entries(cols.state).map(([name, values]) => [name, values[i]])) : null;
+        added += this.appendRow({ step: cols.step[i], w: cols.w[i], loss: cols.loss[i], lr: cols.lr[i], state });
+      }
+      return added;
     }
+    // the usual path, column by column: no object per row (a 1M-step run streams 500 such batches)
+    let added = 0;
+    for (let i = first; i < n; i++) {
+      if (!(cols.step[i] > this.lastStep)) continue;
+      added++;
+      this.steps.push(cols.step[i]);
+      const loss = num(cols.loss[i]);
+      this.loss.push(loss);
+      if (loss !== null && loss < this.minLoss) this.minLoss = loss;
+      this.lr.push(num(cols.lr[i]));
+      if (scalarRows) this.w[0].push(num(cols.w[i]));
+      else for (let d = 0; d < this.dims; d++) this.w[d].push(num(/** @type {number[]} */ (cols.w[i])[d]));
+      this.lastStep = cols.step[i];
+    }
+    if (this.status === 'queued') this.status = 'running';
     return added;
   }
 
@@ -170,7 +254,7 @@ export class Run {
 export class Board {
   /**
    * @param {HTMLElement} list  the <ul> of run cards
-   * @param {{changed: () => void, data: () => void, ended: (run: Run) => void, notice: (text: string) => void}} hooks
+   * @param {{changed: () => void, data: () => void, ended: (run: Run) => void, notice: (text: string) => void, table?: (run: Run, button: HTMLElement) => void}} hooks
    *   changed: structure or status changed; data: new rows; ended: a run ended; notice: a message for the page
    */
   constructor(list, hooks) {
@@ -204,6 +288,15 @@ export class Board {
     const slot = allocateSlot(new Set(this.runs.map((run) => run.slot)));
     const run = new Run(info.id, slot, info.spec, label || (info.spec && info.spec.name) || info.name);
     run.setInfo(info);
+    const twin = this.runs.find((other) => other.specKey !== null && other.specKey === run.specKey);
+    if (twin) {
+      // The same spec gives the same numbers: the lines would lie exactly on top of each other. The newer run is
+      // numbered and dashed (its colour shows through the dashes), and its card says why.
+      const twins = this.runs.filter((other) => other.specKey === run.specKey).length;
+      run.twinOf = twin.label;
+      run.label = `${run.label} (${twins + 1})`;
+      if (!run.dash.length) run.dash = TWIN_DASH;
+    }
     this.runs.push(run);
     this.list.append(this.card(run));
     this.touch(run, true);
@@ -276,11 +369,12 @@ export class Board {
       run.finish(end);
       this.touch(run, true);
       this.hooks.ended(run);
+      this.translate(run);
     });
     source.addEventListener('error', (event) => {
       if (event instanceof MessageEvent && typeof event.data === 'string') {
         const problem = parse(event) || {};
-        run.error = problem.detail || problem.title || 'The run failed.';
+        run.error = problem.detail || problem.title || t('run.failed');
         this.touch(run, true);
         return;
       }
@@ -291,6 +385,23 @@ export class Board {
         this.recover(run);
       }
     });
+  }
+
+  /**
+   * EventSource cannot send Accept-Language: in a language other than English the summary (its explanation) is
+   * read again in that language.
+   */
+  async translate(run) {
+    if (language() === 'en' || !run.summary) return;
+    try {
+      const doc = await api.getSummary(run.id);
+      if (doc.summary && this.get(run.id)) {
+        run.summary = doc.summary;
+        this.touch(run, true);
+      }
+    } catch {
+      /* the English explanation stays */
+    }
   }
 
   async recover(run) {
@@ -308,7 +419,7 @@ export class Board {
       run.retryTimer = setTimeout(() => this.get(run.id) && this.follow(run), Math.min(500 * 2 ** run.retries, 8000));
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
-        run.finish({ status: 'failed', summary: run.summary, error: 'This run no longer exists on the server.' });
+        run.finish({ status: 'failed', summary: run.summary, error: t('run.gone') });
         this.touch(run, true);
       } else {
         run.retries += 1;
@@ -361,12 +472,13 @@ export class Board {
 
   card(run) {
     // the legend chip: the run's colour (dashed-line runs, beyond seven, get a striped chip)
-    const swatch = el('span', { class: `swatch${run.dash.length ? ' swatch-dashed' : ''}`, dataTestid: 'run-swatch', ariaHidden: 'true' });
+    const swatch = el('span', { class: `swatch${run.dash.length ? ' swatch-dashed' : ''}`, dataTestid: 'run-swatch', dataDash: run.dash.join(' '), ariaHidden: 'true' });
     swatch.style.backgroundColor = run.color;
     const label = el('span', { class: 'run-label', dataTestid: 'run-label', text: run.label, title: run.id });
     const status = el('span', { class: 'status-badge' });
     const verdict = el('span', { class: 'verdict', dataTestid: 'verdict' });
     const explanation = el('p', { class: 'explanation', dataTestid: 'explanation' });
+    const why = el('p', { class: 'why', dataTestid: 'why' });
     const finalW = el('dd', { dataTestid: 'final-w' });
     const finalLoss = el('dd', { dataTestid: 'final-loss' });
     const finalStep = el('dd', { class: 'final-step' });
@@ -374,16 +486,19 @@ export class Board {
       'dl',
       { class: 'finals' },
       el('div', {}, el('dt', { text: 'w' }), finalW),
-      el('div', {}, el('dt', { text: 'loss' }), finalLoss),
-      el('div', {}, el('dt', { text: 'step' }), finalStep),
+      el('div', {}, el('dt', { text: t('run.loss') }), finalLoss),
+      el('div', {}, el('dt', { text: t('run.step') }), finalStep),
     );
     const diverged = el('p', { class: 'diverged-line' });
+    const twin = el('p', { class: 'twin-line', dataTestid: 'twin-note', text: run.twinOf ? t('run.twin', { other: run.twinOf }) : '', hidden: !run.twinOf });
     const error = el('p', { class: 'run-error', role: 'status', hidden: true });
-    const toggle = el('button', { type: 'button', class: 'small-button', dataTestid: 'toggle-run', ariaPressed: 'true', ariaLabel: `Show ${run.label} on the charts`, text: 'Show' });
-    const remove = el('button', { type: 'button', class: 'small-button', dataTestid: 'remove-run', ariaLabel: `Remove ${run.label} from the charts`, text: 'Remove' });
-    const cancel = el('button', { type: 'button', class: 'small-button', dataTestid: 'cancel-run', ariaLabel: `Stop ${run.label}`, text: 'Stop', hidden: true });
-    const csv = el('a', { class: 'small-link', dataTestid: 'download-csv', href: api.csvUrl(run.id), download: `descent-${run.id}.csv`, text: 'CSV', ariaLabel: `Download the trace of ${run.label} as CSV` });
-    const json = el('a', { class: 'small-link', dataTestid: 'download-json', href: api.jsonUrl(run.id), download: `descent-${run.id}.json`, text: 'JSON', ariaLabel: `Download ${run.label} as JSON` });
+    const toggle = el('button', { type: 'button', class: 'small-button', dataTestid: 'toggle-run', ariaPressed: 'true', ariaLabel: t('run.showAria', { run: run.label }), text: t('run.show') });
+    const remove = el('button', { type: 'button', class: 'small-button', dataTestid: 'remove-run', ariaLabel: t('run.removeAria', { run: run.label }), text: t('run.remove') });
+    const cancel = el('button', { type: 'button', class: 'small-button', dataTestid: 'cancel-run', ariaLabel: t('run.stopAria', { run: run.label }), text: t('run.stop'), hidden: true });
+    const table = el('button', { type: 'button', class: 'small-button', dataTestid: 'show-table', text: t('run.table'), ariaExpanded: 'false' });
+    const csv = el('a', { class: 'small-link', dataTestid: 'download-csv', href: api.csvUrl(run.id), download: `descent-${run.id}.csv`, text: 'CSV', ariaLabel: t('run.csvAria', { run: run.label }) });
+    const json = el('a', { class: 'small-link', dataTestid: 'download-json', href: api.jsonUrl(run.id), download: `descent-${run.id}.json`, text: 'JSON', ariaLabel: t('run.jsonAria', { run: run.label }) });
+    table.addEventListener('click', () => this.hooks.table && this.hooks.table(run, table));
     toggle.addEventListener('click', () => this.toggle(run.id));
     remove.addEventListener('click', () => this.remove(run.id));
     cancel.addEventListener('click', async () => {
@@ -391,7 +506,7 @@ export class Board {
       try {
         await api.cancelRun(run.id);
       } catch (err) {
-        this.hooks.notice(`Could not stop ${run.label}: ${err.message}`);
+        this.hooks.notice(t('run.stopFailed', { run: run.label, reason: err.message }));
         cancel.disabled = false;
       }
     });
@@ -402,12 +517,14 @@ export class Board {
       el('div', { class: 'card-head' }, swatch, label, status),
       el('div', { class: 'card-line' }, verdict, finals),
       diverged,
+      twin,
       explanation,
+      why,
       error,
-      el('div', { class: 'card-actions' }, toggle, remove, cancel, codeButton(run.id, run.label), el('span', { class: 'downloads' }, csv, json)),
+      el('div', { class: 'card-actions' }, toggle, remove, cancel, table, codeButton(run.id, run.label), el('span', { class: 'downloads' }, csv, json)),
     );
     root.style.setProperty('--run-color', run.color);
-    const card = { root, status, verdict, explanation, finalW, finalLoss, finalStep, diverged, error, toggle, cancel };
+    const card = { root, status, verdict, explanation, why, finalW, finalLoss, finalStep, diverged, error, toggle, cancel };
     this.cards.set(run.id, card);
     this.update(run, card);
     return root;
@@ -428,13 +545,16 @@ export class Board {
     root.dataset.status = run.status;
     root.dataset.points = String(run.points);
     root.classList.toggle('is-hidden', !run.visible);
-    card.status.textContent = run.status;
+    // The badge says how the run ended as a job (finished: all its steps ran), in a neutral colour: the verdict
+    // beside it says, in colour, whether the numbers converged or diverged.
+    card.status.textContent = t(`status.${run.status}`);
     card.status.dataset.status = run.status;
     const verdict = run.summary && run.summary.verdict ? run.summary.verdict : '';
-    card.verdict.textContent = verdict;
+    card.verdict.textContent = verdict ? t(`verdict.${verdict}`) : '';
     card.verdict.dataset.verdict = verdict;
     card.verdict.hidden = !verdict;
-    card.explanation.textContent = run.summary && run.summary.explanation ? run.summary.explanation : run.ended ? '' : run.status === 'queued' ? 'Waiting for a free worker…' : `Running… ${run.points} rows so far.`;
+    card.explanation.textContent = run.summary && run.summary.explanation ? run.summary.explanation : run.ended ? '' : run.status === 'queued' ? t('run.queued') : progressText(run);
+    card.why.textContent = whyLine(run);
     const latest = run.latest();
     const dtype = (run.spec && run.spec.dtype) || 'float32';
     card.finalW.textContent = latest ? fixed6(latest.w, dtype) : '—';
@@ -444,7 +564,7 @@ export class Board {
     card.finalStep.textContent = latest ? String(latest.step) : '—';
     const at = run.divergedAt;
     if (at !== null && !card.diverged.firstChild) {
-      card.diverged.append('Diverged at step ', el('strong', { dataTestid: 'diverged-at', text: String(at) }));
+      card.diverged.append(t('run.divergedAt'), ' ', el('strong', { dataTestid: 'diverged-at', text: String(at) }));
     } else if (at !== null) card.diverged.querySelector('strong').textContent = String(at);
     card.diverged.hidden = at === null;
     card.error.textContent = run.error || '';

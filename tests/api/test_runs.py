@@ -4,9 +4,10 @@ import csv
 import io
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import COURSE_RUN
+from tests.conftest import COURSE_RUN, DECAY_SCHEDULE
 
 
 def test_create_answers_201_with_location_and_normalised_spec(client: TestClient) -> None:
@@ -150,3 +151,37 @@ def test_optimizer_state_is_recorded_when_asked(client: TestClient) -> None:
     assert plain["trace"]["w"] == run["trace"]["w"]
     header = client.get(f"/v1/runs/{run['id']}?format=csv").text.splitlines()[0]
     assert header == "step,w,loss,lr,grad,state.momentum_buffer"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "phrase"),
+    [
+        # OneCycleLR starts at max_lr / 25 = 0.02 and rises to 0.5 before it anneals: not "0.02 decaying"
+        ({"kind": "torch.OneCycleLR", "max_lr": 0.5, "total_steps": 41, "cycle_momentum": False}, "rate between "),
+        # a warm-up from 0: not "rate 0"
+        (
+            {
+                "kind": "optax.warmup_cosine_decay_schedule",
+                "init_value": 0,
+                "peak_value": 0.5,
+                "warmup_steps": 10,
+                "decay_steps": 40,
+            },
+            "rate 0 rising to 0.5, then down to 0",
+        ),
+        # restarts come back to 1 at the end: not "rate 1"
+        ({"kind": "keras.CosineDecayRestarts", "initial_learning_rate": 1, "first_decay_steps": 8}, "rate between "),
+        (0.2, "(rate 0.2)"),
+        (DECAY_SCHEDULE, "rate 0.1 decaying to 0.0668972"),
+    ],
+    ids=["onecycle", "warmup", "restarts", "constant", "decay"],
+)
+def test_explanation_names_the_rate_by_its_whole_path(
+    client: TestClient, schedule: dict[str, object] | float, phrase: str
+) -> None:
+    run = client.post("/v1/runs", json={**COURSE_RUN, "schedule": schedule}).json()
+    explanation = run["summary"]["explanation"]
+    assert phrase in explanation, explanation
+    lr = [x for x in run["trace"]["lr"] if x is not None]
+    if phrase == "rate between ":
+        assert f"between {min(lr):.6g} and {max(lr):.6g}" in explanation, explanation

@@ -95,13 +95,15 @@ class Dashboard:
     allowed: list[re.Pattern[str]] = field(default_factory=list)
     contexts: list[BrowserContext] = field(default_factory=list)
 
-    def new_page(self, viewport: tuple[int, int] = DESKTOP) -> Page:
-        """A page in a new context (its own storage, as another browser or person would have)."""
+    def new_page(self, viewport: tuple[int, int] = DESKTOP, locale: str = "en-US") -> Page:
+        """A page in a new context (its own storage, as another browser or person would have), whose browser
+        language is `locale` (the page follows it: zh-* gives the Chinese page)."""
         width, height = viewport
         context = self.browser.new_context(
             base_url=self.server.url,
             viewport={"width": width, "height": height},
             permissions=["clipboard-read", "clipboard-write"],
+            locale=locale,
         )
         context.set_default_timeout(TIMEOUT_MS)
         context.on("console", self._console)
@@ -109,9 +111,9 @@ class Dashboard:
         self.contexts.append(context)
         return context.new_page()
 
-    def open(self, path: str = "/", viewport: tuple[int, int] = DESKTOP) -> Page:
+    def open(self, path: str = "/", viewport: tuple[int, int] = DESKTOP, locale: str = "en-US") -> Page:
         """Opens the dashboard at `path` and waits until the form is built from the catalogue."""
-        page = self.new_page(viewport)
+        page = self.new_page(viewport, locale)
         page.goto(path)
         ready(page)
         return page

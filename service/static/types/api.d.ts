@@ -4498,7 +4498,10 @@ export interface operations {
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description `zh-CN` (or any `zh`) for the explanation in Chinese; English otherwise (the default). */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4532,7 +4535,10 @@ export interface operations {
                 /** @description Streams only: rows per `steps` event. */
                 batch?: number;
             };
-            header?: never;
+            header?: {
+                /** @description `zh-CN` (or any `zh`) for the explanation in Chinese; English otherwise (the default). */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4620,7 +4626,10 @@ export interface operations {
                 /** @description Overrides `Accept`, for links. */
                 format?: "json" | "csv" | "arrow";
             };
-            header?: never;
+            header?: {
+                /** @description `zh-CN` (or any `zh`) for the explanation in Chinese; English otherwise (the default). */
+                "Accept-Language"?: string;
+            };
             path: {
                 /** @description The run's id, as returned by `POST /v1/runs`. */
                 run_id: string;
@@ -4766,6 +4775,8 @@ export interface operations {
             header?: {
                 /** @description Resume after this step (sent by EventSource); after the run's last row, the stream is `run` then `end`. */
                 "Last-Event-ID"?: number;
+                /** @description `zh-CN` (or any `zh`) for the explanation in Chinese; English otherwise (the default). */
+                "Accept-Language"?: string;
             };
             path: {
                 /** @description The run's id, as returned by `POST /v1/runs`. */
