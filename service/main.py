@@ -1,7 +1,5 @@
 """The application factory: middleware, the router table, static files, and the lifespan of the store and pool."""
 
-import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,17 +37,9 @@ from service.api.security_headers import HtmlSecurityHeaders
 from service.api.sse import ClientStreams
 from service.config import Settings
 from service.logs import valid_request_id
-from service.runs.dask_sweeps import DaskSweeps
-from service.runs.job import Job, JobKind
-from service.runs.leases import Leases
-from service.runs.lifecycle import Lifecycle
+from service.runs import replica
 from service.runs.ownership import recover
-from service.runs.pool import WorkerPool
-from service.runs.wakeups import Wakeups
-from service.store.open import listener, location, open_store
-from service.store.sql import QUEUED
-
-logger = logging.getLogger("service.runs")
+from service.store.open import location, open_store
 
 DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting point, a learning-rate schedule and an
 optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
@@ -75,63 +65,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(store.purge_sessions, time.time())
         metrics.watch_runs(store.count_by_status)
 
-        poll = settings.stream_poll_ms / 1000
-        wakeups = Wakeups(poll)
-        wakeups.bind(asyncio.get_running_loop())
-
-        def settled(job: Job) -> None:
-            wakeups.wake(job.id)
-            if job.kind != JobKind.RUN:
-                return
-            record = store.get(job.id)
-            if record is not None:
-                metrics.rows.inc(record.last_step + 1)
-                logger.info(
-                    "run ended", extra={"run_id": job.id, "status": record.status, "steps_run": record.last_step}
-                )
-
-        pool = WorkerPool(
-            store,
-            where,
-            settings.max_concurrent_runs,
-            settings.max_queued_runs,
-            settings.limits,
-            settings.lease_seconds,
-            kinds=[kind for kind in JobKind if not (kind == JobKind.SWEEP and settings.dask_scheduler)],
+        options = replica.Options(
+            location=where,
+            workers=settings.max_concurrent_runs,
+            queued=settings.max_queued_runs,
+            limits=settings.limits,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.stream_poll_ms / 1000,
             threads=settings.executor == "thread",
             nice=settings.worker_nice,
-            on_settled=settled,
-            claim_seconds=poll,
+            dask_scheduler=settings.dask_scheduler,
         )
-        leases = Leases(store, pool.owner, settings.lease_seconds, on_expired=lambda ids: [*map(wakeups.wake, ids)])
-        leases.start()
-
-        def notice(payload: str | None) -> None:
-            """A write on any replica: a queued job wakes the claimers, any other the job's followers."""
-            if payload is None or payload == QUEUED:
-                pool.poke()
-            if payload != QUEUED:
-                wakeups.wake(payload)
-
-        notices = listener(store, notice)
-        if notices is not None:  # PostgreSQL: woken on every write; a poll without a wake-up only as a safety net
-            wakeups.poll_seconds = pool.claim_seconds = poll * 20
-            notices.start()
-        sweeps = None
-        if settings.dask_scheduler:
-            sweeps = DaskSweeps(settings.dask_scheduler, store, settings.max_concurrent_runs + settings.max_queued_runs)
-            await sweeps.start()
-        app.state.lifecycle = Lifecycle(store, pool, settings.limits, wakeups, sweeps, settings.lease_seconds)
-        metrics.watch_pool(lambda: pool.in_flight, settings.max_concurrent_runs)
         try:
-            yield
+            async with replica.running(store, options, lambda run: metrics.rows.inc(run.last_step + 1)) as lifecycle:
+                app.state.lifecycle = lifecycle
+                metrics.watch_pool(lambda: lifecycle.pool.in_flight, settings.max_concurrent_runs)
+                yield
         finally:
-            if sweeps is not None:
-                await sweeps.close()
-            pool.shutdown()
-            leases.stop()
-            if notices is not None:
-                notices.stop()
             store.close()
 
     app = FastAPI(  # the docs pages are service.api.docs's, on vendored assets
