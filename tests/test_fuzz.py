@@ -79,6 +79,12 @@ CANNOT_STATE: dict[str, re.Pattern[str]] = {
     "end_lr above start_lr": re.compile(r"^end_lr: end_lr must be larger than start_lr"),
     # A landscape's bounds: lo below hi (in the run's dtype).
     "lo below hi": re.compile(r"^bounds\.\d+: lo must be less than hi"),
+    # OneCycleLR's phases against its total steps: a phase of 0 steps is torch's division by zero.
+    "one-cycle phases": re.compile(r"^schedule\.pct_start: pct_start \S+ with \d+ total steps makes"),
+    # A schedule preview: a schedule that reads the loss has no values without a run, and a schedule's horizon
+    # against the steps previewed (a preview's `schedules.N` is read as a run's `schedule` for the rules above).
+    "preview of a loss-driven schedule": re.compile(r"^schedule\.kind: \S+ decides its rate from the loss"),
+    "preview horizon": re.compile(r"^steps: this schedule allows at most \d+ steps"),
 }
 
 
@@ -89,8 +95,14 @@ def refused_only_for_rules_the_schema_cannot_state(response: Response) -> bool:
     errors = response.json().get("errors") or []
     located = [".".join(str(part) for part in error["loc"]) + ": " + error["msg"] for error in errors]
     return bool(located) and all(
-        any(rule.search(line.removeprefix("base.")) for rule in CANNOT_STATE.values()) for line in located
+        any(rule.search(re.sub(r"^(base\.|schedules\.\d+)", _as_run, line)) for rule in CANNOT_STATE.values())
+        for line in located
     )
+
+
+def _as_run(prefix: re.Match[str]) -> str:
+    """A sweep's `base.` is the run itself; a preview's `schedules.N` is a run's `schedule`."""
+    return "" if prefix.group(0) == "base." else "schedule"
 
 
 def positive_data_acceptance_where_stated(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:

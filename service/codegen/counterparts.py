@@ -36,7 +36,18 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
 
 
+STEP_COUNTER_MAX = 2**31 - 1
+"""The largest step count the libraries' step counters hold (int32: TensorFlow's global step, optax's count)."""
+
+
+class _BeyondStepCounterError(Exception):
+    """A step count mapped to another library is larger than that library's step counter holds."""
+
+
 def _int(value: Any) -> int:
+    """A whole step count, or `_BeyondStepCounterError` when no library counts that far."""
+    if abs(float(value)) > STEP_COUNTER_MAX:
+        raise _BeyondStepCounterError
     return int(value)
 
 
@@ -648,7 +659,10 @@ def counterpart(schedule: Mapping[str, Any], library: str) -> Counterpart:
         if canon is None:
             reasons.append(f"these {kind} parameters have no {family.name.replace('_', ' ')} form")
             continue
-        written = family.writers[library](canon)
+        try:
+            written = family.writers[library](canon)
+        except _BeyondStepCounterError:
+            written = f"a step count of these parameters is beyond {library}'s 32-bit step counter"
         if isinstance(written, str):
             reasons.append(written)
             continue

@@ -1,6 +1,5 @@
 """The client against a real server: typed answers hold exactly what the server's JSON says."""
 
-import asyncio
 import dataclasses
 from typing import Any
 
@@ -8,6 +7,7 @@ import httpx
 import numpy as np
 import pytest
 from course_specs import COURSE, DECAY, SLOW
+from loops import run_in_thread
 
 from descent_client import AsyncClient, Client, RunEnded, RunStarted, Step
 from tests.live import Server, wait_for
@@ -184,7 +184,7 @@ def test_async_client_runs_and_streams(server: Server) -> None:
             document = await client.document(run.id)
             return run, events, document
 
-    run, events, document = asyncio.run(scenario())
+    run, events, document = run_in_thread(scenario())
     same_trace(run.trace, document["trace"])
     assert isinstance(events[0], RunStarted)
     assert isinstance(events[-1], RunEnded)

@@ -1,7 +1,6 @@
 """Streams through a proxy that drops the connection mid-run: the client resumes with `Last-Event-ID` by itself,
 and every row arrives exactly once, equal to the stored trace."""
 
-import asyncio
 import time
 from datetime import datetime
 
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 from course_specs import COURSE, SLOW
 from dropping_proxy import DroppingProxy
+from loops import run_in_thread
 
 from descent_client import AsyncClient, Client, RunEnded, RunStarted, Step, Steps, StreamError
 from tests.live import Server, wait_for
@@ -88,6 +88,6 @@ def test_the_async_client_resumes_a_dropped_stream_too(server: Server, client: C
             return [event.step async for event in proxied.events(run.id) if isinstance(event, Step)]
 
     with DroppingProxy(server.port, cut_after=15_000, cuts=2) as proxy:
-        steps = asyncio.run(rows(proxy.url))
+        steps = run_in_thread(rows(proxy.url))
     assert proxy.cuts_done == 2
     assert steps == run.trace.step.tolist()
