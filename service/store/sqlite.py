@@ -127,28 +127,40 @@ class SQLiteStore:
 
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims, owner, error)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.name,
-                    record.status,
-                    record.created_at,
-                    record.finished_at,
-                    orjson.dumps(record.spec),
-                    json_or_null(record.summary),
-                    record.dtype,
-                    record.dims,
-                    owner,
-                    record.error,
-                ),
-            )
+            self._insert_run(db, record, owner)
 
     def create(self, record: RunRecord, trace: Trace) -> None:
+        """The run and its whole trace in one transaction: one INSERT for the run (its row count and last step
+        included) and one per trace part."""
         with self._transaction() as db:
-            self.insert(record)
-            self._append(db, record.id, trace)
+            last_step = int(trace.step[-1]) if len(trace) else -1
+            seq = self._insert_run(db, record, None, len(trace), last_step)
+            self._insert_parts(db, seq, 0, trace)
+
+    @staticmethod
+    def _insert_run(
+        db: sqlite3.Connection, record: RunRecord, owner: str | None, rows: int = 0, last_step: int = -1
+    ) -> int:
+        cursor = db.execute(
+            "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims, owner, error,"
+            " rows, last_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.name,
+                record.status,
+                record.created_at,
+                record.finished_at,
+                orjson.dumps(record.spec),
+                json_or_null(record.summary),
+                record.dtype,
+                record.dims,
+                owner,
+                record.error,
+                rows,
+                last_step,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
 
     def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:
         with self._transaction() as db:
@@ -189,8 +201,18 @@ class SQLiteStore:
         if trace is None or not len(trace):
             return
         seq, rows = db.execute("SELECT seq, rows FROM runs WHERE id = ?", (run_id,)).fetchone()
+        self._insert_parts(db, seq, rows, trace)
+        db.execute(
+            "UPDATE runs SET rows = rows + ?, last_step = ? WHERE seq = ?", (len(trace), int(trace.step[-1]), seq)
+        )
+
+    @staticmethod
+    def _insert_parts(db: sqlite3.Connection, seq: int, rows: int, trace: Trace) -> None:
+        """The trace's rows as parts of at most PART_ROWS rows, the first one row `rows` of the run."""
         for first in range(0, len(trace), PART_ROWS):
-            part = trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
+            part = (
+                trace if len(trace) <= PART_ROWS else trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
+            )
             db.execute(
                 "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -203,9 +225,6 @@ class SQLiteStore:
                     array_bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
                 ),
             )
-        db.execute(
-            "UPDATE runs SET rows = rows + ?, last_step = ? WHERE seq = ?", (len(trace), int(trace.step[-1]), seq)
-        )
 
     def request_cancel(self, run_id: str, reason: str) -> None:
         with self._transaction() as db:
