@@ -94,8 +94,9 @@ CREATE TABLE IF NOT EXISTS views (
     bytes INTEGER NOT NULL,
     creator TEXT NOT NULL,
     created_at REAL NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS views_by_creator ON views (creator, created_at);
+CREATE INDEX IF NOT EXISTS views_by_bytes ON views (bytes);
 """
 """Saved dashboard views: immutable, content-addressed (the id is derived from the canonical JSON in `state`);
 `creator` is the SHA-256 of the client address that saved one, `created_at` Unix seconds."""

