@@ -232,9 +232,19 @@ def test_copy_short_link_saves_even_a_short_view(dashboard: Dashboard) -> None:
     expect_same_hash(page, other)
 
 
-def test_a_short_link_the_server_does_not_know_says_so(dashboard: Dashboard) -> None:
+@pytest.mark.parametrize(
+    ("locale", "button", "missing"),
+    [
+        ("en-US", "Copy short link", "The shared view 00000000000 is not on this server."),
+        ("zh-CN", "复制短链接", "此服务器上没有分享的视图 00000000000。"),
+    ],
+)
+def test_a_short_link_the_server_does_not_know_says_so(
+    dashboard: Dashboard, locale: str, button: str, missing: str
+) -> None:
     dashboard.allow(r"404")  # the browser logs the failed GET /v1/views/...
-    page = dashboard.open("/v/" + "0" * 11)
-    expect(page.locator(".notice")).to_have_text("The shared view 00000000000 is not on this server.")
+    page = dashboard.open("/v/" + "0" * 11, locale=locale)
+    expect(page.locator(".notice")).to_have_text(missing)
+    expect(page.get_by_test_id("share-short")).to_have_text(button)
     expect(run_cards(page)).to_have_count(0)
     assert "v=" not in page.evaluate("location.hash")
