@@ -4,17 +4,21 @@ the step, the open sweep) and, on a phone, opens on the charts rather than on th
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed: dashboard tests skipped")
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import COURSE_RUN
 from tests.dashboard.conftest import DESKTOP, PHONE, TIMEOUT_MS, Dashboard, ready
 from tests.dashboard.test_dashboard import click_preset, run_card, run_cards, wait_done
+from tests.dashboard.test_sign_in import KEY, sign_in
 from tests.live import Server
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.browser, pytest.mark.live]
@@ -248,3 +252,74 @@ def test_a_short_link_the_server_does_not_know_says_so(
     expect(page.get_by_test_id("share-short")).to_have_text(button)
     expect(run_cards(page)).to_have_count(0)
     assert "v=" not in page.evaluate("location.hash")
+
+
+def test_with_api_keys_a_short_link_opens_once_signed_in(keyed: Dashboard) -> None:
+    """A view saved by another client (the Python client's way) opens for a visitor only with their own key: the
+    page asks for it, and after signing in opens the whole view with the session cookie."""
+    auth = {"X-API-Key": KEY}
+    with keyed.server.client() as client:
+        runs = [client.post("/v1/runs", json={**COURSE_RUN, "schedule": rate}, headers=auth).json()["id"]
+                for rate in (1, 0.2)]  # fmt: skip
+        state = {"spec": COURSE_RUN, "runs": runs, "hidden": [runs[1]], "log": ["loss"], "step": 2}
+        saved = client.post("/v1/views", json={"state": state}, headers=auth).json()
+        assert client.get(f"/v1/views/{saved['id']}").status_code == 401  # no key, no view
+    page = keyed.new_page()
+    page.goto(saved["url"])
+    expect(page.locator("#auth")).to_be_visible()
+    sign_in(page, KEY)
+    ready(page)
+    expect(run_cards(page)).to_have_count(2)
+    wait_done(run_card(page, runs[0]), 41)
+    expect(run_card(page, runs[1]).get_by_test_id("toggle-run")).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_test_id("loss-log")).to_be_checked()
+    expect(page.get_by_test_id("stepper")).to_have_attribute("data-step", "2")
+
+
+@contextmanager
+def own_server(
+    browser: Browser, screenshots: Path, folder: Path, name: str, allow: str, **environment: str
+) -> Iterator[Dashboard]:
+    """A dashboard on a server of the test's own, with these settings; it checks the consoles as `dashboard` does."""
+    server = Server(folder / "runs.sqlite3", DESCENT_LOG_FORMAT="text", **environment)
+    board = Dashboard(browser, server, screenshots, name)
+    board.allow(allow)
+    try:
+        yield board
+        problems = list(board.problems)
+        for context in board.contexts:
+            context.close()
+        assert not problems, "the dashboard logged errors or warnings:\n" + "\n".join(problems)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def keyed(browser: Browser, screenshots: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Dashboard]:
+    """A server that needs an API key (the browser logs each refused request: the catalogue before signing in)."""
+    with own_server(browser, screenshots, tmp_path, request.node.name, r"status of 401", DESCENT_API_KEYS=KEY) as board:
+        yield board
+
+
+@pytest.fixture
+def stingy(browser: Browser, screenshots: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Dashboard]:
+    """A server that saves one view per client and hour (the browser logs the refused POST /v1/views)."""
+    with own_server(
+        browser, screenshots, tmp_path, request.node.name, r"status of 429", DESCENT_MAX_VIEWS_PER_HOUR="1"
+    ) as board:
+        yield board
+
+
+def test_when_the_server_will_not_save_a_view_the_full_link_is_copied_with_the_reason(stingy: Dashboard) -> None:
+    page = stingy.open()
+    wait_done(run_card(page, click_preset(page, "rate-1")), 41)
+    assert SHORT_LINK.match(shared_link(page, "share-short"))
+    page.get_by_test_id("loss-log").check()  # another view: the server's quota for this client is used up
+    page.get_by_test_id("share-short").click()
+    expect(page.locator(".share-status")).to_contain_text("Could not save a short link")
+    expect(page.locator(".share-status")).to_contain_text("DESCENT_MAX_VIEWS_PER_HOUR")
+    expect(page.locator(".share-status")).to_contain_text("copied")
+    full = str(page.get_by_test_id("share-url").text_content()).strip()
+    assert "#spec=" in full
+    assert "log=loss" in full
+    assert page.evaluate("navigator.clipboard.readText()") == full
