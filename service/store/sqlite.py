@@ -30,6 +30,8 @@ from service.store.base import (
     RunRecord,
     SessionRecord,
     Status,
+    ViewRecord,
+    ViewUsage,
 )
 from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION, script
 from service.store.rows import (
@@ -481,3 +483,27 @@ class SQLiteStore:
     def purge_sessions(self, now: float) -> int:
         with self._transaction() as db:
             return db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
+
+    def insert_view(self, view: ViewRecord) -> bool:
+        with self._transaction() as db:
+            inserted = db.execute(
+                "INSERT INTO views (id, state, bytes, creator, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (view.id, view.state, len(view.state), view.creator, view.created_at),
+            ).rowcount
+        return inserted > 0
+
+    def get_view(self, view_id: str) -> ViewRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, state, creator, created_at FROM views WHERE id = ?", (view_id,)
+            ).fetchone()
+        return ViewRecord(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+    def view_usage(self, creator: str, since: float) -> ViewUsage:
+        with self._lock:
+            recent, oldest = self._db.execute(
+                "SELECT count(*), min(created_at) FROM views WHERE creator = ? AND created_at >= ?", (creator, since)
+            ).fetchone()
+            total = self._db.execute("SELECT coalesce(sum(bytes), 0) FROM views").fetchone()[0]
+        return ViewUsage(recent, oldest, total)
