@@ -143,7 +143,9 @@ def _compute(problem: Problem, every: int, run: kernels.Runner) -> tuple[Trace, 
 
 def _rate_range(lr: Array, rows: int, constant: bool) -> tuple[Array, Array]:
     """The Analyzer's lowest and highest rate over the valid rows (a constant rate is its own range)."""
-    low, high = (lr[0], lr[0]) if constant and rows > 0 else rate_bounds(lr, np.array([rows], np.int64))
+    if constant and rows > 0:  # a constant rate is finite in float64, so never NaN: fmin and fmax give it back
+        return lr[0].copy(), lr[0].copy()
+    low, high = rate_bounds(lr, np.array([rows], np.int64))
     return np.fmin(np.full(1, np.inf, lr.dtype), low), np.fmax(np.full(1, -np.inf, lr.dtype), high)
 
 
