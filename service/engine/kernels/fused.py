@@ -148,6 +148,21 @@ def sweep_chunk(
         and v2.shape[0] == 1
         and v3.shape[0] == 1
     )
+    shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
+    plane = kind == QUADRATIC and dims == 2 and shared
+    weight1, decay2, weight2, eps = adam[3], adam[4], adam[5], adam[6]
+    plain_adam = (
+        optimizer == TORCH_ADAM
+        and not amsgrad
+        and adam[2].shape[0] == 0  # no decoupled decay
+        and adam[7].shape[0] == 0  # no L2 decay
+        and adam[1].shape[1] == 1  # one β2 for every run
+        and weight1.shape[0] == 1
+        and decay2.shape[0] == 1
+        and weight2.shape[0] == 1
+        and eps.shape[0] == 1
+        and abs(weight1[0, 0]) < 0.5  # lerp's near branch
+    )
     grad, norm, good, moved = scratch
     ring_w, ring_loss, ring_grad = ring
     # 1-dimensional views (unit stride, which LLVM vectorises; an (R, 1) array's row stride is a runtime value)
@@ -161,6 +176,8 @@ def sweep_chunk(
             slot = s % ring_loss.shape[0]
             if fast:
                 _evaluate_quadratic(p1, p2, v2, v3, x1, prev1, rates, track[15], grad1, norm, good, moved, r0, r1)
+            elif plane:
+                _evaluate_plane(p1, p2, v2, v3, x, prev, rates, track[15], grad, norm, good, moved, r0, r1)
             else:
                 _evaluate(kind, p1, p2, v1, v2, v3, x, prev, rates, track[15], scratch, r0, r1)
             every = _observe(rates, s, steps, grad_tol, loss_tol, converged_ratio, track, ring_loss[slot],
@@ -176,6 +193,8 @@ def sweep_chunk(
                 continue
             if fast:
                 _update_quadratic(x1, prev1, grad1, applied, r0, r1)
+            elif plain_adam:
+                _update_adam(x, prev, grad, i, adam, r0, r1)
             else:
                 _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
 
@@ -228,6 +247,61 @@ def _evaluate_quadratic(
         norm[r] = norm_1d(g)
         good[r] = _finite(value) & _finite(rates[r]) & _finite(w) & _finite(g)
         moved[r] = w - prev[r] != 0
+
+
+@jit(inline="always", **OPTIONS)
+def _evaluate_plane(
+    p1: Any,
+    p2: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    prev: Any,
+    rates: Any,
+    row_loss: Any,
+    grad: Any,
+    norm: Any,
+    good: Any,
+    moved: Any,
+    r0: int,
+    r1: int,
+) -> None:
+    """Loss, gradient, norm, finiteness and move of one row of a shared 2-dimensional quadratic: `_evaluate`'s
+    operations written out (the general loop over dimensions and parameter rows runs several times slower)."""
+    b0, b1, t0, t1 = p1[0, 0], p1[0, 1], p2[0, 0], p2[0, 1]
+    a0, a1, c0, c1 = v2[0, 0], v2[0, 1], v3[0, 0, 0], v3[0, 1, 0]
+    for r in _runs(r0, r1):
+        w0, w1 = x[r, 0], x[r, 1]
+        s0, s1 = w0 + b0, w1 + b1
+        g0, g1 = s0 * t0, s1 * t1
+        value = s0 * s0 * a0 + c0 + (s1 * s1 * a1 + c1)
+        grad[r, 0], grad[r, 1] = g0, g1
+        row_loss[r] = value
+        wide0, wide1 = np.float64(g0), np.float64(g1)
+        norm[r] = np.sqrt(wide0 * wide0 + wide1 * wide1)
+        good[r] = _finite(value) & _finite(rates[r]) & _finite(w0) & _finite(w1) & _finite(g0) & _finite(g1)
+        moved[r] = (w0 - prev[r, 0] != 0) | (w1 - prev[r, 1] != 0)
+
+
+@jit(inline="always", **OPTIONS)
+def _update_adam(x: Any, prev: Any, grad: Any, i: int, adam: Any, r0: int, r1: int) -> None:
+    """torch.Adam's update with shared hyperparameters, lerp's near branch, no decay and no amsgrad: the same
+    operations as `compiled._adam_row`."""
+    negative_step, correction2_sqrt = adam[0], adam[1]
+    w1_wide, b2, w2, epsilon = np.float64(adam[3][0, 0]), adam[4][0, 0], adam[5][0, 0], adam[6][0, 0]
+    exp_avg, exp_avg_sq = adam[8], adam[9]
+    c2 = correction2_sqrt[i, 0]
+    wide = negative_step.shape[1] > 1
+    for r in range(r0, r1):
+        value = negative_step[i, r if wide else 0]
+        for d in range(x.shape[1]):
+            w, g, m = x[r, d], grad[r, d], exp_avg[r, d]
+            prev[r, d] = w
+            m = narrow(w1_wide * np.float64(g - m) + np.float64(m), w)
+            exp_avg[r, d] = m
+            v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, d] * b2), w)
+            exp_avg_sq[r, d] = v
+            x[r, d] = w + (value * m) / (np.sqrt(v) / c2 + epsilon)
 
 
 @jit(inline="always", **OPTIONS)
