@@ -185,7 +185,7 @@ def test_the_fused_sweep_gives_the_numpy_paths_summaries_and_traces(
 
 
 WIDE_SWEEPS = [
-    ("gd", 1, 1.2, lambda dtype: GradientDescent()),
+    ("gd", 1, 3.0, lambda dtype: GradientDescent()),
     ("torch.SGD", 1, 4.0, lambda dtype: torch_optimizers.sgd(momentum=0.9, nesterov=True, dtype=dtype)),
     ("torch.Adam", 2, 30.0, lambda dtype: torch_optimizers.adam(dtype=dtype)),
 ]
@@ -196,18 +196,20 @@ WIDE_SWEEPS = [
 def test_a_wide_fused_sweep_with_divergent_runs_and_reused_trace_memory(
     dtype: np.dtype[np.floating], name: str, dims: int, top: float, optimizer: Any
 ) -> None:
-    """1,000 rates over several blocks of runs and chunks of rows (Adam's step count carried between chunks),
-    some of them diverging at different steps: the same as the NumPy path, and into arrays reused from an
-    earlier sweep (whatever the first sweep left in them is overwritten)."""
+    """2,500 rates over two blocks of runs (`fused.BLOCK`) and several chunks of rows (Adam's step count carried
+    between chunks), some of them diverging at different steps: the same as the NumPy path, and into arrays
+    reused from an earlier sweep (whatever the first sweep left in them is overwritten)."""
     loss = build({"kind": "quadratic", "a": 1.0, "b": 1.0, "c": 0.0}, dims, dtype)
-    rates = np.linspace(1e-4, top, 1000).astype(dtype)
-    w0 = np.full((1000, dims), 5.0, dtype)
-    problem = Problem(loss, Constant(rate=rates), optimizer(dtype), w0, 3000)
+    runs, steps = 2500, 1200
+    assert runs > fused.BLOCK
+    rates = np.linspace(1e-4, top, runs).astype(dtype)
+    w0 = np.full((runs, dims), 5.0, dtype)
+    problem = Problem(loss, Constant(rate=rates), optimizer(dtype), w0, steps)
     expected, _ = sweep(problem, "numpy", 200)
     assert (expected.summary.outcome == 2).any() or name == "torch.Adam"
     into = traces_for(problem, 200)
     with kernels.use("compiled"):
-        run_sweep(Problem(loss, Constant(rate=rates[::-1].copy()), optimizer(dtype), w0, 3000), 200, None, into)
+        run_sweep(Problem(loss, Constant(rate=rates[::-1].copy()), optimizer(dtype), w0, steps), 200, None, into)
         got = run_sweep(problem, 200, None, into)
     assert got.traces is into
     assert_same_sweep(expected, got)

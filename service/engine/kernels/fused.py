@@ -37,8 +37,10 @@ from service.engine.kernels.compiled import (
 
 GRADIENT_DESCENT, TORCH_SGD, TORCH_ADAM = 0, 1, 2
 RUNNING, COMPLETED, DIVERGED, STOPPED = 0, 1, 2, 3
-BLOCK = 256
-"""Runs per block: each run's running values take about 100 bytes, so a block's fit in the first-level cache."""
+BLOCK = 2048
+"""Runs per block: the passes over a block's runs are short loops over a handful of arrays each; a block's running
+values (about 100 bytes a run) stay in the second-level cache, and a longer block pays each pass's fixed cost
+(LLVM's overlap checks between the arrays) over more runs (measured: 256 runs a block cost about 15% more)."""
 
 
 def norm_1d(g: Any) -> Any:
