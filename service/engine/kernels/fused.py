@@ -37,6 +37,9 @@ from service.engine.kernels.compiled import (
 
 GRADIENT_DESCENT, TORCH_SGD, TORCH_ADAM = 0, 1, 2
 RUNNING, COMPLETED, DIVERGED, STOPPED = 0, 1, 2, 3
+TILE = 16
+"""Kept rows held step-major per block before they are written out run-major, 16 at a time (a 64-byte line of a
+run's float32 row)."""
 BLOCK = 2048
 """Runs per block: the passes over a block's runs are short loops over a handful of arrays each; a block's running
 values (about 100 bytes a run) stay in the second-level cache, and a longer block pays each pass's fixed cost
@@ -169,8 +172,11 @@ def sweep_chunk(
     ring_w, ring_loss, ring_grad = ring
     # 1-dimensional views (unit stride, which LLVM vectorises; an (R, 1) array's row stride is a runtime value)
     x1, prev1, grad1 = x.reshape(x.size), prev.reshape(prev.size), grad.reshape(grad.size)
+    tile = (np.empty((TILE, BLOCK, dims), x.dtype), np.empty((TILE, BLOCK), x.dtype), np.empty((TILE, BLOCK), x.dtype))
+    tile_k = np.empty(TILE, np.int64)
     for r0 in range(0, runs, BLOCK):
         r1 = min(r0 + BLOCK, runs)
+        held = 0  # kept rows of this block in the tile, not yet written out
         for i in range(n):
             s = start + i
             li = i if lr.shape[0] > 1 else 0
@@ -190,7 +196,15 @@ def sweep_chunk(
                 _store(x, ring_w[slot], track[2], r0, r1)
             k = keep_at[i]
             if k >= 0:
-                _keep(x, rates, track, k, out_w, out_loss, out_lr, r0, r1)
+                if dims == 1:
+                    _hold_1d(x1, rates, track, held, tile, r0, r1)
+                else:
+                    _hold(x, rates, track, held, tile, r0, r1)
+                tile_k[held] = k
+                held += 1
+                if held == TILE:
+                    _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+                    held = 0
             if s >= steps:
                 continue
             if fast:
@@ -199,6 +213,8 @@ def sweep_chunk(
                 _update_adam(x, prev, grad, i, adam, r0, r1)
             else:
                 _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
+        if held:
+            _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
 
 
 @jit(inline="always", **OPTIONS)
@@ -515,14 +531,57 @@ def _update(
 
 
 @jit(inline="always", **OPTIONS)
-def _keep(x: Any, rates: Any, track: Any, k: int, out_w: Any, out_loss: Any, out_lr: Any, r0: int, r1: int) -> None:
-    """Kept row k of runs r0..r1 − 1: the row's weights, loss and rate; NaN where it is not valid (the run ended
-    before it)."""
+def _hold_1d(x: Any, rates: Any, track: Any, t: int, tile: Any, r0: int, r1: int) -> None:
+    """`_hold` for 1 dimension, `x` as a 1-D array (unit stride: vectorised)."""
+    tile_w, tile_loss, tile_lr = tile
     valid, row_loss = track[2], track[15]
     nan = narrow(np.nan, row_loss[r0])
-    for r in range(r0, r1):
+    start = np.uint64(r0)
+    for j in _runs(0, r1 - r0):
+        r = start + j
+        ok = valid[r]
+        tile_w[t, j, 0] = x[r] if ok else nan
+        tile_loss[t, j] = row_loss[r] if ok else nan
+        tile_lr[t, j] = rates[r] if ok else nan
+
+
+@jit(inline="always", **OPTIONS)
+def _hold(x: Any, rates: Any, track: Any, t: int, tile: Any, r0: int, r1: int) -> None:
+    """Row t of the tile (step-major, contiguous over the block's runs): this row's weights, loss and rate of runs
+    r0..r1 − 1, NaN where the row is not valid (the run ended before it)."""
+    tile_w, tile_loss, tile_lr = tile
+    valid, row_loss = track[2], track[15]
+    nan = narrow(np.nan, row_loss[r0])
+    start = np.uint64(r0)
+    for j in _runs(0, r1 - r0):
+        r = start + j
         ok = valid[r]
         for d in range(x.shape[1]):
-            out_w[r, k, d] = x[r, d] if ok else nan
-        out_loss[r, k] = row_loss[r] if ok else nan
-        out_lr[r, k] = rates[r] if ok else nan
+            tile_w[t, j, d] = x[r, d] if ok else nan
+        tile_loss[t, j] = row_loss[r] if ok else nan
+        tile_lr[t, j] = rates[r] if ok else nan
+
+
+@jit(inline="always", **OPTIONS)
+def _flush(tile: Any, tile_k: Any, held: int, out_w: Any, out_loss: Any, out_lr: Any, r0: int, r1: int) -> None:
+    """The tile's `held` rows into the run-major results, run by run: each run's kept rows are consecutive there,
+    so a run's stores fill whole cache lines (a store per run per row, straight from the step loop, would scatter
+    over every run's row of the result)."""
+    tile_w, tile_loss, tile_lr = tile
+    start, first = np.uint64(r0), np.uint64(tile_k[0])
+    if tile_k[held - 1] - tile_k[0] == held - 1 and tile_w.shape[2] == 1:  # consecutive rows (a full trace)
+        for j in _runs(0, r1 - r0):
+            r = start + j
+            for t in _runs(0, held):
+                out_w[r, first + t, 0] = tile_w[t, j, 0]
+                out_loss[r, first + t] = tile_loss[t, j]
+                out_lr[r, first + t] = tile_lr[t, j]
+        return
+    for j in _runs(0, r1 - r0):
+        r = start + j
+        for t in _runs(0, held):
+            k = np.uint64(tile_k[t])
+            for d in range(tile_w.shape[2]):
+                out_w[r, k, d] = tile_w[t, j, d]
+            out_loss[r, k] = tile_loss[t, j]
+            out_lr[r, k] = tile_lr[t, j]
