@@ -8,8 +8,9 @@ spike on the shared machine hits every case alike), and reports medians over the
   recorded and analysed), and C (`sgd_sweep` of one run, trace kept).
 - `adam`: torch.Adam, 1 run × 100,000 steps, 2-D (bench.sweep's Adam problem at rate 1e-2): `iterate`, `run_one`,
   C (`adam_sweep` of one run, trace kept).
-- `course`: the course run (40 steps at 0.2) in-process as the worker runs it: the problem built from the stored
-  document, `iterate`, the Analyzer, the recorded rows, their concatenation and the summary.
+- `course`: the course run (40 steps at 0.2) in-process as the worker runs it: `run_one` (the whole-run path once
+  the kernels are loaded, else `iterate`, the Analyzer and the recorded rows); `course.built` also builds the problem
+  from the stored document.
 - `sgd_sweep`: 10,000 rates × 1,000 steps through `run_sweep`, summaries only and with the full trace kept
   (`max_points` = every row: into fresh arrays, and `.reused` into arrays reused between calls, `run_sweep(into=)`),
   against C's summary loop and C's trace loop (into reused memory).
@@ -39,14 +40,12 @@ import numpy as np
 from bench.report import publish
 from bench.sweep import ADAM_A, ADAM_B, ADAM_C, ADAM_STEPS, ADAM_W0, BETA1, BETA2, EPS, Floor, adam_problem, sgd_problem
 from service.engine import kernels
-from service.engine.analysis import Analyzer
 from service.engine.execute import run_one
 from service.engine.loop import Problem, iterate
 from service.engine.losses import quadratic
 from service.engine.optimizers import OPTIMIZERS
 from service.engine.schedules import Constant
 from service.engine.sweep import run_sweep, traces_for
-from service.engine.trace import Trace, record
 from service.specs import build
 from service.specs.run import RunSpec
 
@@ -79,23 +78,13 @@ time cold caches); its figures are per call."""
 
 
 def worker_like(document: dict[str, Any], built: Problem | None = None) -> Callable[[], object]:
-    """The engine's part of `service.runs.worker._run` for a run recording every row; the problem built from the
-    stored document in the call (`course.built`), or given (`course`: the loop, analysis and recording only).
-    `COURSE_CALLS` calls."""
-
-    def once() -> object:
-        problem = built or build.build_problem(document)
-        dtype, dims = problem.w0.dtype, problem.w0.shape[1]
-        analyzer = Analyzer(problem.loss, 1, dims, dtype)
-        pending = []
-        for chunk in iterate(problem):
-            analyzer.add(chunk)
-            pending.append(record(chunk, 0, 1))
-        return Trace.concat(pending, dtype, dims), analyzer.finish()
+    """The engine's part of `service.runs.worker.compute_run` for a run recording every row (`run_one`: the whole-run
+    path for a run that fits one chunk, when the kernels are loaded); the problem built from the stored document in
+    the call (`course.built`), or given (`course`: the loop, analysis and recording only). `COURSE_CALLS` calls."""
 
     def calls() -> object:
         for _ in range(COURSE_CALLS):
-            once()
+            run_one(built or build.build_problem(document))
         return None
 
     return calls

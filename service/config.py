@@ -92,6 +92,23 @@ class Settings(BaseSettings):
         description="Estimated memory the run answers being read and sent at once may hold (big stored traces); "
         "beyond it a read waits a moment, then gets 429.",
     )
+    max_view_bytes: int = Field(
+        65_536,
+        ge=1024,
+        description="Largest saved dashboard view (POST /v1/views), in bytes of its canonical JSON; beyond: 422.",
+    )
+    max_views_per_hour: int = Field(
+        100,
+        ge=1,
+        description="Views one client address may save per hour (saving a view already stored does not count); "
+        "beyond: 429 with Retry-After.",
+    )
+    max_views_mb: int = Field(
+        256,
+        ge=1,
+        description="Megabytes every saved view together may hold in the store; beyond, new views get 507 (views are "
+        "immutable and kept: raise this, or delete rows of the views table).",
+    )
     dask_scheduler: str = Field(
         "",
         description="Address of a Dask scheduler (tcp://host:port): sweeps then run as shards of grid points on its "
@@ -165,4 +182,7 @@ class Settings(BaseSettings):
             max_job_bytes=self.max_job_memory_mb << 20,
             max_answer_bytes=self.max_answer_memory_mb << 20,
             inline_run_work=self.inline_run_work,
+            max_view_bytes=self.max_view_bytes,
+            max_views_per_hour=self.max_views_per_hour,
+            max_views_bytes=self.max_views_mb << 20,
         )

@@ -6,8 +6,10 @@ them into RFC 9457 problems.
      │    ├── LimitExceeded a valid spec beyond this server's limits (steps, dimensions, trace size, grid size)
      │    └── NoCounterpart a kind that the library asked for has no counterpart of (the run as code)
      ├── NotFound           no run, sweep or job has this id
-     ├── Busy               every worker and every queue place is taken; retry after `retry_after` seconds
-     └── Conflict           the resource exists but its state does not allow this yet (a grid before it is done)
+     ├── Busy               every worker and every queue place is taken (or this client's quota for the hour);
+     │                      retry after `retry_after` seconds
+     ├── Conflict           the resource exists but its state does not allow this yet (a grid before it is done)
+     └── StoreFull          the room the server keeps for something (saved views) is used up; waiting does not help
 """
 
 from collections.abc import Sequence
@@ -68,3 +70,7 @@ class Busy(DescentError):
 
 class Conflict(DescentError):
     """The resource exists, but its state does not allow what was asked."""
+
+
+class StoreFull(DescentError):
+    """The store's room for this kind of thing, a setting of the server, is used up: only its operator can help."""

@@ -18,3 +18,9 @@ class Limits:
     max_answer_bytes: int = 1 << 30
     inline_run_work: int = 4096
     """A waited run of at most this many step-dimensions ((steps + 1) x dims) is computed in its request."""
+    max_view_bytes: int = 65_536
+    """Largest saved view, in bytes of its canonical JSON."""
+    max_views_per_hour: int = 100
+    """Views one client address may save in an hour (a view saved before does not count)."""
+    max_views_bytes: int = 256 << 20
+    """Bytes every saved view together may hold in the store; beyond, no new view is saved."""

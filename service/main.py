@@ -25,6 +25,7 @@ from service.api import (
     schedules,
     session,
     sweeps,
+    views,
 )
 from service.api.auth import UNAUTHORIZED_RESPONSE, require_key
 from service.api.body_limit import BodyLimit
@@ -45,7 +46,7 @@ DESCRIPTION = """Gradient-descent runs as a service: send a loss, a starting poi
 optimizer; get the per-step trace, a summary and a verdict. float32 runs reproduce TensorFlow's arithmetic.
 Every error is an RFC 9457 problem document."""
 
-PROTECTED = (session, runs, code, sweeps, lr_finder, landscape, catalog, schedules)
+PROTECTED = (session, runs, code, sweeps, lr_finder, landscape, catalog, schedules, views)
 """The /v1 routers: with configured API keys, every route needs one."""
 PUBLIC = (health, dashboard, docs)
 
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     for module in PUBLIC:
         app.include_router(module.router, dependencies=[Depends(json_body)])
+    app.include_router(views.links)  # /v/{id}: the short link, public like the page it leads to
     app.mount("/static", dashboard.static_files(), name="static")
     openapi.install(app, settings)
     return app

@@ -32,6 +32,7 @@ LIMITS = {
     "DESCENT_MAX_SWEEP_RUNS": "1000",
     "DESCENT_MAX_SWEEP_WORK": "200000",
     "DESCENT_API_KEYS": KEY,
+    "DESCENT_MAX_VIEWS_PER_HOUR": "1000000",
 }
 DOCUMENT = create_app(
     Settings(
@@ -85,6 +86,12 @@ CANNOT_STATE: dict[str, re.Pattern[str]] = {
     # against the steps previewed (a preview's `schedules.N` is read as a run's `schedule` for the rules above).
     "preview of a loss-driven schedule": re.compile(r"^schedule\.kind: \S+ decides its rate from the loss"),
     "preview horizon": re.compile(r"^steps: this schedule allows at most \d+ steps"),
+    # A saved view holds any JSON object, but only what reads back as sent in a browser (no integer beyond 2**53,
+    # no nesting deeper than 32) and no more than DESCENT_MAX_VIEW_BYTES as compact JSON: nested values and a
+    # serialised size the schema cannot bound.
+    "view integers": re.compile(r"^state(\..*)?: Give an integer within"),
+    "view depth": re.compile(r"^state(\..*)?: The view nests deeper than"),
+    "view size": re.compile(r"^state: The view is [\d,]+ bytes as compact JSON"),
 }
 
 

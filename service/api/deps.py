@@ -13,42 +13,42 @@ from service.runs.lifecycle import Lifecycle
 from service.store.base import RunStore
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _limits(request: Request) -> Limits:
+async def _limits(request: Request) -> Limits:
     limits: Limits = request.app.state.limits
     return limits
 
 
-def _lifecycle(request: Request) -> Lifecycle:
+async def _lifecycle(request: Request) -> Lifecycle:
     lifecycle: Lifecycle = request.app.state.lifecycle
     return lifecycle
 
 
-def _store(request: Request) -> RunStore:
+async def _store(request: Request) -> RunStore:
     store: RunStore = request.app.state.lifecycle.store
     return store
 
 
-def _keys(request: Request) -> KeyRing:
+async def _keys(request: Request) -> KeyRing:
     keys: KeyRing = request.app.state.keys
     return keys
 
 
-def _streams(request: Request) -> ClientStreams:
+async def _streams(request: Request) -> ClientStreams:
     streams: ClientStreams = request.app.state.streams
     return streams
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def _client(request: Request) -> str:
+async def _client(request: Request) -> str:
     """The client's address: the connection's peer, or behind a proxy listed in DESCENT_FORWARDED_ALLOW_IPS, the
     address that proxy reports in X-Forwarded-For."""
     return request.client.host if request.client else "unknown"

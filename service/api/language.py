@@ -11,7 +11,7 @@ from service.engine.wording import language_of, translate
 from service.runs.events import Event
 
 
-def _language(
+async def _language(
     accept_language: Annotated[
         str | None,
         Header(

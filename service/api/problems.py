@@ -15,7 +15,17 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from service.api.schemas import Problem
-from service.errors import Busy, Conflict, DescentError, InvalidSpec, LimitExceeded, Loc, NoCounterpart, NotFound
+from service.errors import (
+    Busy,
+    Conflict,
+    DescentError,
+    InvalidSpec,
+    LimitExceeded,
+    Loc,
+    NoCounterpart,
+    NotFound,
+    StoreFull,
+)
 from service.specs.messages import validation_errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -25,6 +35,7 @@ NOT_FOUND = "urn:descent:problem:not-found"
 BUSY = "urn:descent:problem:busy"
 CONFLICT = "urn:descent:problem:conflict"
 NO_COUNTERPART = "urn:descent:problem:no-counterpart"
+STORE_FULL = "urn:descent:problem:store-full"
 
 logger = logging.getLogger("service.api")
 
@@ -35,6 +46,7 @@ DOMAIN: list[tuple[type[DescentError], int, str, str]] = [
     (NotFound, 404, "Not Found", NOT_FOUND),
     (Busy, 429, "Too Many Requests", BUSY),
     (Conflict, 409, "Conflict", CONFLICT),
+    (StoreFull, 507, "Insufficient Storage", STORE_FULL),
 ]
 """Each domain error's status, title and problem type; the first matching row wins (subclasses first)."""
 
@@ -75,6 +87,7 @@ DESCRIPTIONS = {
     415: "The body is not JSON: send it with `Content-Type: application/json`.",
     422: "The request is invalid or beyond a limit; `errors` names each field and what to change.",
     429: "Every worker and queue place is busy; retry after `Retry-After` seconds.",
+    507: "The room the server keeps for this is used up (a setting of the server); retrying does not help.",
 }
 
 

@@ -312,3 +312,17 @@ class SchedulePreview(Out):
     dtype: Literal["float32", "float64"]
     step: list[int] = Field(description="The steps shown (all of 0..steps, or `max_points` of them).")
     schedules: list[PreviewedSchedule]
+
+
+class SavedView(Out):
+    """A saved dashboard view's address."""
+
+    id: str = Field(description="The view's short id, derived from its content: the same view has the same id.")
+    url: str = Field(description="The dashboard opened on this view (`/v/{id}`, which leads to `/#v={id}`).")
+    created_at: str = Field(description="When the view was first saved.")
+
+
+class View(SavedView):
+    """A saved dashboard view, as `POST /v1/views` received it (keys sorted)."""
+
+    state: dict[str, Any]

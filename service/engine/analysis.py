@@ -127,17 +127,10 @@ class Analyzer:
     def _rate_range(self, chunk: TraceChunk) -> None:
         """The lowest and highest rate of each run's valid rows (the explanation names a rate by its whole path),
         on both the NumPy and the compiled path."""
-        n = chunk.lr.shape[0]
-        if n == 0:
+        if chunk.lr.shape[0] == 0:
             return
-        with np.errstate(invalid="ignore"):
-            if (chunk.rows == n).all():  # the usual chunk: every run has all its rows
-                low, high = chunk.lr.min(axis=0), chunk.lr.max(axis=0)
-            else:
-                valid = np.arange(n)[:, None] < chunk.rows[None, :]
-                low = np.where(valid, chunk.lr, np.inf).min(axis=0)
-                high = np.where(valid, chunk.lr, -np.inf).max(axis=0)
-            self.lr_min, self.lr_max = np.fmin(self.lr_min, low), np.fmax(self.lr_max, high)
+        low, high = rate_bounds(chunk.lr, chunk.rows)
+        self.lr_min, self.lr_max = np.fmin(self.lr_min, low), np.fmax(self.lr_max, high)
 
     def _slide(self, w: Array, loss: Array, gnorm: npt.NDArray[np.float64], rows: IntArray) -> None:
         """Keep, per run, the last WINDOW valid rows of the old window followed by this chunk's rows."""
@@ -214,6 +207,17 @@ class Analyzer:
             lr_min=self.lr_min,
             lr_max=self.lr_max,
         )
+
+
+def rate_bounds(lr: Array, rows: IntArray) -> tuple[Array, Array]:
+    """Per run, the lowest and highest rate of its valid rows of an (n, R) chunk, n > 0 (a NaN among them is the
+    answer, as `min` and `max` give it; +inf and -inf for a run without rows)."""
+    n = lr.shape[0]
+    with np.errstate(invalid="ignore"):
+        if (rows == n).all():  # the usual chunk: every run has all its rows
+            return lr.min(axis=0), lr.max(axis=0)
+        valid = np.arange(n)[:, None] < rows[None, :]
+        return np.where(valid, lr, np.inf).min(axis=0), np.where(valid, lr, -np.inf).max(axis=0)
 
 
 def _verdicts(rules: list[tuple[npt.NDArray[np.bool_], Verdict]], otherwise: Verdict) -> npt.NDArray[np.object_]:

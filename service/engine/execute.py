@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from service.engine import whole
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.loop import Problem, iterate
 from service.engine.trace import Trace, record
@@ -18,6 +19,9 @@ def run_one(problem: Problem, every: int = 1) -> Result:
     runs, dims = problem.w0.shape
     if runs != 1:
         raise ValueError(f"run_one takes a batch of one run, not {runs}.")
+    computed = whole.compute(problem, every)
+    if computed is not None:  # it fits one chunk: computed whole, the same bits in a few calls
+        return Result(*computed)
     analyzer = Analyzer(problem.loss, runs, dims, problem.w0.dtype)
     parts = []
     for chunk in iterate(problem):

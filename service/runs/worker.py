@@ -13,8 +13,9 @@ from typing import Any
 
 from service import documents
 from service.clock import now
-from service.engine import landscape, lr_finder
+from service.engine import landscape, lr_finder, whole
 from service.engine.analysis import Analyzer
+from service.engine.execute import run_one
 from service.engine.loop import Problem, iterate
 from service.engine.sweep import run_sweep
 from service.engine.trace import Trace, record
@@ -58,6 +59,12 @@ def _run(job: Job, runs: RunStore) -> str:
             return _finish_cancelled(runs, job, None, None)
         problem = build.build_problem(document)
         scalar, every = build.is_scalar(document), int(document["record"]["every"])
+        computed = whole.compute(problem, every)
+        if computed is not None:  # it fits one chunk: no "running" write, no cancel check between chunks
+            trace, summary = computed
+            status = documents.status_of(summary)
+            runs.finish(run_id, trace, status, now(), documents.summary_document(summary, problem, scalar), owner=owner)
+            return status
         runs.append(run_id, None, status=Status.RUNNING, owner=owner)
         dtype, dims = problem.w0.dtype, problem.w0.shape[1]
         analyzer = Analyzer(problem.loss, 1, dims, dtype)
@@ -96,18 +103,11 @@ def compute_run(problem: Problem, document: dict[str, Any]) -> tuple[Trace, Stat
     """A whole run computed in this thread exactly as `_run` computes it (the same chunks, records and analysis),
     without the store: its recorded rows, final status and summary document. For tiny runs the server computes
     in the request itself."""
-    every = int(document["record"]["every"])
-    dtype, dims = problem.w0.dtype, problem.w0.shape[1]
-    analyzer = Analyzer(problem.loss, 1, dims, dtype)
-    kept = []
-    for chunk in iterate(problem):
-        analyzer.add(chunk)
-        kept.append(record(chunk, 0, every, last=False))
-    summary = analyzer.finish()
+    result = run_one(problem, int(document["record"]["every"]))
     return (
-        Trace.concat(kept, dtype, dims),
-        documents.status_of(summary),
-        documents.summary_document(summary, problem, build.is_scalar(document)),
+        result.trace,
+        documents.status_of(result.summary),
+        documents.summary_document(result.summary, problem, build.is_scalar(document)),
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -115,15 +115,31 @@ def check_run_limits(document: Document, problem: Problem, limits: Limits) -> No
         raise LimitExceeded(errors)
 
 
+_CONFORMING: dict[tuple[type, type], bool] = {}
+
+
+def _conforms(value: object, protocol: type) -> bool:
+    """`isinstance(value, protocol)` for a runtime protocol, once per class (each check costs tens of microseconds,
+    and every instance of a schedule class has the same members)."""
+    key = (type(value), protocol)
+    found = _CONFORMING.get(key)
+    if found is None:
+        found = _CONFORMING[key] = isinstance(value, protocol)
+    return found
+
+
 def _check_horizon(schedule: schedules.Schedule, steps: int) -> None:
     """A library that raises past some step (torch's OneCycleLR past total_steps) gives no numbers there: refuse."""
-    if isinstance(schedule, schedules.Bounded) and schedule.max_steps is not None and steps > schedule.max_steps:
+    if not _conforms(schedule, schedules.Bounded):
+        return
+    bounded = cast(schedules.Bounded, schedule)
+    if bounded.max_steps is not None and steps > bounded.max_steps:
         raise InvalidSpec(
             [
                 (
                     ["steps"],
-                    f"steps is {steps} but this schedule allows at most {schedule.max_steps}: "
-                    f"{schedule.horizon[1].rstrip('.')}. Ask for fewer steps or lengthen the schedule.",
+                    f"steps is {steps} but this schedule allows at most {bounded.max_steps}: "
+                    f"{bounded.horizon[1].rstrip('.')}. Ask for fewer steps or lengthen the schedule.",
                 )
             ]
         )
@@ -131,7 +147,7 @@ def _check_horizon(schedule: schedules.Schedule, steps: int) -> None:
 
 def _check_momentum_cycling(schedule: schedules.Schedule, optimizer: optimizers.Optimizer) -> None:
     """torch's CyclicLR and OneCycleLR refuse an optimizer without momentum or betas when `cycle_momentum`."""
-    if isinstance(schedule, schedules.CyclesMomentum) and not optimizer.cycles_momentum:
+    if _conforms(schedule, schedules.CyclesMomentum) and not optimizer.cycles_momentum:
         raise InvalidSpec(
             [
                 (

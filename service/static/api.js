@@ -106,6 +106,11 @@ export const api = {
   listRuns: (cursor, limit = 20) =>
     request('GET', `/v1/runs?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
 
+  /** @type {(state: Record<string, unknown>) => Promise<Schemas['SavedView']>} a view saved under a short id (201, or 200 when saved before) */
+  saveView: (state) => request('POST', '/v1/views', { state }),
+  /** @type {(id: string) => Promise<Schemas['View']>} */
+  getView: (id) => request('GET', `/v1/views/${enc(id)}`),
+
   /**
    * Trades an API key for the HttpOnly session cookie (needed by EventSource, which cannot send headers).
    * @type {(key: string) => Promise<unknown>}

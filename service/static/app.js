@@ -16,7 +16,7 @@ import { Stepper } from './stepper.js';
 import { SweepView } from './sweep.js';
 import { PRESETS } from './presets.js';
 import { Board } from './runs.js';
-import { readHash, shareCurrent, writeHash } from './share.js';
+import { openShortLink, readHash, shareCurrent, writeHash } from './share.js';
 import { chapterTable } from './why.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -297,6 +297,10 @@ $('[data-testid="share-link"]').addEventListener('click', () => {
   saveHash();
   shareCurrent($('[data-testid="share-url"]'), $('.share-status'));
 });
+$('[data-testid="share-short"]').addEventListener('click', () => {
+  saveHash();
+  shareCurrent($('[data-testid="share-url"]'), $('.share-status'), { short: true });
+});
 // A log-scale box on the loss, lr and state charts (the loss chart's is in the page; the others are added here).
 for (const name of ['lr', 'state']) {
   const box = el('input', { type: 'checkbox', dataTestid: `${name}-log` });
@@ -373,9 +377,11 @@ const isRange = (z) => Array.isArray(z) && z.length === 2 && z.every(Number.isFi
 
 /**
  * Applies the hash: fills the form, keeps the listed runs and opens the missing ones in order, then hides the
- * hidden ones and restores the scales, zooms, step and open view. On a phone, a link with runs opens on them.
+ * hidden ones and restores the scales, zooms, step and open view. On a phone, a link with runs opens on them. A
+ * short link is first replaced by the whole hash of the view it names (share.js).
  */
 async function applyHash() {
+  await openShortLink(showNotice); // a short link (#v=<id>) becomes the saved view's whole hash first
   const { spec, runs, hidden, log, zoom, step, view, sweep } = readHash();
   restoring = true;
   try {

@@ -80,6 +80,28 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class ViewRecord:
+    """A saved dashboard view (`service.views`): `state` is its canonical JSON (the bytes its `id` is derived from),
+    `creator` the SHA-256 of the client address that first saved it (what the per-client quota counts), times Unix
+    seconds. Views are immutable: saved once, never updated."""
+
+    id: str
+    state: bytes
+    creator: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ViewUsage:
+    """What the quotas on saving views look at: the views one creator saved since a moment (and the oldest of
+    them), and the bytes every view holds."""
+
+    recent: int
+    oldest_recent: float | None
+    total_bytes: int
+
+
+@dataclass(frozen=True)
 class Page:
     records: list[RunRecord]
     next_cursor: str | None
@@ -174,6 +196,21 @@ class SessionStore(Protocol):
         ...
 
 
+class ViewStore(Protocol):
+    """Saved dashboard views, shared by every server process and replica that uses the store."""
+
+    def insert_view(self, view: ViewRecord) -> bool:
+        """Store a view; False, writing nothing, when a view with its id is already stored."""
+        ...
+
+    def get_view(self, view_id: str) -> ViewRecord | None: ...
+
+    def view_usage(self, creator: str, since: float) -> ViewUsage:
+        """How many views `creator` saved at or after `since` (and the first time among them), and the bytes of
+        every stored view's state."""
+        ...
+
+
 class LeaseStore(Protocol):
     """The shared queue and the leases of every replica's jobs, measured by the database's clock (so replicas'
     clocks need not agree)."""
@@ -195,7 +232,7 @@ class LeaseStore(Protocol):
         ...
 
 
-class RunStore(JobStore, SessionStore, LeaseStore, Protocol):
+class RunStore(JobStore, SessionStore, ViewStore, LeaseStore, Protocol):
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         """Store a new run (queued, no rows yet); `owner` names the server process responsible for it."""
         ...

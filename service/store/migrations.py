@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 RUNS = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,7 +87,20 @@ CREATE INDEX IF NOT EXISTS sessions_by_key ON sessions (key_fingerprint);
 """
 """Browser sessions: only the SHA-256 of each token and of the key that created it, never either one; times are
 Unix seconds (every server process and replica compares them with its own clock)."""
-SCHEMA = RUNS + JOBS + SESSIONS
+VIEWS = """
+CREATE TABLE IF NOT EXISTS views (
+    id TEXT PRIMARY KEY,
+    state BLOB NOT NULL,
+    bytes INTEGER NOT NULL,
+    creator TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS views_by_creator ON views (creator, created_at);
+CREATE INDEX IF NOT EXISTS views_by_bytes ON views (bytes);
+"""
+"""Saved dashboard views: immutable, content-addressed (the id is derived from the canonical JSON in `state`);
+`creator` is the SHA-256 of the client address that saved one, `created_at` Unix seconds."""
+SCHEMA = RUNS + JOBS + SESSIONS + VIEWS
 """A new store, at SCHEMA_VERSION."""
 
 SWEEPS_V3 = """
@@ -200,5 +213,6 @@ ALTER TABLE trace_parts ADD COLUMN state BLOB;
     4: _sweeps_become_jobs,
     5: script(SESSIONS),
     6: _leases,
+    7: script(VIEWS),
 }
 """Per version n, the step that brings a store of version n - 1 to n."""

@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 
 from service.clock import now
@@ -44,6 +45,8 @@ from service.store.base import (
     RunRecord,
     SessionRecord,
     Status,
+    ViewRecord,
+    ViewUsage,
 )
 from service.store.rows import (
     JOB_FIELDS,
@@ -58,7 +61,7 @@ from service.store.rows import (
     run_record,
     trace_part,
 )
-from service.store.schema import job_arrays, jobs, runs, sessions, trace_parts
+from service.store.schema import job_arrays, jobs, runs, sessions, trace_parts, views
 from service.store.sqlite import PART_ROWS
 
 POOL_SIZE = 5
@@ -472,6 +475,39 @@ class SQLStore:
     def purge_sessions(self, now: float) -> int:
         with self._transaction() as db:
             return db.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
+
+    def insert_view(self, view: ViewRecord) -> bool:
+        with self._transaction() as db:
+            inserted = db.execute(
+                pg_insert(views)
+                .values(
+                    id=view.id,
+                    state=view.state,
+                    bytes=len(view.state),
+                    creator=view.creator,
+                    created_at=view.created_at,
+                )
+                .on_conflict_do_nothing(index_elements=[views.c.id])
+                .returning(views.c.id)
+            ).first()
+        return inserted is not None
+
+    def get_view(self, view_id: str) -> ViewRecord | None:
+        with self._read() as db:
+            row = db.execute(
+                select(views.c.id, views.c.state, views.c.creator, views.c.created_at).where(views.c.id == view_id)
+            ).one_or_none()
+        return ViewRecord(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+    def view_usage(self, creator: str, since: float) -> ViewUsage:
+        with self._read() as db:
+            recent, oldest = db.execute(
+                select(func.count(), func.min(views.c.created_at)).where(
+                    views.c.creator == creator, views.c.created_at >= since
+                )
+            ).one()
+            total = db.execute(select(func.coalesce(func.sum(views.c.bytes), 0))).scalar_one()
+        return ViewUsage(int(recent), oldest, int(total))
 
 
 def _now() -> ColumnElement[float]:

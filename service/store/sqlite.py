@@ -30,6 +30,8 @@ from service.store.base import (
     RunRecord,
     SessionRecord,
     Status,
+    ViewRecord,
+    ViewUsage,
 )
 from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION, script
 from service.store.rows import (
@@ -127,28 +129,40 @@ class SQLiteStore:
 
     def insert(self, record: RunRecord, owner: str | None = None) -> None:
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims, owner, error)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.name,
-                    record.status,
-                    record.created_at,
-                    record.finished_at,
-                    orjson.dumps(record.spec),
-                    json_or_null(record.summary),
-                    record.dtype,
-                    record.dims,
-                    owner,
-                    record.error,
-                ),
-            )
+            self._insert_run(db, record, owner)
 
     def create(self, record: RunRecord, trace: Trace) -> None:
+        """The run and its whole trace in one transaction: one INSERT for the run (its row count and last step
+        included) and one per trace part."""
         with self._transaction() as db:
-            self.insert(record)
-            self._append(db, record.id, trace)
+            last_step = int(trace.step[-1]) if len(trace) else -1
+            seq = self._insert_run(db, record, None, len(trace), last_step)
+            self._insert_parts(db, seq, 0, trace)
+
+    @staticmethod
+    def _insert_run(
+        db: sqlite3.Connection, record: RunRecord, owner: str | None, rows: int = 0, last_step: int = -1
+    ) -> int:
+        cursor = db.execute(
+            "INSERT INTO runs (id, name, status, created_at, finished_at, spec, summary, dtype, dims, owner, error,"
+            " rows, last_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.name,
+                record.status,
+                record.created_at,
+                record.finished_at,
+                orjson.dumps(record.spec),
+                json_or_null(record.summary),
+                record.dtype,
+                record.dims,
+                owner,
+                record.error,
+                rows,
+                last_step,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
 
     def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:
         with self._transaction() as db:
@@ -189,8 +203,18 @@ class SQLiteStore:
         if trace is None or not len(trace):
             return
         seq, rows = db.execute("SELECT seq, rows FROM runs WHERE id = ?", (run_id,)).fetchone()
+        self._insert_parts(db, seq, rows, trace)
+        db.execute(
+            "UPDATE runs SET rows = rows + ?, last_step = ? WHERE seq = ?", (len(trace), int(trace.step[-1]), seq)
+        )
+
+    @staticmethod
+    def _insert_parts(db: sqlite3.Connection, seq: int, rows: int, trace: Trace) -> None:
+        """The trace's rows as parts of at most PART_ROWS rows, the first one row `rows` of the run."""
         for first in range(0, len(trace), PART_ROWS):
-            part = trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
+            part = (
+                trace if len(trace) <= PART_ROWS else trace.take(np.arange(first, min(first + PART_ROWS, len(trace))))
+            )
             db.execute(
                 "INSERT INTO trace_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -203,9 +227,6 @@ class SQLiteStore:
                     array_bytes(np.stack(list(part.state.values()), axis=1)) if part.state else None,
                 ),
             )
-        db.execute(
-            "UPDATE runs SET rows = rows + ?, last_step = ? WHERE seq = ?", (len(trace), int(trace.step[-1]), seq)
-        )
 
     def request_cancel(self, run_id: str, reason: str) -> None:
         with self._transaction() as db:
@@ -462,3 +483,27 @@ class SQLiteStore:
     def purge_sessions(self, now: float) -> int:
         with self._transaction() as db:
             return db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
+
+    def insert_view(self, view: ViewRecord) -> bool:
+        with self._transaction() as db:
+            inserted = db.execute(
+                "INSERT INTO views (id, state, bytes, creator, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (view.id, view.state, len(view.state), view.creator, view.created_at),
+            ).rowcount
+        return inserted > 0
+
+    def get_view(self, view_id: str) -> ViewRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, state, creator, created_at FROM views WHERE id = ?", (view_id,)
+            ).fetchone()
+        return ViewRecord(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+    def view_usage(self, creator: str, since: float) -> ViewUsage:
+        with self._lock:
+            recent, oldest = self._db.execute(
+                "SELECT count(*), min(created_at) FROM views WHERE creator = ? AND created_at >= ?", (creator, since)
+            ).fetchone()
+            total = self._db.execute("SELECT coalesce(sum(bytes), 0) FROM views").fetchone()[0]
+        return ViewUsage(recent, oldest, total)

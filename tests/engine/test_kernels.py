@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
-from service.engine.kernels import adapters, compiled, fused, sweeps
+from service.engine.execute import run_one
+from service.engine.kernels import adapters, compiled, fused, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
@@ -251,9 +252,10 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
+        whole.close_and_analyze,
     )
     before = [len(kernel.signatures) for kernel in kernel_functions]
-    assert before == [2, 2, 2, 2, 2, 2]  # float32 and float64
+    assert before == [2, 2, 2, 2, 2, 2, 2]  # float32 and float64
     for dtype in (F32, F64):
         loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": [1.0, -1.0], "c": 0.5}, 2, dtype)
         for optimizer in (
@@ -267,6 +269,9 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
             decaying = tf1.exponential_decay(learning_rate=0.1, decay_steps=3, decay_rate=0.9, dtype=dtype)
             stopping = Problem(loss, decaying, optimizer, np.ones((2, 2), dtype), 50, grad_tol=1e-3, loss_tol=0.5)
             sweep(stopping, "compiled", None)
+            single = Problem(loss, Constant(np.array([0.1], dtype)), optimizer, np.ones((1, 2), dtype), 50)
+            with kernels.use("compiled"):
+                assert run_one(single).summary.verdict[0]  # the whole-run path, with its own kernel
     assert [len(kernel.signatures) for kernel in kernel_functions] == before
 
 

@@ -95,7 +95,7 @@ def test_a_store_written_before_state_was_recorded_is_migrated(tmp_path: Path) -
 
 
 def test_an_upgraded_store_is_stamped_and_brought_to_alembics_head(upgraded: TestClient, tmp_path: Path) -> None:
-    """Today's SQLite steps bring an old store to version 6; Alembic stamps its baseline and takes it from there (its
+    """Today's SQLite steps bring an old store to version 7; Alembic stamps its baseline and takes it from there (its
     later revisions apply to SQLite and PostgreSQL alike)."""
     with upgraded:
         pass
@@ -129,7 +129,7 @@ def columns(db: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     return described
 
 
-def test_the_sqlalchemy_schema_is_sqlites_schema_6(tmp_path: Path) -> None:
+def test_the_sqlalchemy_schema_is_sqlites_schema_7(tmp_path: Path) -> None:
     """One schema definition: `schema.py` creates on SQLite exactly the tables `migrations.SCHEMA` does."""
 
     handwritten = sqlite3.connect(tmp_path / "handwritten.sqlite3")
@@ -140,7 +140,7 @@ def test_the_sqlalchemy_schema_is_sqlites_schema_6(tmp_path: Path) -> None:
     generated = sqlite3.connect(tmp_path / "generated.sqlite3")
     assert columns(generated) == columns(handwritten)
     assert {row[0] for row in generated.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == {
-        "runs", "trace_parts", "jobs", "job_arrays", "sessions", "sqlite_sequence"
+        "runs", "trace_parts", "jobs", "job_arrays", "sessions", "views", "sqlite_sequence"
     }  # fmt: skip
     without_rowid = "SELECT name FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%' ORDER BY name"
     assert generated.execute(without_rowid).fetchall() == handwritten.execute(without_rowid).fetchall()

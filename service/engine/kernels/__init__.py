@@ -62,6 +62,14 @@ def use(chosen: Mode) -> Iterator[None]:
         _mode = previous
 
 
+def writable(array: Array) -> Array:
+    """`array` C-contiguous and writable: the one array type the kernels are compiled for (a read-only or strided
+    view would make Numba compile another specialisation, at request time)."""
+    if array.flags.c_contiguous and array.flags.writeable:
+        return array
+    return np.array(array, order="C", copy=True)
+
+
 def ready() -> bool:
     return _ready.is_set()
 
@@ -130,3 +138,10 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
     from service.engine.kernels import adapters
 
     return adapters.runner(loss, optimizer, dtype)
+
+
+def close_and_analyze(*arguments: Any) -> None:
+    """`whole.close_and_analyze`: a one-chunk single run's end and analysis (callers have a runner: loaded)."""
+    from service.engine.kernels import whole
+
+    whole.close_and_analyze(*arguments)

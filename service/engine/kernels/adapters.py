@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from service.engine.arrays import Array
-from service.engine.kernels import compiled
+from service.engine.kernels import compiled, writable
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
@@ -30,14 +30,6 @@ FAST_POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0)
 """Exponents for which `array ** float` may take NumPy's scalar shortcut (reciprocal, ones, sqrt, copy, square)."""
 LAST_STEP = float(2**24)
 """torch's float32 `step` tensor stops counting here (2²⁴ + 1 rounds back to 2²⁴)."""
-
-
-def writable(array: Array) -> Array:
-    """`array` C-contiguous and writable: the one array type the kernels are compiled for (a read-only or strided
-    view would make Numba compile another specialisation, at request time)."""
-    if array.flags.c_contiguous and array.flags.writeable:
-        return array
-    return np.array(array, order="C", copy=True)
 
 
 def encode(loss: Loss, dtype: np.dtype[np.floating]) -> Encoded | None:

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from service.engine.analysis import Analyzer
-from service.engine.kernels import adapters, sweeps
+from service.engine.analysis import CONVERGED_RATIO, WINDOW, Analyzer
+from service.engine.kernels import adapters, sweeps, whole
 from service.engine.loop import Problem, TraceChunk
 from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
@@ -57,6 +57,21 @@ def run_all() -> None:
             )
             if not adapters.analyze(Analyzer(loss, 1, dims, dtype, compiled=False), chunk):
                 raise RuntimeError(f"the analysis kernel refused a {dtype} chunk")
+            whole.close_and_analyze(
+                weights,
+                grads,
+                chunk.loss,
+                lr,
+                True,
+                np.nan,
+                np.nan,
+                CONVERGED_RATIO,
+                np.zeros((WINDOW, 1, dims), dtype),
+                np.zeros((WINDOW, 1), dtype),
+                np.zeros((WINDOW, 1), F64),
+                np.empty(9, np.int64),
+                np.empty(5, F64),
+            )
             sweep(loss, optimizer, dtype)
 
 

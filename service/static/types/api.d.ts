@@ -336,6 +336,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save a dashboard view under a short id
+         * @description Stores the view once: its id is derived from its content (canonical JSON: keys sorted, no spaces), so saving
+         *     the same view again answers `200` with the same id and stores nothing. Views are immutable and need no
+         *     credentials of their own: with API keys on, saving or reading one needs a key (or session) like every `/v1`
+         *     route, and the runs a view names are read with the reader's own credentials.
+         */
+        post: operations["create_view_v1_views_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a saved dashboard view
+         * @description The view as it was saved, with a strong `ETag` and `Cache-Control: private, max-age=31536000, immutable`
+         *     (a view never changes); `If-None-Match` with its ETag answers `304`.
+         */
+        get: operations["read_view_v1_views__view_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2409,6 +2453,27 @@ export interface components {
              */
             w0: number | number[];
         } & (unknown & unknown & unknown & unknown & unknown & unknown);
+        /**
+         * SavedView
+         * @description A saved dashboard view's address.
+         */
+        SavedView: {
+            /**
+             * Created At
+             * @description When the view was first saved.
+             */
+            created_at: string;
+            /**
+             * Id
+             * @description The view's short id, derived from its content: the same view has the same id.
+             */
+            id: string;
+            /**
+             * Url
+             * @description The dashboard opened on this view (`/v/{id}`, which leads to `/#v={id}`).
+             */
+            url: string;
+        };
         /** SchedulePreview */
         SchedulePreview: {
             /**
@@ -4217,6 +4282,54 @@ export interface components {
          */
         Verdict: "converged" | "slow" | "oscillating" | "diverged" | "stalled" | "unbounded";
         /**
+         * View
+         * @description A saved dashboard view, as `POST /v1/views` received it (keys sorted).
+         */
+        View: {
+            /**
+             * Created At
+             * @description When the view was first saved.
+             */
+            created_at: string;
+            /**
+             * Id
+             * @description The view's short id, derived from its content: the same view has the same id.
+             */
+            id: string;
+            /** State */
+            state: {
+                [key: string]: unknown;
+            };
+            /**
+             * Url
+             * @description The dashboard opened on this view (`/v/{id}`, which leads to `/#v={id}`).
+             */
+            url: string;
+        };
+        /** ViewSpec */
+        ViewSpec: {
+            /**
+             * State
+             * @description The view as the dashboard defines it (its runs, hidden runs, scales, zooms, open view, step): any JSON object of at most DESCENT_MAX_VIEW_BYTES as compact JSON, without non-finite numbers or integers beyond ±(2**53 - 1). The server stores it as it is and answers it as it was sent (keys sorted).
+             * @example {
+             *       "hidden": [
+             *         "r2"
+             *       ],
+             *       "log": [
+             *         "loss"
+             *       ],
+             *       "runs": [
+             *         "r1",
+             *         "r2"
+             *       ],
+             *       "step": 3
+             *     }
+             */
+            state: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * WarmupCosineKwargs
          * @description One segment of an sgdr_schedule: warmup_cosine_decay_schedule's arguments.
          */
@@ -5088,6 +5201,145 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_view_v1_views_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewSpec"];
+            };
+        };
+        responses: {
+            /** @description The same view was saved before: its id, nothing stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description The view was saved. */
+            201: {
+                headers: {
+                    /** @description The view's URL in the API. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description The body could not be read (not UTF-8). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The view is not a JSON object, holds a non-finite number or an integer beyond ±(2**53 - 1), or is larger than DESCENT_MAX_VIEW_BYTES; `errors` names where. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This client saved DESCENT_MAX_VIEWS_PER_HOUR views in the last hour; retry after `Retry-After` seconds (a view saved before is still answered). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The saved views fill DESCENT_MAX_VIEWS_MB; retrying does not help. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_view_v1_views__view_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's id, as `POST /v1/views` answered it. */
+                view_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The view's id, quoted: views never change. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
+                };
+            };
+            /** @description `If-None-Match` named this view's ETag: the copy the client has is the view. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No view has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is invalid or beyond a limit; `errors` names each field and what to change. */
             422: {
                 headers: {
                     [name: string]: unknown;

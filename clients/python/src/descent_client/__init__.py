@@ -37,6 +37,7 @@ from descent_client.models import (
     Sweep,
     SweepSummary,
     Trace,
+    View,
 )
 
 __all__ = [
@@ -69,4 +70,5 @@ __all__ = [
     "TooManyRequests",
     "Trace",
     "Unauthorized",
+    "View",
 ]

@@ -27,7 +27,7 @@ from descent_client.events import (
     reconnect_delay,
 )
 from descent_client.events import Step as StepEvent
-from descent_client.models import Catalog, Landscape, LRFinderResult, Run, RunInfo, RunPage, Sweep, Trace
+from descent_client.models import Catalog, Landscape, LRFinderResult, Run, RunInfo, RunPage, Sweep, Trace, View
 
 Spec = Mapping[str, Any]
 OnProgress = Callable[[int, int], None]
@@ -301,6 +301,18 @@ class Client:
         """The loss on a 1-D range or a 2-D box (`{"loss": …, "bounds": [[lo, hi], …], "resolution": n}`)."""
         document = self.request("POST", "/v1/landscape", json=dict(spec)).json()
         return Landscape.from_json(document, str(spec.get("dtype", "float32")))
+
+    def save_view(self, state: Mapping[str, Any]) -> View:
+        """Save a dashboard view (a JSON object: the runs, hidden runs, scales, zoom, step the page shows) under a
+        short id; `View.url` opens the dashboard on it. The same state gives the same id (stored once). A client
+        past its hourly quota gets `TooManyRequests`; a full store `APIError` 507."""
+        response = self.request("POST", "/v1/views", json={"state": dict(state)})
+        return View.from_json(response.json(), str(self._http.base_url), state)
+
+    def view(self, view_id: str) -> View:
+        """A saved dashboard view, with its state (`NotFound` for an id never saved)."""
+        response = self.request("GET", f"/v1/views/{view_id}")
+        return View.from_json(response.json(), str(self._http.base_url))
 
     def catalog(self) -> Catalog:
         """Every loss, schedule and optimizer kind, with parameters and defaults."""

@@ -578,3 +578,24 @@ class Catalog:
 
     def kinds(self) -> set[str]:
         return {entry.kind for entry in (*self.losses, *self.schedules, *self.optimizers)}
+
+
+@dataclass(frozen=True)
+class View:
+    """A dashboard view saved on the server (`POST /v1/views`): `url` opens the dashboard on it; `id` is derived
+    from `state`, so the same state always has the same id."""
+
+    id: str
+    url: str
+    created_at: str
+    state: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any], base_url: str, state: Mapping[str, Any] | None = None) -> "View":
+        """`url` made absolute against the server's `base_url`; `state` when the answer does not carry it."""
+        return cls(
+            id=document["id"],
+            url=base_url.rstrip("/") + document["url"],
+            created_at=document["created_at"],
+            state=dict(document["state"] if state is None else state),
+        )
