@@ -12,9 +12,13 @@ spike on the shared machine hits every case alike), and reports medians over the
   the kernels are loaded, else `iterate`, the Analyzer and the recorded rows); `course.built` also builds the problem
   from the stored document.
 - `sgd_sweep`: 10,000 rates × 1,000 steps through `run_sweep`, summaries only and with the full trace kept
-  (`max_points` = every row), against C's summary loop and C's trace loop (into reused memory).
+  (`max_points` = every row: into fresh arrays, and `.reused` into arrays reused between calls, `run_sweep(into=)`),
+  against C's summary loop and C's trace loop (into reused memory).
 - `adam_sweep`: 1,000 rates × 1,000 steps, 2-D, torch.Adam through `run_sweep`, summaries, against C (which keeps
-  the trace: its floor for Adam).
+  the trace: its floor for Adam) and warm optax (`jit(lax.scan)` of `optax.adam`, summaries, in a subprocess under
+  `--optax-python`, the golden virtualenv's by default: `bench/optax_adam.py`; its compile time is reported apart
+  and added in the ratio `optax+compile`). Before timing, optax's final weights are compared with the engine's
+  own `optax.adam` (bit for bit, or the largest difference) and with the engine's torch.Adam (the timed workload).
 
 The NumPy path of the slow cases runs fewer rounds (`--numpy-rounds`). Before timing, each engine case's final
 weights are compared with C's (bit for bit). Results: a table on stdout, JSON in bench/results/kernels.json.
@@ -22,7 +26,9 @@ weights are compared with C's (bit for bit). Results: a table on stdout, JSON in
 
 import argparse
 import gc
+import json
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,16 +38,21 @@ from typing import Any
 import numpy as np
 
 from bench.report import publish
-from bench.sweep import ADAM_STEPS, Floor, adam_problem, sgd_problem
+from bench.sweep import ADAM_A, ADAM_B, ADAM_C, ADAM_STEPS, ADAM_W0, BETA1, BETA2, EPS, Floor, adam_problem, sgd_problem
 from service.engine import kernels
 from service.engine.execute import run_one
 from service.engine.loop import Problem, iterate
-from service.engine.sweep import run_sweep
+from service.engine.losses import quadratic
+from service.engine.optimizers import OPTIMIZERS
+from service.engine.schedules import Constant
+from service.engine.sweep import run_sweep, traces_for
 from service.specs import build
 from service.specs.run import RunSpec
 
 F32 = np.dtype(np.float32)
-RESULTS = Path(__file__).resolve().parent / "results" / "kernels.json"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "kernels.json"
+OPTAX_PYTHON = Path("/work/venv-golden/bin/python")
 CRAWL_STEPS, CRAWL_RATE = 1_000_000, 1e-7
 ADAM_SINGLE_STEPS, ADAM_SINGLE_RATE = 100_000, 1e-2
 SWEEP_RUNS, SWEEP_STEPS = 10_000, 1_000
@@ -79,6 +90,55 @@ def worker_like(document: dict[str, Any], built: Problem | None = None) -> Calla
     return calls
 
 
+class Optax:
+    """`bench/optax_adam.py` in a subprocess: compiled once at start, then one warm sweep per `time()` call."""
+
+    def __init__(self, python: Path, runs: int, steps: int) -> None:
+        command = [str(python), str(HERE / "optax_adam.py"), str(runs), str(steps)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = self._read()
+        self.compile_ns: int = first["compile_ns"]
+        self.w = np.asarray(first["w"], F32)
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench/optax_adam.py ended (exit code {self.process.wait()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def time(self) -> tuple[int, int]:
+        """(wall ns, CPU ns) of one warm sweep, measured in the subprocess."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("time\n")
+        self.process.stdin.flush()
+        answer = self._read()
+        return answer["wall_ns"], answer["cpu_ns"]
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def optax_problem(rates: np.ndarray, steps: int) -> Problem:
+    """The Adam sweep with the engine's own `optax.adam` (what the optax baseline computes)."""
+    w0 = np.tile(np.asarray(ADAM_W0, F32), (rates.size, 1))
+    optimizer = OPTIMIZERS["optax.adam"](dtype=F32, b1=BETA1, b2=BETA2, eps=EPS)
+    loss = quadratic(list(ADAM_A), list(ADAM_B), ADAM_C, 2, F32)
+    return Problem(loss, Constant(rate=rates), optimizer, w0, steps)
+
+
+def difference(ours: np.ndarray, theirs: np.ndarray) -> str:
+    """`bitwise`, or the largest difference relative to max(|w|, 1)."""
+    ours, theirs = np.asarray(ours, F32), np.asarray(theirs, F32).reshape(ours.shape)
+    if ours.tobytes() == theirs.tobytes():
+        return "bitwise"
+    scale = np.maximum(np.abs(ours.astype(np.float64)), 1.0)
+    return f"max relative difference {float(np.max(np.abs(ours.astype(np.float64) - theirs) / scale)):.2g}"
+
+
 def check_final_w(name: str, chunks: list[Any], floor_w: np.ndarray) -> str:
     ours = np.asarray(chunks[-1].w[-1], F32).ravel()
     same = ours.tobytes() == np.asarray(floor_w, F32).ravel().tobytes()
@@ -87,7 +147,9 @@ def check_final_w(name: str, chunks: list[Any], floor_w: np.ndarray) -> str:
     return "bitwise"
 
 
-def cases(floor: Floor) -> dict[str, tuple[int, int, Callable[[], object], bool]]:
+def cases(
+    floor: Floor, optax: Optax | None, notes: list[str]
+) -> dict[str, tuple[int, int, Callable[[], object], bool]]:
     """name -> (runs, steps, body, slow): slow cases run `--numpy-rounds` rounds."""
     crawl = sgd_problem(np.array([CRAWL_RATE], F32), CRAWL_STEPS)
     adam = adam_problem(np.array([ADAM_SINGLE_RATE], F32), ADAM_SINGLE_STEPS)
@@ -109,6 +171,11 @@ def cases(floor: Floor) -> dict[str, tuple[int, int, Callable[[], object], bool]
         return lambda: run_sweep(problem, max_points=max_points)
 
     full = SWEEP_STEPS + 1
+    reused = traces_for(sgd_sweep, full)
+
+    def sweep_into() -> object:
+        return run_sweep(sgd_sweep, max_points=full, into=reused)
+
     table: dict[str, tuple[int, int, Callable[[], object], bool]] = {
         "crawl:compiled": (1, CRAWL_STEPS, on("compiled", trace_of(crawl)), False),
         "crawl:compiled.run_one": (1, CRAWL_STEPS, on("compiled", lambda: run_one(crawl)), False),
@@ -126,6 +193,7 @@ def cases(floor: Floor) -> dict[str, tuple[int, int, Callable[[], object], bool]
         "sgd_sweep.summary:numpy": (SWEEP_RUNS, SWEEP_STEPS, on("numpy", sweep(sgd_sweep)), True),
         "sgd_sweep.summary:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, False), False),
         "sgd_sweep.trace:compiled": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep(sgd_sweep, full)), False),
+        "sgd_sweep.trace:compiled.reused": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep_into), False),
         "sgd_sweep.trace:numpy": (SWEEP_RUNS, SWEEP_STEPS, on("numpy", sweep(sgd_sweep, full)), True),
         "sgd_sweep.trace:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, True), False),
         "adam_sweep.summary:compiled": (ADAM_SWEEP_RUNS, ADAM_STEPS, on("compiled", sweep(adam_sweep)), False),
@@ -135,11 +203,19 @@ def cases(floor: Floor) -> dict[str, tuple[int, int, Callable[[], object], bool]
     with kernels.use("compiled"):
         check_final_w("crawl", list(iterate(crawl)), floor.sgd(crawl_rate, CRAWL_STEPS, trace=True)[1])
         check_final_w("adam", list(iterate(adam)), floor.adam(adam_rate, ADAM_SINGLE_STEPS)[1])
+        if optax is not None:
+            engine_optax = run_sweep(optax_problem(adam_rates, ADAM_STEPS)).summary.final_w
+            engine_torch = run_sweep(adam_sweep).summary.final_w
+            notes.append(f"optax's final weights against the engine's optax.adam: {difference(engine_optax, optax.w)}")
+            notes.append(f"optax's final weights against the engine's torch.Adam: {difference(engine_torch, optax.w)}")
+            notes.append(f"optax compile (lower + compile, once): {optax.compile_ns / 1e6:,.0f} ms")
+            table["adam_sweep.summary:optax"] = (ADAM_SWEEP_RUNS, ADAM_STEPS, optax.time, False)
     return table
 
 
 def timed(body: Callable[[], object]) -> tuple[int, int]:
-    """(wall ns, CPU ns) of one call, garbage collection off; a body returning an int timed itself (the C floor)."""
+    """(wall ns, CPU ns) of one call, garbage collection off; a body returning an int timed itself (the C floor,
+    in this process), one returning a pair timed itself in another process (wall and CPU)."""
     gc.collect()
     gc.disable()
     try:
@@ -150,14 +226,21 @@ def timed(body: Callable[[], object]) -> tuple[int, int]:
         gc.enable()
     if isinstance(inner, int):
         used, wall = round(used * inner / wall), inner
+    if isinstance(inner, tuple):
+        wall, used = inner
     return wall, used
 
 
-def run(rounds: int, numpy_rounds: int, only: set[str] | None) -> dict[str, Any]:
+def run(rounds: int, numpy_rounds: int, only: set[str] | None, optax_python: Path | None) -> dict[str, Any]:
     kernels.warm()
+    notes: list[str] = []
+    adam_sweep = only is None or any(name.startswith("adam_sweep") for name in only)
+    wanted_optax = optax_python is not None and optax_python.exists() and adam_sweep
+    optax = Optax(optax_python, ADAM_SWEEP_RUNS, ADAM_STEPS) if wanted_optax and optax_python else None
     with tempfile.TemporaryDirectory() as folder:
         floor = Floor(Path(folder))
-        table = {name: case for name, case in cases(floor).items() if only is None or name.split(":")[0] in only}
+        every = cases(floor, optax, notes)
+        table = {name: case for name, case in every.items() if only is None or name.split(":")[0] in only}
         samples: dict[str, list[tuple[int, int]]] = {name: [] for name in table}
         for _, _, body, _ in table.values():  # warm-up round
             body()
@@ -166,7 +249,9 @@ def run(rounds: int, numpy_rounds: int, only: set[str] | None) -> dict[str, Any]
                 if slow and index >= numpy_rounds:
                     continue
                 samples[name].append(timed(body))
-    timings = {}
+    if optax is not None:
+        optax.close()
+    timings: dict[str, dict[str, Any]] = {}
     for name, (runs, steps, _, _) in table.items():
         calls = COURSE_CALLS if name.startswith("course") else 1
         walls, cpus = [s[0] // calls for s in samples[name]], [s[1] // calls for s in samples[name]]
@@ -178,7 +263,24 @@ def run(rounds: int, numpy_rounds: int, only: set[str] | None) -> dict[str, Any]
             "median_cpu_ns": statistics.median(cpus),
             "samples_ns": walls,
         }
-    return {"floor": floor.command, "gcc": floor.version, "timings": timings, "ratios": ratios(timings)}
+    found = ratios(timings)
+    if optax is not None and "adam_sweep.summary:optax" in timings:
+        warm = timings["adam_sweep.summary:optax"]
+        for name in ("adam_sweep.summary:compiled", "adam_sweep.summary:numpy"):
+            if name in timings:
+                found[f"{name} / optax+compile"] = (
+                    timings[name]["median_ns"] / (warm["median_ns"] + optax.compile_ns),
+                    timings[name]["median_cpu_ns"] / (warm["median_cpu_ns"] + optax.compile_ns),
+                )
+    compile_ns = optax.compile_ns if optax is not None else None
+    return {
+        "floor": floor.command,
+        "gcc": floor.version,
+        "optax_compile_ns": compile_ns,
+        "notes": notes,
+        "timings": timings,
+        "ratios": found,
+    }
 
 
 def ratios(timings: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
@@ -186,7 +288,7 @@ def ratios(timings: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]
     found = {}
     for name, timing in timings.items():
         workload, _, implementation = name.partition(":")
-        for baseline in ("c", "numpy"):
+        for baseline in ("c", "numpy", "optax"):
             other = timings.get(f"{workload}:{baseline}")
             if other is not None and implementation not in ("c", baseline):
                 found[f"{name} / {baseline}"] = (
@@ -205,6 +307,7 @@ def show(document: dict[str, Any]) -> str:
         )
     lines += ["", "| ratio of medians | wall | CPU |", "|---|---:|---:|"]
     lines += [f"| {name} | {wall:.3g} | {cpu:.3g} |" for name, (wall, cpu) in document["ratios"].items()]
+    lines += ["", *document["notes"]]
     return "\n".join(lines)
 
 
@@ -218,8 +321,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--numpy-rounds", type=int, default=2, help="rounds for the NumPy path's slow cases")
     parser.add_argument("--only", nargs="*", help="workloads to run (crawl, adam, course, sgd_sweep.summary, ...)")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--optax-python", type=Path, default=OPTAX_PYTHON, help="a Python with JAX and optax (skipped if missing)"
+    )
     arguments = parser.parse_args(argv)
-    document = run(arguments.rounds, arguments.numpy_rounds, set(arguments.only) if arguments.only else None)
+    only = set(arguments.only) if arguments.only else None
+    document = run(arguments.rounds, arguments.numpy_rounds, only, arguments.optax_python)
     publish(show(document), document, arguments.output)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.arrays import Array, IntArray
 from service.engine.loop import Problem, iterate
@@ -38,14 +39,28 @@ class SweepResult:
 
 
 def run_sweep(
-    problem: Problem, max_points: int | None = None, progress: Callable[[int], None] | None = None
+    problem: Problem,
+    max_points: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    into: SweepTraces | None = None,
 ) -> SweepResult:
     """Run every grid point to its end; keep at most `max_points` rows per run (None: no traces), evenly spaced
-    with the first and last; `progress(step)` is told the last step computed after each chunk."""
+    with the first and last; `progress(step)` is told the last step computed after each chunk. `into`: arrays
+    for the traces, reused from an earlier sweep of the same shape (`traces_for`), else they are allocated."""
     runs, dims = problem.w0.shape
     dtype = problem.w0.dtype
     analyzer = Analyzer(problem.loss, runs, dims, dtype)
     kept = thinned_rows(problem.steps + 1, None, max_points) if max_points else np.empty(0, np.int64)
+    fused = kernels.sweeper(problem)
+    if fused is not None:  # the compiled path: no chunk in memory, the kept rows written run-major
+        targets = into if into is not None else _traces_for(kept, runs, dims, dtype)
+        columns = (targets.w, targets.loss, targets.lr)
+        written = fused(analyzer, kept, columns, progress)
+        for rows in columns:
+            rows[:, written:] = np.nan  # every run ended before these steps
+        with np.errstate(all="ignore"):
+            summary = analyzer.finish()
+        return SweepResult(summary, targets if max_points else None)
     # step-major while the chunks arrive (each kept row one contiguous copy), transposed to run-major once at the end
     w = np.empty((kept.size, runs, dims), dtype)
     loss = np.empty((kept.size, runs), dtype)
@@ -60,19 +75,32 @@ def run_sweep(
             progress(int(chunk.step[-1]))
     for rows in (w, loss, lr):
         rows[written:] = np.nan  # every run ended before these steps
-    traces = SweepTraces(kept, *(_run_major(rows) for rows in (w, loss, lr))) if max_points else None
+    traces = None
+    if max_points:
+        traces = into if into is not None else _traces_for(kept, runs, dims, dtype)
+        for source, target in zip((w, loss, lr), (traces.w, traces.loss, traces.lr), strict=True):
+            _run_major(source, target)
     with np.errstate(all="ignore"):  # diverged runs' last rows are huge: their products overflow
         summary = analyzer.finish()
     return SweepResult(summary, traces)
 
 
-def _run_major(rows: Array, block: int = 256) -> Array:
-    """(K, R, ...) step-major rows as (R, K, ...), copied in blocks of runs (a plain transposed copy of a wide array
-    reads memory a cache line per value; a block's rows are contiguous runs of `block` values)."""
-    out = np.empty((rows.shape[1], rows.shape[0], *rows.shape[2:]), rows.dtype)
+def traces_for(problem: Problem, max_points: int) -> SweepTraces:
+    """Arrays for the traces of a sweep of `problem` keeping `max_points` rows (to pass as `into`)."""
+    runs, dims = problem.w0.shape
+    return _traces_for(thinned_rows(problem.steps + 1, None, max_points), runs, dims, problem.w0.dtype)
+
+
+def _traces_for(kept: IntArray, runs: int, dims: int, dtype: np.dtype[np.floating]) -> SweepTraces:
+    shape = (runs, kept.size)
+    return SweepTraces(kept, np.empty((*shape, dims), dtype), np.empty(shape, dtype), np.empty(shape, dtype))
+
+
+def _run_major(rows: Array, out: Array, block: int = 256) -> None:
+    """(K, R, ...) step-major rows into `out` as (R, K, ...), copied in blocks of runs (a plain transposed copy of a
+    wide array reads memory a cache line per value; a block's rows are contiguous runs of `block` values)."""
     for first in range(0, rows.shape[1], block):
         out[first : first + block] = np.swapaxes(rows[:, first : first + block], 0, 1)
-    return out
 
 
 def _keep(

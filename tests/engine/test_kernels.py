@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.execute import run_one
-from service.engine.kernels import adapters, compiled, whole
+from service.engine.kernels import adapters, compiled, fused, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
-from service.engine.losses import Loss, build, polynomial, quadratic_form
+from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.schedules import Constant, Schedule, tf1
+from service.engine.sweep import SweepResult, run_sweep, traces_for
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 DTYPES: list[np.dtype[np.floating]] = [F32, F64]
@@ -146,6 +147,75 @@ def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None])
     assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
 
 
+def sweep(problem: Problem, mode: kernels.Mode, max_points: int | None) -> tuple[SweepResult, list[int]]:
+    """`run_sweep` on one path, and the steps it reported as progress."""
+    told: list[int] = []
+    with kernels.use(mode):
+        return run_sweep(problem, max_points, told.append), told
+
+
+def assert_same_sweep(expected: SweepResult, got: SweepResult) -> None:
+    """Every summary field and every trace column the same bits (NaN past a run's end, inf, -0.0 included)."""
+    assert_same_summary(expected.summary, got.summary)
+    assert (expected.traces is None) == (got.traces is None)
+    if expected.traces is not None and got.traces is not None:
+        for column in ("step", "w", "loss", "lr"):
+            a, b = getattr(expected.traces, column), getattr(got.traces, column)
+            assert a.dtype == b.dtype, column
+            assert a.shape == b.shape, column
+            assert a.tobytes() == b.tobytes(), f"{column}: {a!r} != {b!r}"
+
+
+@settings(max_examples=150)
+@given(problems(), st.sampled_from([None, 1, 2, 7, 1000]))
+def test_the_fused_sweep_gives_the_numpy_paths_summaries_and_traces(
+    case: tuple[Problem, int | None], max_points: int | None
+) -> None:
+    """`run_sweep` through the fused kernel (the loop, its checks, the Analyzer and the kept rows in one pass):
+    the same summary and the same kept rows as the NumPy path, bit for bit, on random problems (divergent runs,
+    stop tolerances, decaying schedules, every covered optimizer)."""
+    problem, _ = case
+    covered = problem.w0.shape[1] <= 2 and not isinstance(problem.loss, QuadraticForm)
+    assert (sweeps.sweeper(problem) is not None) == covered
+    (expected, numpy_told), (got, compiled_told) = (
+        sweep(problem, "numpy", max_points),
+        sweep(problem, "compiled", max_points),
+    )
+    assert_same_sweep(expected, got)
+    assert compiled_told[-1] == numpy_told[-1]
+
+
+WIDE_SWEEPS = [
+    ("gd", 1, 3.0, lambda dtype: GradientDescent()),
+    ("torch.SGD", 1, 4.0, lambda dtype: torch_optimizers.sgd(momentum=0.9, nesterov=True, dtype=dtype)),
+    ("torch.Adam", 2, 30.0, lambda dtype: torch_optimizers.adam(dtype=dtype)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("name", "dims", "top", "optimizer"), WIDE_SWEEPS, ids=[case[0] for case in WIDE_SWEEPS])
+def test_a_wide_fused_sweep_with_divergent_runs_and_reused_trace_memory(
+    dtype: np.dtype[np.floating], name: str, dims: int, top: float, optimizer: Any
+) -> None:
+    """2,500 rates over two blocks of runs (`fused.BLOCK`) and several chunks of rows (Adam's step count carried
+    between chunks), some of them diverging at different steps: the same as the NumPy path, and into arrays
+    reused from an earlier sweep (whatever the first sweep left in them is overwritten)."""
+    loss = build({"kind": "quadratic", "a": 1.0, "b": 1.0, "c": 0.0}, dims, dtype)
+    runs, steps = 2500, 1200
+    assert runs > fused.BLOCK
+    rates = np.linspace(1e-4, top, runs).astype(dtype)
+    w0 = np.full((runs, dims), 5.0, dtype)
+    problem = Problem(loss, Constant(rate=rates), optimizer(dtype), w0, steps)
+    expected, _ = sweep(problem, "numpy", 200)
+    assert (expected.summary.outcome == 2).any() or name == "torch.Adam"
+    into = traces_for(problem, 200)
+    with kernels.use("compiled"):
+        run_sweep(Problem(loss, Constant(rate=rates[::-1].copy()), optimizer(dtype), w0, steps), 200, None, into)
+        got = run_sweep(problem, 200, None, into)
+    assert got.traces is into
+    assert_same_sweep(expected, got)
+
+
 @settings(max_examples=60)
 @given(problems(), st.integers(3, 12))
 def test_the_analysis_kernel_on_many_dimensions(case: tuple[Problem, int | None], dims: int) -> None:
@@ -181,10 +251,11 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         compiled.torch_adam,
         compiled.analyze,
         compiled.loss_values,
+        fused.sweep_chunk,
         whole.close_and_analyze,
     )
     before = [len(kernel.signatures) for kernel in kernel_functions]
-    assert before == [2, 2, 2, 2, 2, 2]  # float32 and float64
+    assert before == [2, 2, 2, 2, 2, 2, 2]  # float32 and float64
     for dtype in (F32, F64):
         loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": [1.0, -1.0], "c": 0.5}, 2, dtype)
         for optimizer in (
@@ -194,6 +265,10 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")
+            sweep(problem, "compiled", 10)
+            decaying = tf1.exponential_decay(learning_rate=0.1, decay_steps=3, decay_rate=0.9, dtype=dtype)
+            stopping = Problem(loss, decaying, optimizer, np.ones((2, 2), dtype), 50, grad_tol=1e-3, loss_tol=0.5)
+            sweep(stopping, "compiled", None)
             single = Problem(loss, Constant(np.array([0.1], dtype)), optimizer, np.ones((1, 2), dtype), 50)
             with kernels.use("compiled"):
                 assert run_one(single).summary.verdict[0]  # the whole-run path, with its own kernel

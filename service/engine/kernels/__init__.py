@@ -120,6 +120,16 @@ def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array]
     return adapters.values(loss, dtype)
 
 
+def sweeper(problem: Any) -> Callable[..., int] | None:
+    """The fused sweep (`sweeps.sweeper`: the loop, its checks, the Analyzer and the kept rows in one compiled pass
+    per chunk) for this problem, or None for the loop."""
+    if not enabled():
+        return None
+    from service.engine.kernels import sweeps
+
+    return sweeps.sweeper(problem)
+
+
 def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Runner | None:
     """The compiled chunk runner for this problem, or None for the NumPy path (kernels not loaded yet in `auto`
     mode, `numpy` mode, or a loss or optimizer the kernels do not cover)."""

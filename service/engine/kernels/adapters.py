@@ -128,24 +128,43 @@ def powers(base: Array, exponents: Array) -> Array:
     return np.asarray(table)
 
 
-def _torch_adam(encoded: Encoded, optimizer: torch_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+def adam_tables(
+    optimizer: torch_optimizers.Adam, state: torch_optimizers.AdamState, lr: Array, dtype: np.dtype[np.floating]
+) -> tuple[Array, Array, Array, Array]:
+    """The per-update tables `compiled.torch_adam` reads for the next `u` updates at the rates `lr` (u, Q):
+    −lr/(1 − β1^t) and √(1 − β2^t) in the run's dtype, the decoupled decay factor 1 − lr·wd ((0, 0) for none),
+    and the step counts t (torch's float32 counter)."""
     moments = optimizer.moments
-    weight1, decay2 = _column(moments.weight1, dtype), _column(moments.decay2, dtype)
-    weight2, eps = _column(moments.weight2, dtype), _column(moments.eps, dtype)
-    l2 = _column(optimizer.l2, dtype)
+    updates = lr.shape[0]
+    first = float(state.step[0])
+    steps = np.minimum(first + np.arange(1, updates + 1, dtype=F64), LAST_STEP)  # torch's float32 counter
+    rate = lr.astype(F64)  # the Python double torch would hold
+    step_size = rate / (1 - powers(moments.beta1, steps))
+    negative_step = writable(np.negative(step_size).astype(dtype))
+    correction2_sqrt = writable(((1 - powers(moments.beta2, steps)) ** 0.5).astype(dtype))
     decoupled = optimizer.decoupled_weight_decay and bool(optimizer.weight_decay.any())
-    no_decay = np.zeros((0, 0), dtype)
+    decay_factor = (
+        writable((1 - rate * optimizer.weight_decay[:, 0][None, :]).astype(dtype))
+        if decoupled
+        else np.zeros((0, 0), dtype)
+    )
+    return negative_step, correction2_sqrt, decay_factor, steps
+
+
+def adam_columns(optimizer: torch_optimizers.Adam, dtype: np.dtype[np.floating]) -> tuple[Array, ...]:
+    """The (P, 1) hyperparameter columns of `compiled.torch_adam`: 1 − β1, β2, 1 − β2, eps, and the L2 decay
+    ((0, 1) for none)."""
+    moments = optimizer.moments
+    return tuple(
+        _column(value, dtype) for value in (moments.weight1, moments.decay2, moments.weight2, moments.eps, optimizer.l2)
+    )
+
+
+def _torch_adam(encoded: Encoded, optimizer: torch_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    weight1, decay2, weight2, eps, l2 = adam_columns(optimizer, dtype)
 
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdamState) -> Any:
-        first = float(state.step[0])
-        steps = np.minimum(first + np.arange(1, updates + 1, dtype=F64), LAST_STEP)  # torch's float32 counter
-        rate = lr[:updates].astype(F64)  # (u, R): the Python double torch would hold
-        step_size = rate / (1 - powers(moments.beta1, steps))
-        negative_step = writable(np.negative(step_size).astype(dtype))
-        correction2_sqrt = writable(((1 - powers(moments.beta2, steps)) ** 0.5).astype(dtype))
-        decay_factor = (
-            writable((1 - rate * optimizer.weight_decay[:, 0][None, :]).astype(dtype)) if decoupled else no_decay
-        )
+        negative_step, correction2_sqrt, decay_factor, steps = adam_tables(optimizer, state, lr[:updates], dtype)
         compiled.torch_adam(
             *encoded,
             weights,

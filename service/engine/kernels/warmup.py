@@ -3,12 +3,13 @@
 import numpy as np
 
 from service.engine.analysis import CONVERGED_RATIO, WINDOW, Analyzer
-from service.engine.kernels import adapters, whole
-from service.engine.loop import TraceChunk
+from service.engine.kernels import adapters, sweeps, whole
+from service.engine.loop import Problem, TraceChunk
 from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import F32, F64
+from service.engine.schedules import Constant
 
 ROWS = 3
 
@@ -71,3 +72,19 @@ def run_all() -> None:
                 np.empty(9, np.int64),
                 np.empty(5, F64),
             )
+            sweep(loss, optimizer, dtype)
+
+
+def sweep(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> None:
+    """A tiny sweep through the fused kernel, keeping every row (the kernel has one specialisation per dtype), for
+    the losses whose values it computes."""
+    if sweeps.value_encoding(loss, dtype) is None:
+        return
+    dims = loss.dims
+    problem = Problem(loss, Constant(rate=np.full(1, 0.1, dtype)), optimizer, np.ones((2, dims), dtype), ROWS)
+    run = sweeps.sweeper(problem)
+    if run is None:
+        raise RuntimeError(f"no fused sweep for {type(loss).__name__} with {type(optimizer).__name__}")
+    kept = np.arange(ROWS + 1, dtype=np.int64)
+    targets = (np.empty((2, kept.size, dims), dtype), np.empty((2, kept.size), dtype), np.empty((2, kept.size), dtype))
+    run(Analyzer(loss, 2, dims, dtype, compiled=False), kept, targets, None)

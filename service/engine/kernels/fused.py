@@ -1,0 +1,587 @@
+"""The fused sweep kernel (Numba): a chunk of a sweep's steps with the loop's checks and the Analyzer's running
+values folded into the step loop, so no row of any run is written to memory unless it is kept.
+
+For each row i of the chunk (step s = start + i) and each run r, in one pass over a block of runs (their running
+values stay in the first-level cache): the loss value and the gradient (the same operations as
+`compiled.loss_values` and the step kernels), the row's finiteness (weights, loss, gradient and rate), the end of
+the run (`loop._close_chunk`: diverged at the first row that is not finite, stopped at the first finite row
+within `grad_tol`/`loss_tol`, completed at step `steps`), the Analyzer's running values for a valid row (`loss0`,
+`grad0` and the first rate at step 0; the first smallest loss; the last step whose gradient norm is above
+`CONVERGED_RATIO·grad0`; the last step where w moved; the last step and rate; the lowest and highest rate; the
+last `WINDOW` rows in a ring indexed by `step % WINDOW`), the kept trace rows (NaN past a run's end), and the
+update. Everything is a select, not a branch, so LLVM vectorises the pass over the runs; the 1-dimensional
+gradient-descent case is written out on its own, as that is the one a wide sweep spends its time in.
+
+The arithmetic is the step kernels' (`compiled`), element by element, so it is bit for bit the NumPy path's; the
+chunking differs from `iterate`'s, which no summary value depends on. Same options as `compiled` (no fastmath, no
+contraction into fused multiply-adds).
+"""
+
+from typing import Any
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from service.engine.kernels.compiled import (
+    OPTIONS,
+    POLYNOMIAL,
+    QUADRATIC,
+    _adam_element,
+    _element_gradient,
+    _row,
+    _sgd_element,
+    jit,
+    narrow,
+)
+
+GRADIENT_DESCENT, TORCH_SGD, TORCH_ADAM = 0, 1, 2
+RUNNING, COMPLETED, DIVERGED, STOPPED = 0, 1, 2, 3
+TILE = 16
+"""Kept rows held step-major per block before they are written out run-major, 16 at a time (a 64-byte line of a
+run's float32 row)."""
+BLOCK = 2048
+"""Runs per block: the passes over a block's runs are short loops over a handful of arrays each; a block's running
+values (about 100 bytes a run) stay in the second-level cache, and a longer block pays each pass's fixed cost
+(LLVM's overlap checks between the arrays) over more runs (measured: 256 runs a block cost about 15% more)."""
+
+
+def norm_1d(g: Any) -> Any:
+    """√(g²) in float64 for one float32 or float64 gradient component, as NumPy computes the norm."""
+    raise NotImplementedError("only inside compiled kernels")
+
+
+@overload(norm_1d)
+def _norm_1d(g: Any) -> Any:
+    def single(g: Any) -> Any:  # a float32's square is exact in float64, and so is the root of an exact square
+        return abs(np.float64(g))
+
+    def double(g: Any) -> Any:
+        return np.sqrt(g * g)
+
+    return single if isinstance(g, types.Float) and g.bitwidth == 32 else double
+
+
+@jit(inline="always", **OPTIONS)
+def _runs(r0: int, r1: int) -> Any:
+    """range(r0, r1) as unsigned indices: NumPy-style indexing wraps a signed index that may be negative, which
+    turns every access into a gather; an unsigned one is used as it is, and the loop vectorises."""
+    return range(np.uint64(r0), np.uint64(r1))
+
+
+@jit(inline="always", **OPTIONS)
+def _finite(v: Any) -> Any:
+    """Whether v is finite, as a comparison LLVM vectorises (inf − inf and NaN − NaN are NaN)."""
+    return v - v == 0
+
+
+@jit(inline="always", **OPTIONS)
+def _col(table: Any, r: int) -> int:
+    """The column of run r in a (rows, Q) table whose Q is 1 (shared) or the number of runs."""
+    return r if table.shape[1] > 1 else 0
+
+
+@jit(inline="always", **OPTIONS)
+def _value(kind: int, v1: Any, v2: Any, v3: Any, x: Any, r: int) -> Any:
+    """The loss at run r's weights x[r] (QUADRATIC of 1 or 2 dimensions: v1 = b, v2 = a, v3 = c as (P, D, 1);
+    POLYNOMIAL: v1 = the coefficients), as `compiled.loss_values` computes it."""
+    if kind == POLYNOMIAL:
+        pc = _row(v1, r)
+        top = v1.shape[1] - 1
+        result = v1[pc, top]
+        w = x[r, 0]
+        for k in range(top - 1, -1, -1):
+            result = result * w
+            result = result + v1[pc, k]
+        return result
+    pb, pa, pc = _row(v1, r), _row(v2, r), _row(v3, r)
+    shifted = x[r, 0] + v1[pb, 0]
+    total = shifted * shifted * v2[pa, 0] + v3[pc, 0, 0]
+    if x.shape[1] == 2:
+        shifted = x[r, 1] + v1[pb, 1]
+        total = total + (shifted * shifted * v2[pa, 1] + v3[pc, 1, 0])
+    return total
+
+
+@jit(**OPTIONS)
+def sweep_chunk(
+    optimizer: int,
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    v1: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    prev: Any,
+    lr: Any,
+    apply: Any,
+    start: int,
+    n: int,
+    steps: int,
+    grad_tol: float,
+    loss_tol: float,
+    converged_ratio: float,
+    keep_at: Any,
+    out_w: Any,
+    out_loss: Any,
+    out_lr: Any,
+    track: Any,
+    ring: Any,
+    scratch: Any,
+    sgd: Any,
+    nesterov: bool,
+    adam: Any,
+    amsgrad: bool,
+) -> None:
+    """Rows start .. start + n − 1 of every run. `x` (R, D) holds each run's weights at row `start` and is left at
+    row start + n; `prev` (R, D) the weights of the row before (at step 0: the weights themselves). `lr` (T, Q)
+    is the schedule's table (T = 1: the same every row), `apply` the rates the update uses (TF1's round trip
+    through float32), same shape. `grad_tol`, `loss_tol`: NaN for none. `keep_at` (n,): the kept trace row of
+    each row, or −1; `out_w` (R, K, D), `out_loss`, `out_lr` (R, K) the kept rows. `track`: the loop's and the
+    Analyzer's per-run arrays (`sweeps._run` lists them); `ring`: the Analyzer's window arrays, holding the row of
+    step s at s % WINDOW; `scratch`: the current row's gradient (R, D), norm, finiteness and move (R,). `sgd`,
+    `adam`: the optimizer's hyperparameter columns, per-update tables and state (`sweeps`)."""
+    runs, dims = x.shape
+    fast = (
+        optimizer == GRADIENT_DESCENT
+        and kind == QUADRATIC
+        and dims == 1
+        and p1.shape[0] == 1
+        and p2.shape[0] == 1
+        and v2.shape[0] == 1
+        and v3.shape[0] == 1
+    )
+    shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
+    plane = kind == QUADRATIC and dims == 2 and shared
+    weight1, decay2, weight2, eps = adam[3], adam[4], adam[5], adam[6]
+    plain_adam = (
+        optimizer == TORCH_ADAM
+        and not amsgrad
+        and adam[2].shape[0] == 0  # no decoupled decay
+        and adam[7].shape[0] == 0  # no L2 decay
+        and adam[1].shape[1] == 1  # one β2 for every run
+        and weight1.shape[0] == 1
+        and decay2.shape[0] == 1
+        and weight2.shape[0] == 1
+        and eps.shape[0] == 1
+        and abs(weight1[0, 0]) < 0.5  # lerp's near branch
+    )
+    grad, norm, good, moved = scratch
+    ring_w, ring_loss, ring_grad = ring
+    # 1-dimensional views (unit stride, which LLVM vectorises; an (R, 1) array's row stride is a runtime value)
+    x1, prev1, grad1 = x.reshape(x.size), prev.reshape(prev.size), grad.reshape(grad.size)
+    tile = (np.empty((TILE, BLOCK, dims), x.dtype), np.empty((TILE, BLOCK), x.dtype), np.empty((TILE, BLOCK), x.dtype))
+    tile_k = np.empty(TILE, np.int64)
+    for r0 in range(0, runs, BLOCK):
+        r1 = min(r0 + BLOCK, runs)
+        held = 0  # kept rows of this block in the tile, not yet written out
+        for i in range(n):
+            s = start + i
+            li = i if lr.shape[0] > 1 else 0
+            rates, applied = lr[li], apply[li]
+            slot = s % ring_loss.shape[0]
+            if fast:
+                _evaluate_quadratic(p1, p2, v2, v3, x1, prev1, rates, track[15], grad1, norm, good, moved, r0, r1)
+            elif plane:
+                _evaluate_plane(p1, p2, v2, v3, x, prev, rates, track[15], grad, norm, good, moved, r0, r1)
+            else:
+                _evaluate(kind, p1, p2, v1, v2, v3, x, prev, rates, track[15], scratch, r0, r1)
+            every = _observe(rates, s, steps, grad_tol, loss_tol, converged_ratio, track, ring_loss[slot],
+                             ring_grad[slot], norm, good, moved, ring_loss.shape[0], r0, r1)  # fmt: skip
+            if dims == 1:
+                _store_1d(x1, ring_w[slot].reshape(runs), track[2], every, r0, r1)
+            else:
+                _store(x, ring_w[slot], track[2], r0, r1)
+            k = keep_at[i]
+            if k >= 0:
+                if dims == 1:
+                    _hold_1d(x1, rates, track, held, tile, r0, r1)
+                else:
+                    _hold(x, rates, track, held, tile, r0, r1)
+                tile_k[held] = k
+                held += 1
+                if held == TILE:
+                    _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+                    held = 0
+            if s >= steps:
+                continue
+            if fast:
+                _update_quadratic(x1, prev1, grad1, applied, r0, r1)
+            elif plain_adam:
+                _update_adam(x, prev, grad, i, adam, r0, r1)
+            else:
+                _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
+        if held:
+            _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+
+
+@jit(inline="always", **OPTIONS)
+def _store_1d(x: Any, ring_row: Any, valid: Any, every: bool, r0: int, r1: int) -> None:
+    """The ring's row for this step: the weights of the runs whose row is valid (1 dimension; `every`: all)."""
+    if every:
+        for r in _runs(r0, r1):
+            ring_row[r] = x[r]
+        return
+    for r in _runs(r0, r1):
+        ring_row[r] = x[r] if valid[r] else ring_row[r]
+
+
+@jit(inline="always", **OPTIONS)
+def _store(x: Any, ring_row: Any, valid: Any, r0: int, r1: int) -> None:
+    """The ring's row for this step: the weights of the runs whose row is valid."""
+    for r in _runs(r0, r1):
+        for d in range(x.shape[1]):
+            ring_row[r, d] = x[r, d] if valid[r] else ring_row[r, d]
+
+
+@jit(inline="always", **OPTIONS)
+def _evaluate_quadratic(
+    p1: Any,
+    p2: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    prev: Any,
+    rates: Any,
+    row_loss: Any,
+    grad: Any,
+    norm: Any,
+    good: Any,
+    moved: Any,
+    r0: int,
+    r1: int,
+) -> None:
+    """Loss, gradient, norm, finiteness and move of one row of a shared 1-dimensional quadratic (1-D arrays)."""
+    b, twice_a, a, c = p1[0, 0], p2[0, 0], v2[0, 0], v3[0, 0, 0]
+    for r in _runs(r0, r1):
+        w = x[r]
+        shifted = w + b
+        g = shifted * twice_a
+        value = shifted * shifted * a + c
+        grad[r] = g
+        row_loss[r] = value
+        norm[r] = norm_1d(g)
+        good[r] = _finite(value) & _finite(rates[r]) & _finite(w) & _finite(g)
+        moved[r] = w - prev[r] != 0
+
+
+@jit(inline="always", **OPTIONS)
+def _evaluate_plane(
+    p1: Any,
+    p2: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    prev: Any,
+    rates: Any,
+    row_loss: Any,
+    grad: Any,
+    norm: Any,
+    good: Any,
+    moved: Any,
+    r0: int,
+    r1: int,
+) -> None:
+    """Loss, gradient, norm, finiteness and move of one row of a shared 2-dimensional quadratic: `_evaluate`'s
+    operations written out (the general loop over dimensions and parameter rows runs several times slower)."""
+    b0, b1, t0, t1 = p1[0, 0], p1[0, 1], p2[0, 0], p2[0, 1]
+    a0, a1, c0, c1 = v2[0, 0], v2[0, 1], v3[0, 0, 0], v3[0, 1, 0]
+    for r in _runs(r0, r1):
+        w0, w1 = x[r, 0], x[r, 1]
+        s0, s1 = w0 + b0, w1 + b1
+        g0, g1 = s0 * t0, s1 * t1
+        value = s0 * s0 * a0 + c0 + (s1 * s1 * a1 + c1)
+        grad[r, 0], grad[r, 1] = g0, g1
+        row_loss[r] = value
+        wide0, wide1 = np.float64(g0), np.float64(g1)
+        norm[r] = np.sqrt(wide0 * wide0 + wide1 * wide1)
+        good[r] = _finite(value) & _finite(rates[r]) & _finite(w0) & _finite(w1) & _finite(g0) & _finite(g1)
+        moved[r] = (w0 - prev[r, 0] != 0) | (w1 - prev[r, 1] != 0)
+
+
+@jit(inline="always", **OPTIONS)
+def _update_adam(x: Any, prev: Any, grad: Any, i: int, adam: Any, r0: int, r1: int) -> None:
+    """torch.Adam's update with shared hyperparameters, lerp's near branch, no decay and no amsgrad: the same
+    operations as `compiled._adam_row`."""
+    negative_step, correction2_sqrt = adam[0], adam[1]
+    w1_wide, b2, w2, epsilon = np.float64(adam[3][0, 0]), adam[4][0, 0], adam[5][0, 0], adam[6][0, 0]
+    exp_avg, exp_avg_sq = adam[8], adam[9]
+    c2 = correction2_sqrt[i, 0]
+    wide = negative_step.shape[1] > 1
+    for r in range(r0, r1):
+        value = negative_step[i, r if wide else 0]
+        for d in range(x.shape[1]):
+            w, g, m = x[r, d], grad[r, d], exp_avg[r, d]
+            prev[r, d] = w
+            m = narrow(w1_wide * np.float64(g - m) + np.float64(m), w)
+            exp_avg[r, d] = m
+            v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, d] * b2), w)
+            exp_avg_sq[r, d] = v
+            x[r, d] = w + (value * m) / (np.sqrt(v) / c2 + epsilon)
+
+
+@jit(inline="always", **OPTIONS)
+def _evaluate(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    v1: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    prev: Any,
+    rates: Any,
+    row_loss: Any,
+    scratch: Any,
+    r0: int,
+    r1: int,
+) -> None:
+    """Loss, gradient, norm, finiteness and move of one row, any covered loss of 1 or 2 dimensions."""
+    grad, norm, good, moved = scratch
+    dims = x.shape[1]
+    for r in range(r0, r1):
+        value = _value(kind, v1, v2, v3, x, r)
+        finite = _finite(value) & _finite(rates[r])
+        move = False
+        total = np.float64(0.0)
+        for d in range(dims):
+            w = x[r, d]
+            g = _element_gradient(kind, p1, p2, r, d, w)
+            grad[r, d] = g
+            wide = np.float64(g)
+            total = wide * wide if d == 0 else total + wide * wide
+            finite = finite & _finite(w) & _finite(g)
+            move = move | (w - prev[r, d] != 0)
+        row_loss[r] = value
+        norm[r] = np.sqrt(total)
+        good[r] = finite
+        moved[r] = move
+
+
+@jit(inline="always", **OPTIONS)
+def _observe(
+    rates: Any,
+    s: int,
+    steps: int,
+    grad_tol: float,
+    loss_tol: float,
+    converged_ratio: float,
+    track: Any,
+    ring_loss: Any,
+    ring_grad: Any,
+    norm: Any,
+    good: Any,
+    moved: Any,
+    window: int,
+    r0: int,
+    r1: int,
+) -> bool:
+    """The loop's end-of-run checks and the Analyzer's running values for one row, in passes of a few arrays
+    each (selects, no branches: LLVM vectorises a loop over a handful of arrays, not over twenty); `ring_loss`
+    and `ring_grad` are the ring's rows for this step. Whether every run's row was valid (no masks needed)."""
+    (outcome, diverged_at, valid, loss0, grad0, lr_first, best_loss, best_step, last_above, last_moved, last_step,
+     lr_last, lr_min, lr_max, count, row_loss) = track  # fmt: skip
+    events, idle = 0, 0
+    for r in _runs(r0, r1):
+        running = outcome[r] == RUNNING
+        valid[r] = running & good[r]
+        events += running & ~good[r]
+        idle += ~running
+    every = events == 0 and idle == 0  # every run's row is valid: no masks
+    if s == 0:
+        for r in _runs(r0, r1):
+            ok = valid[r]
+            loss0[r] = row_loss[r] if ok else loss0[r]
+            grad0[r] = norm[r] if ok else grad0[r]
+            lr_first[r] = rates[r] if ok else lr_first[r]
+    for r in _runs(r0, r1):
+        lower = valid[r] & (row_loss[r] < best_loss[r])
+        best_loss[r] = row_loss[r] if lower else best_loss[r]
+        best_step[r] = s if lower else best_step[r]
+    for r in _runs(r0, r1):
+        last_above[r] = s if valid[r] & (norm[r] > converged_ratio * grad0[r]) else last_above[r]
+    for r in _runs(r0, r1):
+        last_moved[r] = s if valid[r] & moved[r] else last_moved[r]
+    if every:
+        for r in _runs(r0, r1):
+            last_step[r] = s
+            count[r] = min(count[r] + 1, window)
+        for r in _runs(r0, r1):
+            rate = rates[r]
+            lr_last[r] = rate
+            lr_min[r] = rate if rate < lr_min[r] else lr_min[r]
+            lr_max[r] = rate if rate > lr_max[r] else lr_max[r]
+        for r in _runs(r0, r1):
+            ring_loss[r] = row_loss[r]
+            ring_grad[r] = norm[r]
+    else:
+        for r in _runs(r0, r1):
+            ok = valid[r]
+            last_step[r] = s if ok else last_step[r]
+            count[r] = min(count[r] + 1, window) if ok else count[r]
+        for r in _runs(r0, r1):
+            ok, rate = valid[r], rates[r]
+            lr_last[r] = rate if ok else lr_last[r]
+            lr_min[r] = rate if ok & (rate < lr_min[r]) else lr_min[r]
+            lr_max[r] = rate if ok & (rate > lr_max[r]) else lr_max[r]
+        for r in _runs(r0, r1):
+            ok = valid[r]
+            ring_loss[r] = row_loss[r] if ok else ring_loss[r]
+            ring_grad[r] = norm[r] if ok else ring_grad[r]
+    if grad_tol == grad_tol or loss_tol == loss_tol:  # a stop condition: is any valid row within it?
+        loss_limit = narrow(loss_tol, row_loss[r0])  # NumPy compares the loss with a Python float in its dtype
+        for r in _runs(r0, r1):
+            events += valid[r] & ((norm[r] <= grad_tol) | (row_loss[r] <= loss_limit))
+    if events == 0 and s != steps:
+        return every
+    loss_limit = narrow(loss_tol, row_loss[r0])
+    for r in range(r0, r1):  # the rows where a run ends: few, so a plain loop
+        if outcome[r] != RUNNING:
+            continue
+        if not good[r]:
+            outcome[r], diverged_at[r] = DIVERGED, s
+        elif norm[r] <= grad_tol or row_loss[r] <= loss_limit:
+            outcome[r] = STOPPED
+        elif s == steps:
+            outcome[r] = COMPLETED
+    return every
+
+
+@jit(inline="always", **OPTIONS)
+def _update_quadratic(x: Any, prev: Any, grad: Any, applied: Any, r0: int, r1: int) -> None:
+    """Plain gradient descent on 1 dimension (1-D arrays): `w ← w − g·lr`."""
+    for r in _runs(r0, r1):
+        w = x[r]
+        prev[r] = w
+        x[r] = w - grad[r] * applied[r]
+
+
+@jit(inline="always", **OPTIONS)
+def _update(
+    optimizer: int,
+    x: Any,
+    prev: Any,
+    applied: Any,
+    i: int,
+    scratch: Any,
+    sgd: Any,
+    nesterov: bool,
+    adam: Any,
+    amsgrad: bool,
+    r0: int,
+    r1: int,
+) -> None:
+    """One update of runs r0..r1 − 1 by any covered optimizer, element by element as the step kernels do."""
+    grad = scratch[0]
+    momentum, keep, weight_decay, buf, started = sgd
+    (negative_step, correction2_sqrt, decay_factor, weight1, decay2, weight2, eps, l2, exp_avg, exp_avg_sq,
+     max_exp_avg_sq) = adam  # fmt: skip
+    dims = x.shape[1]
+    for r in range(r0, r1):
+        for d in range(dims):
+            prev[r, d] = x[r, d]
+        if optimizer == GRADIENT_DESCENT:
+            step_rate = applied[r]
+            for d in range(dims):
+                x[r, d] = x[r, d] - grad[r, d] * step_rate
+        elif optimizer == TORCH_SGD:
+            mu, kept = momentum[_row(momentum, r), 0], keep[_row(keep, r), 0]
+            decays = weight_decay.shape[0] > 0
+            wd = weight_decay[_row(weight_decay, r), 0] if decays else mu
+            negative_rate = -applied[r]
+            for d in range(dims):
+                x[r, d], buf[r, d] = _sgd_element(
+                    x[r, d], grad[r, d], buf[r, d], started[r, 0], mu, kept, wd, decays, nesterov, negative_rate
+                )
+            if mu != 0:
+                started[r, 0] = True
+        else:
+            w1 = weight1[_row(weight1, r), 0]
+            near = abs(w1) < 0.5
+            w1_wide, far1 = np.float64(w1), np.float64(narrow(1 - w1, w1))
+            b2, w2, epsilon = decay2[_row(decay2, r), 0], weight2[_row(weight2, r), 0], eps[_row(eps, r), 0]
+            decays = l2.shape[0] > 0
+            decay = l2[_row(l2, r), 0] if decays else w1
+            decoupled = decay_factor.shape[0] > 0
+            factor = decay_factor[i, _col(decay_factor, r)] if decoupled else w1
+            c2, step_value = correction2_sqrt[i, _col(correction2_sqrt, r)], negative_step[i, _col(negative_step, r)]
+            for d in range(dims):
+                x[r, d], exp_avg[r, d], exp_avg_sq[r, d], max_exp_avg_sq[r, d] = _adam_element(
+                    x[r, d],
+                    grad[r, d],
+                    exp_avg[r, d],
+                    exp_avg_sq[r, d],
+                    max_exp_avg_sq[r, d],
+                    near,
+                    w1_wide,
+                    far1,
+                    b2,
+                    w2,
+                    epsilon,
+                    c2,
+                    step_value,
+                    factor,
+                    decoupled,
+                    decay,
+                    decays,
+                    amsgrad,
+                )
+
+
+@jit(inline="always", **OPTIONS)
+def _hold_1d(x: Any, rates: Any, track: Any, t: int, tile: Any, r0: int, r1: int) -> None:
+    """`_hold` for 1 dimension, `x` as a 1-D array (unit stride: vectorised)."""
+    tile_w, tile_loss, tile_lr = tile
+    valid, row_loss = track[2], track[15]
+    nan = narrow(np.nan, row_loss[r0])
+    start = np.uint64(r0)
+    for j in _runs(0, r1 - r0):
+        r = start + j
+        ok = valid[r]
+        tile_w[t, j, 0] = x[r] if ok else nan
+        tile_loss[t, j] = row_loss[r] if ok else nan
+        tile_lr[t, j] = rates[r] if ok else nan
+
+
+@jit(inline="always", **OPTIONS)
+def _hold(x: Any, rates: Any, track: Any, t: int, tile: Any, r0: int, r1: int) -> None:
+    """Row t of the tile (step-major, contiguous over the block's runs): this row's weights, loss and rate of runs
+    r0..r1 − 1, NaN where the row is not valid (the run ended before it)."""
+    tile_w, tile_loss, tile_lr = tile
+    valid, row_loss = track[2], track[15]
+    nan = narrow(np.nan, row_loss[r0])
+    start = np.uint64(r0)
+    for j in _runs(0, r1 - r0):
+        r = start + j
+        ok = valid[r]
+        for d in range(x.shape[1]):
+            tile_w[t, j, d] = x[r, d] if ok else nan
+        tile_loss[t, j] = row_loss[r] if ok else nan
+        tile_lr[t, j] = rates[r] if ok else nan
+
+
+@jit(inline="always", **OPTIONS)
+def _flush(tile: Any, tile_k: Any, held: int, out_w: Any, out_loss: Any, out_lr: Any, r0: int, r1: int) -> None:
+    """The tile's `held` rows into the run-major results, run by run: each run's kept rows are consecutive there,
+    so a run's stores fill whole cache lines (a store per run per row, straight from the step loop, would scatter
+    over every run's row of the result)."""
+    tile_w, tile_loss, tile_lr = tile
+    start, first = np.uint64(r0), np.uint64(tile_k[0])
+    if tile_k[held - 1] - tile_k[0] == held - 1 and tile_w.shape[2] == 1:  # consecutive rows (a full trace)
+        for j in _runs(0, r1 - r0):
+            r = start + j
+            for t in _runs(0, held):
+                out_w[r, first + t, 0] = tile_w[t, j, 0]
+                out_loss[r, first + t] = tile_loss[t, j]
+                out_lr[r, first + t] = tile_lr[t, j]
+        return
+    for j in _runs(0, r1 - r0):
+        r = start + j
+        for t in _runs(0, held):
+            k = np.uint64(tile_k[t])
+            for d in range(tile_w.shape[2]):
+                out_w[r, k, d] = tile_w[t, j, d]
+            out_loss[r, k] = tile_loss[t, j]
+            out_lr[r, k] = tile_lr[t, j]
