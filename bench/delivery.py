@@ -1,11 +1,14 @@
 """Delivery of big traces: CSV against JSON, per-row SSE's first event and throughput, the torch cosine schedule.
 
-`python -m bench.delivery` times, medians over interleaved repeats (each repeat runs every case once, in turn, so
-that a load change on the shared machine hits all cases alike; garbage collection off while timing):
-- `csv` / `csv.row_by_row` / `json` of two real runs' traces, encoded as `GET /v1/runs/{id}` answers them: the
-  CSV pieces of `csv_pieces` joined (what the streamed answer sends), the row-by-row encoder it replaced
-  (`astype(str)` per column, `csv.writer` per row; `--no-row-by-row` skips it), and `json_bytes` of the run's
-  `trace` document. The runs: 1,000,000 steps of the course loss at rate 1e-7 (float32, never settles: every row
+`python -m bench.delivery [--only formats sse cosine]` times, medians over interleaved repeats (each repeat runs
+every case once, in turn, so that a load change on the shared machine hits all cases alike; garbage collection off
+while timing):
+- `csv` / `csv.numpy` / `csv.row_by_row` / `json` of two real runs' traces, encoded as `GET /v1/runs/{id}`
+  answers them: the CSV pieces of `csv_pieces` joined (what the streamed answer sends) by the compiled writer
+  (`service.csv_kernel`, loaded first) and by the NumPy writer (`service.numbers_text`: what served before it, and
+  serves until it is loaded), the row-by-row encoder they replaced (`astype(str)` per column, `csv.writer` per row;
+  `--no-row-by-row` skips it), and `json_bytes` of the run's `trace` document. All CSVs are checked equal byte for
+  byte before timing. The runs: 1,000,000 steps of the course loss at rate 1e-7 (float32, never settles: every row
   differs) and a 2-D `torch.Adam` run of 200,000 steps in float64 with its optimizer state recorded.
 - per-row SSE of the 1,000,000-row run from a SQLite store, as `GET /v1/runs/{id}/events` streams it
   (`run_events` read from the store, framed by `service.api.sse.encoded`): the time to the first `step` bytes
@@ -35,6 +38,7 @@ import numpy.typing as npt
 from bench.report import publish
 from bench.sweep import machine
 from bench.trace_formats import run_trace
+from service import csv_kernel
 from service.api.sse import encoded
 from service.clock import now
 from service.documents import trace_document
@@ -50,6 +54,7 @@ from service.store.base import RunRecord, Status
 from service.store.sqlite import SQLiteStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "delivery.json"
+PARTS = ["formats", "sse", "cosine"]
 CRAWL = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 1e-7}
 ADAM = {
     "loss": {"kind": "quadratic", "a": [1, 10], "b": [1, -2], "c": 0},
@@ -97,9 +102,10 @@ def json_of(trace: Trace, scalar: bool) -> bytes:
     return json_bytes(trace_document(trace, scalar))
 
 
-def served_csv(trace: Trace, scalar: bool) -> bytes:
-    """The CSV answer's pieces, joined."""
-    return b"".join(piece() for piece in csv_pieces(trace, scalar))
+def served_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled") -> bytes:
+    """The CSV answer's pieces, joined, by the compiled writer or (`numpy`) the NumPy one."""
+    with csv_kernel.use(writer):
+        return b"".join(piece() for piece in csv_pieces(trace, scalar))
 
 
 def recursion(lr: npt.NDArray[Any], t_max: int, eta_min: npt.NDArray[Any], steps: npt.NDArray[Any]) -> object:
@@ -116,11 +122,14 @@ def formats(repeats: int, row_by_row: bool) -> dict[str, Any]:
     for table, spec, steps in (("crawl_1000000_f32", CRAWL, 1_000_000), ("adam_f64_state_200000", ADAM, 200_000)):
         trace, scalar = run_trace(spec, steps)
         served = served_csv(trace, scalar)
+        if served != served_csv(trace, scalar, "numpy"):
+            raise SystemExit(f"{table}: the compiled CSV differs from the NumPy CSV")
         if row_by_row and served.decode() != row_by_row_csv(trace, scalar):
             raise SystemExit(f"{table}: the CSV differs from the row-by-row CSV")
         cases: dict[str, Callable[[], object]] = {
             "json": partial(json_of, trace, scalar),
             "csv": partial(served_csv, trace, scalar),
+            "csv.numpy": partial(served_csv, trace, scalar, "numpy"),
         }
         if row_by_row:
             cases["csv.row_by_row"] = partial(row_by_row_csv, trace, scalar)
@@ -132,6 +141,7 @@ def formats(repeats: int, row_by_row: bool) -> dict[str, Any]:
             "median_ms": medians,
             "samples_ms": samples,
             "csv / json": medians["csv"] / medians["json"],
+            "csv.numpy / json": medians["csv.numpy"] / medians["json"],
         }
         if row_by_row:
             out[table]["row_by_row / csv"] = medians["csv.row_by_row"] / medians["csv"]
@@ -212,17 +222,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved timed rounds (default 5)")
     parser.add_argument("--no-row-by-row", action="store_true", help="skip the old row-by-row CSV (4+ s a round)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="the parts to run (default all)")
     args = parser.parse_args(argv)
-    document = {
+    document: dict[str, Any] = {
         "benchmark": "delivery",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(None, None),
         "repeats": args.repeats,
-        "formats": formats(args.repeats, not args.no_row_by_row),
-        "sse": sse(args.repeats),
-        "cosine": cosine(args.repeats),
     }
-    lines = [f"{table}: csv / json {f['csv / json']:.2f}" for table, f in document["formats"].items()]
+    if "formats" in args.only:
+        document["formats"] = formats(args.repeats, not args.no_row_by_row)
+    if "sse" in args.only:
+        document["sse"] = sse(args.repeats)
+    if "cosine" in args.only:
+        document["cosine"] = cosine(args.repeats)
+    lines = [
+        f"{table}: csv / json {f['csv / json']:.2f} (NumPy writer {f['csv.numpy / json']:.2f})"
+        for table, f in document.get("formats", {}).items()
+    ]
     publish("\n".join(lines), document, args.output)
 
 
