@@ -50,6 +50,11 @@ def _compiled(*signatures: Any) -> Callable[[Function], Function]:
     return jit(list(signatures), **OPTIONS)
 
 
+def _inlined(function: Function) -> Function:
+    """A helper compiled into each kernel that calls it (Numba inlines it before typing: no call per token)."""
+    return jit(inline="always", **OPTIONS)(function)
+
+
 @lowered
 def _load_word(typing: Any, array: Any, at: Any) -> Any:
     """The 8 bytes array[at:at + 8] as one little-endian uint64 (an unaligned load; no bounds check)."""
@@ -75,7 +80,7 @@ def _store_word(typing: Any, array: Any, at: Any, word: Any) -> Any:
     return types.void(array, types.int64, types.uint64), generate
 
 
-@_compiled(types.uint64(TEXT, types.int64))
+@_inlined
 def _word(text: Any, at: int) -> Any:
     """text[at:at + 8] as a little-endian uint64, zero bytes past the text's end."""
     if at + WORD <= text.size:
@@ -86,14 +91,14 @@ def _word(text: Any, at: int) -> Any:
     return word
 
 
-@_compiled(types.uint64(types.uint64))
+@_inlined
 def _closes(word: Any) -> Any:
     """The bytes of `word` that are `]`, flagged by their high bit (as `_delimiters`)."""
     closes = word ^ CLOSES
     return (closes - ONES) & ~closes & HIGHS
 
 
-@_compiled(types.uint64(types.uint64))
+@_inlined
 def _delimiters(word: Any) -> Any:
     """The bytes of `word` that are a comma or `]`, flagged by their high bit; the lowest flagged byte is exact (a
     byte equal to the delimiter is a zero byte of word ^ delimiters; a borrow can only flag bytes above it)."""
@@ -101,13 +106,13 @@ def _delimiters(word: Any) -> Any:
     return ((commas - ONES) & ~commas & HIGHS) | ((closes - ONES) & ~closes & HIGHS)
 
 
-@_compiled(types.int64(types.uint64))
+@_inlined
 def _first_flagged(hits: Any) -> int:
     """The index of the lowest byte of `hits` with its high bit set (`hits` is not zero)."""
     return int(trailing_zeros(hits) >> BYTE_BITS)
 
 
-@_compiled(types.int64(TEXT, types.int64))
+@_inlined
 def _token_end(text: Any, at: int) -> int:
     """Where the token starting at text[at] ends: the first comma or `]` from there, found 8 bytes at a time."""
     while True:
@@ -218,8 +223,9 @@ def write_lines(text: Any, repeat: Any, kinds: Any, out: Any) -> int:
         for c in range(columns):
             start = cursor[c]
             kind = kinds[c, i]
-            if kind == COPY:  # 8 bytes at a time, up to the delimiter: the bytes past the token are overwritten next
-                end = start
+            if kind <= SCIENTIFIC:  # COPY or SCIENTIFIC: the token is read and copied
+                first = at
+                end = start  # 8 bytes at a time, up to the delimiter: the bytes past the token are overwritten next
                 while True:
                     word = _word(text, end)
                     _store_word(out, at, word)
@@ -231,14 +237,15 @@ def write_lines(text: Any, repeat: Any, kinds: Any, out: Any) -> int:
                         break
                     end += WORD
                     at += WORD
-                cursor[c] = start if repeat[c] else end + 1
-                out[at] = COMMA if c + 1 < columns else NEWLINE
-                at += 1
-                continue
-            end = _token_end(text, start)
-            if kind == SCIENTIFIC:
-                at = _scientific(text, start, end, out, at)
+                if kind == SCIENTIFIC:
+                    if text[end - 3] == E:  # orjson's `1.5e-7`: NumPy writes two exponent digits, `1.5e-07`
+                        out[at - 1] = ZERO
+                        out[at] = text[end - 1]
+                        at += 1
+                    elif not (text[end - 4] == E or (end - 5 >= start and text[end - 5] == E)):  # positional
+                        at = _scientific(text, start, end, out, first)
             else:
+                end = _token_end(text, start)
                 if kind == NEG_INF:
                     out[at] = MINUS
                     at += 1
