@@ -3,13 +3,16 @@
 `python -m bench.delivery [--only formats sse cosine]` times, medians over interleaved repeats (each repeat runs
 every case once, in turn, so that a load change on the shared machine hits all cases alike; garbage collection off
 while timing):
-- `csv` / `csv.numpy` / `csv.row_by_row` / `json` of two real runs' traces, encoded as `GET /v1/runs/{id}`
-  answers them: the CSV pieces of `csv_pieces` joined (what the streamed answer sends) by the compiled writer
-  (`service.csv_kernel`, loaded first) and by the NumPy writer (`service.numbers_text`: what served before it, and
-  serves until it is loaded), the row-by-row encoder they replaced (`astype(str)` per column, `csv.writer` per row;
-  `--no-row-by-row` skips it), and `json_bytes` of the run's `trace` document. All CSVs are checked equal byte for
-  byte before timing. The runs: 1,000,000 steps of the course loss at rate 1e-7 (float32, never settles: every row
-  differs) and a 2-D `torch.Adam` run of 200,000 steps in float64 with its optimizer state recorded.
+- `csv` / `csv.numpy` / `csv.joined` / `csv.numpy.joined` / `csv.row_by_row` / `json` of two real runs' traces,
+  encoded as `GET /v1/runs/{id}` answers them: the pieces of `csv_pieces` encoded one after another, each dropped
+  once done as the streamed answer drops it once sent (`csv`, `csv.numpy`), or all of them joined into one body
+  (`.joined`), by the compiled writer (`service.csv_kernel`, loaded first) and by the NumPy writer
+  (`service.numbers_text`: what served before it, and serves until it is loaded); the row-by-row encoder they
+  replaced (`astype(str)` per column, `csv.writer` per row; `--no-row-by-row` skips it); and `json_bytes` of the
+  run's `trace` document. All CSVs are checked equal byte for byte before timing. Wall and CPU time (the process's
+  user and system time: page faults included) are both kept. The runs: 1,000,000 steps of the course loss at rate
+  1e-7 (float32, never settles: every row differs) and a 2-D `torch.Adam` run of 200,000 steps in float64 with its
+  optimizer state recorded.
 - per-row SSE of the 1,000,000-row run from a SQLite store, as `GET /v1/runs/{id}/events` streams it
   (`run_events` read from the store, framed by `service.api.sse.encoded`): the time to the first `step` bytes
   (after the `run` event: reading the trace from the store included) and the events per second of the whole
@@ -66,8 +69,11 @@ ADAM = {
 }
 
 
-def interleaved(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Milliseconds of each case in each of `repeats` rounds (one untimed round first)."""
+def interleaved(
+    cases: dict[str, Callable[[], object]], repeats: int, cpu: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Milliseconds of each case in each of `repeats` rounds (one untimed round first); the process's CPU
+    milliseconds (user and system: page faults included) of each go into `cpu` when it is given."""
     for body in cases.values():
         body()
     samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -76,9 +82,11 @@ def interleaved(cases: dict[str, Callable[[], object]], repeats: int) -> dict[st
             gc.collect()
             gc.disable()
             try:
-                start = time.perf_counter_ns()
+                start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
                 body()
                 samples[name].append((time.perf_counter_ns() - start) / 1e6)
+                if cpu is not None:
+                    cpu.setdefault(name, []).append((time.process_time_ns() - start_cpu) / 1e6)
             finally:
                 gc.enable()
     return samples
@@ -108,6 +116,13 @@ def served_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled")
         return b"".join(piece() for piece in csv_pieces(trace, scalar))
 
 
+def streamed_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled") -> int:
+    """The CSV answer's pieces encoded one after another, as the streamed answer sends them (each is dropped once
+    sent); their bytes."""
+    with csv_kernel.use(writer):
+        return sum(len(piece()) for piece in csv_pieces(trace, scalar))
+
+
 def recursion(lr: npt.NDArray[Any], t_max: int, eta_min: npt.NDArray[Any], steps: npt.NDArray[Any]) -> object:
     return CosineAnnealingLR(lr=lr, T_max=t_max, eta_min=eta_min)(steps)
 
@@ -128,24 +143,31 @@ def formats(repeats: int, row_by_row: bool) -> dict[str, Any]:
             raise SystemExit(f"{table}: the CSV differs from the row-by-row CSV")
         cases: dict[str, Callable[[], object]] = {
             "json": partial(json_of, trace, scalar),
-            "csv": partial(served_csv, trace, scalar),
-            "csv.numpy": partial(served_csv, trace, scalar, "numpy"),
+            "csv": partial(streamed_csv, trace, scalar),
+            "csv.numpy": partial(streamed_csv, trace, scalar, "numpy"),
+            "csv.joined": partial(served_csv, trace, scalar),
+            "csv.numpy.joined": partial(served_csv, trace, scalar, "numpy"),
         }
         if row_by_row:
             cases["csv.row_by_row"] = partial(row_by_row_csv, trace, scalar)
-        samples = interleaved(cases, repeats)
+        cpu: dict[str, list[float]] = {}
+        samples = interleaved(cases, repeats, cpu)
         medians = {name: statistics.median(values) for name, values in samples.items()}
+        cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
         out[table] = {
             "rows": len(trace),
             "bytes": {"csv": len(served), "json": len(json_bytes(trace_document(trace, scalar)))},
             "median_ms": medians,
             "samples_ms": samples,
-            "csv / json": medians["csv"] / medians["json"],
-            "csv.numpy / json": medians["csv.numpy"] / medians["json"],
+            "cpu_median_ms": cpu_medians,
+            "cpu_samples_ms": cpu,
         }
-        if row_by_row:
-            out[table]["row_by_row / csv"] = medians["csv.row_by_row"] / medians["csv"]
+        for name in cases:
+            if name != "json":
+                out[table][f"{name} / json"] = medians[name] / medians["json"]
+                out[table][f"{name} / json, CPU"] = cpu_medians[name] / cpu_medians["json"]
         print(f"  {table}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in medians.items()), flush=True)
+        print(f"  {table}, CPU: " + ", ".join(f"{k} {v:.1f} ms" for k, v in cpu_medians.items()), flush=True)
     return out
 
 
@@ -237,7 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     if "cosine" in args.only:
         document["cosine"] = cosine(args.repeats)
     lines = [
-        f"{table}: csv / json {f['csv / json']:.2f} (NumPy writer {f['csv.numpy / json']:.2f})"
+        f"{table}: csv / json {f['csv / json']:.2f}, CPU {f['csv / json, CPU']:.2f} (the NumPy writer "
+        f"{f['csv.numpy / json']:.2f}, CPU {f['csv.numpy / json, CPU']:.2f}); joined {f['csv.joined / json']:.2f} "
+        f"(NumPy {f['csv.numpy.joined / json']:.2f})"
         for table, f in document.get("formats", {}).items()
     ]
     publish("\n".join(lines), document, args.output)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
@@ -82,6 +83,14 @@ def test_strided_and_constant_columns() -> None:
     narrow = random_values(np.float32, 2_000, 3).reshape(1_000, 2)
     columns = [wide[:, 1], np.full(1_000, 1e-7, np.float32), np.full(1_000, np.nan), narrow[:, 1], np.full(1_000, -0.0)]
     assert csv_kernel.lines(columns) == reference(columns)
+
+
+def test_threads_writing_at_once_each_get_their_own_lines() -> None:
+    """Pieces are encoded in threads beside each other; each writes into its own buffer (kept ones are reused)."""
+    tables = [[random_values(np.float32, 20_000, seed), random_values(np.float64, 20_000, seed)] for seed in range(12)]
+    with ThreadPoolExecutor(4) as pool:
+        written = list(pool.map(csv_kernel.lines, tables * 3))
+    assert written == [reference(columns) for columns in tables] * 3
 
 
 def test_other_dtypes_are_left_to_numpy() -> None:

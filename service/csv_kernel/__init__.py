@@ -129,9 +129,37 @@ def _write(compiled: Any, columns: list[npt.NDArray[Any]]) -> bytes:
         arrays.append(values)
         size += 4 * rows  # each token's bytes are in the text; up to 3 more, and its separator
     text = orjson.dumps(arrays, option=JSON)
-    out = np.empty(len(text) + size + compiled.WORD, np.uint8)
-    written = compiled.write_lines(np.frombuffer(text, np.uint8), repeat, kinds, out)
-    return out[:written].tobytes()
+    out = _take(len(text) + size + compiled.WORD)
+    try:
+        written = compiled.write_lines(np.frombuffer(text, np.uint8), repeat, kinds, out)
+        return out[:written].tobytes()
+    finally:
+        _give(out)
+
+
+SPARE_BYTES, SPARES = 4 << 20, 4
+"""The kernel writes into buffers of SPARE_BYTES (a piece of CSV_ROWS rows needs 1 to 3 MB), of which up to SPARES
+are kept for the next pieces: a new buffer per piece would be fresh memory each time (a page fault every 4 kB cost a
+third more CPU than the writing itself in `bench.delivery`)."""
+_spares: list[npt.NDArray[np.uint8]] = []
+_spares_lock = threading.Lock()
+
+
+def _take(size: int) -> npt.NDArray[np.uint8]:
+    """A buffer of at least `size` bytes: a kept one if it is big enough, else a new one."""
+    if size > SPARE_BYTES:
+        return np.empty(size, np.uint8)
+    with _spares_lock:
+        if _spares:
+            return _spares.pop()
+    return np.empty(SPARE_BYTES, np.uint8)
+
+
+def _give(buffer: npt.NDArray[np.uint8]) -> None:
+    """Keep a buffer from `_take` for the next piece (up to SPARES of them)."""
+    with _spares_lock:
+        if buffer.size == SPARE_BYTES and len(_spares) < SPARES:
+            _spares.append(buffer)
 
 
 def _check_table() -> list[npt.NDArray[Any]]:
