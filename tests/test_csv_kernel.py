@@ -93,6 +93,18 @@ def test_threads_writing_at_once_each_get_their_own_lines() -> None:
     assert written == [reference(columns) for columns in tables] * 3
 
 
+def test_the_writer_stops_before_the_end_of_a_short_buffer() -> None:
+    from service.csv_kernel import compiled
+
+    text = np.frombuffer(b"[[1.5,2.5,3.5],[10,20,30]]", np.uint8)
+    kinds, repeat = np.zeros((2, 3), np.uint8), np.zeros(2, np.bool_)
+    roomy = np.zeros(compiled.SLACK + 64, np.uint8)
+    written = compiled.write_lines(text, repeat, kinds, roomy)
+    assert bytes(roomy[:written]) == b"1.5,10\n2.5,20\n3.5,30\n"
+    short = np.zeros(compiled.SLACK + 8, np.uint8)
+    assert compiled.write_lines(text, repeat, kinds, short) == -1
+
+
 def test_other_dtypes_are_left_to_numpy() -> None:
     assert csv_kernel.lines([np.ones(3, np.float16)]) is None
 

@@ -129,9 +129,11 @@ def _write(compiled: Any, columns: list[npt.NDArray[Any]]) -> bytes:
         arrays.append(values)
         size += 4 * rows  # each token's bytes are in the text; up to 3 more, and its separator
     text = orjson.dumps(arrays, option=JSON)
-    out = _take(len(text) + size + compiled.WORD)
+    out = _take(len(text) + size + compiled.SLACK)
     try:
         written = compiled.write_lines(np.frombuffer(text, np.uint8), repeat, kinds, out)
+        if written < 0:  # a layout longer than NumPy's can be: never seen; the NumPy writer answers
+            return numpy_lines([text_matrix(column) for column in columns])
         return out[:written].tobytes()
     finally:
         _give(out)
@@ -146,7 +148,7 @@ _spares_lock = threading.Lock()
 
 
 def _take(size: int) -> npt.NDArray[np.uint8]:
-    """A buffer of at least `size` bytes: a kept one if it is big enough, else a new one."""
+    """A buffer of at least `size` bytes: a kept one (or a new one of SPARE_BYTES) when it fits in SPARE_BYTES."""
     if size > SPARE_BYTES:
         return np.empty(size, np.uint8)
     with _spares_lock:

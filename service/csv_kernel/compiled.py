@@ -43,6 +43,9 @@ TEXT = types.Array(types.uint8, 1, "C", readonly=True)
 ONES, HIGHS = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
 COMMAS, CLOSES = ONES * np.uint64(COMMA), ONES * np.uint64(CLOSE)
 WORD, BYTE_BITS = 8, np.uint64(3)
+SLACK = 64
+"""Bytes `out` has past the room its tokens need: a token is copied 8 bytes at a time, and `write_lines` stops (-1)
+before a token could write past the end (a layout longer than expected)."""
 
 
 def _compiled(*signatures: Any) -> Callable[[Function], Function]:
@@ -209,8 +212,9 @@ def write_lines(text: Any, repeat: Any, kinds: Any, out: Any) -> int:
     `text` is orjson's JSON array of the columns' arrays (`[[1,2],[0.5,0.25]]`); tokens end at a comma or `]`. A
     column with `repeat[c]` holds one token, written on every row (a constant column). `kinds[c, i]` says how the
     token of row i is written (`classify`). `out` must be long enough: each token's bytes plus 3 and its separator,
-    and 8 bytes more (tokens are copied 8 bytes at a time)."""
+    and SLACK bytes more; -1 if it was not (nothing past its end is written)."""
     columns, rows = kinds.shape
+    limit = out.size - SLACK
     cursor = np.empty(columns, np.int64)  # where each column's next token starts
     at = 2  # after `[[`
     for c in range(columns):
@@ -252,6 +256,8 @@ def write_lines(text: Any, repeat: Any, kinds: Any, out: Any) -> int:
                 word = NAN_TEXT if kind == NAN else INF_TEXT
                 out[at], out[at + 1], out[at + 2] = word
                 at += 3
+            if at > limit:  # the next token might not fit
+                return -1
             out[at] = COMMA if c + 1 < columns else NEWLINE
             at += 1
             cursor[c] = start if repeat[c] else end + 1
