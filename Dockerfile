@@ -23,8 +23,8 @@ RUN pip install --no-cache-dir --no-index --find-links=/wheels descent==0.1.0 \
 USER 10001
 WORKDIR /home/descent
 # The compiled step kernels and CSV writer go into Numba's cache now, so a process loads them instead of compiling.
-RUN python -m service.engine.kernels --warm
-RUN python -m service.csv_kernel --warm
+RUN python -m service.engine.kernels --warm \
+    && python -m service.csv_kernel --warm
 VOLUME ["/data"]
 EXPOSE 8000
 # Slim images have no curl: Python asks /healthz.
