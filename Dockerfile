@@ -22,8 +22,9 @@ RUN pip install --no-cache-dir --no-index --find-links=/wheels descent==0.1.0 \
     && rm -rf /wheels
 USER 10001
 WORKDIR /home/descent
-# The compiled step kernels go into Numba's cache now, so a worker loads them instead of compiling them.
-RUN python -m service.engine.kernels --warm
+# The compiled step kernels and CSV writer go into Numba's cache now, so a process loads them instead of compiling.
+RUN python -m service.engine.kernels --warm \
+    && python -m service.csv_kernel --warm
 VOLUME ["/data"]
 EXPOSE 8000
 # Slim images have no curl: Python asks /healthz.

@@ -12,6 +12,7 @@ $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[pandas,plot]'
 	$(BIN)/python -m service.engine.kernels --warm  # Numba's cache, so no process compiles the kernels itself
+	$(BIN)/python -m service.csv_kernel --warm  # the CSV writer too
 	touch $(INSTALLED)
 
 # The dashboard's development tools (TypeScript, openapi-typescript), exactly as package-lock.json pins them.

@@ -1,12 +1,18 @@
 """Delivery of big traces: CSV against JSON, per-row SSE's first event and throughput, the torch cosine schedule.
 
-`python -m bench.delivery` times, medians over interleaved repeats (each repeat runs every case once, in turn, so
-that a load change on the shared machine hits all cases alike; garbage collection off while timing):
-- `csv` / `csv.row_by_row` / `json` of two real runs' traces, encoded as `GET /v1/runs/{id}` answers them: the
-  CSV pieces of `csv_pieces` joined (what the streamed answer sends), the row-by-row encoder it replaced
-  (`astype(str)` per column, `csv.writer` per row; `--no-row-by-row` skips it), and `json_bytes` of the run's
-  `trace` document. The runs: 1,000,000 steps of the course loss at rate 1e-7 (float32, never settles: every row
-  differs) and a 2-D `torch.Adam` run of 200,000 steps in float64 with its optimizer state recorded.
+`python -m bench.delivery [--only formats sse cosine]` times, medians over interleaved repeats (each repeat runs
+every case once, in turn, so that a load change on the shared machine hits all cases alike; garbage collection off
+while timing):
+- `csv` / `csv.numpy` / `csv.joined` / `csv.numpy.joined` / `csv.row_by_row` / `json` of two real runs' traces,
+  encoded as `GET /v1/runs/{id}` answers them: the pieces of `csv_pieces` encoded one after another, each dropped
+  once done as the streamed answer drops it once sent (`csv`, `csv.numpy`), or all of them joined into one body
+  (`.joined`), by the compiled writer (`service.csv_kernel`, loaded first) and by the NumPy writer
+  (`service.numbers_text`: what served before it, and serves until it is loaded); the row-by-row encoder they
+  replaced (`astype(str)` per column, `csv.writer` per row; `--no-row-by-row` skips it); and `json_bytes` of the
+  run's `trace` document. All CSVs are checked equal byte for byte before timing. Wall and CPU time (the process's
+  user and system time: page faults included) are both kept. The runs: 1,000,000 steps of the course loss at rate
+  1e-7 (float32, never settles: every row differs) and a 2-D `torch.Adam` run of 200,000 steps in float64 with its
+  optimizer state recorded.
 - per-row SSE of the 1,000,000-row run from a SQLite store, as `GET /v1/runs/{id}/events` streams it
   (`run_events` read from the store, framed by `service.api.sse.encoded`): the time to the first `step` bytes
   (after the `run` event: reading the trace from the store included) and the events per second of the whole
@@ -35,6 +41,7 @@ import numpy.typing as npt
 from bench.report import publish
 from bench.sweep import machine
 from bench.trace_formats import run_trace
+from service import csv_kernel
 from service.api.sse import encoded
 from service.clock import now
 from service.documents import trace_document
@@ -50,6 +57,7 @@ from service.store.base import RunRecord, Status
 from service.store.sqlite import SQLiteStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "delivery.json"
+PARTS = ["formats", "sse", "cosine"]
 CRAWL = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 1e-7}
 ADAM = {
     "loss": {"kind": "quadratic", "a": [1, 10], "b": [1, -2], "c": 0},
@@ -61,8 +69,11 @@ ADAM = {
 }
 
 
-def interleaved(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Milliseconds of each case in each of `repeats` rounds (one untimed round first)."""
+def interleaved(
+    cases: dict[str, Callable[[], object]], repeats: int, cpu: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Milliseconds of each case in each of `repeats` rounds (one untimed round first); the process's CPU
+    milliseconds (user and system: page faults included) of each go into `cpu` when it is given."""
     for body in cases.values():
         body()
     samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -71,9 +82,11 @@ def interleaved(cases: dict[str, Callable[[], object]], repeats: int) -> dict[st
             gc.collect()
             gc.disable()
             try:
-                start = time.perf_counter_ns()
+                start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
                 body()
                 samples[name].append((time.perf_counter_ns() - start) / 1e6)
+                if cpu is not None:
+                    cpu.setdefault(name, []).append((time.process_time_ns() - start_cpu) / 1e6)
             finally:
                 gc.enable()
     return samples
@@ -97,9 +110,17 @@ def json_of(trace: Trace, scalar: bool) -> bytes:
     return json_bytes(trace_document(trace, scalar))
 
 
-def served_csv(trace: Trace, scalar: bool) -> bytes:
-    """The CSV answer's pieces, joined."""
-    return b"".join(piece() for piece in csv_pieces(trace, scalar))
+def served_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled") -> bytes:
+    """The CSV answer's pieces, joined, by the compiled writer or (`numpy`) the NumPy one."""
+    with csv_kernel.use(writer):
+        return b"".join(piece() for piece in csv_pieces(trace, scalar))
+
+
+def streamed_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled") -> int:
+    """The CSV answer's pieces encoded one after another, as the streamed answer sends them (each is dropped once
+    sent); their bytes."""
+    with csv_kernel.use(writer):
+        return sum(len(piece()) for piece in csv_pieces(trace, scalar))
 
 
 def recursion(lr: npt.NDArray[Any], t_max: int, eta_min: npt.NDArray[Any], steps: npt.NDArray[Any]) -> object:
@@ -116,26 +137,37 @@ def formats(repeats: int, row_by_row: bool) -> dict[str, Any]:
     for table, spec, steps in (("crawl_1000000_f32", CRAWL, 1_000_000), ("adam_f64_state_200000", ADAM, 200_000)):
         trace, scalar = run_trace(spec, steps)
         served = served_csv(trace, scalar)
+        if served != served_csv(trace, scalar, "numpy"):
+            raise SystemExit(f"{table}: the compiled CSV differs from the NumPy CSV")
         if row_by_row and served.decode() != row_by_row_csv(trace, scalar):
             raise SystemExit(f"{table}: the CSV differs from the row-by-row CSV")
         cases: dict[str, Callable[[], object]] = {
             "json": partial(json_of, trace, scalar),
-            "csv": partial(served_csv, trace, scalar),
+            "csv": partial(streamed_csv, trace, scalar),
+            "csv.numpy": partial(streamed_csv, trace, scalar, "numpy"),
+            "csv.joined": partial(served_csv, trace, scalar),
+            "csv.numpy.joined": partial(served_csv, trace, scalar, "numpy"),
         }
         if row_by_row:
             cases["csv.row_by_row"] = partial(row_by_row_csv, trace, scalar)
-        samples = interleaved(cases, repeats)
+        cpu: dict[str, list[float]] = {}
+        samples = interleaved(cases, repeats, cpu)
         medians = {name: statistics.median(values) for name, values in samples.items()}
+        cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
         out[table] = {
             "rows": len(trace),
             "bytes": {"csv": len(served), "json": len(json_bytes(trace_document(trace, scalar)))},
             "median_ms": medians,
             "samples_ms": samples,
-            "csv / json": medians["csv"] / medians["json"],
+            "cpu_median_ms": cpu_medians,
+            "cpu_samples_ms": cpu,
         }
-        if row_by_row:
-            out[table]["row_by_row / csv"] = medians["csv.row_by_row"] / medians["csv"]
+        for name in cases:
+            if name != "json":
+                out[table][f"{name} / json"] = medians[name] / medians["json"]
+                out[table][f"{name} / json, CPU"] = cpu_medians[name] / cpu_medians["json"]
         print(f"  {table}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in medians.items()), flush=True)
+        print(f"  {table}, CPU: " + ", ".join(f"{k} {v:.1f} ms" for k, v in cpu_medians.items()), flush=True)
     return out
 
 
@@ -212,17 +244,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved timed rounds (default 5)")
     parser.add_argument("--no-row-by-row", action="store_true", help="skip the old row-by-row CSV (4+ s a round)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="the parts to run (default all)")
     args = parser.parse_args(argv)
-    document = {
+    document: dict[str, Any] = {
         "benchmark": "delivery",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(None, None),
         "repeats": args.repeats,
-        "formats": formats(args.repeats, not args.no_row_by_row),
-        "sse": sse(args.repeats),
-        "cosine": cosine(args.repeats),
     }
-    lines = [f"{table}: csv / json {f['csv / json']:.2f}" for table, f in document["formats"].items()]
+    if "formats" in args.only:
+        document["formats"] = formats(args.repeats, not args.no_row_by_row)
+    if "sse" in args.only:
+        document["sse"] = sse(args.repeats)
+    if "cosine" in args.only:
+        document["cosine"] = cosine(args.repeats)
+    lines = [
+        f"{table}: csv / json {f['csv / json']:.2f}, CPU {f['csv / json, CPU']:.2f} (the NumPy writer "
+        f"{f['csv.numpy / json']:.2f}, CPU {f['csv.numpy / json, CPU']:.2f}); joined {f['csv.joined / json']:.2f} "
+        f"(NumPy {f['csv.numpy.joined / json']:.2f})"
+        for table, f in document.get("formats", {}).items()
+    ]
     publish("\n".join(lines), document, args.output)
 
 

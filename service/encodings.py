@@ -13,6 +13,7 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from service import csv_kernel
 from service.engine.sweep import grid
 from service.engine.trace import Trace
 from service.numbers_text import lines, text_matrix
@@ -47,7 +48,8 @@ def csv_text(trace: Trace, scalar: bool, header: bool = True) -> str:
 
 
 def csv_bytes(trace: Trace, scalar: bool, header: bool = True) -> bytes:
-    """`csv_text` as bytes, encoded a whole column at a time (`numbers_text`): orjson's digits in NumPy's layout."""
+    """`csv_text` as bytes from orjson's digits of each column in NumPy's layout: written by the compiled kernel
+    (`csv_kernel`) once it is loaded, by whole-matrix NumPy operations (`numbers_text`) until then."""
     columns = trace_columns(trace, scalar)
     head = b""
     if header:
@@ -56,7 +58,9 @@ def csv_bytes(trace: Trace, scalar: bool, header: bool = True) -> bytes:
         head = buffer.getvalue().encode()
     if not len(trace):
         return head
-    return head + lines([text_matrix(column) for column in columns.values()])
+    values = list(columns.values())
+    body = csv_kernel.lines(values)  # the compiled writer, once loaded
+    return head + (body if body is not None else lines([text_matrix(column) for column in values]))
 
 
 CSV_ROWS = 16_384

@@ -10,7 +10,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from service import __version__
+from service import __version__, csv_kernel
 from service.api import (
     catalog,
     code,
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        csv_kernel.warm_in_background()  # the NumPy CSV writer serves until the compiled one is loaded
         await anyio.to_thread.run_sync(partial(keys.refresh, strict=True))  # an unreadable key file stops the start
         where = location(settings.store_url, settings.store_path)
         store = await anyio.to_thread.run_sync(partial(open_store, where, migrate=True))

@@ -38,7 +38,7 @@ def text_matrix(values: npt.NDArray[Any]) -> Bytes:
         return _cut(orjson.dumps(values, option=JSON), values.size)
     if values.dtype not in POSITIONAL_BELOW:
         return _cut(",".join(values.astype(str).tolist()).join("[]").encode(), values.size)
-    if _constant(values):
+    if constant(values):
         return np.repeat(text_matrix(values[:1]), values.size, axis=0)  # a constant column (a constant rate)
     matrix = _cut(orjson.dumps(values, option=JSON), values.size)
     low, high = BOUNDS[values.dtype]
@@ -75,7 +75,7 @@ def text_matrix(values: npt.NDArray[Any]) -> Bytes:
     return matrix
 
 
-def _constant(values: npt.NDArray[Any]) -> bool:
+def constant(values: npt.NDArray[Any]) -> bool:
     """Whether every value has the same bits as the first (a few samples are checked before all of them)."""
     if values.size < 2:
         return False

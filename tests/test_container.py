@@ -128,11 +128,18 @@ def test_runtime_installed_as_the_dockerfile_does_serves(tmp_path: Path) -> None
     home.mkdir()
     settings = {name: value.replace("/home/descent", str(home)) for name, value in settings.items()}
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DESCENT_", "PYTHON", "NUMBA"))}
-    # the image's build step that fills Numba's cache with the compiled kernels, as the image's user
+    # the image's build steps that fill Numba's cache with the compiled kernels and CSV writer, as the image's user
     warm = next(arguments for word, arguments in runtime if word == "RUN" and "service.engine.kernels" in arguments)
-    assert warm.split()[:2] == ["python", "-m"]
-    subprocess.run([str(python), *warm.split()[1:]], cwd=home, env={**clean, **settings}, check=True, timeout=900)
-    assert any(Path(settings["NUMBA_CACHE_DIR"]).rglob("*.nbi")), "the warm-up cached no kernel"
+    warm_commands = [part.split() for part in warm.split("&&")]
+    assert [part[:3] for part in warm_commands] == [
+        ["python", "-m", "service.engine.kernels"],
+        ["python", "-m", "service.csv_kernel"],
+    ]
+    for part in warm_commands:
+        subprocess.run([str(python), *part[1:]], cwd=home, env={**clean, **settings}, check=True, timeout=900)
+    cached = [path.parent.name for path in Path(settings["NUMBA_CACHE_DIR"]).rglob("*.nbi")]
+    assert any(folder.startswith("kernels_") for folder in cached), "the warm-up cached no kernel"
+    assert any(folder.startswith("csv_kernel_") for folder in cached), "the warm-up cached no CSV writer"
     server = subprocess.Popen(
         [str(environment / "bin" / command[0]), *command[1:]],
         cwd=home,

@@ -1,21 +1,31 @@
 """The CSV of a trace, written a column at a time, is byte for byte the CSV the service wrote before (NumPy's `str`
 of each value through `csv.writer`, kept here as `row_by_row_csv`), for float32 and float64 traces with every kind
-of number: NaN, infinities, -0.0, subnormals, both ends of NumPy's positional range, recorded optimizer state."""
+of number: NaN, infinities, -0.0, subnormals, both ends of NumPy's positional range, recorded optimizer state; on
+both paths: the NumPy writer (`numbers_text`) and the compiled one (`csv_kernel`)."""
 
 import csv
 import io
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from service import csv_kernel
 from service.encodings import CSV_ROWS, csv_bytes, csv_pieces, csv_text, trace_columns
 from service.engine.trace import Trace
 from service.numbers_text import text_matrix
 
 DTYPES = (np.float32, np.float64)
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def csv_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test once with the NumPy CSV writer and once with the compiled one (loaded first)."""
+    with csv_kernel.use(request.param):
+        yield request.param
 
 
 def row_by_row_csv(trace: Trace, scalar: bool, header: bool = True) -> str:
@@ -67,7 +77,7 @@ def trace_of(values: np.ndarray, dims: int, state: bool) -> Trace:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("dims", "state"), [(1, False), (3, True)])
-def test_csv_is_the_row_by_row_csv(dtype: type[np.floating], dims: int, state: bool) -> None:
+def test_csv_is_the_row_by_row_csv(dtype: type[np.floating], dims: int, state: bool, csv_path: str) -> None:
     values = np.concatenate([corners(dtype), random_values(dtype, 40_000, seed=dims)])
     trace = trace_of(values, dims, state)
     assert csv_text(trace, scalar=dims == 1) == row_by_row_csv(trace, scalar=dims == 1)
@@ -80,7 +90,7 @@ def test_each_number_is_numpy_str(dtype: type[np.floating]) -> None:
     assert [bytes(row).replace(b"\0", b"").decode() for row in written] == values.astype(str).tolist()
 
 
-def test_streamed_pieces_make_the_same_csv() -> None:
+def test_streamed_pieces_make_the_same_csv(csv_path: str) -> None:
     values = random_values(np.float32, 2 * CSV_ROWS + 5, seed=4)
     trace = trace_of(values, 2, state=False)
     pieces = [piece() for piece in csv_pieces(trace, scalar=False)]
@@ -88,18 +98,18 @@ def test_streamed_pieces_make_the_same_csv() -> None:
     assert b"".join(pieces).decode() == row_by_row_csv(trace, scalar=False)
 
 
-def test_an_empty_trace_is_its_header() -> None:
+def test_an_empty_trace_is_its_header(csv_path: str) -> None:
     empty = Trace.empty(np.dtype(np.float64), 1)
     assert csv_bytes(empty, scalar=True) == row_by_row_csv(empty, scalar=True).encode() == b"step,w,loss,lr,grad\n"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.sampled_from(DTYPES).flatmap(
         lambda dtype: arrays(dtype, st.integers(1, 60), elements=st.floats(width=32 if dtype == np.float32 else 64))
     ),
     st.integers(1, 3),
 )
-def test_any_numbers_give_the_row_by_row_csv(values: np.ndarray, dims: int) -> None:
+def test_any_numbers_give_the_row_by_row_csv(csv_path: str, values: np.ndarray, dims: int) -> None:
     trace = trace_of(values, dims, state=dims == 2)
     assert csv_text(trace, scalar=dims == 1) == row_by_row_csv(trace, scalar=dims == 1)
