@@ -40,13 +40,17 @@ def is_alive(owner: str | None) -> bool:
 
 
 def recover(store: RunStore, alive: Callable[[str | None], bool] = is_alive) -> list[str]:
-    """At start: mark runs (and other jobs) whose server process on this host died as failed, at once rather than
-    when their leases run out; a run's stored rows stay as they are. Queued jobs nobody claimed stay queued (the
-    shared queue). Returns the runs' ids."""
+    """At start: mark runs (and other jobs) whose server process on this host died while computing them as failed,
+    at once rather than when their leases run out; a run's stored rows stay as they are. The ones it had claimed
+    but not started go back to the queue, like those nobody claimed. Returns the failed runs' ids."""
     for job_id, owner in store.unfinished_jobs():
-        if owner is not None and not alive(owner):
+        if owner is not None and not alive(owner) and not store.requeue(job_id, owner):
             store.finish_job(job_id, Status.FAILED, now(), error="The server stopped while this job was computing.")
-    orphans = [run_id for run_id, owner in store.unfinished() if owner is not None and not alive(owner)]
+    orphans = [
+        run_id
+        for run_id, owner in store.unfinished()
+        if owner is not None and not alive(owner) and not store.requeue(run_id, owner)
+    ]
     for run_id in orphans:
         store.finish(
             run_id,

@@ -231,6 +231,11 @@ class LeaseStore(Protocol):
         queued ones back in the queue for any replica; the ids of the failed ones."""
         ...
 
+    def requeue(self, job_id: str, owner: str) -> bool:
+        """Put back in the queue a run or job that `owner` claimed but never started (its owner died): True when it
+        was one; a running or ended one is left as it is."""
+        ...
+
 
 class RunStore(JobStore, SessionStore, ViewStore, LeaseStore, Protocol):
     def insert(self, record: RunRecord, owner: str | None = None) -> None:

@@ -271,6 +271,20 @@ class SQLStore:
                 _notify(db, job_id)
         return failed
 
+    def requeue(self, job_id: str, owner: str) -> bool:
+        with self._transaction() as db:
+            requeued = sum(
+                db.execute(
+                    update(table)
+                    .where(table.c.id == job_id, table.c.owner == owner, table.c.status == Status.QUEUED)
+                    .values(owner=None, lease_until=None)
+                ).rowcount
+                for table in (runs, jobs)
+            )
+            if requeued:
+                _notify(db, QUEUED)
+        return requeued > 0
+
     def cancel_reason(self, run_id: str) -> str | None:
         with self._read() as db:
             reason = db.execute(select(runs.c.cancel).where(runs.c.id == run_id)).scalar_one_or_none()

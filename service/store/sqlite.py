@@ -292,6 +292,16 @@ class SQLiteStore:
                 )
         return failed
 
+    def requeue(self, job_id: str, owner: str) -> bool:
+        with self._transaction() as db:
+            return any(
+                db.execute(
+                    f"UPDATE {table} SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ? AND status = ?",
+                    (job_id, owner, Status.QUEUED),
+                ).rowcount
+                for table in ("runs", "jobs")
+            )
+
     def cancel_reason(self, run_id: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT cancel FROM runs WHERE id = ?", (run_id,)).fetchone()

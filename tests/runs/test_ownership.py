@@ -83,7 +83,9 @@ def test_a_live_owner_of_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) 
     assert is_alive(identity)
 
 
-def test_recovery_fails_the_dead_owners_runs_and_jobs_and_keeps_their_rows(store: RunStore, dead_owner: str) -> None:
+def test_recovery_fails_the_dead_owners_computing_runs_and_jobs_keeps_their_rows_and_requeues_the_rest(
+    store: RunStore, dead_owner: str
+) -> None:
     document = run_document()
     rows = run_one(build_problem(document)).trace.take(np.arange(12))
     running = queue_run(store, document, dead_owner)
@@ -96,14 +98,14 @@ def test_recovery_fails_the_dead_owners_runs_and_jobs_and_keeps_their_rows(store
     computing = queue_job(store, JobKind.SWEEP, sweep, meta, steps, dead_owner)
     store.job_progress(computing, 20)
     landscape = queue_job(store, JobKind.LANDSCAPE, LANDSCAPE, owner=None)
+    claimed = queue_job(store, JobKind.LANDSCAPE, LANDSCAPE, owner=dead_owner)  # claimed, never started
 
-    assert sorted(recover(store)) == sorted([running, queued])
+    assert recover(store) == [running]
 
-    for run_id in (running, queued):
-        record = store.get(run_id)
-        assert record is not None
-        assert (record.status, record.error, record.summary) == (Status.FAILED, RUN_LOST, None)
-        assert record.finished_at is not None
+    record = store.get(running)
+    assert record is not None
+    assert (record.status, record.error, record.summary) == (Status.FAILED, RUN_LOST, None)
+    assert record.finished_at is not None
     assert_same_rows(store.trace(running), rows)
     finished = store.get(ended)
     assert finished is not None
@@ -111,9 +113,12 @@ def test_recovery_fails_the_dead_owners_runs_and_jobs_and_keeps_their_rows(store
     job = store.get_job(computing)
     assert job is not None
     assert (job.status, job.error, job.progress) == (Status.FAILED, JOB_LOST, 20)
-    # jobs nobody owns wait in the shared queue for any server process: recovery leaves them there
-    assert store.unfinished() == [(orphan, None)]
-    assert store.unfinished_jobs() == [(landscape, None)]
+    # jobs nobody owns wait in the shared queue for any server process; the dead owner's unstarted ones join them
+    assert sorted(store.unfinished()) == sorted([(queued, None), (orphan, None)])
+    assert sorted(store.unfinished_jobs()) == sorted([(landscape, None), (claimed, None)])
+    requeued = store.get(queued)
+    assert requeued is not None
+    assert (requeued.status, requeued.error) == (Status.QUEUED, None)
     assert recover(store) == []  # nothing left to recover
 
 
@@ -134,7 +139,9 @@ def test_recovery_leaves_live_owners_runs_and_jobs_alone(store: RunStore) -> Non
 def test_recovery_asks_the_given_liveness_check(store: RunStore) -> None:
     document = run_document()
     owners = {"a": queue_run(store, document, "h:1:a"), "b": queue_run(store, document, "h:2:b")}
+    store.append(owners["b"], None, status=Status.RUNNING)
     job = queue_job(store, JobKind.LANDSCAPE, LANDSCAPE, owner="h:2:b")
+    store.job_progress(job, -1)  # computing
     asked: list[str | None] = []
 
     def alive(owner: str | None) -> bool:
