@@ -62,9 +62,12 @@ function frame(now) {
   const start = performance.now();
   board.renderCards();
   stepper.refresh();
-  charts.update(board.visibleRuns());
+  // while runs stream, a frame redraws charts for about 8 ms and leaves the rest to the next frame
+  const streaming = board.runs.some((run) => !run.ended);
+  const left = charts.update(board.visibleRuns(), streaming ? 8 : Infinity);
   frameCost = performance.now() - start;
   lastFrame = performance.now();
+  if (left) scheduleFrame();
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ import uPlot from './vendor/uplot/uPlot.esm.js';
 import { withAlpha } from './colors.js';
 import { axisValues, compact, niceTicks, stepAxisValues } from './format.js';
 import { t } from './i18n.js';
-import { Envelope } from './envelope.js';
+import { Envelope, pick } from './envelope.js';
 import { chartSvg } from './export.js';
 import { roundBounds } from './landscape.js';
 
-const MAX_DRAWN = 2400; // points per series handed to uPlot
+const MAX_DRAWN = 2400; // points per series handed to uPlot (stream.worker.js buckets to the same)
 const MAX_W_DIMS = 4; // w per step: the first few dimensions of a D-dimensional run
 const DIM_DASHES = [[], [7, 4], [2, 3], [9, 3, 2, 3]];
 export const AXIS = { stroke: '#3b434d', grid: { stroke: '#e7eaee', width: 1 }, ticks: { stroke: '#cfd5dc', width: 1, size: 4 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
@@ -123,12 +123,15 @@ export function symlogThreshold(series) {
 }
 
 /**
- * The rows of a run's column as drawn: all of them up to MAX_DRAWN, else the envelope the run keeps for that column
- * (updated with the rows that arrived since the last frame, so a frame costs O(MAX_DRAWN), not O(rows)).
+ * The rows of a run's column as drawn: all of them up to MAX_DRAWN, else the column's envelope: the one the stream
+ * worker bucketed (while it covers every row the run holds), else one the run keeps here (updated with the rows
+ * that arrived since the last frame). Either way a frame costs O(MAX_DRAWN), not O(rows).
  */
 function outline(run, key, ys) {
   const xs = run.steps;
   if (xs.length <= MAX_DRAWN) return { xs, ys };
+  const streamed = run.outlines && run.outlineRows === xs.length ? run.outlines[key] : null;
+  if (streamed) return pick(streamed, xs, ys);
   if (!run.envelopes) run.envelopes = new Map();
   let envelope = run.envelopes.get(key);
   if (!envelope) run.envelopes.set(key, (envelope = new Envelope(Math.floor((MAX_DRAWN - 2) / 3))));
@@ -636,7 +639,8 @@ class CurveChart extends ChartBase {
     if (!Number.isFinite(lo)) return this.setEmpty(t('chart.waiting'));
     let span = hi - lo;
     if (!(span > 0)) span = Math.max(1, Math.abs(lo) * 0.5);
-    let [x0, x1] = this.zoom || roundBounds(lo - span * 0.12, hi + span * 0.12);
+    const live = runs.some((run) => !run.ended);
+    let [x0, x1] = this.zoom || roundBounds(lo - span * 0.12, hi + span * 0.12, live ? 2 : 3);
     if (this.zoom) [x0, x1] = this.zoom;
 
     // The curve of each loss on [x0, x1], computed by the server.
@@ -654,6 +658,14 @@ class CurveChart extends ChartBase {
         if (failure) failures.push(failure);
       }
     }
+    // While a new range's curve is on its way, the last one stays drawn (the chart is not rebuilt without it, and
+    // rebuilt again when it arrives, at every step of a live run's growing path).
+    const lossKeys = [...losses.keys()].join('|');
+    const pending = this.curves.length < losses.size && !failures.length;
+    if (pending && this.previous && this.previous.keys === lossKeys) {
+      grid = this.previous.grid;
+      this.curves = this.previous.curves;
+    } else if (!pending && grid) this.previous = { keys: lossKeys, grid, curves: this.curves };
     this.figure.dataset.curves = String(this.curves.length);
     this.figure.dataset.xRange = `${x0} ${x1}`;
     if (failures.length) notes.push(t('curve.noCurve', { reason: failures[0] }));
@@ -691,7 +703,8 @@ class CurveChart extends ChartBase {
     this.figure.dataset.yRange = this.yExtent.join(' ');
 
     const single = this.curves.length === 1;
-    const key = JSON.stringify([this.curves.map((c) => [c.color, single]), x0, x1, this.log]);
+    // the range is read by the scales on each redraw: a moving path changes the data, not the chart
+    const key = JSON.stringify([this.curves.map((c) => [c.color, single]), this.log]);
     this.render(key, () => this.options(single), [grid, ...curveData]);
   }
 
@@ -953,12 +966,20 @@ export class Charts {
     }
   }
 
-  update(runs) {
-    this.loss.update(runs);
-    this.w.update(runs);
-    this.lr.update(runs);
-    this.curve.update(runs);
-    this.state.update(runs);
-    this.contour.update(runs);
+  /**
+   * Redraws the charts, in turn, until `budget` ms have gone (at least one): while rows stream in, a frame redraws
+   * some of them and the next frame the rest, so no frame's task holds the main thread for all six. Returns true
+   * when charts are left for the next frame.
+   */
+  update(runs, budget = Infinity) {
+    const all = [this.loss, this.w, this.lr, this.curve, this.state, this.contour];
+    const start = performance.now();
+    if (!this.left || this.left.length === 0) this.left = all.slice();
+    while (this.left.length) {
+      const chart = /** @type {any} */ (this.left.shift());
+      chart.update(runs);
+      if (performance.now() - start >= budget) break;
+    }
+    return this.left.length > 0;
   }
 }
