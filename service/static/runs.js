@@ -324,6 +324,7 @@ export class Board {
     this.runs = [];
     this.cards = new Map();
     this.dirty = new Set();
+    streamWorker(this); // started with the page: the first run's rows do not wait for the worker's modules
   }
 
   /** @param {string} id */
