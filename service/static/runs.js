@@ -11,6 +11,7 @@ import { whyLine } from './why.js';
 
 /** @typedef {import('./api.js').RunSpec} RunSpec */
 /** @typedef {import('./api.js').RunInfo} RunInfo */
+/** @typedef {import('./api.js').RunDocument} RunDocument */
 /** @typedef {import('./api.js').Summary} Summary */
 /** @typedef {import('./api.js').Trace} Trace */
 /** @typedef {import('./api.js').StepEvent} StepEvent */
@@ -293,6 +294,32 @@ export class Run {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * Appends a read-back trace in slices of 65,536 rows, one task each: a million rows pushed at once would hold the
+ * main thread for about 100 ms. The outlines (over every row) come with the last slice.
+ * @param {Run} run
+ * @param {any} rows  typed columns from the stream worker
+ * @param {Record<string, Int32Array>} outlines
+ * @param {number} total
+ */
+async function appendInSlices(run, rows, outlines, total) {
+  const n = rows.step.length;
+  const slice = 65536;
+  if (rows.state || n <= slice) return run.appendTyped(rows, outlines, total);
+  for (let start = 0; start < n; start += slice) {
+    const end = Math.min(n, start + slice);
+    const part = {
+      step: rows.step.subarray(start, end),
+      loss: rows.loss.subarray(start, end),
+      lr: rows.lr.subarray(start, end),
+      w: rows.w.map((/** @type {Float64Array} */ column) => column.subarray(start, end)),
+      state: null,
+    };
+    run.appendTyped(part, end === n ? outlines : {}, end === n ? total : -1);
+    if (end < n) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
 /** A column as a Float64Array (null: NaN). */
 function toTyped(values) {
   const out = new Float64Array(values.length);
@@ -391,10 +418,10 @@ export class Board {
       if (!present.visible) this.toggle(id);
       return present;
     }
-    const doc = await api.getRun(id);
+    const { doc, rows, outlines, total } = await this.load(id);
     if (this.get(id)) return this.get(id);
     const run = this.add(doc);
-    run.appendColumns(doc.trace);
+    if (rows) await appendInSlices(run, rows, outlines, total);
     if (TERMINAL.has(doc.status)) run.finish(doc);
     else this.follow(run);
     this.touch(run, true);
@@ -418,10 +445,37 @@ export class Board {
   }
 
   /**
+   * The run document, read and parsed by the stream worker (its trace as typed columns); an ApiError if refused.
+   * @param {string} id
+   * @returns {Promise<{doc: RunDocument, rows: any, outlines: Record<string, Int32Array>, total: number}>}
+   */
+  load(id) {
+    const seq = (this.loads = (this.loads || 0) + 1);
+    if (!this.pending) this.pending = new Map();
+    const pending = this.pending;
+    return new Promise((resolve, reject) => {
+      pending.set(seq, (/** @type {any} */ answer) => {
+        if (answer.problem) reject(new ApiError(answer.status, answer.problem));
+        else resolve({ doc: answer.doc, rows: answer.rows, outlines: answer.outlines || {}, total: answer.total ?? -1 });
+      });
+      streamWorker(this).postMessage({ type: 'load', seq, url: api.jsonUrl(id), language: language() });
+    });
+  }
+
+  /**
    * A message from the stream worker about one of the runs (ignored when the run is gone or followed anew).
    * @param {any} message
    */
   streamed(message) {
+    if (message.type === 'loaded') {
+      const pending = this.pending;
+      const answer = pending && pending.get(message.seq);
+      if (pending && answer) {
+        pending.delete(message.seq);
+        answer(message);
+      }
+      return;
+    }
     const run = this.get(message.id);
     if (!run || message.gen !== run.gen || !run.source) return;
     if (message.type === 'run') {

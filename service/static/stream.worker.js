@@ -5,6 +5,8 @@
 //
 // Page → worker: {type: 'follow', id, gen, url, seed?} (seed: the rows the page holds, so the outline covers them
 //                too; gen: which of the page's follows of the run this is) · {type: 'close', id}
+//                {type: 'load', seq, url, language}: GET a run document (a reload, a shared link), parsed here
+//                → {type: 'loaded', seq, status, doc (without its trace), rows} or {type: 'loaded', seq, status, problem}
 // Worker → page, each with id and gen: {type: 'run', info} · {type: 'rows', rows, outlines, total} · {type: 'end', end}
 //                {type: 'problem', problem} (an `error` event with a body) · {type: 'closed'} (the answer was not a stream)
 
@@ -174,6 +176,66 @@ class Stream {
   }
 }
 
+/**
+ * A trace ({step, w, loss, lr, state?} columns, as GET writes it) as typed columns (NaN for null), with their buffers.
+ * @param {any} trace
+ */
+function typedColumns(trace) {
+  const n = trace.step.length;
+  const wide = n > 0 && Array.isArray(trace.w[0]);
+  const dims = wide ? trace.w[0].length : 1;
+  const step = Float64Array.from(trace.step);
+  const loss = new Float64Array(n);
+  const lr = new Float64Array(n);
+  const w = Array.from({ length: dims }, () => new Float64Array(n));
+  for (let i = 0; i < n; i++) {
+    loss[i] = value(trace.loss[i]);
+    lr[i] = value(trace.lr[i]);
+    if (wide) for (let d = 0; d < dims; d++) w[d][i] = value(trace.w[i][d]);
+    else w[0][i] = value(trace.w[i]);
+  }
+  const rows = { step, loss, lr, w, state: trace.state || null };
+  return { rows, transfer: [step.buffer, loss.buffer, lr.buffer, ...w.map((c) => c.buffer)] };
+}
+
+/** GET a run document and hand it over with its trace as typed columns (a 1M-row trace is ~50 MB of JSON). */
+async function load({ seq, url, language }) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: 'application/json', 'Accept-Language': language } });
+  } catch (err) {
+    scope.postMessage({ type: 'loaded', seq, status: 0, problem: { title: 'Network error', detail: String(err && err.message) } });
+    return;
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok || !body || typeof body !== 'object') {
+    const problem = body && typeof body === 'object' ? body : { title: response.statusText, detail: `HTTP ${response.status}` };
+    scope.postMessage({ type: 'loaded', seq, status: response.status, problem });
+    return;
+  }
+  const { trace, ...doc } = body;
+  if (!trace || !Array.isArray(trace.step)) {
+    scope.postMessage({ type: 'loaded', seq, status: response.status, doc, rows: null });
+    return;
+  }
+  const { rows, transfer } = typedColumns(trace);
+  // the long columns' outlines too, so the page draws the run without bucketing its rows itself
+  /** @type {Record<string, Int32Array>} */
+  const outlines = {};
+  const n = rows.step.length;
+  if (n > MAX_DRAWN) {
+    const columns = { loss: rows.loss, lr: rows.lr };
+    rows.w.slice(0, MAX_W_DIMS).forEach((column, d) => (columns[`w${d}`] = column));
+    for (const [key, column] of Object.entries(columns)) {
+      const envelope = new Envelope(Math.floor((MAX_DRAWN - 2) / 3));
+      envelope.update(column);
+      outlines[key] = Int32Array.from(envelope.indices());
+      transfer.push(outlines[key].buffer);
+    }
+  }
+  scope.postMessage({ type: 'loaded', seq, status: response.status, doc, rows, outlines, total: n }, transfer);
+}
+
 /** @type {Map<string, Stream>} */
 const streams = new Map();
 
@@ -182,6 +244,8 @@ scope.addEventListener('message', (/** @type {MessageEvent} */ event) => {
   if (message.type === 'follow') {
     streams.get(message.id)?.close();
     streams.set(message.id, new Stream(message.id, message.gen, message.url, message.seed));
+  } else if (message.type === 'load') {
+    load(message);
   } else if (message.type === 'close') {
     streams.get(message.id)?.close();
     streams.delete(message.id);
