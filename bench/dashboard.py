@@ -8,9 +8,16 @@ the page itself, with `performance.now()`, from the click to the first animation
 data. The actions are interleaved repeat by repeat; the baseline, measured the same way in the same run, is a
 `fetch('/healthz')` from the page (the floor any click pays for a round trip). Results go to stdout and to
 bench/results/dashboard.json.
+
+`--long-tasks N` also streams a 1M-step run N times (a formula loss at rate 1e-6, so it lasts) into a fresh page
+and reads, from Chromium's own trace, the CPU time (thread time) and wall time of every task of the page's main
+thread, beside the `longtask` entries of a PerformanceObserver (wall clock, which other processes on a loaded
+machine inflate).
 """
 
 import argparse
+import json
+import os
 import platform
 import statistics
 import tempfile
@@ -91,11 +98,83 @@ def measure(repeats: int, warmup: int) -> dict[str, list[float]]:
     return samples
 
 
+MILLION = {"loss": {"kind": "expression", "formula": "(w + 1)**2"}, "w0": 5, "schedule": 1e-6, "steps": 1_000_000}
+OBSERVE = """() => {
+  window.longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+  }).observe({ type: 'longtask' });
+}"""
+FINISHED = """(id) => {
+  const card = document.querySelector(`[data-testid=run-card][data-run-id="${id}"]`);
+  return !!card && card.dataset.status === 'finished' && card.dataset.points === '1000001';
+}"""
+
+
+def main_thread_tasks(trace: bytes) -> list[tuple[float, float]]:
+    """(CPU ms, wall ms) of each task of the renderer's main thread ("toplevel" RunTask events)."""
+    events = json.loads(trace)
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    return [
+        (e.get("tdur", 0) / 1000, e.get("dur", 0) / 1000)
+        for e in events
+        if (e.get("pid"), e.get("tid")) in main and e.get("name") == "RunTask" and e.get("ph") == "X"
+    ]
+
+
+def long_tasks(repeats: int) -> list[dict[str, Any]]:
+    """Per repeat: the longest main-thread task (CPU and wall), the main thread's CPU in all, the long tasks seen."""
+    from playwright.sync_api import sync_playwright
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        server = Server(Path(tmp) / "descent.sqlite3", DESCENT_LOG_FORMAT="text")
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--headless=new", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            for _ in range(repeats):
+                context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
+                page = context.new_page()
+                page.goto("/")
+                page.locator('[name="steps"]').wait_for()
+                page.evaluate(OBSERVE)
+                with server.client() as client:
+                    run_id = client.post("/v1/runs?wait=false", json=MILLION).json()["id"]
+                browser.start_tracing(page=page, categories=["toplevel", "disabled-by-default-devtools.timeline"])
+                page.evaluate("(id) => { window.location.hash = `#runs=${id}`; }", run_id)
+                page.wait_for_function(FINISHED, arg=run_id, timeout=300_000)
+                tasks = main_thread_tasks(browser.stop_tracing())
+                observed = page.evaluate("() => window.longTasks")
+                context.close()
+                rows.append(
+                    {
+                        "longest_cpu_ms": max(c for c, _ in tasks),
+                        "longest_wall_ms": max(w for _, w in tasks),
+                        "main_thread_cpu_ms": sum(c for c, _ in tasks),
+                        "tasks": len(tasks),
+                        "long_tasks": len(observed),
+                        "longest_long_task_ms": max(observed, default=0.0),
+                        "load_average": os.getloadavg()[0],
+                    }
+                )
+        finally:
+            browser.close()
+            server.stop()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    parser.add_argument("--long-tasks", type=int, default=0, help="also stream a 1M-step run this many times")
     args = parser.parse_args(argv)
     samples = measure(args.repeats, args.warmup)
     base = statistics.median(samples["baseline: fetch /healthz"])
@@ -112,6 +191,16 @@ def main(argv: list[str] | None = None) -> None:
         "samples_ms": samples,
         "medians_ms": {name: statistics.median(values) for name, values in samples.items()},
     }
+    if args.long_tasks:
+        rows = long_tasks(args.long_tasks)
+        document["long_tasks_1m_stream"] = rows
+        lines.append("")
+        lines.append("1M-step stream: longest main-thread task CPU / wall ms, main-thread CPU ms, long tasks (longest)")
+        for row in rows:
+            lines.append(
+                f"  {row['longest_cpu_ms']:6.1f} / {row['longest_wall_ms']:6.1f}   {row['main_thread_cpu_ms']:8.0f}"
+                f"   {row['long_tasks']:3d} ({row['longest_long_task_ms']:.0f})   load {row['load_average']:.1f}"
+            )
     publish("\n".join(lines), document, args.output)
 
 

@@ -48,7 +48,8 @@ def entry(model: type[Kind]) -> CatalogEntry:
                 schema=property_schema,
             )
         )
-    description = (model.__doc__ or "").strip().splitlines()[0]
+    # the docstring's first paragraph, whole (its first line alone can stop mid-sentence)
+    description = " ".join(line.strip() for line in (model.__doc__ or "").strip().split("\n\n")[0].splitlines())
     return CatalogEntry(kind=kind_of(model), library=model.library, description=description, parameters=parameters)
 
 

@@ -3,9 +3,10 @@
 // redraw gets expensive (long runs), so the page stays responsive while rows stream in.
 
 import { api, ApiError } from './api.js';
-import { Charts } from './charts.js';
+import { Charts, LOG_CHARTS } from './charts.js';
 import { ContourChart } from './contour.js';
 import { el } from './dom.js';
+import { download } from './export.js';
 import { RunForm } from './form.js';
 import { History } from './history.js';
 import { LANGUAGES, language, setLanguage, t, translatePage } from './i18n.js';
@@ -61,9 +62,12 @@ function frame(now) {
   const start = performance.now();
   board.renderCards();
   stepper.refresh();
-  charts.update(board.visibleRuns());
+  // while runs stream, a frame redraws charts for about 8 ms and leaves the rest to the next frame
+  const streaming = board.runs.some((run) => !run.ended);
+  const left = charts.update(board.visibleRuns(), streaming ? 8 : Infinity);
   frameCost = performance.now() - start;
   lastFrame = performance.now();
+  if (left) scheduleFrame();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -301,14 +305,16 @@ $('[data-testid="share-short"]').addEventListener('click', () => {
   saveHash();
   shareCurrent($('[data-testid="share-url"]'), $('.share-status'), { short: true });
 });
-// A log-scale box on the loss, lr and state charts (the loss chart's is in the page; the others are added here).
-for (const name of ['lr', 'state']) {
+// A log-scale box on every chart with a scale to switch (the loss chart's is in the page; the others are added
+// here); w's is an asinh ("symmetric log") scale, since w is signed.
+for (const name of LOG_CHARTS) {
+  if (name === 'loss') continue;
   const box = el('input', { type: 'checkbox', dataTestid: `${name}-log` });
-  const label = el('label', { class: 'check' }, box, ` ${t('chart.log')}`);
+  const label = el('label', { class: 'check', title: name === 'w' ? t('chart.symlogTitle') : '' }, box, ` ${t(name === 'w' ? 'chart.symlog' : 'chart.log')}`);
   const head = document.querySelector(`[data-testid="chart-${name}"] .chart-head`);
   head?.insertBefore(label, head.children[1] || null);
 }
-for (const name of ['loss', 'lr', 'state']) {
+for (const name of LOG_CHARTS) {
   $(`[data-testid="${name}-log"]`).addEventListener('change', (/** @type {any} */ event) => {
     charts.setLog(name, event.target.checked);
     scheduleFrame();
@@ -316,19 +322,25 @@ for (const name of ['loss', 'lr', 'state']) {
   });
 }
 
-// PNG export: each chart's canvas (uPlot draws its axes and labels on it too), downloaded as an image.
+// Export: PNG from each chart's canvas (uPlot draws its axes and labels on it too), and for the uPlot charts an SVG
+// rebuilt from the chart's data and scales (export.js).
 for (const figure of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('figure.chart'))) {
   const name = (figure.dataset.testid || '').replace('chart-', '');
-  const button = el('button', { type: 'button', class: 'small-button', dataTestid: `png-${name}`, text: t('chart.png'), ariaLabel: t('chart.pngAria') });
-  button.addEventListener('click', () => {
+  const png = el('button', { type: 'button', class: 'small-button', dataTestid: `png-${name}`, text: t('chart.png'), ariaLabel: t('chart.pngAria') });
+  png.addEventListener('click', () => {
     const canvas = figure.querySelector('canvas');
-    if (!canvas) return;
-    const link = el('a', { href: canvas.toDataURL('image/png'), download: `descent-${name}.png` });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    if (canvas) download(`descent-${name}.png`, canvas.toDataURL('image/png'), 'image/png');
   });
-  (figure.querySelector('.chart-actions') || figure.querySelector('.chart-head'))?.append(button);
+  const place = figure.querySelector('.chart-actions') || figure.querySelector('.chart-head');
+  place?.append(png);
+  const chart = /** @type {Record<string, any>} */ (charts)[name];
+  if (!chart || typeof chart.toSvg !== 'function') continue;
+  const svg = el('button', { type: 'button', class: 'small-button', dataTestid: `svg-${name}`, text: t('chart.svg'), ariaLabel: t('chart.svgAria') });
+  svg.addEventListener('click', () => {
+    const text = chart.toSvg(figure.querySelector('.chart-title')?.textContent || name);
+    if (text) download(`descent-${name}.svg`, text, 'image/svg+xml');
+  });
+  place?.append(svg);
 }
 
 // The rate slider: it re-runs as it moves (debounced), replacing its previous run on the charts.
@@ -399,7 +411,7 @@ async function applyHash() {
     }
     if (missing.length) showNotice(t(missing.length === 1 ? 'runs.missingOne' : 'runs.missingMany', { count: missing.length, ids: missing.join(', ') }));
     for (const id of hidden) if (board.get(id) && board.get(id).visible) board.toggle(id);
-    for (const name of ['loss', 'lr', 'state']) {
+    for (const name of LOG_CHARTS) {
       $(`[data-testid="${name}-log"]`).checked = log.includes(name);
       charts.setLog(name, log.includes(name));
     }

@@ -6,10 +6,11 @@ import uPlot from './vendor/uplot/uPlot.esm.js';
 import { withAlpha } from './colors.js';
 import { axisValues, compact, niceTicks, stepAxisValues } from './format.js';
 import { t } from './i18n.js';
-import { Envelope } from './envelope.js';
+import { Envelope, pick } from './envelope.js';
+import { chartSvg } from './export.js';
 import { roundBounds } from './landscape.js';
 
-const MAX_DRAWN = 2400; // points per series handed to uPlot
+const MAX_DRAWN = 2400; // points per series handed to uPlot (stream.worker.js buckets to the same)
 const MAX_W_DIMS = 4; // w per step: the first few dimensions of a D-dimensional run
 const DIM_DASHES = [[], [7, 4], [2, 3], [9, 3, 2, 3]];
 export const AXIS = { stroke: '#3b434d', grid: { stroke: '#e7eaee', width: 1 }, ticks: { stroke: '#cfd5dc', width: 1, size: 4 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
@@ -52,12 +53,85 @@ export function logAxis(horizontal = false) {
 const LOG_AXIS = logAxis(false);
 
 /**
- * The rows of a run's column as drawn: all of them up to MAX_DRAWN, else the envelope the run keeps for that column
- * (updated with the rows that arrived since the last frame, so a frame costs O(MAX_DRAWN), not O(rows)).
+ * The y axis of a signed quantity (w) on uPlot's asinh scale: linear within ±`linthresh`, logarithmic beyond, so
+ * w hopping 5 → -7 → 9.4 → … → -1e38 is readable on one axis. Ticks: 0 and ±whole decades from the threshold up
+ * (with 2 and 5 times each decade when there is room), spaced out when they would crowd.
+ */
+export function symlogAxis(linthresh) {
+  const label = (v) => {
+    if (v === 0) return '0';
+    const a = Math.abs(v);
+    const e = Math.floor(Math.log10(a) + 1e-9);
+    const text = a >= 1e-3 && a <= 1e4 ? String(Number(a.toPrecision(6))) : `${Number((a / 10 ** e).toPrecision(2))}e${e}`;
+    return v < 0 ? `-${text}` : text;
+  };
+  return {
+    splits: (u, _axis, min, max) => {
+      const size = u.bbox.height / uPlot.pxRatio;
+      const room = Math.max(3, Math.floor(size / 24));
+      const e0 = Math.floor(Math.log10(linthresh) + 1e-9);
+      const top = Math.max(Math.abs(min), Math.abs(max));
+      const e1 = Math.max(e0, Math.floor(Math.log10(top) + 1e-9));
+      const decades = e1 - e0 + 1;
+      const sides = (min < 0 ? 1 : 0) + (max > 0 ? 1 : 0) || 1;
+      const mults = decades * sides * 3 + 1 <= room ? [1, 2, 5] : [1];
+      const step = Math.max(1, Math.ceil((decades * sides + 1) / room));
+      const magnitudes = [];
+      for (let e = e0; e <= e1; e += step) for (const m of mults) magnitudes.push(m * 10 ** e);
+      const splits = [];
+      for (const v of magnitudes) if (-v >= min) splits.push(-v);
+      splits.reverse();
+      if (min <= 0 && max >= 0) splits.push(0);
+      for (const v of magnitudes) if (v <= max) splits.push(v);
+      return splits.length ? splits : [min, max];
+    },
+    // ticks closer than 16 px to one already kept are left unlabelled: 0 first, then the largest magnitudes
+    filter: (u, splits) => {
+      const kept = [];
+      const order = splits.map((v, i) => i).sort((i, j) => (splits[i] === 0 ? -1 : splits[j] === 0 ? 1 : Math.abs(splits[j]) - Math.abs(splits[i])));
+      const out = splits.map(() => null);
+      for (const i of order) {
+        const y = u.valToPos(splits[i], 'y');
+        if (kept.some((k) => Math.abs(k - y) < 16)) continue;
+        kept.push(y);
+        out[i] = splits[i];
+      }
+      return out;
+    },
+    values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : label(v))),
+    incrs: [1e300],
+  };
+}
+
+/**
+ * The threshold of the w chart's asinh scale: the decade of the smallest non-zero |w| drawn, but never more than
+ * twelve decades below the largest (a run converging onto 0 would otherwise spend the axis on float32's subnormals).
+ */
+export function symlogThreshold(series) {
+  let small = Infinity;
+  let large = 0;
+  for (const s of series) {
+    for (const v of s.ys) {
+      if (v === null || v === undefined || v === 0) continue;
+      const a = Math.abs(v);
+      if (a < small) small = a;
+      if (a > large) large = a;
+    }
+  }
+  if (!(large > 0)) return 1;
+  return 10 ** Math.floor(Math.log10(Math.max(small, large * 1e-12)) + 1e-9);
+}
+
+/**
+ * The rows of a run's column as drawn: all of them up to MAX_DRAWN, else the column's envelope: the one the stream
+ * worker bucketed (while it covers every row the run holds), else one the run keeps here (updated with the rows
+ * that arrived since the last frame). Either way a frame costs O(MAX_DRAWN), not O(rows).
  */
 function outline(run, key, ys) {
   const xs = run.steps;
   if (xs.length <= MAX_DRAWN) return { xs, ys };
+  const streamed = run.outlines && run.outlineRows === xs.length ? run.outlines[key] : null;
+  if (streamed) return pick(streamed, xs, ys);
   if (!run.envelopes) run.envelopes = new Map();
   let envelope = run.envelopes.get(key);
   if (!envelope) run.envelopes.set(key, (envelope = new Envelope(Math.floor((MAX_DRAWN - 2) / 3))));
@@ -135,6 +209,23 @@ class ChartBase {
     if (message) this.readout.textContent = '';
   }
 
+  /**
+   * The chart as an SVG document (export.js), or null while it has nothing drawn.
+   * @param {string} title
+   */
+  toSvg(title) {
+    if (!this.u || this.plot.hidden) return null;
+    return chartSvg(this.u, { title, marks: this.svgMarks(this.u) });
+  }
+
+  /**
+   * The chart's own marks drawn in its hooks, for the SVG (CSS pixels of the chart).
+   * @returns {import('./export.js').Mark[]}
+   */
+  svgMarks(_u) {
+    return [];
+  }
+
   /** (Re)creates the uPlot when the series changed, else only swaps the data. */
   render(key, makeOptions, data) {
     this.empty.hidden = true;
@@ -188,8 +279,8 @@ class StepChart extends ChartBase {
     }
     return list.map((s) => {
       const drawn = outline(s.run, `${this.column}${s.dim ?? ''}`, s.ys);
-      // on a log scale, values <= 0 cannot be drawn: gaps
-      if (this.log) drawn.ys = drawn.ys.map((v) => (v !== null && v > 0 ? v : null));
+      // on a log scale, values <= 0 cannot be drawn: gaps (w's asinh scale draws every sign)
+      if (this.log && this.column !== 'w') drawn.ys = drawn.ys.map((v) => (v !== null && v > 0 ? v : null));
       return { ...s, full: s.ys, ...drawn };
     });
   }
@@ -209,6 +300,8 @@ class StepChart extends ChartBase {
     // the lr axis starts at 0 (a constant rate 0.0001 is a line at 0.0001, not uPlot's band around it)
     this.plannedX = Math.max(0, ...runs.filter((run) => !run.ended && run.spec && run.spec.steps > 0).map((run) => run.spec.steps));
     this.floor = this.log ? null : this.column === 'lr' ? [0] : knownFloor(runs, this.column);
+    this.linthresh = this.log && this.column === 'w' ? symlogThreshold(series) : null;
+    this.figure.dataset.linthresh = this.linthresh === null ? '' : String(this.linthresh);
     // the why, on the lr chart: the band of constant rates that converge on the (first) run's loss, and the rate
     // that lands on the minimum in one step, as the engine's analysis of the loss gives them
     this.band = null;
@@ -224,14 +317,14 @@ class StepChart extends ChartBase {
     const note = this.figure.querySelector('.chart-note');
     if (note) {
       const hidden = this.column === 'w' ? runs.filter((r) => r.dims > MAX_W_DIMS) : [];
-      const nonPositive = this.log && runs.some((r) => r.minLoss <= 0);
+      const nonPositive = this.log && this.column !== 'w' && runs.some((r) => r.minLoss <= 0);
       note.textContent = [
         hidden.length ? t('chart.someDims', { last: MAX_W_DIMS - 1, runs: hidden.map((r) => `${r.label} (${r.dims}-D)`).join(', ') }) : '',
         nonPositive ? t('chart.logGaps') : '',
       ].join(' ').trim();
       note.hidden = !note.textContent;
     }
-    const key = JSON.stringify([this.log, this.floor, this.band, this.plannedX, series.map((s) => [s.label, s.color, s.dash])]);
+    const key = JSON.stringify([this.log, this.linthresh, this.floor, this.band, this.plannedX, series.map((s) => [s.label, s.color, s.dash])]);
     this.render(key, () => this.options(series), data);
     this.figure.dataset.drawnRows = String(data[0].length); // rows on the chart (bench.dashboard waits for the first)
   }
@@ -254,7 +347,7 @@ class StepChart extends ChartBase {
             return hi > min ? [min, hi] : [min - 1, min + 1];
           },
         },
-        y: this.log ? { distr: 3, log: 10 } : { range: (_u, min, max) => chart.yRange(min, max) },
+        y: this.linthresh !== null ? { distr: 4, log: 10, asinh: this.linthresh } : this.log ? { distr: 3, log: 10 } : { range: (_u, min, max) => chart.yRange(min, max) },
       },
       axes: [
         { ...AXIS, label: t('chart.stepAxis'), labelSize: 18, size: 32, values: stepAxisValues },
@@ -263,10 +356,10 @@ class StepChart extends ChartBase {
           label: this.yLabel,
           labelSize: 18,
           size: 58,
-          ...(this.log ? LOG_AXIS : linearAxis(false)),
+          ...(this.linthresh !== null ? symlogAxis(this.linthresh) : this.log ? LOG_AXIS : linearAxis(false)),
           values: (u, splits) => {
-            const labels = axisValues(u, splits);
-            chart.figure.dataset.yTicks = labels.join(' ');
+            const labels = this.linthresh !== null ? symlogAxis(this.linthresh).values(u, splits) : axisValues(u, splits);
+            chart.figure.dataset.yTicks = labels.filter((label) => label).join(' ');
             return labels;
           },
         },
@@ -350,6 +443,27 @@ class StepChart extends ChartBase {
     this.figure.dataset.markerLabels = JSON.stringify(boxes);
   }
 
+  svgMarks(u) {
+    const left = u.bbox.left / uPlot.pxRatio;
+    const top = u.bbox.top / uPlot.pxRatio;
+    /** @type {import('./export.js').Mark[]} */
+    const marks = [];
+    for (const m of this.markers) {
+      const x = left + u.valToPos(m.x, 'x');
+      marks.push({ kind: 'vline', x, color: m.color, dash: [5, 4] });
+      marks.push({ kind: 'text', x: x - 5, y: top + 16, text: t('chart.divergedAt', { step: m.x }), anchor: 'end' });
+    }
+    if (this.step !== null) {
+      for (const s of this.series) {
+        const i = s.run.indexOfStep(this.step);
+        const v = i < 0 ? null : s.full[i];
+        if (v === null || v === undefined || (this.log && this.column !== 'w' && !(v > 0))) continue;
+        marks.push({ kind: 'circle', x: left + u.valToPos(this.step, 'x'), y: top + u.valToPos(v, 'y'), r: 5.5, fill: s.color, stroke: '#1f2328', width: 2 });
+      }
+    }
+    return marks;
+  }
+
   /** Where (canvas pixels) the run's line is at the last finite row before step `x`, or null. */
   lineY(u, run, x) {
     const s = this.series.findIndex((series) => series.run === run);
@@ -417,7 +531,7 @@ class StepChart extends ChartBase {
       const i = s.run.indexOfStep(this.step);
       if (i < 0) continue;
       const v = s.full[i];
-      if (v === null || v === undefined || (this.log && !(v > 0))) continue;
+      if (v === null || v === undefined || (this.log && this.column !== 'w' && !(v > 0))) continue;
       const y = u.valToPos(v, 'y', true);
       ctx.fillStyle = s.color;
       ctx.strokeStyle = '#1f2328';
@@ -458,6 +572,7 @@ class CurveChart extends ChartBase {
     /** @type {(() => void) | null} called when a drag or a button changes the zoom (the URL keeps it) */
     this.onZoom = null;
     this.zoom = null; // [lo, hi] of w chosen by a drag, or null: the whole path
+    this.log = false; // loss(w) on a log axis (losses <= 0 are left out)
     this.step = null; // the highlighted step (step through), or null
     this.zoomPath = figure.querySelector('[data-testid="curve-zoom-path"]');
     this.resetButton = figure.querySelector('[data-testid="curve-zoom-reset"]');
@@ -524,7 +639,8 @@ class CurveChart extends ChartBase {
     if (!Number.isFinite(lo)) return this.setEmpty(t('chart.waiting'));
     let span = hi - lo;
     if (!(span > 0)) span = Math.max(1, Math.abs(lo) * 0.5);
-    let [x0, x1] = this.zoom || roundBounds(lo - span * 0.12, hi + span * 0.12);
+    const live = runs.some((run) => !run.ended);
+    let [x0, x1] = this.zoom || roundBounds(lo - span * 0.12, hi + span * 0.12, live ? 2 : 3);
     if (this.zoom) [x0, x1] = this.zoom;
 
     // The curve of each loss on [x0, x1], computed by the server.
@@ -542,6 +658,14 @@ class CurveChart extends ChartBase {
         if (failure) failures.push(failure);
       }
     }
+    // While a new range's curve is on its way, the last one stays drawn (the chart is not rebuilt without it, and
+    // rebuilt again when it arrives, at every step of a live run's growing path).
+    const lossKeys = [...losses.keys()].join('|');
+    const pending = this.curves.length < losses.size && !failures.length;
+    if (pending && this.previous && this.previous.keys === lossKeys) {
+      grid = this.previous.grid;
+      this.curves = this.previous.curves;
+    } else if (!pending && grid) this.previous = { keys: lossKeys, grid, curves: this.curves };
     this.figure.dataset.curves = String(this.curves.length);
     this.figure.dataset.xRange = `${x0} ${x1}`;
     if (failures.length) notes.push(t('curve.noCurve', { reason: failures[0] }));
@@ -554,23 +678,33 @@ class CurveChart extends ChartBase {
     this.setNote(note, notes);
     if (!grid) grid = Array.from({ length: resolution }, (_, i) => x0 + ((x1 - x0) * i) / (resolution - 1));
 
-    const curveData = this.curves.map((c) => c.ys);
+    // on a log axis a loss <= 0 (the minimum of (w+1)^2 itself) cannot be drawn: a gap
+    const drawable = (y) => y !== null && y !== undefined && (!this.log || y > 0);
+    const curveData = this.curves.map((c) => (this.log ? c.ys.map((y) => (drawable(y) ? y : null)) : c.ys));
     let ylo = Infinity;
     let yhi = -Infinity;
-    for (const ys of curveData) for (const y of ys) if (y !== null) ((ylo = Math.min(ylo, y)), (yhi = Math.max(yhi, y)));
+    for (const ys of curveData) for (const y of ys) if (drawable(y)) ((ylo = Math.min(ylo, y)), (yhi = Math.max(yhi, y)));
     for (const p of this.paths) {
       for (let i = 0; i < p.ws.length; i++) {
         const l = p.ls[i];
-        if (l !== null && p.ws[i] !== null && p.ws[i] >= x0 && p.ws[i] <= x1) ((ylo = Math.min(ylo, l)), (yhi = Math.max(yhi, l)));
+        if (drawable(l) && p.ws[i] !== null && p.ws[i] >= x0 && p.ws[i] <= x1) ((ylo = Math.min(ylo, l)), (yhi = Math.max(yhi, l)));
       }
     }
-    if (!Number.isFinite(ylo)) ((ylo = 0), (yhi = 1));
-    const pad = (yhi - ylo) * 0.06 || Math.max(1e-9, Math.abs(yhi) * 0.1) || 1;
-    this.yExtent = [ylo - pad, yhi + pad];
+    if (this.log) {
+      if (!Number.isFinite(ylo)) ((ylo = 0.1), (yhi = 10));
+      const ratio = yhi > ylo ? (yhi / ylo) ** 0.06 : 2;
+      this.yExtent = [ylo / ratio, yhi * ratio];
+    } else {
+      if (!Number.isFinite(ylo)) ((ylo = 0), (yhi = 1));
+      const pad = (yhi - ylo) * 0.06 || Math.max(1e-9, Math.abs(yhi) * 0.1) || 1;
+      this.yExtent = [ylo - pad, yhi + pad];
+    }
     this.xExtent = [x0, x1];
+    this.figure.dataset.yRange = this.yExtent.join(' ');
 
     const single = this.curves.length === 1;
-    const key = JSON.stringify([this.curves.map((c) => [c.color, single]), x0, x1]);
+    // the range is read by the scales on each redraw: a moving path changes the data, not the chart
+    const key = JSON.stringify([this.curves.map((c) => [c.color, single]), this.log]);
     this.render(key, () => this.options(single), [grid, ...curveData]);
   }
 
@@ -588,10 +722,10 @@ class CurveChart extends ChartBase {
         points: { show: false },
         bind: { dblclick: () => () => (chart.setZoom(null), null) },
       },
-      scales: { x: { time: false, range: () => chart.xExtent }, y: { range: () => chart.yExtent } },
+      scales: { x: { time: false, range: () => chart.xExtent }, y: this.log ? { distr: 3, log: 10, range: () => chart.yExtent } : { range: () => chart.yExtent } },
       axes: [
         { ...AXIS, label: 'w', labelSize: 18, size: 32, values: axisValues, ...linearAxis(true) },
-        { ...AXIS, label: 'loss(w)', labelSize: 18, size: 58, values: axisValues, ...linearAxis(false) },
+        { ...AXIS, label: 'loss(w)', labelSize: 18, size: 58, ...(this.log ? LOG_AXIS : { values: axisValues, ...linearAxis(false) }) },
       ],
       series: [
         { label: 'w' },
@@ -634,7 +768,7 @@ class CurveChart extends ChartBase {
       const { run, ws, ls } = p;
       const pts = [];
       for (let i = 0; i < ws.length; i++) {
-        if (ws[i] === null || ls[i] === null) continue;
+        if (ws[i] === null || ls[i] === null || (this.log && !(ls[i] > 0))) continue;
         pts.push([u.valToPos(ws[i], 'x', true), u.valToPos(ls[i], 'y', true)]);
       }
       if (!pts.length) continue;
@@ -677,7 +811,7 @@ class CurveChart extends ChartBase {
       ctx.fillText('w₀', fx + (ctx.textAlign === 'right' ? -10 : 10) * px, fy - 6 * px);
     }
     for (const c of this.curves) {
-      if (!c.minimum) continue;
+      if (!c.minimum || (this.log && !(c.minimum.loss > 0))) continue;
       const mx = u.valToPos(c.minimum.w, 'x', true);
       const my = u.valToPos(c.minimum.loss, 'y', true);
       ctx.strokeStyle = '#3b434d';
@@ -690,6 +824,36 @@ class CurveChart extends ChartBase {
     ctx.restore();
   }
 
+  svgMarks(u) {
+    const left = u.bbox.left / uPlot.pxRatio;
+    const top = u.bbox.top / uPlot.pxRatio;
+    const at = (w, l) => /** @type {[number, number]} */ ([left + u.valToPos(w, 'x'), top + u.valToPos(l, 'y')]);
+    /** @type {import('./export.js').Mark[]} */
+    const marks = [];
+    for (const { run, ws, ls } of this.paths) {
+      /** @type {[number, number][]} */
+      const pts = [];
+      for (let i = 0; i < ws.length; i++) {
+        if (ws[i] === null || ls[i] === null || (this.log && !(ls[i] > 0))) continue;
+        pts.push(at(ws[i], ls[i]));
+      }
+      if (!pts.length) continue;
+      marks.push({ kind: 'circle', x: pts[0][0], y: pts[0][1], r: 8, stroke: withAlpha(run.color, 0.6) });
+      marks.push({ kind: 'path', points: pts, color: run.color, opacity: 0.85, dash: run.dash });
+      if (pts.length <= 250) for (const [x, y] of pts) marks.push({ kind: 'circle', x, y, r: 3, fill: '#ffffff', stroke: run.color });
+      const [lx, ly] = pts[pts.length - 1];
+      marks.push({ kind: 'circle', x: lx, y: ly, r: 4.5, fill: run.color });
+      marks.push({ kind: 'text', x: pts[0][0] + 10, y: pts[0][1] - 6, text: 'w₀' });
+    }
+    for (const c of this.curves) {
+      if (!c.minimum || (this.log && !(c.minimum.loss > 0))) continue;
+      const [mx, my] = at(c.minimum.w, c.minimum.loss);
+      marks.push({ kind: 'path', points: [[mx - 5, my - 5], [mx + 5, my + 5]], color: '#3b434d' });
+      marks.push({ kind: 'path', points: [[mx - 5, my + 5], [mx + 5, my - 5]], color: '#3b434d' });
+    }
+    return marks;
+  }
+
   /** The highlighted step's iterate (step through): a large ring with a cross-hair. */
   drawCurrent(u, run) {
     if (this.step === null) return;
@@ -697,7 +861,7 @@ class CurveChart extends ChartBase {
     if (i < 0) return;
     const w = run.w[0][i];
     const l = run.loss[i];
-    if (w === null || l === null) return;
+    if (w === null || l === null || (this.log && !(l > 0))) return;
     const px = uPlot.pxRatio;
     const { ctx } = u;
     const x = u.valToPos(w, 'x', true);
@@ -764,6 +928,9 @@ function analysisMinimum(run) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The charts with a log-scale box, as the URL names them (`log=loss,w,curve`). */
+export const LOG_CHARTS = ['loss', 'w', 'lr', 'state', 'curve'];
+
 export class Charts {
   constructor(root, contour, landscapes) {
     const hint = t('chart.hint');
@@ -775,15 +942,20 @@ export class Charts {
     this.contour = contour;
   }
 
-  /** Log scale on the step chart `name` (loss, lr or state; w crosses 0, and stays linear). */
+  /** The charts that have a log scale, by name (w's is an asinh scale: w is signed). */
+  scaled() {
+    return { loss: this.loss, w: this.w, lr: this.lr, state: this.state, curve: this.curve };
+  }
+
+  /** Log scale on the chart `name` (one of LOG_CHARTS). */
   setLog(name, on) {
-    const chart = { loss: this.loss, lr: this.lr, state: this.state }[name];
+    const chart = this.scaled()[name];
     if (chart) chart.log = on;
   }
 
-  /** The step charts on a log scale, by name. */
+  /** The charts on a log scale, by name. */
   logged() {
-    return ['loss', 'lr', 'state'].filter((name) => ({ loss: this.loss, lr: this.lr, state: this.state })[name].log);
+    return LOG_CHARTS.filter((name) => this.scaled()[name].log);
   }
 
   /** The step highlighted on every chart (step through), or null. */
@@ -794,12 +966,20 @@ export class Charts {
     }
   }
 
-  update(runs) {
-    this.loss.update(runs);
-    this.w.update(runs);
-    this.lr.update(runs);
-    this.curve.update(runs);
-    this.state.update(runs);
-    this.contour.update(runs);
+  /**
+   * Redraws the charts, in turn, until `budget` ms have gone (at least one): while rows stream in, a frame redraws
+   * some of them and the next frame the rest, so no frame's task holds the main thread for all six. Returns true
+   * when charts are left for the next frame.
+   */
+  update(runs, budget = Infinity) {
+    const all = [this.loss, this.w, this.lr, this.curve, this.state, this.contour];
+    const start = performance.now();
+    if (!this.left || this.left.length === 0) this.left = all.slice();
+    while (this.left.length) {
+      const chart = /** @type {any} */ (this.left.shift());
+      chart.update(runs);
+      if (performance.now() - start >= budget) break;
+    }
+    return this.left.length > 0;
   }
 }

@@ -1,6 +1,8 @@
 // The run as code: a panel with one tab per library (TF1, Keras, PyTorch, Optax) showing the program that
 // GET /v1/runs/{id}/code?library=... writes, with a copy button. Opened from a run card's "Code" button.
 import { el } from './dom.js';
+import { t } from './i18n.js';
+import { problemText } from './problems.js';
 
 export const CODE_LIBRARIES = [
   ['tf1', 'TF1'],
@@ -19,12 +21,12 @@ async function fetchCode(id, library) {
   try {
     response = await fetch(codeUrl(id, library), { headers: { Accept: 'text/x-python, application/problem+json' } });
   } catch (err) {
-    throw new Error(`The server did not answer (${err.message}).`);
+    throw new Error(t('code.noAnswer', { reason: err.message }));
   }
   if (response.ok) return response.text();
   const problem = await response.json().catch(() => ({}));
   const first = Array.isArray(problem.errors) && problem.errors[0];
-  throw new Error((first && first.msg) || problem.detail || `HTTP ${response.status}`);
+  throw new Error(first && first.msg ? problemText(first.loc || [], first.msg) : problem.detail || `HTTP ${response.status}`);
 }
 
 /** Copies text to the clipboard (the Clipboard API where allowed, else a selected textarea). */
@@ -40,15 +42,15 @@ async function copyText(text) {
   area.select();
   const ok = document.execCommand('copy');
   area.remove();
-  if (!ok) throw new Error('the browser refused to copy');
+  if (!ok) throw new Error(t('code.refusedCopy'));
 }
 
 function build() {
-  const title = el('h2', { id: 'code-title', text: 'Run as code' });
-  const close = el('button', { type: 'button', class: 'small-button', dataTestid: 'code-close', text: 'Close' });
-  const copy = el('button', { type: 'button', class: 'small-button', dataTestid: 'code-copy', text: 'Copy' });
+  const title = el('h2', { id: 'code-title', text: t('code.title') });
+  const close = el('button', { type: 'button', class: 'small-button', dataTestid: 'code-close', text: t('code.close') });
+  const copy = el('button', { type: 'button', class: 'small-button', dataTestid: 'code-copy', text: t('code.copy') });
   const status = el('span', { class: 'muted small', role: 'status', dataTestid: 'code-status' });
-  const tabs = el('div', { class: 'code-tabs', role: 'tablist', ariaLabel: 'Library' });
+  const tabs = el('div', { class: 'code-tabs', role: 'tablist', ariaLabel: t('code.library') });
   const code = el('code', { dataTestid: 'code-text' });
   const body = el('pre', { class: 'code-body', role: 'tabpanel', tabIndex: 0, id: 'code-panel-body' }, code);
   const root = el(
@@ -75,9 +77,9 @@ function build() {
   copy.addEventListener('click', async () => {
     try {
       await copyText(state.text);
-      status.textContent = 'Copied.';
+      status.textContent = t('code.copied');
     } catch (err) {
-      status.textContent = `Could not copy: ${err.message}`;
+      status.textContent = t('code.copyFailed', { reason: err.message });
     }
   });
   const results = document.getElementById('charts');
@@ -90,18 +92,18 @@ export async function show(runId, label, library = panel ? panel.library : 'tf1'
   panel = panel || build();
   Object.assign(panel, { runId, label, library, text: '' });
   panel.root.hidden = false;
-  panel.title.textContent = `Run as code: ${label}`;
+  panel.title.textContent = t('code.titleFor', { run: label });
   for (const tab of panel.tabs.children) tab.setAttribute('aria-selected', String(tab.dataset.library === library));
   panel.code.textContent = '';
   panel.copy.disabled = true;
-  panel.status.textContent = 'Loading…';
+  panel.status.textContent = t('code.loading');
   try {
     const text = await fetchCode(runId, library);
     if (panel.runId !== runId || panel.library !== library) return; // another tab was chosen meanwhile
     panel.text = text;
     panel.code.textContent = text;
     panel.copy.disabled = false;
-    panel.status.textContent = 'Runs as is with the library installed; prints the trace as the CSV download.';
+    panel.status.textContent = t('code.ready');
   } catch (err) {
     if (panel.runId !== runId || panel.library !== library) return;
     panel.status.textContent = err.message;
@@ -111,7 +113,7 @@ export async function show(runId, label, library = panel ? panel.library : 'tf1'
 
 /** The "Code" button of a run card. */
 export function codeButton(runId, label) {
-  const button = el('button', { type: 'button', class: 'small-button', dataTestid: 'show-code', ariaLabel: `Show ${label} as code`, text: 'Code' });
+  const button = el('button', { type: 'button', class: 'small-button', dataTestid: 'show-code', ariaLabel: t('code.buttonAria', { run: label }), text: t('code.button') });
   button.addEventListener('click', () => show(runId, label));
   return button;
 }

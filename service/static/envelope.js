@@ -1,7 +1,11 @@
 // The drawn outline of a long series, kept up to date as rows arrive: the rows are cut into at most `buckets`
 // buckets of equal size (doubling the size, pair by pair, when they would be more), and each bucket keeps the
-// index of its lowest and highest value and of its first gap. A redraw then costs O(buckets), not O(rows): a
-// 1M-step run streams without long main-thread tasks, and oscillations keep their envelope.
+// index of its lowest and highest value and of its first gap. A redraw then costs O(buckets), not O(rows), and
+// oscillations keep their envelope. The stream worker (stream.worker.js) keeps these for streaming runs and hands
+// the page the outline's row indices; the page keeps one itself for rows it read otherwise (a reload).
+// A gap is null, undefined or NaN (the worker's typed columns hold NaN where the API wrote null).
+
+const isGap = (y) => y === null || y === undefined || y !== y;
 
 export class Envelope {
   constructor(buckets = 800) {
@@ -28,7 +32,7 @@ export class Envelope {
         this.gap.push(-1);
       }
       const y = ys[i];
-      if (y === null || y === undefined) {
+      if (isGap(y)) {
         if (this.gap[b] < 0) this.gap[b] = i;
         continue;
       }
@@ -57,24 +61,48 @@ export class Envelope {
     this.size *= 2;
   }
 
-  /** The outline: the first row, each bucket's picks in row order, the last row. */
-  points(xs, ys) {
-    this.ys = ys;
-    const outX = [];
-    const outY = [];
+  /**
+   * The outline's row indices: the first row, each bucket's picks in row order, the last row.
+   * @returns {number[]}
+   */
+  indices() {
+    const out = [];
     let previous = -1;
     const add = (i) => {
       if (i < 0 || i === previous) return;
-      outX.push(xs[i]);
-      outY.push(ys[i]);
+      out.push(i);
       previous = i;
     };
-    add(0);
+    if (this.n > 0) add(0);
     for (let b = 0; b < this.lo.length; b++) {
       const picks = [this.lo[b], this.hi[b], this.gap[b]].filter((i) => i > previous).sort((p, q) => p - q);
       for (const i of picks) add(i);
     }
     add(this.n - 1);
-    return { xs: outX, ys: outY };
+    return out;
   }
+
+  /** The outline: the rows at `indices()`. */
+  points(xs, ys) {
+    this.ys = ys;
+    return pick(this.indices(), xs, ys);
+  }
+}
+
+/**
+ * The rows of `xs` and `ys` at `indices` (NaN read as null, a gap).
+ * @param {ArrayLike<number>} indices
+ * @param {ArrayLike<number>} xs
+ * @param {ArrayLike<number | null>} ys
+ */
+export function pick(indices, xs, ys) {
+  const outX = new Array(indices.length);
+  const outY = new Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    outX[k] = xs[i];
+    const y = ys[i];
+    outY[k] = isGap(y) ? null : y;
+  }
+  return { xs: outX, ys: outY };
 }

@@ -7,7 +7,8 @@ import { api } from './api.js';
 import { AXIS, linearAxis, logAxis } from './charts.js';
 import { el } from './dom.js';
 import { axisValues, compact } from './format.js';
-import { t } from './i18n.js';
+import { language, t, tOr } from './i18n.js';
+import { finderNote, problemText } from './problems.js';
 
 const SUGGESTION_COLORS = { steepest: '#0072B2', valley: '#009E73', minimum: '#D55E00' };
 
@@ -59,7 +60,8 @@ export class FinderView {
       this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';
-      this.status.textContent = t('finder.failed', { reason: err.message });
+      const reason = err.errors && err.errors.length && language() !== 'en' ? err.errors.map((e) => problemText(e.loc, e.msg)).join(' ') : err.message;
+      this.status.textContent = t('finder.failed', { reason });
     }
   }
 
@@ -100,8 +102,8 @@ export class FinderView {
         const chip = el('span', { class: 'legend-chip', ariaHidden: 'true' });
         chip.style.backgroundColor = SUGGESTION_COLORS[s.name] || '#8c959f';
         const head = el('p', { class: 'suggestion-head' }, chip, el('strong', { text: `${s.name}` }), ` (${s.library}): `, s.lr === null ? t('finder.none') : compact(s.lr));
-        const item = el('li', { dataTestid: 'finder-suggestion', dataName: s.name }, head, el('p', { class: 'suggestion-rule', text: s.rule }));
-        if (s.note) item.append(el('p', { class: 'suggestion-note', text: s.note }));
+        const item = el('li', { dataTestid: 'finder-suggestion', dataName: s.name }, head, el('p', { class: 'suggestion-rule', text: tOr(`finder.rule.${s.name}`, s.rule) }));
+        if (s.note) item.append(el('p', { class: 'suggestion-note', text: finderNote(s.note) }));
         if (s.lr !== null) {
           const button = el('button', { type: 'button', class: 'small-button', dataTestid: 'finder-run', text: t('finder.runAt', { lr: compact(s.lr) }) });
           button.addEventListener('click', () => this.hooks.runAt(s.lr, s.name));

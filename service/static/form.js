@@ -2,7 +2,9 @@
 // parameter, chosen from the parameter's JSON schema. Every input's `name` is its path in the run spec.
 
 import { el } from './dom.js';
-import { t, tOr } from './i18n.js';
+import { CATALOG_ZH } from './catalog_zh.js';
+import { language, t } from './i18n.js';
+import { problemText } from './problems.js';
 import { attachSchedulePreview } from './schedule_preview.js';
 
 /** @typedef {import('./api.js').Catalog} Catalog */
@@ -116,7 +118,7 @@ function parseNumbers(raw, ctl) {
   const values = [];
   for (const token of tokens) {
     const n = Number(token);
-    if (!Number.isFinite(n)) return { error: `"${token}" is not a number.` };
+    if (!Number.isFinite(n)) return { error: t('form.notNumber', { token }) };
     values.push(n);
   }
   if (ctl.scalarOk && values.length === 1 && !bracketed && !/[,;]/.test(text)) return { value: values[0] };
@@ -145,7 +147,7 @@ function readControl(ctl, input) {
       try {
         return { value: JSON.parse(text) };
       } catch (err) {
-        return { error: `Not valid JSON (${err.message}).` };
+        return { error: t('form.notJson', { reason: err.message }) };
       }
     }
   }
@@ -259,6 +261,7 @@ class KindSection {
   constructor(def, entries, onSlide) {
     this.onSlide = onSlide;
     this.key = def.key;
+    this.group = def.catalog;
     this.entries = new Map(entries.map((entry) => [entry.kind, entry]));
     this.params = []; // [{param, ctl, input}]
     this.memory = new Map(); // kind → the values it had when the user switched away (switching back restores them)
@@ -312,7 +315,7 @@ class KindSection {
     if (this.kind && this.kind !== kind) this.memory.set(this.kind, this.allValues());
     this.kind = kind;
     this.select.value = kind;
-    this.description.textContent = tOr(`catalog.${this.key}.${kind}`, entry.description);
+    this.description.textContent = catalogText(this.group, kind, null, entry.description);
     this.paramsEl.replaceChildren();
     this.params = [];
     for (const param of entry.parameters) {
@@ -323,7 +326,7 @@ class KindSection {
       const value = Object.prototype.hasOwnProperty.call(values, param.name) ? values[param.name] : param.default;
       writeControl(ctl, input, value);
       const wide = ctl.kind === 'json' || ctl.kind === 'bool';
-      const help = tOr(`catalog.${this.key}.${kind}.${param.name}`, param.description);
+      const help = catalogText(this.group, kind, param.name, param.description || '');
       const { wrap } = makeField({ path, label: param.name, required: param.required, help, input, wide });
       this.paramsEl.append(wrap);
       this.params.push({ param, ctl, input });
@@ -510,23 +513,27 @@ export class RunForm {
     this.submitError.hidden = true;
   }
 
-  /** Puts each {loc, msg} next to its field (the longest loc prefix that has one), the rest in form-error. */
-  showErrors(errors, detail) {
+  /**
+   * Puts each {loc, msg} next to its field (the longest loc prefix that has one), the rest in form-error. The
+   * server's messages (`fromServer`) are said in the page's language (problems.js); the form's own already are.
+   */
+  showErrors(errors, detail, fromServer = false) {
     const general = [];
     const invalid = [];
     let first = null;
     for (const { loc, msg } of errors) {
       const parts = (Array.isArray(loc) ? loc : [loc]).map(String);
       if (parts[0] === 'body') parts.shift();
+      const said = fromServer ? problemText(parts, msg) : msg;
       let slot = null;
       for (let n = parts.length; n > 0 && !slot; n--) {
         slot = this.form.querySelector(`[data-error-for="${cssEscape(parts.slice(0, n).join('.'))}"]`);
       }
       if (!slot) {
-        general.push(parts.length ? `${parts.join('.')}: ${msg}` : msg);
+        general.push(parts.length && said === msg ? `${parts.join('.')}: ${msg}` : said);
         continue;
       }
-      slot.textContent = slot.textContent ? `${slot.textContent} ${msg}` : msg;
+      slot.textContent = slot.textContent ? `${slot.textContent} ${said}` : said;
       slot.hidden = false;
       const path = slot.getAttribute('data-error-for');
       const input = this.form.querySelector(`[name="${cssEscape(path)}"]`);
@@ -575,7 +582,7 @@ export class RunForm {
 
   showProblem(err) {
     this.clearErrors();
-    const first = this.showErrors(err.errors || [], err.message);
+    const first = this.showErrors(err.errors || [], err.message, true);
     this.focusFirst(first);
   }
 
@@ -584,6 +591,18 @@ export class RunForm {
     this.formError.hidden = !message;
     this.summarise([], message ? [message] : []);
   }
+}
+
+/**
+ * A kind's or parameter's help text in the page's language: the API's English, or its Chinese from catalog_zh.js.
+ * @param {string} group  losses, schedules or optimizers
+ * @param {string} kind
+ * @param {string | null} param
+ * @param {string} english  the catalogue's text
+ */
+export function catalogText(group, kind, param, english) {
+  if (language() !== 'zh-CN') return english;
+  return CATALOG_ZH[`${group}.${kind}${param ? `.${param}` : ''}`] ?? english;
 }
 
 function cssEscape(text) {

@@ -41,10 +41,13 @@ export class Landscapes {
   }
 }
 
-/** Bounds rounded outwards to 3 significant digits of their span, so small moves of the view reuse a landscape. */
-export function roundBounds(lo, hi) {
+/**
+ * Bounds rounded outwards to `digits` significant digits of their span, so small moves of the view reuse a
+ * landscape (a live run's growing path: 2 digits, a fetch per few percent of growth, not per frame).
+ */
+export function roundBounds(lo, hi, digits = 3) {
   const span = hi - lo;
   if (!(span > 0)) return [lo - 1, hi + 1];
-  const unit = 10 ** (Math.floor(Math.log10(span)) - 2);
+  const unit = 10 ** (Math.floor(Math.log10(span)) - (digits - 1));
   return [Math.floor(lo / unit) * unit, Math.ceil(hi / unit) * unit].map((v) => Number(v.toPrecision(12)));
 }

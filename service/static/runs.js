@@ -11,6 +11,7 @@ import { whyLine } from './why.js';
 
 /** @typedef {import('./api.js').RunSpec} RunSpec */
 /** @typedef {import('./api.js').RunInfo} RunInfo */
+/** @typedef {import('./api.js').RunDocument} RunDocument */
 /** @typedef {import('./api.js').Summary} Summary */
 /** @typedef {import('./api.js').Trace} Trace */
 /** @typedef {import('./api.js').StepEvent} StepEvent */
@@ -96,8 +97,12 @@ export class Run {
     /** @type {Map<string, (number | null)[]>} optimizer state per slot (`record.state`), first dimension */
     this.state = new Map();
     this.minLoss = Infinity; // the lowest loss so far (kept as rows arrive: no scan of a long run per frame)
-    /** @type {EventSource | null} */
-    this.source = null; // the open EventSource
+    /** @type {{close: () => void} | null} */
+    this.source = null; // the open stream (in the stream worker)
+    this.gen = 0; // which follow of this run the stream worker's messages belong to
+    /** @type {Record<string, Int32Array> | null} the outline of each long column, as the stream worker bucketed it */
+    this.outlines = null;
+    this.outlineRows = 0; // the rows those outlines cover (used only while they cover every row)
     this.retries = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
@@ -216,6 +221,44 @@ export class Run {
     return added;
   }
 
+  /**
+   * Typed columns from the stream worker (NaN where the API wrote null), already after the last step held; with
+   * the outlines of the long columns over all the rows (`total` of them).
+   * @param {{step: Float64Array, loss: Float64Array, lr: Float64Array, w: Float64Array[], state: Record<string, any[]> | null}} rows
+   * @param {Record<string, Int32Array>} outlines
+   * @param {number} total
+   */
+  appendTyped(rows, outlines, total) {
+    const n = rows.step.length;
+    const value = (v) => (v === v ? v : null); // NaN: null
+    let added = 0;
+    if (rows.state || (this.steps.length === 0 && rows.w.length !== this.dims)) {
+      // the general path, row by row (optimizer state, a first row that sets the dimensions)
+      const wide = rows.w.length > 1;
+      for (let i = 0; i < n; i++) {
+        const state = rows.state ? Object.fromEntries(Object.entries(rows.state).map(([name, values]) => [name, values[i]])) : null;
+        const w = wide ? rows.w.map((col) => value(col[i])) : value(rows.w[0][i]);
+        added += this.appendRow({ step: rows.step[i], w, loss: value(rows.loss[i]), lr: value(rows.lr[i]), state });
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (!(rows.step[i] > this.lastStep)) continue;
+        added++;
+        this.steps.push(rows.step[i]);
+        const loss = value(rows.loss[i]);
+        this.loss.push(loss);
+        if (loss !== null && loss < this.minLoss) this.minLoss = loss;
+        this.lr.push(value(rows.lr[i]));
+        for (let d = 0; d < this.dims; d++) this.w[d].push(value(rows.w[d] ? rows.w[d][i] : NaN));
+        this.lastStep = rows.step[i];
+      }
+      if (added && this.status === 'queued') this.status = 'running';
+    }
+    this.outlines = outlines;
+    this.outlineRows = total;
+    return added;
+  }
+
   /** @param {number} dims */
   reshape(dims) {
     if (this.steps.length > 0) return;
@@ -251,6 +294,51 @@ export class Run {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * Appends a read-back trace in slices of 65,536 rows, one task each: a million rows pushed at once would hold the
+ * main thread for about 100 ms. The outlines (over every row) come with the last slice.
+ * @param {Run} run
+ * @param {any} rows  typed columns from the stream worker
+ * @param {Record<string, Int32Array>} outlines
+ * @param {number} total
+ */
+async function appendInSlices(run, rows, outlines, total) {
+  const n = rows.step.length;
+  const slice = 65536;
+  if (rows.state || n <= slice) return run.appendTyped(rows, outlines, total);
+  for (let start = 0; start < n; start += slice) {
+    const end = Math.min(n, start + slice);
+    const part = {
+      step: rows.step.subarray(start, end),
+      loss: rows.loss.subarray(start, end),
+      lr: rows.lr.subarray(start, end),
+      w: rows.w.map((/** @type {Float64Array} */ column) => column.subarray(start, end)),
+      state: null,
+    };
+    run.appendTyped(part, end === n ? outlines : {}, end === n ? total : -1);
+    if (end < n) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+/** A column as a Float64Array (null: NaN). */
+function toTyped(values) {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] === null || values[i] === undefined ? NaN : values[i];
+  return out;
+}
+
+/** @type {Worker | null} */
+let worker = null;
+
+/** The one stream worker of the page (a module worker from this origin), started on first use. */
+function streamWorker(board) {
+  if (!worker) {
+    worker = new Worker(new URL('./stream.worker.js', import.meta.url), { type: 'module', name: 'descent-streams' });
+    worker.addEventListener('message', (event) => board.streamed(event.data));
+  }
+  return worker;
+}
+
 export class Board {
   /**
    * @param {HTMLElement} list  the <ul> of run cards
@@ -263,6 +351,7 @@ export class Board {
     this.runs = [];
     this.cards = new Map();
     this.dirty = new Set();
+    streamWorker(this); // started with the page: the first run's rows do not wait for the worker's modules
   }
 
   /** @param {string} id */
@@ -329,62 +418,86 @@ export class Board {
       if (!present.visible) this.toggle(id);
       return present;
     }
-    const doc = await api.getRun(id);
+    const { doc, rows, outlines, total } = await this.load(id);
     if (this.get(id)) return this.get(id);
     const run = this.add(doc);
-    run.appendColumns(doc.trace);
+    if (rows) await appendInSlices(run, rows, outlines, total);
     if (TERMINAL.has(doc.status)) run.finish(doc);
     else this.follow(run);
     this.touch(run, true);
     return run;
   }
 
-  /** EventSource from the last row we hold: the stream resumes after it, so nothing is missed or repeated. */
+  /**
+   * Follows the run's events from the last row we hold (the stream resumes after it, so nothing is missed or
+   * repeated), in the stream worker: it parses them and hands over typed rows (see stream.worker.js).
+   */
   follow(run) {
     run.close();
-    const source = new EventSource(api.eventsUrl(run.id, run.lastStep));
-    run.source = source;
-    const parse = (event) => {
-      try {
-        return JSON.parse(event.data);
-      } catch {
-        return null;
+    const gen = ++run.gen;
+    const n = run.points;
+    // the rows held, so that the worker's outlines cover them (a copy: the page keeps its own)
+    const seed = n ? { step: Float64Array.from(run.steps), loss: toTyped(run.loss), lr: toTyped(run.lr), w: run.w.map(toTyped) } : null;
+    const transfer = seed ? [seed.step.buffer, seed.loss.buffer, seed.lr.buffer, ...seed.w.map((c) => c.buffer)] : [];
+    const worker = streamWorker(this);
+    worker.postMessage({ type: 'follow', id: run.id, gen, url: api.eventsUrl(run.id, run.lastStep), seed }, transfer);
+    run.source = { close: () => worker.postMessage({ type: 'close', id: run.id }) };
+  }
+
+  /**
+   * The run document, read and parsed by the stream worker (its trace as typed columns); an ApiError if refused.
+   * @param {string} id
+   * @returns {Promise<{doc: RunDocument, rows: any, outlines: Record<string, Int32Array>, total: number}>}
+   */
+  load(id) {
+    const seq = (this.loads = (this.loads || 0) + 1);
+    if (!this.pending) this.pending = new Map();
+    const pending = this.pending;
+    return new Promise((resolve, reject) => {
+      pending.set(seq, (/** @type {any} */ answer) => {
+        if (answer.problem) reject(new ApiError(answer.status, answer.problem));
+        else resolve({ doc: answer.doc, rows: answer.rows, outlines: answer.outlines || {}, total: answer.total ?? -1 });
+      });
+      streamWorker(this).postMessage({ type: 'load', seq, url: api.jsonUrl(id), language: language() });
+    });
+  }
+
+  /**
+   * A message from the stream worker about one of the runs (ignored when the run is gone or followed anew).
+   * @param {any} message
+   */
+  streamed(message) {
+    if (message.type === 'loaded') {
+      const pending = this.pending;
+      const answer = pending && pending.get(message.seq);
+      if (pending && answer) {
+        pending.delete(message.seq);
+        answer(message);
       }
-    };
-    source.addEventListener('run', (event) => {
-      const info = parse(event);
-      if (info) run.setInfo(info);
+      return;
+    }
+    const run = this.get(message.id);
+    if (!run || message.gen !== run.gen || !run.source) return;
+    if (message.type === 'run') {
+      run.setInfo(message.info);
       this.touch(run, true);
-    });
-    source.addEventListener('step', (event) => {
-      const row = parse(event);
-      if (row && run.appendRow(row)) this.touch(run);
-    });
-    source.addEventListener('steps', (event) => {
-      if (run.appendColumns(parse(event))) this.touch(run);
-    });
-    source.addEventListener('end', (event) => {
-      const end = parse(event) || {};
-      run.close();
-      run.finish(end);
+    } else if (message.type === 'rows') {
+      if (run.appendTyped(message.rows, message.outlines, message.total)) this.touch(run);
+    } else if (message.type === 'end') {
+      run.source = null;
+      run.finish(message.end);
       this.touch(run, true);
       this.hooks.ended(run);
       this.translate(run);
-    });
-    source.addEventListener('error', (event) => {
-      if (event instanceof MessageEvent && typeof event.data === 'string') {
-        const problem = parse(event) || {};
-        run.error = problem.detail || problem.title || t('run.failed');
-        this.touch(run, true);
-        return;
-      }
-      // A dropped connection: EventSource reconnects by itself (with Last-Event-ID) unless the answer was not a
-      // stream (404, 429...): then read the run back and decide.
-      if (source.readyState === EventSource.CLOSED && run.source === source) {
-        run.source = null;
-        this.recover(run);
-      }
-    });
+    } else if (message.type === 'problem') {
+      const problem = message.problem || {};
+      run.error = problem.detail || problem.title || t('run.failed');
+      this.touch(run, true);
+    } else if (message.type === 'closed') {
+      // not a stream (404, 429...): read the run back and decide
+      run.source = null;
+      this.recover(run);
+    }
   }
 
   /**
@@ -530,17 +643,33 @@ export class Board {
     return root;
   }
 
-  /** Brings the dirty cards up to date (called once per frame). */
+  /**
+   * Brings the dirty cards up to date (called once per frame); a streaming run's card (its progress) at most four
+   * times a second: each update lays out the page again.
+   */
   renderCards() {
+    const now = performance.now();
     for (const id of this.dirty) {
       const run = this.get(id);
       const card = this.cards.get(id);
-      if (run && card) this.update(run, card);
+      if (!run || !card) {
+        this.dirty.delete(id);
+        continue;
+      }
+      if (now - (card.updatedAt || 0) < 250) continue;
+      this.update(run, card);
+      this.dirty.delete(id);
     }
-    this.dirty.clear();
+    if (this.dirty.size && !this.cardTimer) {
+      this.cardTimer = setTimeout(() => {
+        this.cardTimer = 0;
+        this.hooks.data();
+      }, 260);
+    }
   }
 
   update(run, card) {
+    card.updatedAt = performance.now();
     const { root } = card;
     root.dataset.status = run.status;
     root.dataset.points = String(run.points);

@@ -1,6 +1,8 @@
 // The schedule field's preview: as the schedule is typed, POST /v1/schedules/preview draws its rate over the run's
 // steps, with its counterparts in the other libraries (same parameters) and where they differ most.
 import { el } from './dom.js';
+import { t } from './i18n.js';
+import { problemText } from './problems.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 320;
@@ -31,8 +33,8 @@ function describe(entry) {
   return (entry.equivalents || []).map((other, i) => {
     if (!other.schedule) return el('li', { class: 'muted', text: `${other.library}: ${other.reason}` });
     const differs = other.max_abs_diff === 0
-      ? 'identical at every step'
-      : `differs by up to ${Number(other.max_abs_diff).toPrecision(3)} (${(100 * (other.max_rel_diff || 0)).toPrecision(3)}% of the peak) at step ${other.at_step}`;
+      ? t('preview.identical')
+      : t('preview.differs', { abs: Number(other.max_abs_diff).toPrecision(3), rel: (100 * (other.max_rel_diff || 0)).toPrecision(3), step: other.at_step });
     const item = el('li', { text: `${other.schedule.kind}: ${differs}` });
     item.style.color = OTHER_COLORS[i % OTHER_COLORS.length];
     return item;
@@ -41,7 +43,7 @@ function describe(entry) {
 
 /** Adds the preview under `fieldset`; `readSpec()` gives the form's spec (schedule, steps, dtype) as typed. */
 export function attachSchedulePreview(fieldset, readSpec) {
-  const plot = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: '100%', height: HEIGHT, role: 'img', 'aria-label': 'The learning rate over the run' });
+  const plot = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: '100%', height: HEIGHT, role: 'img', 'aria-label': t('preview.aria') });
   const range = el('p', { class: 'muted small', dataTestid: 'schedule-preview-range' });
   const list = el('ul', { class: 'small schedule-equivalents', dataTestid: 'schedule-equivalents' });
   const root = el('figure', { class: 'schedule-preview', dataTestid: 'schedule-preview' }, range, list);
@@ -66,14 +68,14 @@ export function attachSchedulePreview(fieldset, readSpec) {
       if (ticket !== asked) return; // a newer edit is on its way
       if (!response.ok) {
         const first = Array.isArray(body.errors) && body.errors[0];
-        range.textContent = `No preview: ${(first && first.msg) || body.detail || response.status}`;
+        range.textContent = t('preview.refused', { reason: first && first.msg ? problemText((first.loc || []).filter((p) => p !== 'body'), first.msg) : body.detail || response.status });
         plot.replaceChildren();
         list.replaceChildren();
         root.dataset.state = 'error';
         return;
       }
     } catch (err) {
-      if (ticket === asked) range.textContent = `No preview (${err.message}).`;
+      if (ticket === asked) range.textContent = t('preview.failed', { reason: err.message });
       return;
     }
     const [entry] = body.schedules;
@@ -86,7 +88,7 @@ export function attachSchedulePreview(fieldset, readSpec) {
       plot.append(polyline(body.step, other.lr, low, high, OTHER_COLORS[i % OTHER_COLORS.length], 1));
     });
     plot.append(polyline(body.step, entry.lr, low, high, 'currentColor', 2));
-    range.textContent = `${entry.schedule.kind}: from ${entry.lr[0]} to ${entry.lr[entry.lr.length - 1]} over ${steps} steps (max ${high}).`;
+    range.textContent = t('preview.range', { kind: entry.schedule.kind, first: entry.lr[0], last: entry.lr[entry.lr.length - 1], steps, max: high });
     list.replaceChildren(...describe(entry));
     root.dataset.state = 'drawn';
   }

@@ -8,7 +8,8 @@ import { api } from './api.js';
 import { AXIS, linearAxis, logAxis } from './charts.js';
 import { el } from './dom.js';
 import { axisValues, compact, niceTicks } from './format.js';
-import { t } from './i18n.js';
+import { language, t, tOr } from './i18n.js';
+import { problemText } from './problems.js';
 
 /** Verdict colours of the bands and cells (with their legend); text is never drawn in them. */
 export const VERDICT_COLORS = {
@@ -211,7 +212,7 @@ export class SweepView {
       this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';
-      const where = err.errors && err.errors.length ? ` (${err.errors.map((e) => `${e.loc.join('.')}: ${e.msg}`).join('; ')})` : '';
+      const where = err.errors && err.errors.length ? ` (${err.errors.map((e) => (language() === 'en' ? `${e.loc.join('.')}: ${e.msg}` : problemText(e.loc, e.msg))).join('; ')})` : '';
       this.status.textContent = t('sweep.failed', { reason: err.message }) + where;
     }
   }
@@ -238,7 +239,7 @@ export class SweepView {
       this.edge.textContent = t('sweep.edge', {
         predicted: predicted.length === 1 ? compact(predicted[0]) : `${compact(Math.min(...predicted))}–${compact(Math.max(...predicted))}`,
         measured: compact(flat(stability.largest_stable_lr).find((v) => v !== null) ?? NaN),
-        rule: stability.rule,
+        rule: tOr('sweep.stabilityRule', stability.rule),
       });
       this.panel.dataset.edge = String(predicted[0]);
     } else delete this.panel.dataset.edge;
