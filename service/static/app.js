@@ -401,9 +401,12 @@ async function applyHash() {
     for (const run of [...board.runs]) if (runs.length && !runs.includes(run.id)) board.remove(run.id);
     /** @type {string[]} */
     const missing = [];
+    // every run is asked for at once (the stream worker reads and parses them side by side), then added in order
+    const loads = new Map(runs.filter((id) => !board.get(id)).map((id) => [id, board.load(id)]));
+    for (const loading of loads.values()) loading.catch(() => {}); // each refusal is reported below, in order
     for (const id of runs) {
       try {
-        await board.open(id);
+        await board.open(id, loads.get(id));
       } catch (err) {
         missing.push(id);
         if (!(err instanceof ApiError && err.status === 404)) showNotice(t('runs.openFailed', { id, reason: err.message }));

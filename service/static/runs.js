@@ -411,14 +411,15 @@ export class Board {
   /**
    * Re-open a stored run (a reload, a shared link, the history): its rows so far, then live rows if running.
    * @param {string} id
+   * @param {ReturnType<Board['load']> | null | undefined} [loading] its `load(id)` already under way
    */
-  async open(id) {
+  async open(id, loading = null) {
     const present = this.get(id);
     if (present) {
       if (!present.visible) this.toggle(id);
       return present;
     }
-    const { doc, rows, outlines, total } = await this.load(id);
+    const { doc, rows, outlines, total } = await (loading || this.load(id));
     if (this.get(id)) return this.get(id);
     const run = this.add(doc);
     if (rows) await appendInSlices(run, rows, outlines, total);
