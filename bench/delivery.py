@@ -46,6 +46,7 @@ from service.api.sse import encoded
 from service.clock import now
 from service.documents import trace_document
 from service.encodings import csv_pieces, json_bytes, trace_columns
+from service.engine import kernels
 from service.engine.schedules.torch import CosineAnnealingLR
 from service.engine.trace import Trace
 from service.limits import Limits
@@ -110,13 +111,13 @@ def json_of(trace: Trace, scalar: bool) -> bytes:
     return json_bytes(trace_document(trace, scalar))
 
 
-def served_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled") -> bytes:
+def served_csv(trace: Trace, scalar: bool, writer: kernels.Mode = "compiled") -> bytes:
     """The CSV answer's pieces, joined, by the compiled writer or (`numpy`) the NumPy one."""
     with csv_kernel.use(writer):
         return b"".join(piece() for piece in csv_pieces(trace, scalar))
 
 
-def streamed_csv(trace: Trace, scalar: bool, writer: csv_kernel.Mode = "compiled") -> int:
+def streamed_csv(trace: Trace, scalar: bool, writer: kernels.Mode = "compiled") -> int:
     """The CSV answer's pieces encoded one after another, as the streamed answer sends them (each is dropped once
     sent); their bytes."""
     with csv_kernel.use(writer):

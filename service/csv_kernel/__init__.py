@@ -16,22 +16,19 @@ waits for a compile:
 Numba is imported only by `warm`, so importing the encodings stays quick.
 """
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
+from service.engine.kernels import Mode, from_environment
 from service.numbers_text import BOUNDS, JSON, constant, text_matrix
 from service.numbers_text import lines as numpy_lines
-
-Mode = Literal["auto", "numpy", "compiled"]
-MODES: tuple[Mode, ...] = ("auto", "numpy", "compiled")
 
 _ready = threading.Event()
 _warming = threading.Lock()
@@ -39,15 +36,7 @@ _started = threading.Event()
 _compiled: ModuleType | None = None
 
 
-def _from_environment() -> Mode:
-    value = os.environ.get("DESCENT_KERNELS", "auto")
-    for mode in MODES:
-        if value == mode:
-            return mode
-    raise ValueError(f"DESCENT_KERNELS is {value!r}; give one of {', '.join(MODES)}.")
-
-
-_mode: Mode = _from_environment()
+_mode: Mode = from_environment()
 
 
 def mode() -> Mode:

@@ -36,7 +36,8 @@ _warming = threading.Lock()
 _mode: Mode = "auto"
 
 
-def _from_environment() -> Mode:
+def from_environment() -> Mode:
+    """`DESCENT_KERNELS` (auto by default); the CSV writer's kernel follows it too."""
     value = os.environ.get("DESCENT_KERNELS", "auto")
     for mode in MODES:
         if value == mode:
@@ -44,7 +45,7 @@ def _from_environment() -> Mode:
     raise ValueError(f"DESCENT_KERNELS is {value!r}; give one of {', '.join(MODES)}.")
 
 
-_mode = _from_environment()
+_mode = from_environment()
 
 
 def mode() -> Mode:
