@@ -341,11 +341,12 @@ def test_a_job_recovered_by_another_process_is_never_written_again(store: RunSto
     if kind == JobKind.RUN:
         document = run_document()
         job_id = queue_run(store, document, owner)
-        recover(store, alive=lambda who: False)
+        store.append(job_id, None, status=Status.RUNNING, owner=owner)  # computing when its server died
     else:
         document, meta, steps = sweep_document(SWEEP)
         job_id = queue_job(store, kind, document, meta, steps, owner)
-        recover(store, alive=lambda who: False)
+        store.job_progress(job_id, -1, owner=owner)
+    recover(store, alive=lambda who: False)
     assert worker.execute(Job(kind, job_id, document, LIMITS, owner), store) == Status.FAILED
     if kind == JobKind.RUN:
         record = store.get(job_id)
