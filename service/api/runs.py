@@ -3,11 +3,11 @@
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from starlette.responses import StreamingResponse
 
 from service.api import schemas
-from service.api.deps import ClientDep, LifecycleDep, LimitsDep, MetricsDep, StreamsDep, StreamSlot
+from service.api.deps import ClientDep, Edge, LifecycleDep, StreamsDep, StreamSlot
 from service.api.language import LanguageDep, localized, localized_events
 from service.api.problems import problem_responses
 from service.api.responses import Release, held_body, json_response, streamed_attachment
@@ -49,11 +49,7 @@ that is what an EventSource needs that lost its connection between the last `ste
 )
 async def create_run(
     spec: RunSpec,
-    lifecycle: LifecycleDep,
-    limits: LimitsDep,
-    streams: StreamsDep,
-    client: ClientDep,
-    metrics: MetricsDep,
+    request: Request,
     language: LanguageDep,
     wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
     batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
@@ -62,6 +58,8 @@ async def create_run(
     """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
     `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
     `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
+    edge = Edge(request)
+    lifecycle, limits, streams, client, metrics = edge.lifecycle, edge.limits, edge.streams, edge.client, edge.metrics
     streaming = accept is not None and "text/event-stream" in accept
     if streaming:
         streams.check(client)

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 RUNS = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -100,7 +100,14 @@ CREATE INDEX IF NOT EXISTS views_by_bytes ON views (bytes);
 """
 """Saved dashboard views: immutable, content-addressed (the id is derived from the canonical JSON in `state`);
 `creator` is the SHA-256 of the client address that saved one, `created_at` Unix seconds."""
-SCHEMA = RUNS + JOBS + SESSIONS + VIEWS
+QUEUES = """
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
+"""
+"""The queues by status: a claimer's "oldest queued job" (20 times a second, in a write transaction) and the
+counts by status read the queued rows only, not every stored run."""
+
+SCHEMA = RUNS + JOBS + SESSIONS + VIEWS + QUEUES
 """A new store, at SCHEMA_VERSION."""
 
 SWEEPS_V3 = """
@@ -214,5 +221,6 @@ ALTER TABLE trace_parts ADD COLUMN state BLOB;
     5: script(SESSIONS),
     6: _leases,
     7: script(VIEWS),
+    8: script(QUEUES),
 }
 """Per version n, the step that brings a store of version n - 1 to n."""

@@ -1,6 +1,6 @@
 """The store's schema as one SQLAlchemy Core definition for every backend (SQLite, PostgreSQL).
 
-It mirrors `migrations.SCHEMA` (schema version 7) column for column: JSON documents and trace columns are binary
+It mirrors `migrations.SCHEMA` (schema version 8) column for column: JSON documents and trace columns are binary
 blobs (BLOB on SQLite, bytea on PostgreSQL), times of runs and jobs ISO 8601 text, times of sessions Unix seconds.
 Alembic's revisions (`service/store/alembic/versions`) start from it; a later change to the schema is a new
 revision, applied to both backends.
@@ -24,8 +24,8 @@ from sqlalchemy.types import TypeEngine
 
 BASELINE = "0005"
 """Alembic's first revision: the schema of `PRAGMA user_version` 5."""
-HEAD = "0007"
-"""Alembic's last revision (saved views): a store the server opened is at it."""
+HEAD = "0008"
+"""Alembic's last revision (indexes by status): a store the server opened is at it."""
 
 Big: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit integer: BIGINT on PostgreSQL, INTEGER on SQLite (64-bit there, and its rowid as a primary key)."""
@@ -53,6 +53,7 @@ runs = Table(
     Column("rows", Big, nullable=False, server_default=text("0")),
     Column("last_step", Big, nullable=False, server_default=text("-1")),
     Column("lease_until", Seconds),
+    Index("runs_by_status", "status", "seq"),
     sqlite_autoincrement=True,
 )
 
@@ -91,6 +92,7 @@ jobs = Table(
     Column("owner", Text),
     Column("cancel", Text),
     Column("lease_until", Seconds),
+    Index("jobs_by_status", "status", "seq"),
     sqlite_autoincrement=True,
 )
 

@@ -239,23 +239,11 @@ class SQLiteStore:
     def claim(
         self, owner: str, lease_seconds: float, kinds: Collection[str], job_id: str | None = None
     ) -> Claim | None:
+        with self._lock:  # a read first: in WAL it neither takes nor waits for the write lock, so an idle claimer
+            if not self._oldest_queued(self._db, kinds, job_id):  # (20 polls a second) never holds up a write
+                return None
         with self._transaction() as db:
-            found: list[tuple[str, str, str, bytes, str]] = []
-            if RUN in kinds:
-                row = db.execute(
-                    "SELECT created_at, 'run', id, spec, 'runs' FROM runs WHERE status = ? AND owner IS NULL"
-                    " AND (? IS NULL OR id = ?) ORDER BY seq LIMIT 1",
-                    (Status.QUEUED, job_id, job_id),
-                ).fetchone()
-                found += [row] if row else []
-            others = sorted(set(kinds) - {RUN})
-            if others:
-                row = db.execute(
-                    "SELECT created_at, kind, id, spec, 'jobs' FROM jobs WHERE status = ? AND owner IS NULL"
-                    f" AND (? IS NULL OR id = ?) AND kind IN ({', '.join('?' * len(others))}) ORDER BY seq LIMIT 1",
-                    (Status.QUEUED, job_id, job_id, *others),
-                ).fetchone()
-                found += [row] if row else []
+            found = self._oldest_queued(db, kinds, job_id)
             if not found:
                 return None
             _, kind, claimed, spec, table = min(found)
@@ -263,6 +251,29 @@ class SQLiteStore:
                 f"UPDATE {table} SET owner = ?, lease_until = {NOW} + ? WHERE id = ?", (owner, lease_seconds, claimed)
             )
             return Claim(kind, claimed, orjson.loads(spec))
+
+    @staticmethod
+    def _oldest_queued(
+        db: sqlite3.Connection, kinds: Collection[str], job_id: str | None
+    ) -> list[tuple[str, str, str, bytes, str]]:
+        """The oldest unclaimed queued run and job of `kinds` (or `job_id` only), through the status indexes."""
+        found: list[tuple[str, str, str, bytes, str]] = []
+        if RUN in kinds:
+            row = db.execute(
+                "SELECT created_at, 'run', id, spec, 'runs' FROM runs WHERE status = ? AND owner IS NULL"
+                " AND (? IS NULL OR id = ?) ORDER BY seq LIMIT 1",
+                (Status.QUEUED, job_id, job_id),
+            ).fetchone()
+            found += [row] if row else []
+        others = sorted(set(kinds) - {RUN})
+        if others:
+            row = db.execute(
+                "SELECT created_at, kind, id, spec, 'jobs' FROM jobs WHERE status = ? AND owner IS NULL"
+                f" AND (? IS NULL OR id = ?) AND kind IN ({', '.join('?' * len(others))}) ORDER BY seq LIMIT 1",
+                (Status.QUEUED, job_id, job_id, *others),
+            ).fetchone()
+            found += [row] if row else []
+        return found
 
     def renew_leases(self, owner: str, lease_seconds: float) -> int:
         with self._transaction() as db:

@@ -119,4 +119,4 @@ def test_a_schema_4_store_gains_sessions_and_keeps_its_runs(tmp_path: Path) -> N
     assert store.get_session("hash-a") == session("a")
     store.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8

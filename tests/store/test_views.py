@@ -79,8 +79,8 @@ def test_a_schema_6_store_gains_views_and_keeps_its_runs(tmp_path: Path) -> None
         assert upgraded.get_view("v1") == view("v1")
     finally:
         upgraded.close()
-    assert query(str(path), "PRAGMA user_version") == SCHEMA_VERSION == 7
-    assert query(str(path), "SELECT version_num FROM alembic_version") == HEAD == "0007"
+    assert query(str(path), "PRAGMA user_version") == SCHEMA_VERSION == 8
+    assert query(str(path), "SELECT version_num FROM alembic_version") == HEAD == "0008"
 
 
 @pytest.mark.cluster
