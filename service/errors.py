@@ -36,7 +36,8 @@ ERROR_TYPES: dict[str, str] = {
 }
 """The error types of the service's own rules (the domain errors), beside Pydantic's validation error types
 (`missing`, `greater_than`, `literal_error`, `extra_forbidden`, ...; https://docs.pydantic.dev/latest/errors/
-validation_errors/) and the service's refinements of them (`float32_range`, `kind_refused`)."""
+validation_errors/) and the service's refinements of them (`float32_range`, `number_or_list`, `kind_refused`,
+`child_lr`)."""
 
 
 class DescentError(Exception):

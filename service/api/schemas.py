@@ -213,8 +213,8 @@ class ErrorItem(Out):
             "`greater_than`, `greater_than_equal`, `less_than`, `less_than_equal`, `int_type`, `float_type`, "
             "`literal_error`, `extra_forbidden`, `union_tag_invalid` (an unknown kind), `union_tag_not_found` (no "
             "kind), `json_invalid`, ...; `float32_range` is a number beyond float32's range, `number_or_list` a "
-            "value that is neither a number nor a list of numbers and `kind_refused` a kind its parent cannot "
-            "take. The service's own rules: "
+            "value that is neither a number nor a list of numbers, `kind_refused` a kind its parent cannot "
+            "take and `child_lr` an lr on a child scheduler (it scales its parent's). The service's own rules: "
             + "; ".join(f"`{code}`: {meaning}" for code, meaning in ERROR_TYPES.items())
             + "."
         ),

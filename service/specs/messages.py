@@ -21,7 +21,8 @@ def validation_errors(raw: Iterable[Any]) -> list[FieldError]:
             loc = loc[1:] if loc[0] == "body" else loc
         kinds = [part for part in error["loc"] if part in KIND_TAGS]
         loc, msg = _rephrase({**error, "kinds": kinds}, loc)
-        cleaned.append((loc, msg, _error_type(error)))
+        child_lr = error["type"] == "extra_forbidden" and loc[-1:] == ["lr"] and "schedulers" in loc
+        cleaned.append((loc, msg, "child_lr" if child_lr else _error_type(error)))
     return cleaned
 
 

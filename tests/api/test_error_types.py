@@ -27,6 +27,19 @@ CASES: list[tuple[str, str, dict[str, Any], list[str | int], str]] = [
     ("unknown kind", "/v1/runs", run(optimizer={"kind": "adam"}), ["optimizer", "kind"], "union_tag_invalid"),
     ("no kind", "/v1/runs", run(optimizer={"lr": 1}), ["optimizer", "kind"], "union_tag_not_found"),
     ("beyond float32", "/v1/runs", run(w0=1e39), ["w0"], "float32_range"),
+    (
+        "lr on a child scheduler",
+        "/v1/runs",
+        run(
+            schedule={
+                "kind": "torch.ChainedScheduler",
+                "lr": 0.1,
+                "schedulers": [{"kind": "torch.StepLR", "step_size": 2, "lr": 0.5}],
+            }
+        ),
+        ["schedule", "schedulers", 0, "lr"],
+        "child_lr",
+    ),
     # the service's own rules
     (
         "dimensions disagree",
