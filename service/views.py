@@ -49,15 +49,17 @@ def canonical(state: dict[str, Any]) -> bytes:
 
 def _check(value: Any, loc: Loc, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise InvalidSpec([(loc, f"The view nests deeper than {MAX_DEPTH} levels; flatten it.")])
+        raise InvalidSpec([(loc, f"The view nests deeper than {MAX_DEPTH} levels; flatten it.", "invalid_view")])
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return
     if isinstance(value, int):
         if abs(value) > MAX_INTEGER:
-            raise InvalidSpec([(loc, f"Give an integer within ±{MAX_INTEGER} (what a browser reads exactly).")])
+            raise InvalidSpec(
+                [(loc, f"Give an integer within ±{MAX_INTEGER} (what a browser reads exactly).", "invalid_view")]
+            )
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidSpec([(loc, "Give a finite number: JSON carries no NaN or Infinity.")])
+            raise InvalidSpec([(loc, "Give a finite number: JSON carries no NaN or Infinity.", "invalid_view")])
     elif isinstance(value, dict):
         for key, item in value.items():
             _check(item, [*loc, key], depth + 1)
@@ -65,7 +67,7 @@ def _check(value: Any, loc: Loc, depth: int) -> None:
         for index, item in enumerate(value):
             _check(item, [*loc, index], depth + 1)
     else:  # pragma: no cover - a parsed JSON body holds nothing else
-        raise InvalidSpec([(loc, f"A view holds JSON values only, not {type(value).__name__}.")])
+        raise InvalidSpec([(loc, f"A view holds JSON values only, not {type(value).__name__}.", "invalid_view")])
 
 
 def view_id(state: bytes) -> str:
@@ -131,7 +133,9 @@ def save_view(store: ViewStore, state: dict[str, Any], client: str, limits: Limi
 def _same(stored: ViewRecord, encoded: bytes) -> ViewRecord:
     """The stored view, checked to be this one: two views with one id (a 64-bit collision) are refused, not mixed."""
     if stored.state != encoded:
-        raise InvalidSpec([(["state"], "Another view has this view's id; change anything in it and save it again.")])
+        raise InvalidSpec(
+            [(["state"], "Another view has this view's id; change anything in it and save it again.", "id_taken")]
+        )
     return stored
 
 

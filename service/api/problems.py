@@ -19,9 +19,9 @@ from service.errors import (
     Busy,
     Conflict,
     DescentError,
+    FieldError,
     InvalidSpec,
     LimitExceeded,
-    Loc,
     NoCounterpart,
     NotFound,
     StoreFull,
@@ -61,7 +61,7 @@ class ProblemError(Exception):
         detail: str,
         *,
         type_: str = "about:blank",
-        errors: Sequence[tuple[Loc, str]] | None = None,
+        errors: Sequence[FieldError] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
@@ -110,7 +110,7 @@ def problem_response(problem: ProblemError, instance: str | None = None) -> Resp
     if instance:
         body["instance"] = instance
     if problem.errors is not None:
-        body["errors"] = [{"loc": loc, "msg": msg} for loc, msg in problem.errors]
+        body["errors"] = [{"loc": loc, "msg": msg, "type": type_} for loc, msg, type_ in problem.errors]
     return Response(orjson.dumps(body), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 

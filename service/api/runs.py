@@ -108,7 +108,7 @@ async def list_runs(
     try:
         page = await lifecycle.page(limit, cursor)
     except CursorError as exc:
-        raise InvalidSpec([(["cursor"], str(exc))]) from exc
+        raise InvalidSpec([(["cursor"], str(exc), "invalid_cursor")]) from exc
     headers = {"Link": f'</v1/runs?limit={limit}&cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
     items = [localized(run_document(record), language) for record in page.records]
     body = {"items": items, "next_cursor": page.next_cursor}

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.engine.analysis import Verdict
+from service.errors import ERROR_TYPES
 from service.specs.run import RunSpec
 from service.specs.sweep import SweepSpec
 from service.store.base import Status
@@ -201,8 +202,24 @@ class RunPage(Out):
 
 
 class ErrorItem(Out):
-    loc: list[str | int]
-    msg: str
+    """One offending field of a 422: where, what to change, and the kind of error for a program."""
+
+    loc: list[str | int] = Field(description="The field: names and list indices from the body's root.")
+    msg: str = Field(description="What to change, in English, for a person.")
+    type: str = Field(
+        description=(
+            "The kind of error, a stable code to branch on (the message's wording may change). A validation error "
+            "has Pydantic's error type (https://docs.pydantic.dev/latest/errors/validation_errors/): `missing`, "
+            "`greater_than`, `greater_than_equal`, `less_than`, `less_than_equal`, `int_type`, `float_type`, "
+            "`literal_error`, `extra_forbidden`, `union_tag_invalid` (an unknown kind), `union_tag_not_found` (no "
+            "kind), `json_invalid`, ...; `float32_range` is a number beyond float32's range, `number_or_list` a "
+            "value that is neither a number nor a list of numbers, `kind_refused` a kind its parent cannot "
+            "take and `child_lr` an lr on a child scheduler (it scales its parent's). The service's own rules: "
+            + "; ".join(f"`{code}`: {meaning}" for code, meaning in ERROR_TYPES.items())
+            + "."
+        ),
+        examples=["greater_than", "limit_exceeded"],
+    )
 
 
 class Problem(Out):

@@ -50,6 +50,7 @@ def _not_per_dimension(name: str, size: int, dims: int) -> ParameterError:
         name,
         f"{name} has {size} values but w0 has {dims} dimensions; "
         f"give one value per dimension, or a single number for all of them.",
+        "dimension_mismatch",
     )
 
 

@@ -177,7 +177,7 @@ _NAMES: Final = {
 
 def _refusal(token: str, column: int, why: str) -> ParameterError:
     shown = token if len(token) <= 40 else token[:37] + "..."
-    return ParameterError("formula", f"`{shown}` at column {column} {why}")
+    return ParameterError("formula", f"`{shown}` at column {column} {why}", "invalid_expression")
 
 
 def _check_text(formula: str) -> None:
@@ -192,7 +192,7 @@ def _check_text(formula: str) -> None:
             shown = char if char.isprintable() else repr(char)[1:-1]
             raise _refusal(shown, column, "is not allowed: a formula is one line of plain ASCII (w**2, not w²).")
     if not formula.strip():
-        raise ParameterError("formula", "The formula is empty; write one, such as (w + 1)**2.")
+        raise ParameterError("formula", "The formula is empty; write one, such as (w + 1)**2.", "invalid_expression")
 
 
 def _parse(formula: str) -> ast.expr:
@@ -213,7 +213,7 @@ def _parse(formula: str) -> ast.expr:
             raise _refusal(token, offset, f"is not allowed; {HINT}.") from None
         raise _refusal(token, offset, f"is a syntax error ({error.msg}).") from None
     except (ValueError, MemoryError, RecursionError) as error:  # pragma: no cover - the text checks come first
-        raise ParameterError("formula", f"The formula cannot be parsed ({error}).") from None
+        raise ParameterError("formula", f"The formula cannot be parsed ({error}).", "invalid_expression") from None
 
 
 def _check_size(tree: ast.expr, formula: str) -> None:

@@ -49,7 +49,9 @@ def grid_axes(
 def evaluate(loss: Loss, axes: tuple[Array, ...]) -> Landscape:
     """The loss at every point of the grid spanned by `axes` (one `Loss.value` call), and where its minimum is."""
     if loss.dims != len(axes):
-        raise ParameterError("bounds", f"the loss has {loss.dims} dimensions but the grid has {len(axes)}.")
+        raise ParameterError(
+            "bounds", f"the loss has {loss.dims} dimensions but the grid has {len(axes)}.", "dimension_mismatch"
+        )
     if len(axes) == 1:
         points = axes[0][:, None, None]
         shape: tuple[int, ...] = (axes[0].size,)

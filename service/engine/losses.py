@@ -250,6 +250,7 @@ def build_polynomial(*, coefficients: Swept, dims: int, dtype: np.dtype[np.float
         raise ParameterError(
             "coefficients",
             f"a polynomial loss has one variable but w0 has {dims} dimensions; give w0 as a single number.",
+            "dimension_mismatch",
         )
     return Polynomial(array)
 
@@ -289,6 +290,7 @@ def build_quadratic_form(
             "A",
             f"A is {len(A)}×{len(A)} but w0 has {dims} dimension{'s' if dims != 1 else ''}; "
             f"give a {dims}×{dims} matrix, or a starting point with {len(A)} numbers.",
+            "dimension_mismatch",
         )
     matrix = as_dtype_array("A", [x for values in A for x in values], dtype).reshape(1, dims, dims)
     vector = broadcast_dims("b", as_dtype_array("b", b, dtype), dims)[None, :]

@@ -19,7 +19,7 @@ from service.engine.arrays import Array, as_dtype_array
 from service.engine.errors import ParameterError
 from service.engine.loop import Problem
 from service.engine.sweep import grid
-from service.errors import InvalidSpec, LimitExceeded, Loc
+from service.errors import FieldError, InvalidSpec, LimitExceeded, Loc
 from service.limits import Limits
 
 Document = Mapping[str, Any]
@@ -31,7 +31,7 @@ def located(*prefix: str | int) -> Iterator[None]:
     try:
         yield
     except ParameterError as exc:
-        raise InvalidSpec([([*prefix, *exc.loc], exc.message)]) from exc
+        raise InvalidSpec([([*prefix, *exc.loc], exc.message, exc.code)]) from exc
 
 
 def dims_of(document: Document) -> int:
@@ -140,6 +140,7 @@ def _check_horizon(schedule: schedules.Schedule, steps: int) -> None:
                     ["steps"],
                     f"steps is {steps} but this schedule allows at most {bounded.max_steps}: "
                     f"{bounded.horizon[1].rstrip('.')}. Ask for fewer steps or lengthen the schedule.",
+                    "beyond_schedule",
                 )
             ]
         )
@@ -155,6 +156,7 @@ def _check_momentum_cycling(schedule: schedules.Schedule, optimizer: optimizers.
                     "optimizer must support momentum or beta1 with `cycle_momentum` option enabled (torch's rule): "
                     "use a torch optimizer with momentum or betas (torch.SGD, torch.RMSprop, torch.Adam, ...), or "
                     "set cycle_momentum to false.",
+                    "incompatible",
                 )
             ]
         )
@@ -195,11 +197,11 @@ class Grid:
 def sweep_grid(document: Document) -> Grid:
     """The grid of a sweep spec document, each axis's path checked against the base spec."""
     base = {**document["base"], "schedule": schedule_document(document["base"]["schedule"])}
-    errors: list[tuple[Loc, str]] = []
+    errors: list[FieldError] = []
     for index, axis in enumerate(document["axes"]):
         problem = path_problem(base, axis["path"])
         if problem:
-            errors.append((["axes", index, "path"], problem))
+            errors.append((["axes", index, "path"], problem, "not_sweepable"))
     if errors:
         raise InvalidSpec(errors)
     return Grid([axis["path"] for axis in document["axes"]], [axis_values(axis) for axis in document["axes"]])
@@ -247,7 +249,7 @@ def build_sweep(document: Document, grid_: Grid, take: npt.NDArray[np.intp] | No
         schedule = schedules.build(swept["schedule"], dtype)
         optimizer = optimizers.build(swept["optimizer"], dtype)
     except ParameterError as exc:  # the axes' corners passed as single runs: this is a combination of them
-        raise InvalidSpec([(["axes"], exc.message)]) from exc
+        raise InvalidSpec([(["axes"], exc.message, exc.code)]) from exc
     except (ValueError, TypeError) as exc:
         raise _not_batched(exc) from exc
     _check_batches(schedule, points)
@@ -275,6 +277,7 @@ def _not_batched(exc: Exception) -> InvalidSpec:
                 ["axes"],
                 "this parameter cannot take a different value per grid point yet (the engine refused the batch: "
                 f"{type(exc).__name__}); sweep another parameter, or send one sweep per value.",
+                "not_sweepable",
             )
         ]
     )
@@ -364,7 +367,13 @@ def build_range_test(document: Document, limits: Limits) -> RangeTestJob:
         lr_finder.check_smoothing(document["smooth_f"], document["diverge_th"])
     if loss.dims != dims:
         raise InvalidSpec(
-            [(["w0"], f"w0 has {dims} dimensions but the loss has {loss.dims}; give one number per dimension.")]
+            [
+                (
+                    ["w0"],
+                    f"w0 has {dims} dimensions but the loss has {loss.dims}; give one number per dimension.",
+                    "dimension_mismatch",
+                )
+            ]
         )
     return RangeTestJob(
         loss, optimizer, w0, schedule, document["smooth_f"], document["diverge_th"], document["num_iter"]
@@ -390,7 +399,7 @@ def build_landscape(document: Document) -> LandscapeJob:
             loss = losses.build(document["loss"], dims, dtype)
     except ParameterError as exc:
         where = f" (here the dimensions are the bounds': {dims})"
-        raise InvalidSpec([(["loss", *exc.loc], exc.message.rstrip(".") + where)]) from exc
+        raise InvalidSpec([(["loss", *exc.loc], exc.message.rstrip(".") + where, exc.code)]) from exc
     if loss.dims != dims:
         _refuse_dims(dims, f"the loss has {loss.dims}")
     return LandscapeJob(loss, axes)
@@ -403,6 +412,7 @@ def _refuse_dims(dims: int, loss_side: str) -> None:
                 ["bounds"],
                 f"bounds has {dims} [lo, hi] pair{'s' if dims > 1 else ''} but {loss_side}; give one [lo, hi] "
                 "per dimension of the loss (a single number coefficient applies to every dimension).",
+                "dimension_mismatch",
             )
         ]
     )

@@ -3,25 +3,47 @@
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from service.errors import Loc
+from service.errors import FieldError, Loc
 from service.specs.catalog import KIND_TAGS
 from service.specs.kinds.base import FLOAT32_MAX, shown
 
 
-def validation_errors(raw: Iterable[Any]) -> list[tuple[Loc, str]]:
-    """Pydantic's errors with request-level locations (`loss.a`, not `body.loss.quadratic.a`) and
-    messages that say what to change."""
-    cleaned: list[tuple[Loc, str]] = []
+def validation_errors(raw: Iterable[Any]) -> list[FieldError]:
+    """Pydantic's errors with request-level locations (`loss.a`, not `body.loss.quadratic.a`), messages that say
+    what to change, and Pydantic's error type (`float32_range` where the bound is float32's range)."""
+    cleaned: list[FieldError] = []
     for error in raw:
         loc: Loc = [part for part in error["loc"] if part not in KIND_TAGS]
         if loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:] if loc[0] == "body" else loc
         kinds = [part for part in error["loc"] if part in KIND_TAGS]
-        cleaned.append(_rephrase({**error, "kinds": kinds}, loc))
+        loc, msg = _rephrase({**error, "kinds": kinds}, loc)
+        child_lr = error["type"] == "extra_forbidden" and loc[-1:] == ["lr"] and "schedulers" in loc
+        cleaned.append((loc, msg, "child_lr" if child_lr else _error_type(error)))
     return cleaned
+
+
+def _error_type(error: Mapping[str, Any]) -> str:
+    """Pydantic's type, except `float32_range` for a bound or number beyond float32's range (the message names
+    the range, not the bound)."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    bound = next((ctx[key] for key in ("ge", "gt", "le", "lt") if key in ctx), None)
+    if kind in _BOUNDS and bound is not None and abs(float(bound)) > 1e38:
+        return "float32_range"
+    if kind == "float_type" and _huge_integer(error.get("input")):
+        return "float32_range"
+    return str(kind)
+
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "greater than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
 
 
 def _unknown_kind(tag: str, tags: list[str]) -> str:
@@ -60,14 +82,8 @@ def _rephrase(error: dict[str, Any], loc: Loc) -> tuple[Loc, str]:
         return loc, f"A child scheduler takes no lr of its own: it scales the {parent}'s lr; remove it."
     if kind == "extra_forbidden":
         return loc, f"Unknown field {loc[-1]!r}; check its spelling or remove it."
-    bounds = {
-        "greater_than_equal": ("ge", "at least"),
-        "greater_than": ("gt", "greater than"),
-        "less_than_equal": ("le", "at most"),
-        "less_than": ("lt", "less than"),
-    }
-    if kind in bounds:
-        key, words = bounds[kind]
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
         bound = float(ctx[key])
         if abs(bound) > 1e38:
             return loc, "Give a number within ±3.4e38 (float32's range)."

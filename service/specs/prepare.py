@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from service.engine.loop import Problem
-from service.errors import InvalidSpec, Loc
+from service.errors import FieldError, InvalidSpec
 from service.limits import Limits
 from service.specs import build, cost
 from service.specs.landscape import LandscapeSpec
@@ -47,7 +47,7 @@ def prepare_sweep(spec: SweepSpec, limits: Limits) -> Prepared:
     grid = build.sweep_grid(document)
     build.check_sweep_limits(document, grid, limits)
     base = spec.base.normalised()
-    errors: list[tuple[Loc, str]] = []
+    errors: list[FieldError] = []
     for index, (path, values) in enumerate(zip(grid.paths, grid.values, strict=True)):
         for value in sorted({float(values.min()), float(values.max())}):
             errors += _corner_errors(base, path, value, index)
@@ -59,7 +59,7 @@ def prepare_sweep(spec: SweepSpec, limits: Limits) -> Prepared:
     return Prepared(document, spec.name, spec.base.steps, {"shape": list(grid.shape), "axes": axes})
 
 
-def _corner_errors(base: dict[str, Any], path: str, value: float, index: int) -> list[tuple[Loc, str]]:
+def _corner_errors(base: dict[str, Any], path: str, value: float, index: int) -> list[FieldError]:
     """What a single run with `value` at `path` would be refused for, located on the axis."""
     document = deepcopy(base)
     build.put(document, path, value)
@@ -67,10 +67,11 @@ def _corner_errors(base: dict[str, Any], path: str, value: float, index: int) ->
         build.build_problem(RunSpec.model_validate(document).normalised())
     except ValidationError as exc:
         return [
-            (["axes", index, "values"], f"{value:g} at {path}: {msg}") for _, msg in validation_errors(exc.errors())
+            (["axes", index, "values"], f"{value:g} at {path}: {msg}", type_)
+            for _, msg, type_ in validation_errors(exc.errors())
         ]
     except InvalidSpec as exc:
-        return [(["axes", index, "values"], f"{value:g} at {path}: {msg}") for _, msg in exc.errors]
+        return [(["axes", index, "values"], f"{value:g} at {path}: {msg}", type_) for _, msg, type_ in exc.errors]
     return []
 
 

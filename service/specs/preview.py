@@ -91,13 +91,13 @@ def _evaluate(document: dict[str, Any], steps: npt.NDArray[np.int64], dtype: np.
         schedule = schedules.build(document, dtype)
     if isinstance(schedule, schedules.ReadsLoss):
         message = f"{document['kind']} decides its rate from the loss, so it has no values without a run"
-        raise InvalidSpec([([*loc, "kind"], message)])
+        raise InvalidSpec([([*loc, "kind"], message, "incompatible")])
     if isinstance(schedule, schedules.Bounded) and schedule.max_steps is not None and steps[-1] > schedule.max_steps:
         message = (
             f"this schedule allows at most {schedule.max_steps} steps ({schedule.horizon[1].rstrip('.')}); ask for "
             "fewer steps or lengthen the schedule"
         )
-        raise InvalidSpec([(["steps"], message)])
+        raise InvalidSpec([(["steps"], message, "beyond_schedule")])
     return schedule(steps)[:, 0].astype(dtype)
 
 

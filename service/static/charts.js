@@ -929,7 +929,7 @@ function analysisMinimum(run) {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The charts with a log-scale box, as the URL names them (`log=loss,w,curve`). */
-export const LOG_CHARTS = ['loss', 'w', 'lr', 'state', 'curve'];
+export const LOG_CHARTS = ['loss', 'w', 'lr', 'state', 'curve', 'contour'];
 
 export class Charts {
   constructor(root, contour, landscapes) {
@@ -944,7 +944,7 @@ export class Charts {
 
   /** The charts that have a log scale, by name (w's is an asinh scale: w is signed). */
   scaled() {
-    return { loss: this.loss, w: this.w, lr: this.lr, state: this.state, curve: this.curve };
+    return { loss: this.loss, w: this.w, lr: this.lr, state: this.state, curve: this.curve, contour: this.contour };
   }
 
   /** Log scale on the chart `name` (one of LOG_CHARTS). */

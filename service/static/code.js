@@ -26,7 +26,7 @@ async function fetchCode(id, library) {
   if (response.ok) return response.text();
   const problem = await response.json().catch(() => ({}));
   const first = Array.isArray(problem.errors) && problem.errors[0];
-  throw new Error(first && first.msg ? problemText(first.loc || [], first.msg) : problem.detail || `HTTP ${response.status}`);
+  throw new Error(first && first.msg ? problemText(first.loc || [], first.msg, first.type) : problem.detail || `HTTP ${response.status}`);
 }
 
 /** Copies text to the clipboard (the Clipboard API where allowed, else a selected textarea). */

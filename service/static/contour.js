@@ -1,6 +1,7 @@
 // Contours of a 2-D loss (marching squares over the grid `POST /v1/landscape` answers, for every loss kind) with each
 // 2-D run's path on top, drawn on a plain canvas. Hidden unless a visible run has two dimensions. Drag a box to
-// zoom in, double-click to go back.
+// zoom in, double-click to go back. The levels are quantiles of the grid's values, or on a log scale log-spaced in
+// the height above the grid's lowest value (as many lines per decade); `toSvg` rebuilds the drawing as vectors.
 
 import { withAlpha } from './colors.js';
 import { compact, niceTicks } from './format.js';
@@ -53,6 +54,45 @@ export function marchingSquares(values, cols, rows, level) {
   return out;
 }
 
+/**
+ * The contour levels of the grid's finite values (sorted ascending): quantiles (as many lines in a steep valley as
+ * on a flat plain: Rosenbrock's values span 0 to thousands, a bowl's a few units), or with `log` log-spaced in the
+ * height above the lowest value, from the smallest height the grid shows (at least a millionth of the span) to the
+ * span, LEVELS lines at a constant ratio.
+ * @param {number[]} finite
+ * @param {boolean} log
+ */
+export function contourLevels(finite, log) {
+  if (!finite.length) return [];
+  const levels = new Set();
+  if (log) {
+    const low = finite[0];
+    const span = finite[finite.length - 1] - low;
+    if (!(span > 0)) return [low];
+    const above = finite.find((v) => v > low);
+    const first = Math.max(above === undefined ? span : above - low, span * 1e-6);
+    for (let k = 0; k < LEVELS; k++) levels.add(low + first * (span / first) ** (k / (LEVELS - 1)));
+    return [...levels];
+  }
+  for (let k = 1; k <= LEVELS; k++) {
+    levels.add(finite[Math.min(finite.length - 1, Math.floor((finite.length * k ** 2) / (LEVELS + 1) ** 2))]);
+  }
+  return [...levels];
+}
+
+/**
+ * @typedef {{level: number, color: string, lines: number[][]}} DrawnContour
+ * @typedef {{color: string, dash: number[], points: number[][], markers: boolean, label: string}} DrawnPath
+ * @typedef {{width: number, height: number, plotW: number, plotH: number, contours: DrawnContour[],
+ *   minimum: number[] | null, paths: DrawnPath[], rings: number[][], labels: number[][],
+ *   xTicks: [number, string, number][], yTicks: [number, string, number][]}} Scene
+ */
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const n = (v) => String(Math.round(v * 1000) / 1000);
+const escape = (text) =>
+  String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] || c);
+
 export class ContourChart {
   constructor(figure, landscapes) {
     this.figure = figure;
@@ -67,6 +107,9 @@ export class ContourChart {
     this.onZoom = null;
     this.step = null;
     this.drag = null;
+    this.logScale = false;
+    /** @type {Scene | null} what the last draw drew, in CSS pixels, for `toSvg` */
+    this.scene = null;
     new ResizeObserver(() => this.draw()).observe(this.canvas);
     this.canvas.addEventListener('pointermove', (event) => this.hover(event));
     this.canvas.addEventListener('pointerleave', () => this.hover(null));
@@ -76,6 +119,16 @@ export class ContourChart {
     const reset = figure.querySelector('[data-testid="contour-zoom-reset"]');
     if (reset) reset.addEventListener('click', () => this.setZoom(null));
     this.resetButton = reset;
+  }
+
+  get log() {
+    return this.logScale;
+  }
+
+  set log(on) {
+    this.logScale = !!on;
+    this.figure.dataset.log = String(this.logScale);
+    this.draw();
   }
 
   setZoom(box) {
@@ -176,6 +229,9 @@ export class ContourChart {
     this.note.hidden = !this.note.textContent;
     const toX = (x) => MARGIN.left + ((x - view.x0) / (view.x1 - view.x0)) * plotW;
     const toY = (y) => MARGIN.top + plotH - ((y - view.y0) / (view.y1 - view.y0)) * plotH;
+    /** @type {Scene} */
+    const scene = { width: cssW, height: cssH, plotW, plotH, contours: [], minimum: null, paths: [], rings: [], labels: [], xTicks: [], yTicks: [] };
+    this.scene = scene;
 
     // Plot frame
     ctx.fillStyle = '#fbfcfd';
@@ -201,30 +257,32 @@ export class ContourChart {
       finite.sort((a, b) => a - b);
       const gx = (i) => toX(land.x[0] + ((land.x[cols - 1] - land.x[0]) * i) / (cols - 1));
       const gy = (j) => toY(land.y[0] + ((land.y[rows - 1] - land.y[0]) * j) / (rows - 1));
-      const levels = new Set();
-      for (let k = 1; k <= LEVELS && finite.length; k++) {
-        // quantiles of the grid's values: as many lines in a steep valley as on a flat plain (Rosenbrock's
-        // values span 0 to thousands, a bowl's a few units)
-        levels.add(finite[Math.min(finite.length - 1, Math.floor((finite.length * k ** 2) / (LEVELS + 1) ** 2))]);
-      }
+      const levels = contourLevels(finite, this.logScale);
+      this.figure.dataset.levelValues = JSON.stringify(levels);
       let k = 0;
       for (const level of levels) {
         const segments = marchingSquares(values, cols, rows, level);
         if (segments.length) drawn++;
-        ctx.strokeStyle = k++ % 2 ? '#9aa6b2' : '#c3ccd5';
+        const color = k++ % 2 ? '#9aa6b2' : '#c3ccd5';
+        ctx.strokeStyle = color;
         ctx.lineWidth = 1;
         ctx.beginPath();
+        const pixels = [];
         for (let s = 0; s < segments.length; s += 4) {
-          ctx.moveTo(gx(segments[s]), gy(segments[s + 1]));
-          ctx.lineTo(gx(segments[s + 2]), gy(segments[s + 3]));
+          const line = [gx(segments[s]), gy(segments[s + 1]), gx(segments[s + 2]), gy(segments[s + 3])];
+          ctx.moveTo(line[0], line[1]);
+          ctx.lineTo(line[2], line[3]);
+          pixels.push(line);
         }
         ctx.stroke();
+        if (pixels.length) scene.contours.push({ level, color, lines: pixels });
       }
     }
     this.figure.dataset.levels = String(drawn);
     if (minimum) {
       const mx = toX(minimum.w[0]);
       const my = toY(minimum.w[1]);
+      scene.minimum = [mx, my];
       ctx.strokeStyle = '#3b434d';
       ctx.lineWidth = 1.5;
       ctx.beginPath();
@@ -242,6 +300,8 @@ export class ContourChart {
       if (n > 1 && (n - 1) % stride) pts.push([toX(run.w[0][n - 1]), toY(run.w[1][n - 1])]);
       if (!pts.length) continue;
       const [fx, fy] = pts[0];
+      const drawnPath = { color: run.color, dash: run.dash || [], points: pts, markers: pts.length <= 250, label: run.label };
+      scene.paths.push(drawnPath);
       ctx.lineWidth = 1.5;
       ctx.strokeStyle = withAlpha(run.color, 0.6);
       ctx.beginPath();
@@ -278,10 +338,12 @@ export class ContourChart {
           ctx.beginPath();
           ctx.arc(toX(run.w[0][i]), toY(run.w[1][i]), 7, 0, 2 * Math.PI);
           ctx.stroke();
+          scene.rings.push([toX(run.w[0][i]), toY(run.w[1][i])]);
         }
       }
       if (labelled.some(([x, y]) => Math.abs(x - fx) < 12 && Math.abs(y - fy) < 12)) continue;
       labelled.push([fx, fy]);
+      scene.labels.push([fx + 10, fy - 6]);
       ctx.font = '600 12px system-ui, sans-serif';
       ctx.fillStyle = '#1f2328';
       ctx.textBaseline = 'bottom';
@@ -301,6 +363,7 @@ export class ContourChart {
       const x = toX(tick);
       ctx.fillRect(Math.round(x), MARGIN.top + plotH, 1, 4);
       ctx.fillText(compact(tick, 4), x, MARGIN.top + plotH + 6);
+      scene.xTicks.push([x, compact(tick, 4), tick]);
     }
     ctx.fillText('w[0]', MARGIN.left + plotW / 2, MARGIN.top + plotH + 22);
     ctx.textAlign = 'right';
@@ -309,6 +372,7 @@ export class ContourChart {
       const y = toY(tick);
       ctx.fillRect(MARGIN.left - 4, Math.round(y), 4, 1);
       ctx.fillText(compact(tick, 4), MARGIN.left - 7, y);
+      scene.yTicks.push([y, compact(tick, 4), tick]);
     }
     ctx.save();
     ctx.translate(14, MARGIN.top + plotH / 2);
@@ -316,6 +380,65 @@ export class ContourChart {
     ctx.textAlign = 'center';
     ctx.fillText('w[1]', 0, 0);
     ctx.restore();
+  }
+
+  /**
+   * The chart as an SVG document (text), rebuilt from what the last draw drew: the plot area, the contour lines
+   * (each a path, with its loss level), the minimum, each run's path of w with its iterates, w₀'s ring and the
+   * current step, the axes with their ticks and labels. Null when nothing is drawn.
+   * @param {string} title
+   */
+  toSvg(title) {
+    const s = this.scene;
+    if (!s || this.figure.hidden) return null;
+    const box = { left: MARGIN.left, top: MARGIN.top, width: s.plotW, height: s.plotH };
+    const out = [];
+    out.push(`<svg xmlns="${SVG_NS}" width="${n(s.width)}" height="${n(s.height)}" viewBox="0 0 ${n(s.width)} ${n(s.height)}" font-family="system-ui, sans-serif">`);
+    out.push(`<title>${escape(title)}</title>`);
+    out.push(`<rect width="${n(s.width)}" height="${n(s.height)}" fill="#ffffff"/>`);
+    out.push(`<rect x="${box.left}" y="${box.top}" width="${n(box.width)}" height="${n(box.height)}" fill="#fbfcfd"/>`);
+    out.push(`<defs><clipPath id="contour-area"><rect x="${box.left}" y="${box.top}" width="${n(box.width)}" height="${n(box.height)}"/></clipPath></defs>`);
+    out.push('<g clip-path="url(#contour-area)">');
+    for (const contour of s.contours) {
+      const d = contour.lines.map(([x0, y0, x1, y1]) => `M${n(x0)} ${n(y0)}L${n(x1)} ${n(y1)}`).join('');
+      out.push(`<path data-level="${contour.level}" d="${d}" fill="none" stroke="${contour.color}" stroke-width="1"/>`);
+    }
+    if (s.minimum) {
+      const [mx, my] = s.minimum;
+      out.push(`<path data-mark="minimum" d="M${n(mx - 5)} ${n(my - 5)}L${n(mx + 5)} ${n(my + 5)}M${n(mx - 5)} ${n(my + 5)}L${n(mx + 5)} ${n(my - 5)}" stroke="#3b434d" stroke-width="1.5"/>`);
+    }
+    for (const path of s.paths) {
+      const [fx, fy] = path.points[0];
+      const color = escape(path.color);
+      out.push(`<circle data-mark="w0" cx="${n(fx)}" cy="${n(fy)}" r="8" fill="none" stroke="${color}" stroke-opacity="0.6" stroke-width="1.5"/>`);
+      const dash = path.dash.length ? ` stroke-dasharray="${path.dash.join(' ')}"` : '';
+      const d = path.points.map(([x, y], i) => `${i ? 'L' : 'M'}${n(x)} ${n(y)}`).join('');
+      out.push(`<path data-run="${escape(path.label || '')}" d="${d}" fill="none" stroke="${color}" stroke-opacity="0.9" stroke-width="1.75"${dash} stroke-linejoin="round"/>`);
+      if (path.markers) {
+        for (const [x, y] of path.points) out.push(`<circle cx="${n(x)}" cy="${n(y)}" r="3" fill="#ffffff" stroke="${color}" stroke-width="1.5"/>`);
+      }
+      const [lx, ly] = path.points[path.points.length - 1];
+      out.push(`<circle cx="${n(lx)}" cy="${n(ly)}" r="4.5" fill="${color}"/>`);
+    }
+    for (const [x, y] of s.rings) out.push(`<circle data-mark="step" cx="${n(x)}" cy="${n(y)}" r="7" fill="none" stroke="#1f2328" stroke-width="2.5"/>`);
+    for (const [x, y] of s.labels) out.push(`<text x="${n(x)}" y="${n(y)}" font-size="12" font-weight="600" fill="#1f2328">w₀</text>`);
+    out.push('</g>');
+    out.push(`<rect x="${box.left + 0.5}" y="${box.top + 0.5}" width="${n(box.width - 1)}" height="${n(box.height - 1)}" fill="none" stroke="#cfd5dc"/>`);
+    const bottom = box.top + box.height;
+    const group = ['<g data-axis="x">'];
+    for (const [x, label, value] of s.xTicks) {
+      group.push(`<line x1="${n(x)}" y1="${n(bottom)}" x2="${n(x)}" y2="${n(bottom + 4)}" stroke="#3b434d"/>`);
+      group.push(`<text x="${n(x)}" y="${n(bottom + 18)}" font-size="12" fill="#3b434d" text-anchor="middle" data-value="${value}">${escape(label)}</text>`);
+    }
+    group.push(`<text x="${n(box.left + box.width / 2)}" y="${n(bottom + 34)}" font-size="12" fill="#3b434d" text-anchor="middle">w[0]</text>`, '</g>', '<g data-axis="y">');
+    for (const [y, label, value] of s.yTicks) {
+      group.push(`<line x1="${box.left - 4}" y1="${n(y)}" x2="${box.left}" y2="${n(y)}" stroke="#3b434d"/>`);
+      group.push(`<text x="${box.left - 7}" y="${n(y + 4)}" font-size="12" fill="#3b434d" text-anchor="end" data-value="${value}">${escape(label)}</text>`);
+    }
+    group.push(`<text transform="translate(14 ${n(box.top + box.height / 2)}) rotate(-90)" font-size="12" fill="#3b434d" text-anchor="middle">w[1]</text>`, '</g>');
+    out.push(group.join(''));
+    out.push('</svg>');
+    return out.join('\n');
   }
 
   hover(event) {

@@ -60,7 +60,7 @@ export class FinderView {
       this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';
-      const reason = err.errors && err.errors.length && language() !== 'en' ? err.errors.map((e) => problemText(e.loc, e.msg)).join(' ') : err.message;
+      const reason = err.errors && err.errors.length && language() !== 'en' ? err.errors.map((e) => problemText(e.loc, e.msg, e.type)).join(' ') : err.message;
       this.status.textContent = t('finder.failed', { reason });
     }
   }

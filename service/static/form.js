@@ -521,10 +521,10 @@ export class RunForm {
     const general = [];
     const invalid = [];
     let first = null;
-    for (const { loc, msg } of errors) {
+    for (const { loc, msg, type } of errors) {
       const parts = (Array.isArray(loc) ? loc : [loc]).map(String);
       if (parts[0] === 'body') parts.shift();
-      const said = fromServer ? problemText(parts, msg) : msg;
+      const said = fromServer ? problemText(parts, msg, type) : msg;
       let slot = null;
       for (let n = parts.length; n > 0 && !slot; n--) {
         slot = this.form.querySelector(`[data-error-for="${cssEscape(parts.slice(0, n).join('.'))}"]`);

@@ -68,7 +68,7 @@ export function attachSchedulePreview(fieldset, readSpec) {
       if (ticket !== asked) return; // a newer edit is on its way
       if (!response.ok) {
         const first = Array.isArray(body.errors) && body.errors[0];
-        range.textContent = t('preview.refused', { reason: first && first.msg ? problemText((first.loc || []).filter((p) => p !== 'body'), first.msg) : body.detail || response.status });
+        range.textContent = t('preview.refused', { reason: first && first.msg ? problemText((first.loc || []).filter((p) => p !== 'body'), first.msg, first.type) : body.detail || response.status });
         plot.replaceChildren();
         list.replaceChildren();
         root.dataset.state = 'error';

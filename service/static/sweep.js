@@ -212,7 +212,7 @@ export class SweepView {
       this.hooks.changed();
     } catch (err) {
       this.panel.dataset.state = 'failed';
-      const where = err.errors && err.errors.length ? ` (${err.errors.map((e) => (language() === 'en' ? `${e.loc.join('.')}: ${e.msg}` : problemText(e.loc, e.msg))).join('; ')})` : '';
+      const where = err.errors && err.errors.length ? ` (${err.errors.map((e) => (language() === 'en' ? `${e.loc.join('.')}: ${e.msg}` : problemText(e.loc, e.msg, e.type))).join('; ')})` : '';
       this.status.textContent = t('sweep.failed', { reason: err.message }) + where;
     }
   }

@@ -20,7 +20,7 @@ RUN: dict[str, Any] = {"loss": {"kind": "quadratic"}, "w0": 1, "schedule": 0.1, 
 def refusals(model: Any, body: dict[str, Any]) -> list[tuple[list[Any], str]]:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(body)
-    return validation_errors(caught.value.errors())
+    return [(loc, msg) for loc, msg, _ in validation_errors(caught.value.errors())]
 
 
 def request_integers() -> list[tuple[str, dict[str, Any]]]:

@@ -66,7 +66,7 @@ def refusals(name: str, body: Any) -> list[tuple[list[Any], str]]:
     except ValidationError as exc:
         return [([str(part) for part in error["loc"]], error["msg"]) for error in exc.errors()]
     except InvalidSpec as exc:
-        return [(loc, msg) for loc, msg in exc.errors]
+        return [(loc, msg) for loc, msg, _ in exc.errors]
     return []
 
 

@@ -40,9 +40,10 @@ def test_a_refused_spec_names_its_fields(
     assert error.problem.type == raw["type"] == "urn:descent:problem:invalid-request"
     assert error.detail == raw["detail"]
     assert error.fields == fields
-    assert [(list(item.loc), item.msg) for item in error.errors] == [
-        (item["loc"], item["msg"]) for item in raw["errors"]
+    assert [(list(item.loc), item.msg, item.type) for item in error.errors] == [
+        (item["loc"], item["msg"], item["type"]) for item in raw["errors"]
     ]
+    assert all(item.type for item in error.errors)
     assert all(field in str(error) for field in fields)
 
 

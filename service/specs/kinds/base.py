@@ -79,7 +79,7 @@ def _number_or_numbers(value: Any) -> float | list[float]:
     """A finite number, or a non-empty list of finite numbers (strings and booleans are refused)."""
     if isinstance(value, list):
         if not value:
-            raise PydanticCustomError("number_or_list", "Give at least one number.")
+            raise PydanticCustomError("too_short", "Give at least one number.")
         return [_finite(item, f"item {index}") for index, item in enumerate(value)]
     return _finite(value, "value")
 
@@ -92,7 +92,7 @@ def _finite(value: Any, what: str) -> float:
     # abs() first: an int compares exactly, where float(10**400) (and math.isfinite of it) would overflow
     if abs(value) > FLOAT32_MAX or not math.isfinite(value):
         raise PydanticCustomError(
-            "number_or_list",
+            "float32_range",
             "Give finite numbers within ±3.4e38 (float32's range); {what} is {got}.",
             {"what": what, "got": shown(value)},
         )

@@ -532,12 +532,28 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
-        /** ErrorItem */
+        /**
+         * ErrorItem
+         * @description One offending field of a 422: where, what to change, and the kind of error for a program.
+         */
         ErrorItem: {
-            /** Loc */
+            /**
+             * Loc
+             * @description The field: names and list indices from the body's root.
+             */
             loc: (string | number)[];
-            /** Msg */
+            /**
+             * Msg
+             * @description What to change, in English, for a person.
+             */
             msg: string;
+            /**
+             * Type
+             * @description The kind of error, a stable code to branch on (the message's wording may change). A validation error has Pydantic's error type (https://docs.pydantic.dev/latest/errors/validation_errors/): `missing`, `greater_than`, `greater_than_equal`, `less_than`, `less_than_equal`, `int_type`, `float_type`, `literal_error`, `extra_forbidden`, `union_tag_invalid` (an unknown kind), `union_tag_not_found` (no kind), `json_invalid`, ...; `float32_range` is a number beyond float32's range, `number_or_list` a value that is neither a number nor a list of numbers, `kind_refused` a kind its parent cannot take and `child_lr` an lr on a child scheduler (it scales its parent's). The service's own rules: `invalid_parameter`: the engine refused a parameter's value; the message says which values it takes; `invalid_expression`: an expression loss's formula cannot be parsed or uses what is not allowed; `dimension_mismatch`: the numbers of dimensions disagree (w0, the loss, a landscape's bounds); `beyond_schedule`: more steps than the schedule defines (torch's OneCycleLR past total_steps); `incompatible`: two fields that cannot go together (cycle_momentum with an optimizer without momentum); `not_sweepable`: a sweep axis whose path is not a real-valued parameter, or that cannot vary per grid point; `limit_exceeded`: a valid request beyond this server's limits (steps, dimensions, trace size, grid size); `no_counterpart`: the library asked for has nothing that reproduces this kind (the run as code); `invalid_cursor`: a page cursor this server did not give; `invalid_view`: a saved view's state that is not plain JSON within a browser's numbers, or nests too deep; `id_taken`: another saved view already has this view's id.
+             * @example greater_than
+             * @example limit_exceeded
+             */
+            type: string;
         };
         /**
          * Expression

@@ -617,4 +617,4 @@ def test_a_bad_boundary_key_is_a_422_on_that_key() -> None:
     )
     with pytest.raises(InvalidSpec) as caught:
         build_problem(spec.normalised())
-    assert [list(loc) for loc, _ in caught.value.errors] == [["schedule", "boundaries_and_scales", "x"]]
+    assert [list(loc) for loc, _, _ in caught.value.errors] == [["schedule", "boundaries_and_scales", "x"]]

@@ -1,8 +1,9 @@
 """Errors the server answers, as exceptions carrying its RFC 9457 problem document.
 
 Every non-2xx answer of the service is `application/problem+json` (`type`, `title`, `status`, `detail`, and for
-validation failures `errors: [{loc, msg}]` naming each field). `APIError` keeps that document whole; subclasses
-let callers catch what they can act on (a 422 to fix, a 404, a 429 to retry after `retry_after` seconds).
+validation failures `errors: [{loc, msg, type}]` naming each field and the kind of error). `APIError` keeps that
+document whole; subclasses let callers catch what they can act on (a 422 to fix, a 404, a 429 to retry after
+`retry_after` seconds).
 """
 
 from collections.abc import Mapping
@@ -14,10 +15,13 @@ import httpx
 
 @dataclass(frozen=True)
 class FieldError:
-    """One refused field: `loc` is its path in the request (`("body", "schedule", "learning_rate")`)."""
+    """One refused field: `loc` is its path in the request (`("body", "schedule", "learning_rate")`), `msg` what
+    to change, `type` the kind of error to branch on (`"missing"`, `"greater_than"`, `"limit_exceeded"`, ...: the
+    server's OpenAPI schema `ErrorItem` lists them; empty from a server that does not send it)."""
 
     loc: tuple[str | int, ...]
     msg: str
+    type: str = ""
 
     @property
     def field(self) -> str:
@@ -40,7 +44,8 @@ class Problem:
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> "Problem":
         errors = tuple(
-            FieldError(tuple(item.get("loc", ())), str(item.get("msg", ""))) for item in document.get("errors") or ()
+            FieldError(tuple(item.get("loc", ())), str(item.get("msg", "")), str(item.get("type", "")))
+            for item in document.get("errors") or ()
         )
         return cls(
             type=str(document.get("type", "about:blank")),
