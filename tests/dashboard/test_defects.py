@@ -217,6 +217,7 @@ def test_the_curve_chart_zooms_with_a_drag_and_resets_with_a_double_click(dashbo
     curve = page.get_by_test_id("chart-curve")
     curve.scroll_into_view_if_needed()
     before = numbers(data(page, "chart-curve", "x-range"))
+    expect(curve.locator(".u-over")).to_be_visible()  # the plot is drawn once the curve's landscape has come
     box = curve.locator(".u-over").bounding_box()
     assert box is not None
     y = box["y"] + box["height"] / 2

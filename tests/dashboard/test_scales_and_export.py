@@ -94,6 +94,7 @@ def test_w_on_an_asinh_scale_exports_as_svg_with_its_points_where_the_axes_put_t
     box.check()
     chart = page.get_by_test_id("chart-w")
     expect(chart).to_have_attribute("data-linthresh", "1")  # |w| from 0.1 to 270: the threshold is the decade of 5
+    expect(chart).to_have_attribute("data-y-ticks", re.compile(r"(^| )-100( |$)"))  # drawn on the next frame
     labels = (chart.get_attribute("data-y-ticks") or "").split()
     for label in ("0", "100", "-100"):  # both signs, whole decades
         assert label in labels, labels
@@ -135,6 +136,11 @@ def test_the_curve_chart_takes_a_log_loss_axis_and_exports_the_curve_and_the_pat
     expect(box.locator("xpath=..")).to_contain_text(LABELS[locale][1])
     box.check()
     expect(page).to_have_url(re.compile(r"log=curve(&|$)"))
+    # the chart redraws on its next frame: wait for the log axis (its range is positive) before reading it
+    page.wait_for_function(
+        "() => +document.querySelector('[data-testid=chart-curve]').dataset.yRange?.split(' ')[0] > 0",
+        timeout=TIMEOUT_MS,
+    )
     low, high = (float(v) for v in (chart.get_attribute("data-y-range") or "0 0").split())
     assert 0 < low < 36, low  # below the path, whose lowest loss is the first, 36
     assert high > 7e4, high  # above the last loss, 36·1.1^80
