@@ -4,6 +4,7 @@
 
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import { withAlpha } from './colors.js';
+import { orNull } from './columns.js';
 import { axisValues, compact, niceTicks, stepAxisValues } from './format.js';
 import { t } from './i18n.js';
 import { Envelope, pick } from './envelope.js';
@@ -129,7 +130,7 @@ export function symlogThreshold(series) {
  */
 function outline(run, key, ys) {
   const xs = run.steps;
-  if (xs.length <= MAX_DRAWN) return { xs, ys };
+  if (xs.length <= MAX_DRAWN) return { xs: Array.from(xs), ys: Array.from(ys, orNull) };
   const streamed = run.outlines && run.outlineRows === xs.length ? run.outlines[key] : null;
   if (streamed) return pick(streamed, xs, ys);
   if (!run.envelopes) run.envelopes = new Map();
@@ -456,7 +457,7 @@ class StepChart extends ChartBase {
     if (this.step !== null) {
       for (const s of this.series) {
         const i = s.run.indexOfStep(this.step);
-        const v = i < 0 ? null : s.full[i];
+        const v = i < 0 ? null : orNull(s.full[i]);
         if (v === null || v === undefined || (this.log && this.column !== 'w' && !(v > 0))) continue;
         marks.push({ kind: 'circle', x: left + u.valToPos(this.step, 'x'), y: top + u.valToPos(v, 'y'), r: 5.5, fill: s.color, stroke: '#1f2328', width: 2 });
       }
@@ -530,7 +531,7 @@ class StepChart extends ChartBase {
     for (const s of this.series) {
       const i = s.run.indexOfStep(this.step);
       if (i < 0) continue;
-      const v = s.full[i];
+      const v = orNull(s.full[i]);
       if (v === null || v === undefined || (this.log && this.column !== 'w' && !(v > 0))) continue;
       const y = u.valToPos(v, 'y', true);
       ctx.fillStyle = s.color;
@@ -859,8 +860,8 @@ class CurveChart extends ChartBase {
     if (this.step === null) return;
     const i = run.indexOfStep(this.step);
     if (i < 0) return;
-    const w = run.w[0][i];
-    const l = run.loss[i];
+    const w = orNull(run.w[0][i]);
+    const l = orNull(run.loss[i]);
     if (w === null || l === null || (this.log && !(l > 0))) return;
     const px = uPlot.pxRatio;
     const { ctx } = u;
@@ -909,13 +910,13 @@ function knownFloor(runs, column) {
 /** The path keeps every iterate up to MAX_DRAWN (then every k-th, and always the last). */
 function thinPath(ws, ls) {
   const n = ws.length;
-  if (n <= MAX_DRAWN) return { xs: ws, ys: ls };
+  if (n <= MAX_DRAWN) return { xs: Array.from(ws, orNull), ys: Array.from(ls, orNull) };
   const step = Math.ceil(n / MAX_DRAWN);
   const xs = [];
   const ys = [];
-  for (let i = 0; i < n; i += step) (xs.push(ws[i]), ys.push(ls[i]));
-  xs.push(ws[n - 1]);
-  ys.push(ls[n - 1]);
+  for (let i = 0; i < n; i += step) (xs.push(orNull(ws[i])), ys.push(orNull(ls[i])));
+  xs.push(orNull(ws[n - 1]));
+  ys.push(orNull(ls[n - 1]));
   return { xs, ys };
 }
 

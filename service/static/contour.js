@@ -296,8 +296,9 @@ export class ContourChart {
       const n = run.points;
       const stride = Math.max(1, Math.floor(n / 3000));
       const pts = [];
-      for (let i = 0; i < n; i += stride) if (run.w[0][i] !== null && run.w[1][i] !== null) pts.push([toX(run.w[0][i]), toY(run.w[1][i])]);
-      if (n > 1 && (n - 1) % stride) pts.push([toX(run.w[0][n - 1]), toY(run.w[1][n - 1])]);
+      const [w0, w1] = run.w;
+      for (let i = 0; i < n; i += stride) if (w0[i] === w0[i] && w1[i] === w1[i]) pts.push([toX(w0[i]), toY(w1[i])]);
+      if (n > 1 && (n - 1) % stride && w0[n - 1] === w0[n - 1] && w1[n - 1] === w1[n - 1]) pts.push([toX(w0[n - 1]), toY(w1[n - 1])]);
       if (!pts.length) continue;
       const [fx, fy] = pts[0];
       const drawnPath = { color: run.color, dash: run.dash || [], points: pts, markers: pts.length <= 250, label: run.label };
@@ -332,7 +333,7 @@ export class ContourChart {
       ctx.fill();
       if (this.step !== null) {
         const i = run.indexOfStep(this.step);
-        if (i >= 0 && run.w[0][i] !== null && run.w[1][i] !== null) {
+        if (i >= 0 && run.w[0][i] === run.w[0][i] && run.w[1][i] === run.w[1][i]) {
           ctx.strokeStyle = '#1f2328';
           ctx.lineWidth = 2.5;
           ctx.beginPath();

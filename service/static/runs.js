@@ -3,6 +3,7 @@
 
 import { api, ApiError } from './api.js';
 import { codeButton } from './code.js';
+import { Column, orNull } from './columns.js';
 import { TWIN_DASH, allocateSlot, slotStyle } from './colors.js';
 import { el } from './dom.js';
 import { compact, fixed6 } from './format.js';
@@ -85,14 +86,12 @@ export class Run {
     this.visible = true;
     const w0 = spec && spec.w0;
     this.dims = Array.isArray(w0) ? w0.length : 1;
-    /** @type {number[]} */
-    this.steps = [];
-    /** @type {(number | null)[]} */
-    this.loss = [];
-    /** @type {(number | null)[]} */
-    this.lr = [];
-    /** @type {(number | null)[][]} */
-    this.w = Array.from({ length: this.dims }, () => []); // one column per dimension
+    // the rows, one typed column each (NaN for a missing value), read through `steps`, `loss`, `lr` and `w`
+    this.columns = { steps: new Column(), loss: new Column(), lr: new Column() };
+    /** @type {Column[]} */
+    this.wColumns = Array.from({ length: this.dims }, () => new Column()); // one column per dimension
+    /** @type {Float64Array[]} */
+    this.wViews = [];
     this.lastStep = -1;
     /** @type {Map<string, (number | null)[]>} optimizer state per slot (`record.state`), first dimension */
     this.state = new Map();
@@ -127,7 +126,57 @@ export class Run {
   }
 
   get points() {
-    return this.steps.length;
+    return this.columns.steps.length;
+  }
+
+  /** The steps of the rows held (a view on the column: valid until the next rows arrive). */
+  get steps() {
+    return this.columns.steps.view();
+  }
+
+  /** The loss of each row held, NaN where it is missing (a view, like `steps`). */
+  get loss() {
+    return this.columns.loss.view();
+  }
+
+  /** The learning rate of each row held, NaN where it is missing (a view, like `steps`). */
+  get lr() {
+    return this.columns.lr.view();
+  }
+
+  /** w of each row held, one view per dimension, NaN where it is missing. */
+  get w() {
+    const views = this.wViews;
+    if (views.length !== this.dims || (this.dims && views[0] !== this.wColumns[0].view())) {
+      this.wViews = this.wColumns.map((column) => column.view());
+    }
+    return this.wViews;
+  }
+
+  /**
+   * Room for `rows` rows in every column, and for all the rows the run plans when it plans more: one allocation per
+   * column for a whole stream.
+   * @param {number} rows
+   */
+  reserve(rows) {
+    const wanted = Math.max(rows, this.plannedRows || 0);
+    for (const column of [this.columns.steps, this.columns.loss, this.columns.lr, ...this.wColumns]) {
+      if (column.data.length < rows) column.reserve(wanted);
+    }
+  }
+
+  /**
+   * One row into the columns (already after the last step held).
+   * @param {number} step
+   * @param {number | null} loss
+   * @param {number | null} lr
+   */
+  pushRow(step, loss, lr) {
+    this.columns.steps.push(step);
+    this.columns.loss.push(loss);
+    if (loss !== null && loss < this.minLoss) this.minLoss = loss;
+    this.columns.lr.push(lr);
+    this.lastStep = step;
   }
 
   /** The row index of `step` (rows are in step order), or -1 when the run has no such row. */
@@ -162,22 +211,17 @@ export class Run {
   /** @param {Pick<StepEvent, 'step' | 'w' | 'loss' | 'lr' | 'state'>} row */
   appendRow(row) {
     if (!(row.step > this.lastStep)) return 0; // never a duplicate, whatever the stream replays
-    this.steps.push(row.step);
-    const loss = num(row.loss);
-    this.loss.push(loss);
-    if (loss !== null && loss < this.minLoss) this.minLoss = loss;
-    this.lr.push(num(row.lr));
     if (Array.isArray(row.w)) {
       if (row.w.length !== this.dims) this.reshape(row.w.length);
-      for (let d = 0; d < this.dims; d++) this.w[d].push(num(row.w[d]));
-    } else this.w[0].push(num(row.w));
+      for (let d = 0; d < this.dims; d++) this.wColumns[d].push(num(row.w[d]));
+    } else this.wColumns[0].push(num(row.w));
+    this.pushRow(row.step, num(row.loss), num(row.lr));
     if (row.state && typeof row.state === 'object') {
       for (const [name, value] of Object.entries(row.state)) {
-        if (!this.state.has(name)) this.state.set(name, Array(this.steps.length - 1).fill(null));
+        if (!this.state.has(name)) this.state.set(name, Array(this.points - 1).fill(null));
         this.state.get(name)?.push(num(Array.isArray(value) ? value[0] : value));
       }
     }
-    this.lastStep = row.step;
     if (this.status === 'queued') this.status = 'running';
     return 1;
   }
@@ -194,7 +238,7 @@ export class Run {
     if (first === n) return 0;
     const scalarRows = !Array.isArray(cols.w[first]);
     const width = scalarRows ? 1 : /** @type {number[]} */ (cols.w[first]).length;
-    if (cols.state || (scalarRows ? this.dims !== 1 : width !== this.dims) || this.steps.length === 0) {
+    if (cols.state || (scalarRows ? this.dims !== 1 : width !== this.dims) || this.points === 0) {
       // the general path, row by row (optimizer state, a first row that sets the dimensions)
       let added = 0;
       for (let i = first; i < n; i++) {
@@ -205,17 +249,13 @@ export class Run {
     }
     // the usual path, column by column: no object per row (a 1M-step run streams 500 such batches)
     let added = 0;
+    this.reserve(this.points + n - first);
     for (let i = first; i < n; i++) {
       if (!(cols.step[i] > this.lastStep)) continue;
       added++;
-      this.steps.push(cols.step[i]);
-      const loss = num(cols.loss[i]);
-      this.loss.push(loss);
-      if (loss !== null && loss < this.minLoss) this.minLoss = loss;
-      this.lr.push(num(cols.lr[i]));
-      if (scalarRows) this.w[0].push(num(cols.w[i]));
-      else for (let d = 0; d < this.dims; d++) this.w[d].push(num(/** @type {number[]} */ (cols.w[i])[d]));
-      this.lastStep = cols.step[i];
+      if (scalarRows) this.wColumns[0].push(num(cols.w[i]));
+      else for (let d = 0; d < this.dims; d++) this.wColumns[d].push(num(/** @type {number[]} */ (cols.w[i])[d]));
+      this.pushRow(cols.step[i], num(cols.loss[i]), num(cols.lr[i]));
     }
     if (this.status === 'queued') this.status = 'running';
     return added;
@@ -232,7 +272,7 @@ export class Run {
     const n = rows.step.length;
     const value = (v) => (v === v ? v : null); // NaN: null
     let added = 0;
-    if (rows.state || (this.steps.length === 0 && rows.w.length !== this.dims)) {
+    if (rows.state || (this.points === 0 && rows.w.length !== this.dims)) {
       // the general path, row by row (optimizer state, a first row that sets the dimensions)
       const wide = rows.w.length > 1;
       for (let i = 0; i < n; i++) {
@@ -241,16 +281,12 @@ export class Run {
         added += this.appendRow({ step: rows.step[i], w, loss: value(rows.loss[i]), lr: value(rows.lr[i]), state });
       }
     } else {
+      this.reserve(this.points + n);
       for (let i = 0; i < n; i++) {
         if (!(rows.step[i] > this.lastStep)) continue;
         added++;
-        this.steps.push(rows.step[i]);
-        const loss = value(rows.loss[i]);
-        this.loss.push(loss);
-        if (loss !== null && loss < this.minLoss) this.minLoss = loss;
-        this.lr.push(value(rows.lr[i]));
-        for (let d = 0; d < this.dims; d++) this.w[d].push(value(rows.w[d] ? rows.w[d][i] : NaN));
-        this.lastStep = rows.step[i];
+        for (let d = 0; d < this.dims; d++) this.wColumns[d].push(rows.w[d] ? rows.w[d][i] : NaN);
+        this.pushRow(rows.step[i], value(rows.loss[i]), rows.lr[i]);
       }
       if (added && this.status === 'queued') this.status = 'running';
     }
@@ -261,9 +297,9 @@ export class Run {
 
   /** @param {number} dims */
   reshape(dims) {
-    if (this.steps.length > 0) return;
+    if (this.points > 0) return;
     this.dims = dims;
-    this.w = Array.from({ length: dims }, () => []);
+    this.wColumns = Array.from({ length: dims }, () => new Column());
   }
 
   /** @param {Partial<EndEvent>} end  the `end` event's data, or the run read back */
@@ -276,9 +312,10 @@ export class Run {
   /** The latest w and loss (the summary's final once the run has ended). */
   latest() {
     if (this.summary && this.summary.final) return this.summary.final;
-    const i = this.steps.length - 1;
+    const i = this.points - 1;
     if (i < 0) return null;
-    return { step: this.steps[i], w: this.dims === 1 ? this.w[0][i] : this.w.map((col) => col[i]), loss: this.loss[i] };
+    const w = this.w.map((col) => orNull(col[i]));
+    return { step: this.steps[i], w: this.dims === 1 ? w[0] : w, loss: orNull(this.loss[i]) };
   }
 
   get divergedAt() {
@@ -306,6 +343,7 @@ async function appendInSlices(run, rows, outlines, total) {
   const n = rows.step.length;
   const slice = 65536;
   if (rows.state || n <= slice) return run.appendTyped(rows, outlines, total);
+  run.reserve(run.points + n);
   for (let start = 0; start < n; start += slice) {
     const end = Math.min(n, start + slice);
     const part = {
@@ -318,13 +356,6 @@ async function appendInSlices(run, rows, outlines, total) {
     run.appendTyped(part, end === n ? outlines : {}, end === n ? total : -1);
     if (end < n) await new Promise((resolve) => setTimeout(resolve, 0));
   }
-}
-
-/** A column as a Float64Array (null: NaN). */
-function toTyped(values) {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i] === null || values[i] === undefined ? NaN : values[i];
-  return out;
 }
 
 /** @type {Worker | null} */
@@ -438,7 +469,7 @@ export class Board {
     const gen = ++run.gen;
     const n = run.points;
     // the rows held, so that the worker's outlines cover them (a copy: the page keeps its own)
-    const seed = n ? { step: Float64Array.from(run.steps), loss: toTyped(run.loss), lr: toTyped(run.lr), w: run.w.map(toTyped) } : null;
+    const seed = n ? { step: run.steps.slice(), loss: run.loss.slice(), lr: run.lr.slice(), w: run.w.map((col) => col.slice()) } : null;
     const transfer = seed ? [seed.step.buffer, seed.loss.buffer, seed.lr.buffer, ...seed.w.map((c) => c.buffer)] : [];
     const worker = streamWorker(this);
     worker.postMessage({ type: 'follow', id: run.id, gen, url: api.eventsUrl(run.id, run.lastStep), seed }, transfer);

@@ -2,6 +2,7 @@
 // The chosen step is highlighted on every chart (the iterate on the curve or contours, the point on the step
 // charts) and read out per run, so a student watches w hop 5 → −7 → 5.
 
+import { orNull } from './columns.js';
 import { el } from './dom.js';
 import { fixed6 } from './format.js';
 import { t } from './i18n.js';
@@ -98,8 +99,8 @@ export class Stepper {
       const i = run.indexOfStep(this.step);
       if (i < 0) continue;
       const dtype = (run.spec && run.spec.dtype) || 'float32';
-      const w = run.dims === 1 ? run.w[0][i] : run.w.map((col) => col[i]);
-      parts.push(t('step.row', { run: run.label, w: fixed6(w, dtype), loss: fixed6(run.loss[i], dtype), lr: run.lr[i] }));
+      const w = run.dims === 1 ? orNull(run.w[0][i]) : run.w.map((col) => orNull(col[i]));
+      parts.push(t('step.row', { run: run.label, w: fixed6(w, dtype), loss: fixed6(orNull(run.loss[i]), dtype), lr: orNull(run.lr[i]) }));
     }
     this.readout.textContent = parts.join(' · ');
   }

@@ -10,6 +10,7 @@
 // Worker → page, each with id and gen: {type: 'run', info} · {type: 'rows', rows, outlines, total} · {type: 'end', end}
 //                {type: 'problem', problem} (an `error` event with a body) · {type: 'closed'} (the answer was not a stream)
 
+import { Column } from './columns.js';
 import { Envelope } from './envelope.js';
 
 /** Rows per series the charts draw (charts.js): past this the outline, not the rows, is drawn. */
@@ -18,27 +19,6 @@ export const MAX_DRAWN = 2400;
 const MAX_W_DIMS = 4;
 
 const scope = /** @type {any} */ (self);
-
-/** A column that grows by doubling (a Float64Array, NaN for a missing value). */
-class Column {
-  constructor(capacity = 4096) {
-    this.data = new Float64Array(capacity);
-    this.length = 0;
-  }
-
-  push(v) {
-    if (this.length === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = v;
-  }
-
-  view() {
-    return this.data.subarray(0, this.length);
-  }
-}
 
 const value = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
 

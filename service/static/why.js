@@ -2,6 +2,7 @@
 // multiplies (w + b) by 1 − 2·a·lr; the run converges while that factor lies strictly between −1 and 1. And the
 // chapter's own printout of a run ("After i steps: w is …, loss is …"), digit for digit and copyable.
 
+import { orNull } from './columns.js';
 import { fixed6 } from './format.js';
 import { t } from './i18n.js';
 
@@ -44,10 +45,10 @@ export function chapterTable(run, limit = 2000) {
   const lines = [];
   for (let row = 1; row < run.points && lines.length < limit; row++) {
     const i = run.steps[row] - 1;
-    const w = run.dims === 1 ? run.w[0][row] : run.w.map((col) => col[row]);
-    const [ws, loss] = [fixed6(w, dtype), fixed6(run.loss[row], dtype)];
+    const w = run.dims === 1 ? orNull(run.w[0][row]) : run.w.map((col) => orNull(col[row]));
+    const [ws, loss] = [fixed6(w, dtype), fixed6(orNull(run.loss[row]), dtype)];
     if (constant) lines.push(`After ${i} steps:w is ${ws} , loss is ${loss}.`);
-    else lines.push(`After ${i} steps: global_step is ${fixed6(run.steps[row], dtype)} ,w is ${ws},learning rate is ${fixed6(run.lr[row], dtype)},loss is ${loss}`);
+    else lines.push(`After ${i} steps: global_step is ${fixed6(run.steps[row], dtype)} ,w is ${ws},learning rate is ${fixed6(orNull(run.lr[row]), dtype)},loss is ${loss}`);
   }
   return lines;
 }
