@@ -967,10 +967,15 @@ export class Charts {
     }
   }
 
+  /** Whether a round of redraws is under way (charts are left from the last `update`). */
+  midRound() {
+    return !!this.left && this.left.length > 0;
+  }
+
   /**
-   * Redraws the charts, in turn, until `budget` ms have gone (at least one): while rows stream in, a frame redraws
-   * some of them and the next frame the rest, so no frame's task holds the main thread for all six. Returns true
-   * when charts are left for the next frame.
+   * Redraws the charts, in turn, until `budget` ms have gone (at least one): a frame redraws some of them and the
+   * next frame the rest, so no frame's task holds the main thread for all six. Returns true when charts are left
+   * for the next frame.
    */
   update(runs, budget = Infinity) {
     const all = [this.loss, this.w, this.lr, this.curve, this.state, this.contour];

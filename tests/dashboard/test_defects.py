@@ -215,9 +215,10 @@ def test_the_curve_chart_zooms_with_a_drag_and_resets_with_a_double_click(dashbo
     page = dashboard.open()
     wait_done(run_card(page, click_preset(page, "rate-1")), 41)
     curve = page.get_by_test_id("chart-curve")
+    expect(curve).to_have_attribute("data-curves", "1")  # the plot is rebuilt once the curve's landscape has come
     curve.scroll_into_view_if_needed()
     before = numbers(data(page, "chart-curve", "x-range"))
-    expect(curve.locator(".u-over")).to_be_visible()  # the plot is drawn once the curve's landscape has come
+    expect(curve.locator(".u-over")).to_be_visible()
     box = curve.locator(".u-over").bounding_box()
     assert box is not None
     y = box["y"] + box["height"] / 2
