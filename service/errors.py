@@ -70,7 +70,9 @@ class InvalidSpec(DescentError):
 
     def within(self, *prefix: str | int) -> "InvalidSpec":
         """The same errors, located inside `prefix` (a spec nested in another, such as a sweep's base)."""
-        return type(self)([([*prefix, *loc], msg, type_) for loc, msg, type_ in self.errors])
+        moved = InvalidSpec.__new__(type(self))  # past a subclass's own __init__ (NoCounterpart takes one error)
+        InvalidSpec.__init__(moved, [([*prefix, *loc], msg, type_) for loc, msg, type_ in self.errors])
+        return moved
 
 
 class LimitExceeded(InvalidSpec):

@@ -31,6 +31,14 @@ def test_relocated_errors_keep_their_types() -> None:
     ]
 
 
+def test_a_missing_counterpart_relocates_like_any_refusal() -> None:
+    """NoCounterpart takes one (loc, message) of its own; moving it inside a sweep's base keeps class and type."""
+    moved = NoCounterpart(["schedule", "kind"], "Keras has no OneCycleLR").within("base")
+    assert isinstance(moved, NoCounterpart)
+    assert moved.errors == [(["base", "schedule", "kind"], "Keras has no OneCycleLR", "no_counterpart")]
+    assert moved.detail == "base.schedule.kind: Keras has no OneCycleLR."
+
+
 def test_an_engine_refusal_keeps_its_code_through_located() -> None:
     with pytest.raises(InvalidSpec) as caught, located("loss"):
         raise ParameterError("formula", "cannot be parsed", "invalid_expression").within("inner")
