@@ -35,7 +35,10 @@ function describe(entry) {
     const differs = other.max_abs_diff === 0
       ? t('preview.identical')
       : t('preview.differs', { abs: Number(other.max_abs_diff).toPrecision(3), rel: (100 * (other.max_rel_diff || 0)).toPrecision(3), step: other.at_step });
-    const item = el('li', { text: `${other.schedule.kind}: ${differs}` });
+    // a kind every library shares (`constant`) is named with its library: four "constant" lines would read alike
+    const kind = other.schedule.kind;
+    const name = kind.startsWith(`${other.library}.`) ? kind : `${other.library} ${kind}`;
+    const item = el('li', { text: `${name}: ${differs}` });
     item.style.color = OTHER_COLORS[i % OTHER_COLORS.length];
     return item;
   });

@@ -65,3 +65,7 @@ def test_the_schedule_preview_draws_as_you_type(dashboard: Dashboard) -> None:
     expect(page.get_by_test_id("schedule-preview-range")).to_contain_text("torch.CosineAnnealingLR")
     expect(preview.locator("polyline")).to_have_count(4)
     dashboard.screenshot(page, "schedule-preview")
+    # a constant rate is `constant` in every library: each line names its library
+    form.locator('[name="schedule.kind"]').select_option("constant")
+    for library in ("tf1", "keras", "torch", "optax"):
+        expect(equivalents).to_contain_text(f"{library} constant: ")
