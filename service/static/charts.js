@@ -935,7 +935,7 @@ export const LOG_CHARTS = ['loss', 'w', 'lr', 'state', 'curve', 'contour'];
 export class Charts {
   constructor(root, contour, landscapes) {
     const hint = t('chart.hint');
-    this.loss = new StepChart(root.querySelector('[data-testid="chart-loss"]'), { column: 'loss', yLabel: 'loss', hint });
+    this.loss = new StepChart(root.querySelector('[data-testid="chart-loss"]'), { column: 'loss', yLabel: t('chart.lossAxis'), hint });
     this.w = new StepChart(root.querySelector('[data-testid="chart-w"]'), { column: 'w', yLabel: 'w', hint });
     this.lr = new StepChart(root.querySelector('[data-testid="chart-lr"]'), { column: 'lr', yLabel: t('chart.lrAxis'), hint });
     this.curve = new CurveChart(root.querySelector('[data-testid="chart-curve"]'), landscapes);
