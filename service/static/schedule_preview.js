@@ -8,6 +8,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 320;
 const HEIGHT = 120;
 const POINTS = 300;
+const PAD = 6; // the rate's top and bottom stay inside the frame (a constant rate is a line along the top)
 const DELAY_MS = 250;
 const OTHER_COLORS = ['#a14400', '#5b52a3', '#a8175f']; // 4.5:1 or more on white (WCAG AA)
 
@@ -24,7 +25,8 @@ function polyline(steps, rates, low, high, color, width) {
   steps.forEach((step, i) => {
     const rate = rates[i];
     if (rate === null || !Number.isFinite(rate)) return;
-    points.push(`${((step / last) * WIDTH).toFixed(1)},${(HEIGHT - ((rate - low) / span) * HEIGHT).toFixed(1)}`);
+    const y = HEIGHT - PAD - ((rate - low) / span) * (HEIGHT - 2 * PAD);
+    points.push(`${((step / last) * WIDTH).toFixed(1)},${y.toFixed(1)}`);
   });
   return svg('polyline', { points: points.join(' '), fill: 'none', stroke: color, 'stroke-width': width });
 }
@@ -72,7 +74,12 @@ export function attachSchedulePreview(fieldset, readSpec) {
       if (!response.ok) {
         const first = Array.isArray(body.errors) && body.errors[0];
         range.textContent = t('preview.refused', { reason: first && first.msg ? problemText((first.loc || []).filter((p) => p !== 'body'), first.msg, first.type) : body.detail || response.status });
-        plot.replaceChildren();
+        // the plot's frame, and its baseline at rate 0: without them a constant rate is a lone line over blank space
+    const zero = HEIGHT - PAD - ((0 - low) / (high - low || 1)) * (HEIGHT - 2 * PAD);
+    plot.replaceChildren(
+      svg('rect', { x: 0.5, y: 0.5, width: WIDTH - 1, height: HEIGHT - 1, fill: '#f6f8fa', stroke: '#d0d7de' }),
+      svg('line', { x1: 0, x2: WIDTH, y1: zero, y2: zero, stroke: '#8c959f', 'stroke-dasharray': '3 3' }),
+    );
         list.replaceChildren();
         root.dataset.state = 'error';
         return;
@@ -86,7 +93,12 @@ export function attachSchedulePreview(fieldset, readSpec) {
     const finite = series.flat().filter((x) => x !== null && Number.isFinite(x));
     const low = Math.min(0, ...finite);
     const high = Math.max(...finite, 0);
-    plot.replaceChildren();
+    // the plot's frame, and its baseline at rate 0: without them a constant rate is a lone line over blank space
+    const zero = HEIGHT - PAD - ((0 - low) / (high - low || 1)) * (HEIGHT - 2 * PAD);
+    plot.replaceChildren(
+      svg('rect', { x: 0.5, y: 0.5, width: WIDTH - 1, height: HEIGHT - 1, fill: '#f6f8fa', stroke: '#d0d7de' }),
+      svg('line', { x1: 0, x2: WIDTH, y1: zero, y2: zero, stroke: '#8c959f', 'stroke-dasharray': '3 3' }),
+    );
     (entry.equivalents || []).filter((o) => o.lr).forEach((other, i) => {
       plot.append(polyline(body.step, other.lr, low, high, OTHER_COLORS[i % OTHER_COLORS.length], 1));
     });
