@@ -74,12 +74,7 @@ export function attachSchedulePreview(fieldset, readSpec) {
       if (!response.ok) {
         const first = Array.isArray(body.errors) && body.errors[0];
         range.textContent = t('preview.refused', { reason: first && first.msg ? problemText((first.loc || []).filter((p) => p !== 'body'), first.msg, first.type) : body.detail || response.status });
-        // the plot's frame, and its baseline at rate 0: without them a constant rate is a lone line over blank space
-    const zero = HEIGHT - PAD - ((0 - low) / (high - low || 1)) * (HEIGHT - 2 * PAD);
-    plot.replaceChildren(
-      svg('rect', { x: 0.5, y: 0.5, width: WIDTH - 1, height: HEIGHT - 1, fill: '#f6f8fa', stroke: '#d0d7de' }),
-      svg('line', { x1: 0, x2: WIDTH, y1: zero, y2: zero, stroke: '#8c959f', 'stroke-dasharray': '3 3' }),
-    );
+        plot.replaceChildren();
         list.replaceChildren();
         root.dataset.state = 'error';
         return;
