@@ -10,17 +10,19 @@ The cookie is HttpOnly and SameSite=Strict, so scripts cannot read it and other 
 
 import hashlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.deps import KeysDep, StoreDep
 from service.api.keys import KeyRing
 from service.api.problems import ProblemError
 from service.api.schemas import Problem
+from service.runs.events import Event
 from service.store.base import RunStore
 
 COOKIE = "descent_session"
@@ -59,26 +61,29 @@ def refresh_keys(keys: KeyRing, store: RunStore) -> None:
 
 
 async def require_key(
+    request: Request,
     keys: KeysDep,
     store: StoreDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header: Annotated[str | None, Depends(header_scheme)],
     cookie: SessionCookie,
 ) -> Access:
-    """How the request got in, or a 401 when keys are configured and neither a key in force nor a live session of
-    one was presented."""
+    """How the request got in (also kept in `request.state.access`, for the streams it opens), or a 401 when keys
+    are configured and neither a key in force nor a live session of one was presented."""
     if keys.due():
         await anyio.to_thread.run_sync(refresh_keys, keys, store)
     if not keys.required:
-        return Access()
+        return Access()  # no request.state.access: its streams need no check (`guarded`)
     for candidate in (bearer.credentials if bearer else None, header):
         if candidate and (fingerprint := keys.match(candidate)):
-            return Access(key=fingerprint)
+            access = request.state.access = Access(key=fingerprint)
+            return access
     if cookie:
         hashed = token_hash(cookie)
         session = await anyio.to_thread.run_sync(store.get_session, hashed)
         if session is not None and session.active(time.time()) and session.key_fingerprint in keys.fingerprints:
-            return Access(key=session.key_fingerprint, session=hashed)
+            access = request.state.access = Access(key=session.key_fingerprint, session=hashed)
+            return access
         raise unauthorized(
             "This session has ended (it expired, was signed out, or its API key was withdrawn): "
             "POST /v1/session with a key in a header to start a new one.",
@@ -91,6 +96,57 @@ async def require_key(
 
 
 AccessDep = Annotated[Access, Depends(require_key)]
+
+RECHECK_SECONDS = 2.0
+"""How often an open event stream checks that what let it in still would: a stream outlives its request."""
+ENDED_ACCESS = (
+    "The session or API key that opened this stream has ended (signed out, expired, or the key was withdrawn): "
+    "start a new session to follow the run again."
+)
+
+
+def still_admitted(access: Access, keys: KeyRing, store: RunStore) -> bool:
+    """Whether the key or session that let a request in would still let it in (blocking: run in a thread)."""
+    if keys.due():
+        refresh_keys(keys, store)
+    if access.key is None or access.key not in keys.fingerprints:
+        return False
+    if access.session is None:
+        return True
+    session = store.get_session(access.session)
+    return session is not None and session.active(time.time())
+
+
+async def while_admitted(
+    events: AsyncIterator[Event], access: Access, keys: KeyRing, store: RunStore
+) -> AsyncIterator[Event]:
+    """`events`, until the key or session that opened the stream ends: then an `error` event (401) and the end of
+    the stream. The check runs between events, at most every RECHECK_SECONDS (an idle stream still gets a ping
+    every 15 s, so none stays open much longer than that once its access has ended)."""
+    checked = time.monotonic()
+    try:
+        async for event in events:
+            if time.monotonic() - checked >= RECHECK_SECONDS:
+                if not await anyio.to_thread.run_sync(still_admitted, access, keys, store):
+                    problem = {"type": UNAUTHORIZED, "title": "Unauthorized", "status": 401, "detail": ENDED_ACCESS}
+                    yield Event("error", problem)
+                    return
+                checked = time.monotonic()
+            yield event
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    """The events of a stream this request opens, ended once its key or session ends (`while_admitted`); as they
+    are when the server needs no key."""
+    access: Access | None = getattr(request.state, "access", None)
+    if access is None:
+        return events
+    state = request.app.state
+    return while_admitted(events, access, state.keys, state.lifecycle.store)
 
 
 def unauthorized(detail: str, clear_cookie: bool = False) -> ProblemError:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from starlette.responses import StreamingResponse
 
 from service.api import schemas
+from service.api.auth import guarded
 from service.api.deps import ClientDep, Edge, LifecycleDep, StreamsDep, StreamSlot
 from service.api.language import LanguageDep, localized, localized_events
 from service.api.problems import problem_responses
@@ -81,7 +82,8 @@ async def create_run(
     record, finished = await lifecycle.submit_run(prepared.document, prepared.name, prepared.steps)
     location = {"Location": f"/v1/runs/{record.id}"}
     if streaming:
-        frames = encoded(streams.follow(client, localized_events(lifecycle.followed_run(record.id, batch), language)))
+        events = guarded(request, lifecycle.followed_run(record.id, batch))
+        frames = encoded(streams.follow(client, localized_events(events, language)))
         return StreamingResponse(
             frames,
             status_code=201,
@@ -221,6 +223,7 @@ async def _existing_run(run_id: RunId, lifecycle: LifecycleDep) -> RunRecord:
     },
 )
 async def stream_run(
+    request: Request,
     record: Annotated[RunRecord, Depends(_existing_run)],
     _slot: StreamSlot,
     lifecycle: LifecycleDep,
@@ -259,7 +262,7 @@ async def stream_run(
     failed. Stored rows are replayed, then new ones follow live until the run ends. `Last-Event-ID: n` resumes at
     the first row after step n (or `?after=n`). Idle streams get `: ping` comments."""
     resume = next(step for step in (last_event_id, after, -1) if step is not None)
-    events = localized_events(lifecycle.run_events(record.id, resume, batch, interval_ms), language)
+    events = localized_events(guarded(request, lifecycle.run_events(record.id, resume, batch, interval_ms)), language)
     frames = encoded(streams.follow(client, events))  # per-row events framed a block at a time, as they come
     return StreamingResponse(
         frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

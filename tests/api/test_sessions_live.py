@@ -19,7 +19,7 @@ from httpx_sse import connect_sse
 from service.api.auth import COOKIE
 from service.store.migrations import SCHEMA_VERSION
 from tests.conftest import COURSE_RUN
-from tests.live import Server, wait_for
+from tests.live import LONG_RUN, Server, wait_for
 from tests.store.test_sessions import schema_4_store
 
 pytestmark = pytest.mark.live
@@ -129,6 +129,43 @@ def test_delete_revokes_the_session_on_every_server(servers: tuple[Server, Serve
     stored = stored_session(folder, token)
     assert stored is not None
     assert stored[3] is not None
+
+
+@pytest.mark.parametrize("ended_by", ["sign-out", "key withdrawn"])
+def test_an_open_stream_ends_with_its_session(servers: tuple[Server, Server], folder: Path, ended_by: str) -> None:
+    """A stream outlives the request that opened it: once its session ends (signed out on the other server, or its
+    key taken out of the key file), the stream sends an `error` event (401) within seconds and closes, and the
+    browser's reconnection gets a 401."""
+    key = "key-one" if ended_by == "sign-out" else "rotating-old"
+    token = start_session(servers[0], key).cookies[COOKIE]
+    with session_client(servers[0], token) as client:
+        run_id = client.post("/v1/runs", params={"wait": "false"}, json=LONG_RUN).json()["id"]
+    try:
+        with session_client(servers[1], token) as client:
+            # paced (interval_ms): the stream lasts ~20 s however fast the run computes
+            paced = {"batch": 100, "interval_ms": 20}
+            with connect_sse(client, "GET", f"/v1/runs/{run_id}/events", params=paced) as source:
+                assert source.response.status_code == 200
+                events = source.iter_sse()
+                assert next(events).event == "run"
+                assert next(events).event == "steps"
+                if ended_by == "sign-out":
+                    with session_client(servers[0], token) as other:
+                        assert other.delete("/v1/session").status_code == 204
+                else:
+                    write_keys(folder / "keys", "# withdrawn\nkey-one\n")
+                ended = time.monotonic()
+                rest = list(events)
+                waited = time.monotonic() - ended
+            assert rest[-1].event == "error", [event.event for event in rest[-3:]]
+            assert "end" not in [event.event for event in rest]
+            assert '"status":401' in rest[-1].data.replace(" ", "")
+            assert waited < 10, f"the stream went on for {waited:.1f} s"
+            assert client.get(f"/v1/runs/{run_id}/events").status_code == 401  # EventSource's reconnection
+    finally:
+        write_keys(folder / "keys", KEYS)
+        with servers[0].client() as admin:
+            admin.delete(f"/v1/runs/{run_id}", headers={"X-API-Key": "key-one"})
 
 
 def test_a_session_cannot_renew_itself(servers: tuple[Server, Server]) -> None:
