@@ -20,7 +20,6 @@ usual deployment: the dashboard on a laptop, the service on another machine).
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import publish
+from tests.dashboard.chromium_trace import MILLION, OBSERVE_LONG_TASKS, main_thread_pid, main_thread_tasks
 from tests.live import Server
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
@@ -102,43 +102,10 @@ def measure(repeats: int, warmup: int) -> dict[str, list[float]]:
     return samples
 
 
-MILLION = {"loss": {"kind": "expression", "formula": "(w + 1)**2"}, "w0": 5, "schedule": 1e-6, "steps": 1_000_000}
-OBSERVE = """() => {
-  window.longTasks = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
-  }).observe({ type: 'longtask' });
-}"""
 FINISHED = """(id) => {
   const card = document.querySelector(`[data-testid=run-card][data-run-id="${id}"]`);
   return !!card && card.dataset.status === 'finished' && card.dataset.points === '1000001';
 }"""
-
-
-def main_thread_pid(trace: bytes) -> int | None:
-    """The OS process id of the page's renderer (its main thread's id is the process's)."""
-    events = json.loads(trace)
-    events = events["traceEvents"] if isinstance(events, dict) else events
-    for e in events:
-        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain":
-            return int(e["pid"])
-    return None
-
-
-def main_thread_tasks(trace: bytes) -> list[tuple[float, float]]:
-    """(CPU ms, wall ms) of each task of the renderer's main thread ("toplevel" RunTask events)."""
-    events = json.loads(trace)
-    events = events["traceEvents"] if isinstance(events, dict) else events
-    main = {
-        (e["pid"], e["tid"])
-        for e in events
-        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
-    }
-    return [
-        (e.get("tdur", 0) / 1000, e.get("dur", 0) / 1000)
-        for e in events
-        if (e.get("pid"), e.get("tid")) in main and e.get("name") == "RunTask" and e.get("ph") == "X"
-    ]
 
 
 def renderer_schedstats() -> dict[int, tuple[int, int]]:
@@ -195,7 +162,7 @@ def long_tasks(repeats: int, server_nice: int = 0) -> list[dict[str, Any]]:
                 page = context.new_page()
                 page.goto("/")
                 page.locator('[name="steps"]').wait_for()
-                page.evaluate(OBSERVE)
+                page.evaluate(OBSERVE_LONG_TASKS)
                 before = renderer_schedstats()
                 with server.client() as client:
                     run_id = client.post("/v1/runs?wait=false", json=MILLION).json()["id"]

@@ -15,6 +15,7 @@ pytest.importorskip("playwright.sync_api", reason="the playwright package is not
 from playwright.sync_api import expect
 
 from tests.conftest import COURSE_RUN
+from tests.dashboard.chromium_trace import MILLION, OBSERVE_LONG_TASKS, main_thread_tasks
 from tests.dashboard.conftest import DESKTOP, PHONE, TIMEOUT_MS, Dashboard, ready
 from tests.dashboard.test_dashboard import run_card, run_cards, set_field, start_run, submit
 from tests.live import Server
@@ -71,31 +72,8 @@ def test_a_live_run_shows_progress_out_of_its_planned_rows_on_a_sized_axis(dashb
 
 
 # A 1M-step run that lasts (a formula loss is evaluated step by step; rate 1e-6 never ends early).
-MILLION = {"loss": {"kind": "expression", "formula": "(w + 1)**2"}, "w0": 5, "schedule": 1e-6, "steps": 1_000_000}
-OBSERVE_LONG_TASKS = """() => {
-  window.longTasks = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) window.longTasks.push(Math.round(entry.duration));
-  }).observe({ type: 'longtask' });
-}"""
 PROGRESS = {"en-US": (r"of 1,000,001 rows \(\d+%\)", r"s left"), "zh-CN": (r"共 1,000,001 行（\d+%）", r"约剩 \d+ 秒")}
 CPU_BUDGET_MS = 40  # the issue's 50 ms, with a margin
-
-
-def main_thread_tasks(trace: bytes) -> list[tuple[float, float]]:
-    """(CPU ms, wall ms) of each task the page's main thread ran, from a Chromium trace ("toplevel" RunTask)."""
-    events = json.loads(trace)
-    events = events["traceEvents"] if isinstance(events, dict) else events
-    main = {
-        (e["pid"], e["tid"])
-        for e in events
-        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
-    }
-    return [
-        (e.get("tdur", 0) / 1000, e.get("dur", 0) / 1000)
-        for e in events
-        if (e.get("pid"), e.get("tid")) in main and e.get("name") == "RunTask" and e.get("ph") == "X"
-    ]
 
 
 @pytest.mark.timeout(240)
