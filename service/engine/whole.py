@@ -129,9 +129,9 @@ def _compute(problem: Problem, every: int, encoded: Encoded, run: kernels.Runner
     w, grads, loss = np.empty((n, dims), dtype), np.empty((n, dims), dtype), np.empty(n, dtype)
     w[0] = problem.w0[0]
     schedule = problem.schedule
-    constant = isinstance(schedule, Constant) and schedule.rate.size == 1
-    if isinstance(schedule, Constant) and constant and run is None:
-        rate, lr = _rate(schedule.rate, dtype), np.empty(n, dtype)  # the kernel fills the table
+    constant = schedule.rate if isinstance(schedule, Constant) and schedule.rate.size == 1 else None
+    if constant is not None and run is None:
+        rate, lr = _rate(constant, dtype), np.empty(n, dtype)  # the kernel fills the table
     else:
         rate, lr = EMPTY[dtype][0], _table(problem, n, dtype)
     given_loss = encoded[4] == NO_LOSS
@@ -155,7 +155,7 @@ def _compute(problem: Problem, every: int, encoded: Encoded, run: kernels.Runner
         grads,
         loss,
         lr,
-        constant,
+        constant is not None,
         np.nan if problem.grad_tol is None else float(problem.grad_tol),
         np.nan if problem.loss_tol is None else float(problem.loss_tol),
         CONVERGED_RATIO,
@@ -176,7 +176,7 @@ def _compute(problem: Problem, every: int, encoded: Encoded, run: kernels.Runner
     )
     factor = float(growth[0])
     code = growing if factor > 1 + STEADY else steady if abs(factor - 1) <= STEADY else neither
-    if constant or rows == 0:
+    if constant is not None or rows == 0:
         lr_min, lr_max = values[v + LR_MIN : v + LR_MIN + 1], values[v + LR_MAX : v + LR_MAX + 1]
     else:
         lr_min, lr_max = _rate_range(lr, rows)
