@@ -111,13 +111,12 @@ def run_and_analyze(
         gradient_descent(kind, p1, p2, p3, weights, gradients, rates.reshape((n, 1)), n - 1)
     if value_kind != NO_LOSS:
         loss_values(value_kind, v1, v2, v3.reshape((v3.shape[0], v3.shape[1], 1)), weights, loss.reshape((n, 1)))
-
-    if value_kind != NO_LOSS:
         bounded = _bounded_below(value_kind, v1, v2)
+
     rows, ended, diverged_at = _end(weights, gradients, loss, lr, grad_tol, narrow(loss_tol, loss[0]))
     outcome[0] = ended
 
-    nan = narrow(np.nan, loss[0])
+    nan = narrow(np.nan, loss[0])  # Analyzer.add's running values, over the valid rows
     loss0, grad0, lr_first, lr_last, best_loss = nan, np.nan, nan, nan, narrow(np.inf, loss[0])
     best_step, last_step, last_above, last_moved = -1, -1, -1, 0
     if rows > 0:
