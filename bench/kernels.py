@@ -10,7 +10,9 @@ spike on the shared machine hits every case alike), and reports medians over the
   C (`adam_sweep` of one run, trace kept).
 - `course`: the course run (40 steps at 0.2) in-process as the worker runs it: `run_one` (the whole-run path once
   the kernels are loaded, else `iterate`, the Analyzer and the recorded rows); `course.built` also builds the problem
-  from the stored document.
+  from the stored document; `course.decay` is the chapter's second listing (TF1's staircase exponential decay, a
+  rate table computed by NumPy). Before timing, each is checked against the NumPy path: every trace column and
+  summary field, bit for bit.
 - `sgd_sweep`: 10,000 rates × 1,000 steps through `run_sweep`, summaries only and with the full trace kept
   (`max_points` = every row: into fresh arrays, and `.reused` into arrays reused between calls, `run_sweep(into=)`),
   against C's summary loop and C's trace loop (into reused memory).
@@ -32,6 +34,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +42,15 @@ import numpy as np
 
 from bench.report import publish
 from bench.sweep import ADAM_A, ADAM_B, ADAM_C, ADAM_STEPS, ADAM_W0, BETA1, BETA2, EPS, Floor, adam_problem, sgd_problem
-from service.engine import kernels
+from service.engine import kernels, whole
+from service.engine.analysis import RunSummary
 from service.engine.execute import run_one
 from service.engine.loop import Problem, iterate
 from service.engine.losses import quadratic
 from service.engine.optimizers import OPTIMIZERS
 from service.engine.schedules import Constant
 from service.engine.sweep import run_sweep, traces_for
+from service.engine.trace import COLUMNS
 from service.specs import build
 from service.specs.run import RunSpec
 
@@ -58,6 +63,17 @@ ADAM_SINGLE_STEPS, ADAM_SINGLE_RATE = 100_000, 1e-2
 SWEEP_RUNS, SWEEP_STEPS = 10_000, 1_000
 ADAM_SWEEP_RUNS = 1_000
 COURSE = {"loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0}, "w0": 5, "schedule": 0.2, "steps": 40}
+COURSE_DECAY = {
+    **COURSE,
+    "schedule": {
+        "kind": "tf1.exponential_decay",
+        "learning_rate": 0.1,
+        "decay_steps": 1,
+        "decay_rate": 0.99,
+        "staircase": True,
+    },
+}
+"""The chapter's second listing: TF1's staircase decay (a rate table from NumPy, TF1's GradientDescentOptimizer)."""
 
 
 def on(mode: kernels.Mode, body: Callable[[], object]) -> Callable[[], object]:
@@ -147,6 +163,30 @@ def check_final_w(name: str, chunks: list[Any], floor_w: np.ndarray) -> str:
     return "bitwise"
 
 
+def check_course(name: str, problem: Problem) -> None:
+    """The course run on the whole-run path (the timed `compiled` case) gives the NumPy path's rows and summary,
+    bit for bit."""
+    with kernels.use("compiled"):
+        if whole.compute(problem, 1) is None:
+            raise AssertionError(f"{name}: the whole-run path refused the course run")
+        fast = run_one(problem)
+    with kernels.use("numpy"):
+        general = run_one(problem)
+    pairs = [(f"trace.{column}", getattr(fast.trace, column), getattr(general.trace, column)) for column in COLUMNS]
+    pairs += [
+        (f"summary.{f.name}", getattr(fast.summary, f.name), getattr(general.summary, f.name))
+        for f in fields(RunSummary)
+    ]
+    for label, ours, theirs in pairs:
+        same = (
+            list(ours) == list(theirs)
+            if ours.dtype == object
+            else ours.dtype == theirs.dtype and ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()
+        )
+        if not same:
+            raise AssertionError(f"{name}: {label} differs from the NumPy path's: {ours!r} against {theirs!r}")
+
+
 def cases(
     floor: Floor, optax: Optax | None, notes: list[str]
 ) -> dict[str, tuple[int, int, Callable[[], object], bool]]:
@@ -159,6 +199,8 @@ def cases(
     adam_sweep = adam_problem(adam_rates, ADAM_STEPS)
     course = RunSpec.model_validate(COURSE).normalised()
     built = build.build_problem(course)
+    decay = RunSpec.model_validate(COURSE_DECAY).normalised()
+    decay_built = build.build_problem(decay)
     crawl_rate, adam_rate = np.array([CRAWL_RATE], F32), np.array([ADAM_SINGLE_RATE], F32)
 
     def c_sgd(rates: np.ndarray, steps: int, trace: bool) -> Callable[[], object]:
@@ -189,6 +231,8 @@ def cases(
         "course:numpy": (1, 40, on("numpy", worker_like(course, built)), False),
         "course.built:compiled": (1, 40, on("compiled", worker_like(course)), False),
         "course.built:numpy": (1, 40, on("numpy", worker_like(course)), False),
+        "course.decay:compiled": (1, 40, on("compiled", worker_like(decay, decay_built)), False),
+        "course.decay:numpy": (1, 40, on("numpy", worker_like(decay, decay_built)), False),
         "sgd_sweep.summary:compiled": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep(sgd_sweep)), False),
         "sgd_sweep.summary:numpy": (SWEEP_RUNS, SWEEP_STEPS, on("numpy", sweep(sgd_sweep)), True),
         "sgd_sweep.summary:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, False), False),
@@ -200,6 +244,8 @@ def cases(
         "adam_sweep.summary:numpy": (ADAM_SWEEP_RUNS, ADAM_STEPS, on("numpy", sweep(adam_sweep)), True),
         "adam_sweep.summary:c": (ADAM_SWEEP_RUNS, ADAM_STEPS, c_adam(adam_rates, ADAM_STEPS), False),
     }
+    check_course("course", built)
+    check_course("course.decay", decay_built)
     with kernels.use("compiled"):
         check_final_w("crawl", list(iterate(crawl)), floor.sgd(crawl_rate, CRAWL_STEPS, trace=True)[1])
         check_final_w("adam", list(iterate(adam)), floor.adam(adam_rate, ADAM_SINGLE_STEPS)[1])

@@ -1,35 +1,65 @@
-"""A single run that fits one chunk, computed whole in a handful of calls: the course's 40 steps in microseconds.
+"""A single run that fits one chunk, computed whole in one compiled call: the course's 40 steps in microseconds.
 
 `iterate`, `Analyzer` and `record` serve any batch and any length, chunk by chunk, and pay about a hundred NumPy
 calls of fixed cost per run whatever its length. A run of one batch of 1 or 2 dimensions whose rows all fit one
-chunk, with a compiled kernel for its loss and optimizer and a schedule known ahead, needs none of that: the rate
-table, the step kernel, the loss values, and `kernels.whole.close_and_analyze` for the chunk's end and the
-analysis, then the verdict rules on scalars. The result is the same `Result` as `run_one`'s, bit for bit (a
-property test compares them on random specs); anything else returns None and takes the general path.
+chunk, with a compiled kernel for its loss and optimizer and a schedule known ahead, needs none of that:
+`kernels.whole.run_and_analyze` fills a constant rate's table, runs plain gradient descent (another optimizer's
+runner steps first), computes the loss values, finds the run's end and analyses it, and writes the summary's values
+into three small arrays whose 1-element slices become the `RunSummary`. Python adds the growth's power (NumPy's, as
+`Analyzer.finish` takes it) and picks the verdict the kernel worked out for it. The result is the same `Result` as
+`run_one`'s, bit for bit (a property test compares them on random specs); anything else returns None and takes the
+general path.
 """
 
+import functools
+from collections.abc import Callable
+from types import ModuleType
+
 import numpy as np
+import numpy.typing as npt
 
 from service.engine import kernels
-from service.engine.analysis import (
-    CONVERGED_RATIO,
-    FIXED_POINT_RATIO,
-    STEADY,
-    WINDOW,
-    RunSummary,
-    Verdict,
-    rate_bounds,
+from service.engine.analysis import CONVERGED_RATIO, FIXED_POINT_RATIO, STEADY, WINDOW, RunSummary, Verdict, rate_bounds
+from service.engine.arrays import Array
+from service.engine.kernels.layout import (
+    BEST_LOSS,
+    BEST_STEP,
+    CONVERGED_AT,
+    COUNT,
+    DIVERGED_AT,
+    EXPONENT,
+    FINAL_STEP,
+    GRAD0,
+    INTS,
+    LOSS0,
+    LR_FIRST,
+    LR_LAST,
+    LR_MAX,
+    LR_MIN,
+    NO_LOSS,
+    RATIO,
+    REALS,
+    VALUES,
 )
-from service.engine.arrays import Array, IntArray
-from service.engine.loop import Outcome, Problem, _per_run, _schedule_traits, chunk_length
+from service.engine.loop import Problem, _per_run, _schedule_traits, chunk_length
+from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
+from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.schedules import Constant
 from service.engine.trace import Trace
 
-F64 = np.dtype(np.float64)
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 MAX_DIMS = 2
 """Gradient norms and window sums over more dimensions are NumPy's pairwise sums: the general path keeps them."""
 ONE_CHUNK = {dims: chunk_length(1, dims, compiled=True) for dims in range(1, MAX_DIMS + 1)}
 """The most rows a run of 1 or 2 dimensions has in one chunk of the compiled path."""
+VERDICTS = tuple(np.array([verdict], dtype=object) for verdict in Verdict)
+"""Each verdict as a summary's (1,) column, indexed by the kernel's verdict codes (copied per run)."""
+EMPTY = {dtype: (np.zeros(0, dtype), np.zeros((0, 0), dtype), np.zeros((0, 0, 0), dtype)) for dtype in (F32, F64)}
+"""Placeholders for the kernel's unused arguments, (0,), (0, 0) and (0, 0, 0), per dtype (never written)."""
+
+Reals = npt.NDArray[np.float64]
+Encoded = tuple[int, Array, Array, Array, int, Array, Array, Array]
+Runners = Callable[[Loss, Optimizer, np.dtype[np.floating]], kernels.Runner | None]
 
 
 def compute(problem: Problem, every: int) -> tuple[Trace, RunSummary] | None:
@@ -37,135 +67,181 @@ def compute(problem: Problem, every: int) -> tuple[Trace, RunSummary] | None:
     not qualify (several runs, more than 2 dimensions, longer than a chunk, recorded state, a schedule that reads
     the loss or cycles the momentum, no compiled kernel for its loss and optimizer, or the kernels not loaded)."""
     runs, dims = problem.w0.shape
-    dtype = problem.w0.dtype
     if runs != 1 or dims > MAX_DIMS or problem.record_state:
         return None
     reads_loss, cycles_momentum = _schedule_traits(type(problem.schedule))
-    if reads_loss or cycles_momentum or problem.steps + 1 > ONE_CHUNK[dims]:
+    if reads_loss or cycles_momentum or problem.steps + 1 > ONE_CHUNK[dims] or not kernels.enabled():
         return None
-    run = kernels.runner(problem.loss, problem.optimizer, dtype)
-    if run is None:
-        return None
-    with np.errstate(all="ignore"):  # as in the loop: overflows are seen as values, not warned about
-        return _compute(problem, every, run)
+    return computed(problem, every, kernels.runner)
 
 
-def _compute(problem: Problem, every: int, run: kernels.Runner) -> tuple[Trace, RunSummary]:
+def computed(problem: Problem, every: int, runners: Runners) -> tuple[Trace, RunSummary] | None:
+    """`compute` for a problem that qualifies but for its loss and optimizer, with the kernels loaded; `runners`
+    gives the optimizer's compiled runner (`kernels.runner`; the warm-up passes `adapters.runner`)."""
+    dtype = problem.w0.dtype
+    encoded = _encode(_kernel(), problem.loss, dtype)
+    if encoded is None:
+        return None
+    if isinstance(problem.optimizer, GradientDescent) and encoded[4] != NO_LOSS:
+        return _compute(problem, every, encoded, None)  # descends in the kernel
+    run = runners(problem.loss, problem.optimizer, dtype)
+    return None if run is None else _compute(problem, every, encoded, run)
+
+
+@functools.cache
+def _kernel() -> ModuleType:
+    """`kernels.whole`, imported once the kernels are loaded (importing it imports Numba)."""
+    from service.engine.kernels import whole
+
+    return whole
+
+
+def _encode(kernel: ModuleType, loss: Loss, dtype: np.dtype[np.floating]) -> Encoded | None:
+    """The loss as the kernel's gradient encoding and loss values encoding (`adapters.encode`, `adapters.values`),
+    every array C-contiguous and writable (another layout would make Numba compile at request time)."""
+    _, none2, none3 = EMPTY[dtype]
+    if isinstance(loss, Quadratic):
+        b, a = kernels.writable(loss.b), kernels.writable(loss.a)
+        return (
+            kernel.QUADRATIC,
+            b,
+            kernels.writable(loss.twice_a),
+            none3,
+            kernel.QUADRATIC,
+            b,
+            a,
+            kernels.writable(loss.c),
+        )
+    if isinstance(loss, Polynomial):
+        derivative, coefficients = kernels.writable(loss.derivative), kernels.writable(loss.coefficients)
+        return kernel.POLYNOMIAL, derivative, none2, none3, kernel.POLYNOMIAL, coefficients, none2, none2
+    if isinstance(loss, QuadraticForm):
+        b, s = kernels.writable(loss.b), kernels.writable(loss.s)
+        return kernel.QUADRATIC_FORM, b, none2, s, NO_LOSS, none2, none2, none2
+    return None
+
+
+def _compute(problem: Problem, every: int, encoded: Encoded, run: kernels.Runner | None) -> tuple[Trace, RunSummary]:
+    """`run`: the optimizer's compiled runner, or None for plain gradient descent in the kernel."""
+    kernel = _kernel()
     dtype, dims = problem.w0.dtype, problem.w0.shape[1]
     n = problem.steps + 1
-    steps = np.arange(n, dtype=np.int64)
+    w, grads, loss = np.empty((n, dims), dtype), np.empty((n, dims), dtype), np.empty(n, dtype)
+    w[0] = problem.w0[0]
     schedule = problem.schedule
-    constant = isinstance(schedule, Constant)
-    if isinstance(schedule, Constant):  # the loop's table, without broadcasting a view to copy it
-        lr = np.full((n, 1), schedule.rate.astype(dtype)[0], dtype)
+    constant = schedule.rate if isinstance(schedule, Constant) and schedule.rate.size == 1 else None
+    if constant is not None and run is None:
+        rate, lr = _rate(constant, dtype), np.empty(n, dtype)  # the kernel fills the table
     else:
-        lr = kernels.writable(_per_run(schedule(steps), n, 1, dtype))
-    weights = np.empty((n + 1, 1, dims), dtype)
-    weights[0] = problem.w0
-    grads = np.empty((n, 1, dims), dtype)
-    run(weights, grads, lr, n - 1, problem.optimizer.init(weights[0]))
-    value_of = kernels.values(problem.loss, dtype) or problem.loss.value
-    loss = kernels.writable(value_of(weights[:n]))
-    check_lr = not (constant and bool(np.isfinite(lr[0]).all()))
-    window_w = np.zeros((WINDOW, 1, dims), dtype)
-    window_loss = np.zeros((WINDOW, 1), dtype)
-    window_grad = np.zeros((WINDOW, 1), F64)
-    ints = np.empty(9, np.int64)
-    reals = np.empty(5, F64)
-    kernels.close_and_analyze(
-        weights,
+        rate, lr = EMPTY[dtype][0], _table(problem, n, dtype)
+    given_loss = encoded[4] == NO_LOSS
+    if run is not None or given_loss:
+        with np.errstate(all="ignore"):  # as in the loop: overflows are values, not warnings
+            if run is not None:
+                state = problem.optimizer.init(w[:1])
+                run(w.reshape(n, 1, dims), grads.reshape(n, 1, dims), lr.reshape(n, 1), n - 1, state)
+            if given_loss:
+                loss = kernels.writable(problem.loss.value(w.reshape(n, 1, dims))).reshape(n)
+    window_w = np.empty((WINDOW, 1, dims), dtype)
+    values = np.empty(WINDOW + VALUES, dtype)
+    reals: Reals = np.empty(WINDOW + REALS, F64)
+    ints, outcome, alternating = np.empty(INTS, np.int64), np.empty(1, np.int8), np.empty(1, np.bool_)
+    rows, power, finite, growing, steady, neither = kernel.run_and_analyze(
+        *encoded,
+        rate,
+        run is None,
+        dtype != F32 and bool(getattr(problem.optimizer, "tensorflow", False)),
+        w,
         grads,
         loss,
         lr,
-        check_lr,
+        constant is not None,
         np.nan if problem.grad_tol is None else float(problem.grad_tol),
         np.nan if problem.loss_tol is None else float(problem.loss_tol),
         CONVERGED_RATIO,
+        FIXED_POINT_RATIO,
+        not given_loss or bool(problem.loss.bounded_below().flat[0]),
         window_w,
-        window_loss,
-        window_grad,
-        ints,
+        values,
         reals,
+        ints,
+        outcome,
+        alternating,
     )
-    rows, outcome, diverged_at, best_step, last_step, last_above, last_moved, count, alternates = ints.tolist()
-    alternating = alternates == 1
-    loss0, grad0, best_loss, lr_first, lr_last = reals.tolist()
-    lr_min, lr_max = _rate_range(lr, rows, constant)
-    g_last, g_first = window_grad[-1], window_grad[WINDOW - max(count, 1)]
-    l_last, l_first = float(window_loss[-1, 0]), float(window_loss[WINDOW - max(count, 1), 0])
-    growth = _growth(g_last, g_first, count)
-    fixed = last_step - last_moved >= 3 and count >= 3
-    tol_converged = float(g_last[0]) <= CONVERGED_RATIO * grad0
-    converged = tol_converged or (fixed and float(g_last[0]) <= FIXED_POINT_RATIO * grad0)
-    converged = converged and count > 0 and outcome != Outcome.DIVERGED
-    converged_at = (last_above + 1 if tol_converged else last_moved) if converged else -1
-    bounded = bool(problem.loss.bounded_below().flat[0])
-    below_start, rising, falling = l_last < loss0, l_last > loss0, l_last < l_first
-    growing, steady = growth > 1 + STEADY, abs(growth - 1) <= STEADY
-    diverged = outcome == Outcome.DIVERGED
-    verdict = _first_verdict(
-        [  # Analyzer.finish's rules, in its order
-            (diverged and below_start and not bounded, Verdict.UNBOUNDED),
-            (diverged, Verdict.DIVERGED),
-            (converged, Verdict.CONVERGED),
-            (growing and rising, Verdict.DIVERGED),
-            (not bounded and below_start and falling, Verdict.UNBOUNDED),
-            (alternating and steady, Verdict.OSCILLATING),
-            (falling, Verdict.SLOW),
-            (alternating, Verdict.OSCILLATING),
-            (fixed, Verdict.STALLED),
-        ]
+    v, r = WINDOW, WINDOW  # the slots after the windows
+    growth = (
+        _power(reals[r + RATIO : r + RATIO + 1], reals[r + EXPONENT : r + EXPONENT + 1], finite)
+        if power
+        else reals[r + RATIO : r + RATIO + 1]
     )
-    summary = RunSummary(
-        final_step=np.array([last_step], np.int64),
-        final_w=window_w[-1],
-        final_loss=window_loss[-1],
-        best_step=np.array([best_step], np.int64),
-        best_loss=np.array([best_loss if best_step >= 0 else np.nan], dtype),
-        converged_at=np.array([converged_at], np.int64),
-        diverged_at=np.array([diverged_at], np.int64),
-        outcome=np.array([outcome], np.int8),
-        verdict=np.array([verdict], dtype=object),
-        loss0=np.array([loss0], dtype),
-        grad_norm0=np.array([grad0], F64),
-        grad_norm_final=g_last,
-        growth=np.array([growth], F64),
-        window_w=window_w,
-        window_count=np.array([count], np.int64),
-        alternating=np.array([alternating]),
-        lr_first=np.array([lr_first], dtype),
-        lr_last=np.array([lr_last], dtype),
-        lr_min=lr_min,
-        lr_max=lr_max,
+    factor = float(growth[0])
+    code = growing if factor > 1 + STEADY else steady if abs(factor - 1) <= STEADY else neither
+    if constant is not None or rows == 0:
+        lr_min, lr_max = values[v + LR_MIN : v + LR_MIN + 1], values[v + LR_MAX : v + LR_MAX + 1]
+    else:
+        lr_min, lr_max = _rate_range(lr, rows)
+    summary = RunSummary(  # by position, in the fields' order (keywords cost 1.5 µs here; tests check each by name)
+        ints[FINAL_STEP : FINAL_STEP + 1],  # final_step
+        window_w[-1],  # final_w
+        values[v - 1 : v],  # final_loss
+        ints[BEST_STEP : BEST_STEP + 1],  # best_step
+        values[v + BEST_LOSS : v + BEST_LOSS + 1],  # best_loss
+        ints[CONVERGED_AT : CONVERGED_AT + 1],  # converged_at
+        ints[DIVERGED_AT : DIVERGED_AT + 1],  # diverged_at
+        outcome,  # outcome
+        VERDICTS[code].copy(),  # verdict
+        values[v + LOSS0 : v + LOSS0 + 1],  # loss0
+        reals[r + GRAD0 : r + GRAD0 + 1],  # grad_norm0
+        reals[r - 1 : r],  # grad_norm_final
+        growth,  # growth
+        window_w,  # window_w
+        ints[COUNT : COUNT + 1],  # window_count
+        alternating,  # alternating
+        values[v + LR_FIRST : v + LR_FIRST + 1],  # lr_first
+        values[v + LR_LAST : v + LR_LAST + 1],  # lr_last
+        lr_min,  # lr_min
+        lr_max,  # lr_max
     )
-    return _recorded(steps, weights, loss, lr, grads, rows, every), summary
+    return _recorded(w, loss, lr, grads, rows, every), summary
 
 
-def _rate_range(lr: Array, rows: int, constant: bool) -> tuple[Array, Array]:
-    """The Analyzer's lowest and highest rate over the valid rows (a constant rate is its own range)."""
-    if constant and rows > 0:  # a constant rate is finite in float64, so never NaN: fmin and fmax give it back
-        return lr[0].copy(), lr[0].copy()
-    low, high = rate_bounds(lr, np.array([rows], np.int64))
+def _rate(rate: Array, dtype: np.dtype[np.floating]) -> Array:
+    """A constant rate (1,) in the run's dtype (where the loop's table rounds it)."""
+    if rate.dtype == dtype:
+        return kernels.writable(rate)
+    with np.errstate(all="ignore"):
+        return rate.astype(dtype)
+
+
+def _table(problem: Problem, n: int, dtype: np.dtype[np.floating]) -> Array:
+    """The loop's rate table for rows 0..n-1, as (n,)."""
+    with np.errstate(all="ignore"):  # a schedule may overflow: inf is a value (the run diverges there)
+        return kernels.writable(_per_run(problem.schedule(np.arange(n, dtype=np.int64)), n, 1, dtype)).reshape(n)
+
+
+def _power(ratio: Reals, exponent: Reals, finite: bool) -> Reals:
+    """The gradient norm's per-step factor over the window, as `Analyzer.finish` computes it (NumPy's power; a
+    finite positive base and an exponent in (0, 1] give a finite result, nothing to warn about)."""
+    if finite:
+        return np.power(ratio, exponent)
+    with np.errstate(all="ignore"):
+        return np.power(ratio, exponent)
+
+
+def _rate_range(lr: Array, rows: int) -> tuple[Array, Array]:
+    """The Analyzer's lowest and highest rate over the valid rows, from its own NumPy calls (a zero's sign in the
+    minimum of +0 and -0 is the reduction's)."""
+    low, high = rate_bounds(lr.reshape(-1, 1), np.array([rows], np.int64))
     return np.fmin(np.full(1, np.inf, lr.dtype), low), np.fmax(np.full(1, -np.inf, lr.dtype), high)
 
 
-def _growth(g_last: Array, g_first: Array, count: int) -> float:
-    """The gradient norm's per-step factor over the window, as `Analyzer.finish` computes it (NumPy's power)."""
-    if count > 1 and float(g_first[0]) > 0:
-        return float(np.power(g_last / g_first, np.array([1 / max(count - 1, 1)]))[0])
-    return 1.0
-
-
-def _first_verdict(rules: list[tuple[bool, Verdict]]) -> Verdict:
-    return next((verdict for holds, verdict in rules if holds), Verdict.SLOW)
-
-
-def _recorded(steps: IntArray, weights: Array, loss: Array, lr: Array, grads: Array, rows: int, every: int) -> Trace:
+def _recorded(w: Array, loss: Array, lr: Array, grads: Array, rows: int, every: int) -> Trace:
     """`record(chunk, 0, every)` of the run's one chunk (the run ended in it: its last valid row is kept)."""
     if every <= 1 or rows == 0:
-        kept = slice(0, rows)
-        return Trace(steps[kept], weights[kept, 0], loss[kept, 0], lr[kept, 0], grads[kept, 0])
+        if rows == w.shape[0]:
+            return Trace(np.arange(rows, dtype=np.int64), w, loss, lr, grads)
+        return Trace(np.arange(rows, dtype=np.int64), w[:rows], loss[:rows], lr[:rows], grads[:rows])
     index = np.arange(0, rows, every, dtype=np.int64)
     if index[-1] != rows - 1:
         index = np.append(index, rows - 1)
-    return Trace(steps[index], weights[index, 0], loss[index, 0], lr[index, 0], grads[index, 0])
+    return Trace(index, w[index], loss[index], lr[index], grads[index])

@@ -252,7 +252,7 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
-        whole.close_and_analyze,
+        whole.run_and_analyze,
     )
     before = [len(kernel.signatures) for kernel in kernel_functions]
     assert before == [2, 2, 2, 2, 2, 2, 2]  # float32 and float64

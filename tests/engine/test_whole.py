@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.engine import kernels, whole
+from service.engine.analysis import Verdict
 from service.engine.execute import run_one
+from service.engine.kernels import layout
 from service.engine.loop import Problem, chunk_length
-from service.engine.losses import build, quadratic
+from service.engine.losses import build, polynomial, quadratic
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.schedules import Constant, Schedule, tf1
@@ -63,7 +65,11 @@ def problems(draw: st.DrawFn) -> tuple[Problem, int]:
     dtype = draw(st.sampled_from(DTYPES))
     loss, dims = draw(losses(dtype, 1).filter(lambda drawn: drawn[1] <= whole.MAX_DIMS))
     w0 = np.array([[draw(wide) for _ in range(dims)]], dtype)
-    stops: dict[str, Any] = draw(st.sampled_from([{}, {"grad_tol": 1e-3}, {"loss_tol": 0.5}, {"loss_tol": -1.0}]))
+    stops: dict[str, Any] = draw(
+        st.sampled_from(
+            [{}, {"grad_tol": 1e-3}, {"grad_tol": 0.1}, {"loss_tol": 0.5}, {"loss_tol": 0.1}, {"loss_tol": -1.0}]
+        )
+    )
     problem = Problem(loss, draw(schedules(dtype)), draw(optimizers(dtype)), w0, draw(st.integers(0, 300)), **stops)
     return problem, draw(st.sampled_from([1, 1, 7, 64]))
 
@@ -106,12 +112,43 @@ TF1_COURSE = tf1.exponential_decay(learning_rate=0.1, decay_steps=1, decay_rate=
         pytest.param(single(schedule=1e-7, steps=ONE_CHUNK - 1), "slow", id="one-chunk"),
         pytest.param(single(quadratic(-1.0, 0.0, 0.0, 1, F32), w0=1.0), "unbounded", id="unbounded"),
         pytest.param(single(schedule=TF1_COURSE, optimizer=GradientDescent(tensorflow=True)), "converged", id="tf1"),
+        pytest.param(
+            single(schedule=0.2, optimizer=GradientDescent(tensorflow=True), dtype=F64), "converged", id="tf1-float64"
+        ),
+        pytest.param(
+            single(schedule=0.2, optimizer=torch_optimizers.sgd(momentum=0.5, dtype=F32)), "converged", id="sgd"
+        ),
+        pytest.param(single(polynomial([0.0, 0.0, 0.0, 1.0], 1, F32), schedule=0.01, w0=1.0), "unbounded", id="cubic"),
+        pytest.param(single(polynomial([0.0, 0.0, 0.0, 0.0, -1.0], 1, F32), 0.01, w0=1.0), "unbounded", id="quartic"),
+        pytest.param(single(polynomial([2.0], 1, F32), w0=1.0), "converged", id="constant"),
     ],
 )
 def test_the_chapters_runs_computed_whole(problem: Problem, verdict: str) -> None:
     assert_same_run(problem)
     assert_same_run(problem, every=7)
     assert fast(problem, 1)[1].verdict[0] == verdict
+
+
+def test_a_loss_tolerance_is_compared_in_the_runs_dtype() -> None:
+    """A float32 loss of exactly float32(0.1) meets `loss_tol` 0.1, as NumPy compares a float32 array with a Python
+    float (in float32), although float32(0.1) is above the double 0.1: the run stops at its first row."""
+    problem = single(quadratic(0.0, 1.0, 0.1, 1, F32), loss_tol=0.1)
+    assert_same_run(problem)
+    trace, summary = fast(problem, 1)
+    assert (len(trace), summary.outcome[0], summary.final_step[0]) == (1, 3, 0)  # 3: Outcome.STOPPED
+
+
+def test_the_kernels_verdict_codes_index_the_verdicts() -> None:
+    codes = {
+        layout.VERDICT_CONVERGED: Verdict.CONVERGED,
+        layout.VERDICT_SLOW: Verdict.SLOW,
+        layout.VERDICT_OSCILLATING: Verdict.OSCILLATING,
+        layout.VERDICT_DIVERGED: Verdict.DIVERGED,
+        layout.VERDICT_STALLED: Verdict.STALLED,
+        layout.VERDICT_UNBOUNDED: Verdict.UNBOUNDED,
+    }
+    assert [list(Verdict)[code] for code in codes] == list(codes.values())
+    assert [verdict[0] for verdict in whole.VERDICTS] == list(Verdict)
 
 
 def test_a_start_that_is_not_finite_ends_at_once_with_no_rows() -> None:

@@ -139,10 +139,3 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
     from service.engine.kernels import adapters
 
     return adapters.runner(loss, optimizer, dtype)
-
-
-def close_and_analyze(*arguments: Any) -> None:
-    """`whole.close_and_analyze`: a one-chunk single run's end and analysis (callers have a runner: loaded)."""
-    from service.engine.kernels import whole
-
-    whole.close_and_analyze(*arguments)

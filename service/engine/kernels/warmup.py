@@ -2,14 +2,15 @@
 
 import numpy as np
 
-from service.engine.analysis import CONVERGED_RATIO, WINDOW, Analyzer
-from service.engine.kernels import adapters, sweeps, whole
+from service.engine.analysis import Analyzer
+from service.engine.kernels import adapters, sweeps
 from service.engine.loop import Problem, TraceChunk
 from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import F32, F64
 from service.engine.schedules import Constant
+from service.engine.whole import computed
 
 ROWS = 3
 
@@ -57,21 +58,11 @@ def run_all() -> None:
             )
             if not adapters.analyze(Analyzer(loss, 1, dims, dtype, compiled=False), chunk):
                 raise RuntimeError(f"the analysis kernel refused a {dtype} chunk")
-            whole.close_and_analyze(
-                weights,
-                grads,
-                chunk.loss,
-                lr,
-                True,
-                np.nan,
-                np.nan,
-                CONVERGED_RATIO,
-                np.zeros((WINDOW, 1, dims), dtype),
-                np.zeros((WINDOW, 1), dtype),
-                np.zeros((WINDOW, 1), F64),
-                np.empty(9, np.int64),
-                np.empty(5, F64),
-            )
+            single = Problem(loss, Constant(rate=np.full(1, 0.1, dtype)), optimizer, np.ones((1, dims), dtype), ROWS)
+            if computed(single, 1, adapters.runner) is None:
+                raise RuntimeError(
+                    f"the whole-run kernel refused {type(loss).__name__} with {type(optimizer).__name__}"
+                )
             sweep(loss, optimizer, dtype)
 
 
