@@ -26,6 +26,10 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from service.engine.kernels import cache
+
+cache.configure()  # before the first @njit: the cache folder is keyed by every kernel source (see cache.py)
+
 Function = TypeVar("Function", bound=Callable[..., Any])
 jit: Callable[..., Callable[[Function], Function]] = njit
 """Numba's `njit`, typed for mypy: the decorated function keeps its signature."""
