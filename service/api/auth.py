@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.deps import KeysDep, StoreDep
@@ -71,9 +71,8 @@ async def require_key(
         await anyio.to_thread.run_sync(refresh_keys, keys, store)
     if not keys.required:
         return Access()
-    for candidate in (bearer.credentials if bearer else None, header):
-        if candidate and (fingerprint := keys.match(candidate)):
-            return Access(key=fingerprint)
+    if fingerprint := _key_fingerprint(keys, bearer, header):
+        return Access(key=fingerprint)
     if cookie:
         hashed = token_hash(cookie)
         session = await anyio.to_thread.run_sync(store.get_session, hashed)
@@ -91,6 +90,27 @@ async def require_key(
 
 
 AccessDep = Annotated[Access, Depends(require_key)]
+
+
+def _key_fingerprint(keys: KeyRing, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str | None:
+    """The fingerprint of the key in force presented as a bearer token or in `X-API-Key`, if any."""
+    for candidate in (bearer.credentials if bearer else None, header):
+        if candidate and (fingerprint := keys.match(candidate)):
+            return fingerprint
+    return None
+
+
+async def header_access(request: Request) -> Access | None:
+    """`require_key` for a request that gets in by its headers alone, decided without a thread or the store: None
+    when it takes more (the key file is due for a look, no key in force was presented: a session cookie to look
+    up, or a 401), which `require_key` then decides."""
+    keys: KeyRing = request.app.state.keys
+    if keys.due():
+        return None
+    if not keys.required:
+        return Access()
+    fingerprint = _key_fingerprint(keys, await bearer_scheme(request), await header_scheme(request))
+    return Access(key=fingerprint) if fingerprint else None
 
 
 def unauthorized(detail: str, clear_cookie: bool = False) -> ProblemError:

@@ -6,7 +6,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from starlette.responses import StreamingResponse
 
-from service.api import schemas
+from service.api import direct, schemas
 from service.api.deps import ClientDep, Edge, LifecycleDep, StreamsDep, StreamSlot
 from service.api.language import LanguageDep, localized, localized_events
 from service.api.problems import problem_responses
@@ -15,6 +15,7 @@ from service.api.sse import encoded
 from service.documents import run_document
 from service.encodings import ARROW_STREAM, arrow_stream, csv_pieces, json_bytes, trace_columns
 from service.engine.trace import Trace
+from service.engine.wording import language_of
 from service.errors import InvalidSpec
 from service.specs.kinds.base import INT32_MAX
 from service.specs.prepare import Prepared, prepare_run
@@ -31,8 +32,40 @@ replays nothing, so an ended run's stream is `run` then `end` at once (and a liv
 that is what an EventSource needs that lost its connection between the last `step` and the `end`."""
 
 
-@router.post(
+async def create_run(
+    spec: RunSpec,
+    request: Request,
+    language: LanguageDep,
+    wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
+    batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
+    `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
+    `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
+    return await answer_run(request, spec, language, wait, batch, accept)
+
+
+async def direct_create_run(request: Request) -> Response | None:
+    """`create_run` for the common request, read straight from the request (`direct.DirectRoute`): no query
+    string, a JSON body that is a valid spec, a key in a header or none needed, no event stream asked for. None
+    for any other request, which FastAPI's own handling then answers (and refuses, with the same problems)."""
+    if request.scope["query_string"] or not direct.plain_json(request) or not await direct.key_admits(request):
+        return None
+    accept = request.headers.get("accept")
+    if accept is not None and "text/event-stream" in accept:
+        return None
+    spec = await direct.body_model(request, RunSpec)
+    if spec is None:
+        return None
+    return await answer_run(request, spec, language_of(request.headers.get("accept-language")), True, None, accept)
+
+
+router.add_api_route(
     "",
+    create_run,
+    methods=["POST"],
+    route_class_override=direct.route(direct_create_run),
     status_code=201,
     summary="Run a spec: answer with the finished run, start it in the background, or stream it",
     response_model=schemas.Run,
@@ -47,17 +80,13 @@ that is what an EventSource needs that lost its connection between the last `ste
         **problem_responses(413, 422, 429),
     },
 )
-async def create_run(
-    spec: RunSpec,
-    request: Request,
-    language: LanguageDep,
-    wait: Annotated[bool, Query(description="false: answer 202 at once and run in the background.")] = True,
-    batch: Annotated[int | None, Query(ge=1, le=100_000, description="Streams only: rows per `steps` event.")] = None,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+
+
+async def answer_run(
+    request: Request, spec: RunSpec, language: str, wait: bool, batch: int | None, accept: str | None
 ) -> Response:
-    """Runs the spec in a worker. By default answers `201` with the finished run, its summary and its trace.
-    `Accept: text/event-stream` streams it instead (a client that disconnects cancels the run);
-    `wait=false` answers `202` at once. A full worker pool answers `429` with `Retry-After`."""
+    """`POST /v1/runs` once its request is read: a tiny waited run computed and stored in one thread hop and
+    answered from memory, any other run through the pool."""
     edge = Edge(request)
     lifecycle, limits, streams, client, metrics = edge.lifecycle, edge.limits, edge.streams, edge.client, edge.metrics
     streaming = accept is not None and "text/event-stream" in accept

@@ -1,6 +1,8 @@
 """The store's contract, on both backends (SQLite, PostgreSQL): runs survive a restart, traces round-trip bit for
 bit as binary blobs, writes are all or nothing, conditional writes refuse a job no longer the writer's."""
 
+import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -237,3 +239,33 @@ def test_a_long_trace_reads_a_stored_range_at_a_time(store: RunStore) -> None:
     assert rest.step.tolist() == list(range(PART_ROWS, PART_ROWS + 5))
     assert store.trace("a", PART_ROWS + 4, ranges=1) is not None
     assert len(store.trace("a", PART_ROWS + 4, ranges=1)) == 0  # type: ignore[arg-type]
+
+
+def test_a_processes_writers_take_turns_without_sqlites_busy_wait(tmp_path: Path) -> None:
+    """Threads of one process writing at once queue on the store's own lock: none meets SQLite's lock (here its
+    busy handler would fail at once instead of sleeping, and every collision would raise)."""
+
+    class Impatient(SQLiteStore):
+        def _connect(self) -> sqlite3.Connection:
+            db = super()._connect()
+            db.execute("PRAGMA busy_timeout=0")
+            return db
+
+    store, start, failures = Impatient(str(tmp_path / "runs.sqlite3")), threading.Barrier(8), []
+
+    def write(thread: int) -> None:
+        start.wait()
+        for index in range(25):
+            try:
+                store.create(record(f"{thread}-{index}"), trace(41, np.float32))
+            except sqlite3.OperationalError as exc:
+                failures.append(str(exc))
+
+    threads = [threading.Thread(target=write, args=(thread,)) for thread in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(store.count_by_status().values()) == 200
+    store.close()
