@@ -58,6 +58,9 @@ NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 
 
 WAL_WAIT_SECONDS = 30.0
+NOW_CHECKPOINT_COMMITS = 64
+"""`create_now` leaves every this-many-th run to `create` (see there): a tiny run adds a few pages to the WAL, and
+SQLite's auto-checkpoint, at 1,000 pages, then runs in a thread."""
 
 
 def _switch_to_wal(db: sqlite3.Connection) -> None:
@@ -92,6 +95,8 @@ class SQLiteStore:
         # soon the lock is free: with 8 requests storing tiny runs at once, that sleeping set the pace. A waiter on
         # this lock starts the moment the writer before it commits; other processes still meet the busy handler.
         self._writing = threading.Lock()
+        self._now_db: sqlite3.Connection | None = None  # `create_now`'s, behind `_writing`
+        self._since_checkpoint = 0
         self._first = self._local.db = self._connect()
         _switch_to_wal(self._first)  # a property of the file: later connections find it in WAL mode
         with self._lock:
@@ -114,8 +119,8 @@ class SQLiteStore:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
+    def _connect(self, timeout: float = 30) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=timeout)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         with self._opened_lock:
@@ -143,6 +148,40 @@ class SQLiteStore:
             last_step = int(trace.step[-1]) if len(trace) else -1
             seq = self._insert_run(db, record, None, len(trace), last_step)
             self._insert_parts(db, seq, 0, trace)
+
+    def create_now(self, record: RunRecord, trace: Trace) -> bool:
+        """`create` on a connection of its own that never waits: this process's writers' lock taken only if free,
+        SQLite's write lock only if free (no busy handler), and no checkpoint (the auto-checkpoint of a commit
+        writes the WAL back into the database and syncs both, milliseconds on a slow disk): every
+        NOW_CHECKPOINT_COMMITS-th call answers False, so that run is stored by `create` in a thread, whose commit
+        checkpoints the WAL when it has grown. False too for `:memory:` (one connection, shared)."""
+        if self._path == ":memory:" or not self._writing.acquire(blocking=False):
+            return False
+        try:
+            if self._since_checkpoint >= NOW_CHECKPOINT_COMMITS:
+                self._since_checkpoint = 0
+                return False
+            db = self._now_db
+            if db is None:
+                db = self._now_db = self._connect(timeout=0)
+                db.execute("PRAGMA wal_autocheckpoint=0")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    return False  # another process is writing
+                raise
+            try:
+                seq = self._insert_run(db, record, None, len(trace), int(trace.step[-1]) if len(trace) else -1)
+                self._insert_parts(db, seq, 0, trace)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._since_checkpoint += 1
+            return True
+        finally:
+            self._writing.release()
 
     @staticmethod
     def _insert_run(
@@ -469,6 +508,7 @@ class SQLiteStore:
             for db in self._opened:
                 db.close()
             self._opened.clear()
+            self._now_db = None
 
     def create_session(self, session: SessionRecord) -> None:
         with self._transaction() as db:
