@@ -143,7 +143,8 @@ def _quick(spec: RunSpec, inline_run_work: int) -> bool:
     run costs about a third less CPU than through a thread, whose GIL hand-overs cost more than the run."""
     dims = len(spec.w0) if isinstance(spec.w0, list) else 1
     return (
-        kernels.enabled()
+        kernels.ready()  # loaded: never a compile on the loop (`compiled` mode loads them in a thread first)
+        and kernels.enabled()
         and dims <= whole.MAX_DIMS
         and (spec.steps + 1) * dims <= inline_run_work
         and spec.loss.kind not in BUILT_SLOWLY

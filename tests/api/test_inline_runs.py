@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.engine import kernels
 from service.main import create_app
 from tests.conftest import COURSE_RUN, DECAY_SCHEDULE
 
@@ -123,6 +124,8 @@ def test_the_course_run_with_the_kernels_loaded_never_leaves_the_event_loop(
     both: tuple[TestClient, TestClient], engine_path: str
 ) -> None:
     fast, _ = both
+    if engine_path == "compiled":
+        kernels.warm()  # loaded (a server loads them in the background; until then its runs take a thread)
     hops = Hops(fast)
     expression = SPECS["an expression, momentum"]
     plane = {**COURSE_RUN, "w0": [5, 1], "loss": {"kind": "quadratic_form", "A": [[3, 0], [0, 1]]}}
@@ -140,6 +143,7 @@ def test_a_run_the_store_cannot_take_at_once_is_stored_from_a_thread(
     if engine_path != "compiled":
         pytest.skip("only the compiled path computes on the event loop")
     fast, _ = both
+    kernels.warm()
     hops = Hops(fast)
     settings = fast.app.state.settings  # type: ignore[attr-defined]
     other = sqlite3.connect(settings.store_path, isolation_level=None, check_same_thread=False)
