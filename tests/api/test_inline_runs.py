@@ -105,7 +105,7 @@ class Hops:
 
         def computed_now(*args: Any) -> Any:
             done = compute_now(*args)
-            self.ways.append("loop" if done is not None else "")
+            self.ways.append("loop" if done is not None else "declined")
             return done
 
         def stored_now(*args: Any) -> bool:
@@ -114,7 +114,9 @@ class Hops:
             return stored
 
         def inline(*args: Any) -> Any:
-            self.ways[-1:] = ["thread"] if self.ways and not self.ways[-1] else [*self.ways[-1:], "thread"]
+            if self.ways[-1:] == ["declined"]:  # the loop declined it: the same run
+                self.ways.pop()
+            self.ways.append("thread")
             return run_inline(*args)
 
         lifecycle.compute_now, lifecycle.store_now, lifecycle.run_inline = computed_now, stored_now, inline
