@@ -1,7 +1,8 @@
 """Request latency of a real Descent server, course runs against `GET /healthz` as the baseline.
 
 `python -m bench.http_latency` starts `python -m service` on a free port with a throw-away SQLite store, waits
-for `/healthz`, then sends sequential requests over one keep-alive connection (20 warm-up, then N timed) for:
+for `/healthz` and then until the server is idle (its compiled kernels loaded), then sends sequential requests
+over one keep-alive connection (20 warm-up per case, then N timed per case in 10 interleaved rounds) for:
 `GET /healthz` (what the framework and the network stack cost), `POST /v1/runs` with the course run (constant
 rate 0.2, 40 steps), and the same run with the TF1 exponential-decay schedule. It reports median, p90 and p99
 in ms and the ratio of each median to the healthz median; the server is always terminated at the end.
@@ -29,6 +30,8 @@ from bench.report import publish
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "http_latency.json"
 STARTUP_TIMEOUT_S = 30.0
+IDLE_CORES = 0.2
+IDLE_WAIT_S = 180.0
 
 COURSE_RUN: dict[str, object] = {
     "loss": {"kind": "quadratic", "a": 1, "b": 1, "c": 0},
@@ -127,38 +130,72 @@ def wait_until_healthy(client: httpx.Client, server: subprocess.Popen[bytes], lo
     raise SystemExit(f"the server did not answer /healthz within {STARTUP_TIMEOUT_S:.0f} s:\n{log.read_text()[-4000:]}")
 
 
-def time_case(client: httpx.Client, case: Case, requests: int, warmup: int) -> Latency:
-    """Send `warmup` then `requests` sequential requests; time each from send to fully read response."""
+def timed(client: httpx.Client, case: Case, count: int) -> tuple[list[float], int]:
+    """Send `count` sequential requests; the time of each from send to fully read response, and the body size."""
     content = None if case.body is None else json.dumps(case.body).encode()
     headers = {} if content is None else {"Content-Type": "application/json"}
     samples: list[float] = []
     size = 0
-    for i in range(warmup + requests):
+    for _ in range(count):
         start = time.perf_counter_ns()
         response = client.request(case.method, case.path, content=content, headers=headers)
         elapsed = time.perf_counter_ns() - start
         if response.status_code != case.status:
             raise SystemExit(f"{case.name}: expected {case.status}, got {response.status_code}: {response.text}")
-        if i >= warmup:
-            samples.append(elapsed / 1e6)
-            size = len(response.content)
-    stats = summarize(samples)
-    return Latency(
-        case=case.name,
-        method=case.method,
-        path=case.path,
-        requests=requests,
-        response_bytes=size,
-        median_ms=stats.median_ms,
-        p90_ms=stats.p90_ms,
-        p99_ms=stats.p99_ms,
-        min_ms=stats.min_ms,
-        max_ms=stats.max_ms,
-        samples_ms=samples,
-    )
+        samples.append(elapsed / 1e6)
+        size = len(response.content)
+    return samples, size
 
 
-def run(requests: int, warmup: int) -> dict[str, object]:
+def time_cases(client: httpx.Client, requests: int, warmup: int, rounds: int) -> list[Latency]:
+    """`warmup` untimed requests per case, then `requests` timed ones per case in `rounds` interleaved rounds
+    (each case in turn, requests / rounds at a time), so that the machine's other load weighs on every case
+    alike."""
+    for case in CASES:
+        timed(client, case, warmup)
+    samples: dict[str, list[float]] = {case.name: [] for case in CASES}
+    sizes: dict[str, int] = {}
+    for index in range(rounds):
+        count = requests // rounds + (1 if index < requests % rounds else 0)
+        for case in CASES:
+            taken, sizes[case.name] = timed(client, case, count)
+            samples[case.name] += taken
+    latencies = []
+    for case in CASES:
+        stats = summarize(samples[case.name])
+        latencies.append(
+            Latency(
+                case=case.name,
+                method=case.method,
+                path=case.path,
+                requests=requests,
+                response_bytes=sizes[case.name],
+                median_ms=stats.median_ms,
+                p90_ms=stats.p90_ms,
+                p99_ms=stats.p99_ms,
+                min_ms=stats.min_ms,
+                max_ms=stats.max_ms,
+                samples_ms=samples[case.name],
+            )
+        )
+    return latencies
+
+
+def wait_idle(server: subprocess.Popen[bytes]) -> None:
+    """Wait (up to IDLE_WAIT_S) until the server uses less than IDLE_CORES over a second: its compiled kernels
+    load (or compile, on a cold cache) in the background after it starts answering, and requests take the NumPy
+    path until then."""
+    from bench.load import process_cpu_s  # bench.load imports this module
+
+    started = time.monotonic()
+    while time.monotonic() - started < IDLE_WAIT_S:
+        before = process_cpu_s(server.pid)
+        time.sleep(1.0)
+        if process_cpu_s(server.pid) - before < IDLE_CORES:
+            return
+
+
+def run(requests: int, warmup: int, rounds: int) -> dict[str, object]:
     """Start the server, measure every case, and always stop the server; return the JSON document."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="descent-bench-") as tmp:
@@ -171,7 +208,8 @@ def run(requests: int, warmup: int) -> dict[str, object]:
                 # trust_env=False: a proxy from the environment must not sit between the client and the server.
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0, trust_env=False) as client:
                     wait_until_healthy(client, server, log)
-                    latencies = [time_case(client, case, requests, warmup) for case in CASES]
+                    wait_idle(server)
+                    latencies = time_cases(client, requests, warmup, rounds)
             finally:
                 server.terminate()
                 try:
@@ -187,6 +225,7 @@ def run(requests: int, warmup: int) -> dict[str, object]:
         "server": " ".join(["python", *command[1:]]),
         "requests": requests,
         "warmup": warmup,
+        "rounds": rounds,
         "cases": [asdict(latency) for latency in latencies],
         "ratios": {f"{latency.case}/healthz": latency.median_ms / baseline for latency in latencies[1:]},
     }
@@ -211,9 +250,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.http_latency", description="HTTP latency of a real server.")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per case (default 300)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per case first (default 20)")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds of the cases (default 10)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
-    document = run(args.requests, args.warmup)
+    document = run(args.requests, args.warmup, args.rounds)
     publish(table(document), document, args.output)
 
 

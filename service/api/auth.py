@@ -74,10 +74,9 @@ async def require_key(
         await anyio.to_thread.run_sync(refresh_keys, keys, store)
     if not keys.required:
         return Access()  # no request.state.access: its streams need no check (`guarded`)
-    for candidate in (bearer.credentials if bearer else None, header):
-        if candidate and (fingerprint := keys.match(candidate)):
-            access = request.state.access = Access(key=fingerprint)
-            return access
+    if fingerprint := _key_fingerprint(keys, bearer, header):
+        access = request.state.access = Access(key=fingerprint)
+        return access
     if cookie:
         hashed = token_hash(cookie)
         session = await anyio.to_thread.run_sync(store.get_session, hashed)
@@ -147,6 +146,27 @@ def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Eve
         return events
     state = request.app.state
     return while_admitted(events, access, state.keys, state.lifecycle.store)
+
+
+def _key_fingerprint(keys: KeyRing, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str | None:
+    """The fingerprint of the key in force presented as a bearer token or in `X-API-Key`, if any."""
+    for candidate in (bearer.credentials if bearer else None, header):
+        if candidate and (fingerprint := keys.match(candidate)):
+            return fingerprint
+    return None
+
+
+async def header_access(request: Request) -> Access | None:
+    """`require_key` for a request that gets in by its headers alone, decided without a thread or the store: None
+    when it takes more (the key file is due for a look, no key in force was presented: a session cookie to look
+    up, or a 401), which `require_key` then decides."""
+    keys: KeyRing = request.app.state.keys
+    if keys.due():
+        return None
+    if not keys.required:
+        return Access()
+    fingerprint = _key_fingerprint(keys, await bearer_scheme(request), await header_scheme(request))
+    return Access(key=fingerprint) if fingerprint else None
 
 
 def unauthorized(detail: str, clear_cookie: bool = False) -> ProblemError:

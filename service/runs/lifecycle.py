@@ -22,7 +22,7 @@ from service.runs.events import Event, job_events, run_events
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
 from service.runs.wakeups import Wakeups
-from service.runs.worker import compute_run
+from service.runs.worker import compute_run, compute_run_whole
 from service.specs import build, cost
 from service.store.base import ACTIVE, ENDED, JobRecord, Page, RunRecord, RunStore, Status
 
@@ -116,10 +116,56 @@ class Lifecycle:
         """A tiny run (DESCENT_INLINE_RUN_WORK) computed here, in the calling thread, from the problem the edge
         built, and stored finished with its trace in one transaction; None for a bigger run (the pool's). Called
         in a thread, never on the event loop."""
-        if (steps + 1) * problem.w0.shape[1] > self.limits.inline_run_work:
+        if not self.is_tiny(steps, problem):
             return None
         created = now()
-        trace, status, summary = compute_run(problem, document)
+        record, trace = self._finished(document, name, problem, created, *compute_run(problem, document))
+        self.store_finished(record, trace)
+        return record, trace
+
+    def is_tiny(self, steps: int, problem: Problem) -> bool:
+        """Whether the run is computed in its request (DESCENT_INLINE_RUN_WORK) rather than by the pool."""
+        return bool((steps + 1) * problem.w0.shape[1] <= self.limits.inline_run_work)
+
+    def compute_now(
+        self, document: dict[str, Any], name: str | None, steps: int, problem: Problem
+    ) -> tuple[RunRecord, Trace] | None:
+        """A tiny run the whole-run path computes (microseconds, compiled), computed here, on the event loop, as
+        `run_inline` would: the finished record and its trace, not stored yet (`store_now`). None for any other
+        run: `run_inline` in a thread computes it."""
+        if not self.is_tiny(steps, problem):
+            return None
+        created = now()
+        computed = compute_run_whole(problem, document)
+        return None if computed is None else self._finished(document, name, problem, created, *computed)
+
+    def store_now(self, record: RunRecord, trace: Trace) -> bool:
+        """Store a finished run from the event loop if the store takes it without waiting (`RunStore.create_now`);
+        False when it would wait: `store_finished` in a thread then."""
+        if not self.store.create_now(record, trace):
+            return False
+        self._ended(record)
+        return True
+
+    def store_finished(self, record: RunRecord, trace: Trace) -> None:
+        """Store a finished run and its trace in one transaction (blocking: in a thread)."""
+        self.store.create(record, trace)
+        self._ended(record)
+
+    @staticmethod
+    def _ended(record: RunRecord) -> None:
+        logger.info("run ended", extra={"run_id": record.id, "status": record.status, "steps_run": record.last_step})
+
+    @staticmethod
+    def _finished(
+        document: dict[str, Any],
+        name: str | None,
+        problem: Problem,
+        created: str,
+        trace: Trace,
+        status: Status,
+        summary: dict[str, Any],
+    ) -> tuple[RunRecord, Trace]:
         record = RunRecord(
             id=str(uuid.uuid4()),
             name=name,
@@ -132,8 +178,6 @@ class Lifecycle:
             dims=0 if build.is_scalar(document) else problem.w0.shape[1],
             last_step=int(trace.step[-1]) if len(trace) else -1,
         )
-        self.store.create(record, trace)
-        logger.info("run ended", extra={"run_id": record.id, "status": status, "steps_run": record.last_step})
         return record, trace
 
     async def submit_job(

@@ -111,6 +111,20 @@ def compute_run(problem: Problem, document: dict[str, Any]) -> tuple[Trace, Stat
     )
 
 
+def compute_run_whole(problem: Problem, document: dict[str, Any]) -> tuple[Trace, Status, dict[str, Any]] | None:
+    """`compute_run` when the whole-run path computes the run (`engine.whole`: compiled kernels loaded, one run of
+    at most 2 dimensions in one chunk; microseconds for the course's 40 steps), the same values; else None."""
+    computed = whole.compute(problem, int(document["record"]["every"]))
+    if computed is None:
+        return None
+    trace, summary = computed
+    return (
+        trace,
+        documents.status_of(summary),
+        documents.summary_document(summary, problem, build.is_scalar(document)),
+    )
+
+
 def _finish_cancelled(runs: RunStore, job: Job, rows: Trace | None, summary: dict[str, object] | None) -> str:
     """Store a stopped run: `cancelled` when a client asked, `failed` when the server shut down; rows kept."""
     if runs.cancel_reason(job.id) == "shutdown":

@@ -246,6 +246,11 @@ class RunStore(JobStore, SessionStore, ViewStore, LeaseStore, Protocol):
         """Store a run and its trace atomically: either both are stored or nothing is."""
         ...
 
+    def create_now(self, record: RunRecord, trace: Trace) -> bool:
+        """`create`, only if it needs no waiting (no lock held by another writer, no network round trip), for the
+        event loop itself to call; False, having stored nothing, when it would wait: `create` in a thread then."""
+        ...
+
     def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:
         """Add recorded rows (and optionally set the status) in one transaction."""
         ...

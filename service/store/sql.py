@@ -139,6 +139,10 @@ class SQLStore:
             self._insert(db, record, None)
             self._append(db, record.id, trace)
 
+    def create_now(self, record: RunRecord, trace: Trace) -> bool:
+        """Never: every statement is a round trip to the server, which the event loop must not wait for."""
+        return False
+
     def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:
         with self._transaction() as db:
             self._check_owner(db, runs, run_id, owner)

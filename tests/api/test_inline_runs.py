@@ -1,6 +1,8 @@
 """Tiny waited runs are computed in their request (DESCENT_INLINE_RUN_WORK) instead of a worker: the answer, the
 stored run and its trace are exactly what the pool's path gives, field for field, number for number."""
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
+from service.engine import kernels
 from service.main import create_app
 from tests.conftest import COURSE_RUN, DECAY_SCHEDULE
 
@@ -56,7 +59,11 @@ def stable(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
-def test_a_tiny_run_computed_in_its_request_equals_the_pools(both: tuple[TestClient, TestClient], spec: Any) -> None:
+def test_a_tiny_run_computed_in_its_request_equals_the_pools(
+    both: tuple[TestClient, TestClient], spec: Any, engine_path: str
+) -> None:
+    """On the compiled path the course's runs are computed on the event loop (`compute_now`), on the NumPy path
+    in a thread (`run_inline`): the same answer as the pool's either way."""
     fast, slow = both
     inline, pooled = fast.post("/v1/runs", json=spec), slow.post("/v1/runs", json=spec)
     assert (inline.status_code, pooled.status_code) == (201, 201)
@@ -85,3 +92,67 @@ def test_runs_above_the_threshold_and_background_runs_go_to_the_pool(tmp_path: P
         assert pooled == [bigger, background]
         assert tiny not in pooled
         assert client.get(f"/v1/runs/{tiny}").json()["status"] == "finished"
+
+
+class Hops:
+    """Which way each tiny run went: on the event loop, stored there (`loop`) or from a thread (`loop, stored in
+    a thread`), or computed in a thread (`thread`)."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.ways: list[str] = []
+        lifecycle = client.app.state.lifecycle  # type: ignore[attr-defined]
+        compute_now, store_now, run_inline = lifecycle.compute_now, lifecycle.store_now, lifecycle.run_inline
+
+        def computed_now(*args: Any) -> Any:
+            done = compute_now(*args)
+            self.ways.append("loop" if done is not None else "declined")
+            return done
+
+        def stored_now(*args: Any) -> bool:
+            stored: bool = store_now(*args)
+            self.ways[-1] += "" if stored else ", stored in a thread"
+            return stored
+
+        def inline(*args: Any) -> Any:
+            if self.ways[-1:] == ["declined"]:  # the loop declined it: the same run
+                self.ways.pop()
+            self.ways.append("thread")
+            return run_inline(*args)
+
+        lifecycle.compute_now, lifecycle.store_now, lifecycle.run_inline = computed_now, stored_now, inline
+
+
+def test_the_course_run_with_the_kernels_loaded_never_leaves_the_event_loop(
+    both: tuple[TestClient, TestClient], engine_path: str
+) -> None:
+    fast, _ = both
+    if engine_path == "compiled":
+        kernels.warm()  # loaded (a server loads them in the background; until then its runs take a thread)
+    hops = Hops(fast)
+    expression = SPECS["an expression, momentum"]
+    plane = {**COURSE_RUN, "w0": [5, 1], "loss": {"kind": "quadratic_form", "A": [[3, 0], [0, 1]]}}
+    for spec in (COURSE_RUN, plane, expression):
+        assert fast.post("/v1/runs", json=spec).status_code == 201
+    compiled = engine_path == "compiled"
+    assert hops.ways == ["loop" if compiled else "thread", "loop" if compiled else "thread", "thread"]
+
+
+def test_a_run_the_store_cannot_take_at_once_is_stored_from_a_thread(
+    both: tuple[TestClient, TestClient], engine_path: str
+) -> None:
+    """Another process holding SQLite's write lock (here another connection, mid-transaction): the run computed on
+    the loop waits for it in a thread, and is stored and answered once it is released."""
+    if engine_path != "compiled":
+        pytest.skip("only the compiled path computes on the event loop")
+    fast, _ = both
+    kernels.warm()
+    hops = Hops(fast)
+    settings = fast.app.state.settings  # type: ignore[attr-defined]
+    other = sqlite3.connect(settings.store_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, other.execute, ("COMMIT",)).start()
+    answer = fast.post("/v1/runs", json=COURSE_RUN)
+    other.close()
+    assert answer.status_code == 201
+    assert hops.ways == ["loop, stored in a thread"]
+    assert stable(fast.get(answer.headers["location"]).json()) == stable(answer.json())

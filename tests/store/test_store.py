@@ -1,6 +1,8 @@
 """The store's contract, on both backends (SQLite, PostgreSQL): runs survive a restart, traces round-trip bit for
 bit as binary blobs, writes are all or nothing, conditional writes refuse a job no longer the writer's."""
 
+import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from service.engine.trace import Trace
 from service.store.base import CursorError, JobRecord, NotOwnedError, RunRecord, RunStore, Status
 from service.store.open import open_store
+from service.store.sqlite import NOW_CHECKPOINT_COMMITS as NOW_COMMITS
 from service.store.sqlite import PART_ROWS, SQLiteStore
 from tests.store.conftest import query
 
@@ -237,3 +240,79 @@ def test_a_long_trace_reads_a_stored_range_at_a_time(store: RunStore) -> None:
     assert rest.step.tolist() == list(range(PART_ROWS, PART_ROWS + 5))
     assert store.trace("a", PART_ROWS + 4, ranges=1) is not None
     assert len(store.trace("a", PART_ROWS + 4, ranges=1)) == 0  # type: ignore[arg-type]
+
+
+def test_a_processes_writers_take_turns_without_sqlites_busy_wait(tmp_path: Path) -> None:
+    """Threads of one process writing at once queue on the store's own lock: none meets SQLite's lock (here its
+    busy handler would fail at once instead of sleeping, and every collision would raise)."""
+
+    class Impatient(SQLiteStore):
+        def _connect(self, timeout: float = 30) -> sqlite3.Connection:
+            db = super()._connect(timeout)
+            db.execute("PRAGMA busy_timeout=0")
+            return db
+
+    store, start, failures = Impatient(str(tmp_path / "runs.sqlite3")), threading.Barrier(8), []
+
+    def write(thread: int) -> None:
+        start.wait()
+        for index in range(25):
+            try:
+                store.create(record(f"{thread}-{index}"), trace(41, np.float32))
+            except sqlite3.OperationalError as exc:
+                failures.append(str(exc))
+
+    threads = [threading.Thread(target=write, args=(thread,)) for thread in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(store.count_by_status().values()) == 200
+    store.close()
+
+
+def test_create_now_stores_what_create_stores(store: RunStore, location: str) -> None:
+    """SQLite stores at once what `create` stores; PostgreSQL never (a round trip): nothing stored, False."""
+    original = trace(41, np.float32)
+    stored = store.create_now(record("now"), original)
+    assert stored == ("://" not in location)
+    if not stored:
+        assert store.get("now") is None
+        return
+    store.create(record("then"), original)
+    assert store.get("now") == replace(record("now"), last_step=40)
+    then = store.get("then")
+    assert then is not None
+    assert replace(then, id="now") == store.get("now")
+    restored = store.trace("now")
+    assert restored is not None
+    for column in ("step", "w", "loss", "lr", "grad"):
+        np.testing.assert_array_equal(getattr(restored, column), getattr(original, column))
+
+
+def test_create_now_never_waits_for_another_writer(tmp_path: Path) -> None:
+    path = str(tmp_path / "runs.sqlite3")
+    store = SQLiteStore(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing
+    assert store.create_now(record("a"), trace(41, np.float32)) is False
+    other.execute("COMMIT")
+    with store._transaction():  # a writer of this process
+        done: list[bool] = []
+        thread = threading.Thread(target=lambda: done.append(store.create_now(record("b"), trace(41, np.float32))))
+        thread.start()
+        thread.join()
+        assert done == [False]
+    assert (store.get("a"), store.get("b")) == (None, None)
+    assert store.create_now(record("c"), trace(41, np.float32)) is True
+    other.close()
+    store.close()
+
+
+def test_create_now_leaves_every_so_many_runs_to_create_which_checkpoints(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "runs.sqlite3"))
+    taken = [store.create_now(record(str(index)), trace(41, np.float32)) for index in range(2 * NOW_COMMITS + 2)]
+    assert [index for index, stored in enumerate(taken) if not stored] == [NOW_COMMITS, 2 * NOW_COMMITS + 1]
+    assert SQLiteStore(":memory:").create_now(record("m"), trace(41, np.float32)) is False
+    store.close()
