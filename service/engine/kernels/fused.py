@@ -174,11 +174,21 @@ def sweep_chunk(
     x1, prev1, grad1 = x.reshape(x.size), prev.reshape(prev.size), grad.reshape(grad.size)
     tile = (np.empty((TILE, BLOCK, dims), x.dtype), np.empty((TILE, BLOCK), x.dtype), np.empty((TILE, BLOCK), x.dtype))
     tile_k = np.empty(TILE, np.int64)
+    index = np.empty((4, BLOCK), np.int32)  # `_tile_quadratic`'s rows within the tile
+    rows = (np.empty((TILE, BLOCK), x.dtype), np.empty(BLOCK), index[0], index[1], index[2], index[3])
     for r0 in range(0, runs, BLOCK):
         r1 = min(r0 + BLOCK, runs)
         held = 0  # kept rows of this block in the tile, not yet written out
-        for i in range(n):
+        i = 0
+        while i < n:
             s = start + i
+            if fast and s > 0:  # a tile of rows, each in one pass (step 0 sets the first values: the loop below)
+                m = min(TILE, n - i)
+                held = _tile_quadratic(p1, p2, v2, v3, x1, prev1, lr, apply, i, m, s, steps, grad_tol, loss_tol,
+                                       converged_ratio, keep_at, track, ring, rows, tile, tile_k, held, out_w,
+                                       out_loss, out_lr, r0, r1)  # fmt: skip
+                i += m
+                continue
             li = i if lr.shape[0] > 1 else 0
             rates, applied = lr[li], apply[li]
             slot = s % ring_loss.shape[0]
@@ -205,16 +215,203 @@ def sweep_chunk(
                 if held == TILE:
                     _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
                     held = 0
-            if s >= steps:
-                continue
-            if fast:
-                _update_quadratic(x1, prev1, grad1, applied, r0, r1)
-            elif plain_adam:
-                _update_adam(x, prev, grad, i, adam, r0, r1)
-            else:
-                _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
+            if s < steps:
+                _step(fast, plain_adam, optimizer, x, prev, x1, prev1, grad1, applied, i, scratch, sgd, nesterov, adam,
+                      amsgrad, r0, r1)  # fmt: skip
+            i += 1
         if held:
             _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+
+
+@jit(inline="always", **OPTIONS)
+def _step(
+    fast: bool,
+    plain_adam: bool,
+    optimizer: int,
+    x: Any,
+    prev: Any,
+    x1: Any,
+    prev1: Any,
+    grad1: Any,
+    applied: Any,
+    i: int,
+    scratch: Any,
+    sgd: Any,
+    nesterov: bool,
+    adam: Any,
+    amsgrad: bool,
+    r0: int,
+    r1: int,
+) -> None:
+    """The update of runs r0 .. r1 − 1 after row i, on the path the sweep takes (see `sweep_chunk`)."""
+    if fast:
+        _update_quadratic(x1, prev1, grad1, applied, r0, r1)
+    elif plain_adam:
+        _update_adam(x, prev, scratch[0], i, adam, r0, r1)
+    else:
+        _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
+
+
+@jit(inline="always", **OPTIONS)
+def _tile_quadratic(
+    p1: Any,
+    p2: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    prev: Any,
+    lr: Any,
+    apply: Any,
+    i: int,
+    m: int,
+    s0: int,
+    steps: int,
+    grad_tol: float,
+    loss_tol: float,
+    converged_ratio: float,
+    keep_at: Any,
+    track: Any,
+    ring: Any,
+    rows: Any,
+    tile: Any,
+    tile_k: Any,
+    held: int,
+    out_w: Any,
+    out_loss: Any,
+    out_lr: Any,
+    r0: int,
+    r1: int,
+) -> int:
+    """Rows i .. i + m − 1 (steps s0 ..) of runs r0 .. r1 − 1 of a shared 1-dimensional quadratic under plain
+    gradient descent (1-D `x`, `prev`), each row in one pass over the runs: loss, gradient, the end of the run, the
+    first smallest loss, and the rows (within the tile) of the last gradient above the threshold, the last move and
+    the last valid row; the weights of each row are kept in `rows`' tile. Once per tile, from those: the steps, the
+    rate's range, the ring and the kept trace rows (the loss and gradient computed again from the kept weights, the
+    same operations, so the same bits). A run's valid rows in a tile are a prefix (a run never restarts), so the
+    last valid row says which rows count. Returns the kept rows now held in `tile` (see `_flush`)."""
+    (outcome, diverged_at, _, _, grad0, _, best_loss, best_step, last_above, last_moved, last_step, lr_last, lr_min,
+     lr_max, count, _) = track  # fmt: skip
+    ring_w, ring_loss, ring_grad = ring
+    weights, threshold, best_row, above_row, moved_row, last_row = rows
+    window = ring_loss.shape[0]
+    width = r1 - r0
+    b, twice_a, a, c = p1[0, 0], p2[0, 0], v2[0, 0], v3[0, 0, 0]
+    loss_limit = narrow(loss_tol, b)  # NumPy compares the loss with a Python float in its dtype
+    xb, pb, ob, lb = x[r0:r1], prev[r0:r1], outcome[r0:r1], best_loss[r0:r1]
+    gb = grad0[r0:r1]
+    for j in _runs(0, width):
+        threshold[j] = converged_ratio * gb[j]
+        best_row[j], above_row[j], moved_row[j], last_row[j] = -1, -1, -1, -1
+    for t in range(m):
+        s = s0 + t
+        li = i + t if lr.shape[0] > 1 else 0
+        rates, applied = lr[li, r0:r1], apply[li, r0:r1]
+        before = weights[t - 1, :width] if t > 0 else pb
+        row = weights[t, :width]
+        _tile_row(xb, ob, lb, rates, applied, before, row, threshold, best_row, above_row, moved_row, last_row, b,
+                  twice_a, a, c, grad_tol, loss_limit, t, s == steps, s < steps)  # fmt: skip
+    last = weights[m - 1, :width]
+    for j in _runs(0, width):
+        pb[j] = last[j]
+    start = np.uint64(r0)
+    for j in _runs(0, width):
+        r = start + j
+        k = last_row[j]
+        best_step[r] = s0 + best_row[j] if best_row[j] >= 0 else best_step[r]
+        last_above[r] = s0 + above_row[j] if above_row[j] >= 0 else last_above[r]
+        last_moved[r] = s0 + moved_row[j] if moved_row[j] >= 0 else last_moved[r]
+        last_step[r] = s0 + k if k >= 0 else last_step[r]
+        count[r] = min(count[r] + k + 1, window)
+        diverged_at[r] = s0 + k + 1 if (outcome[r] == DIVERGED) & (diverged_at[r] < 0) else diverged_at[r]
+    for t in range(m if lr.shape[0] > 1 else 1):  # the same rates every row: the first valid row says it all
+        rates, here = lr[i + t if lr.shape[0] > 1 else 0, r0:r1], np.int32(t)
+        for j in _runs(0, width):
+            r = start + j
+            ok, rate = here <= last_row[j], rates[j]
+            lr_last[r] = rate if ok else lr_last[r]
+            lr_min[r] = rate if ok & (rate < lr_min[r]) else lr_min[r]
+            lr_max[r] = rate if ok & (rate > lr_max[r]) else lr_max[r]
+    tile_w, tile_loss, tile_lr = tile
+    nan = narrow(np.nan, b)
+    for t in range(m):
+        slot = (s0 + t) % window
+        rw, rl, rg = ring_w[slot].reshape(ring_w.shape[1])[r0:r1], ring_loss[slot, r0:r1], ring_grad[slot, r0:r1]
+        row, here = weights[t, :width], np.int32(t)
+        k = keep_at[i + t]
+        if k < 0:
+            for j in _runs(0, width):
+                ok, w = here <= last_row[j], row[j]
+                shifted = w + b
+                rw[j] = w if ok else rw[j]
+                rl[j] = shifted * shifted * a + c if ok else rl[j]
+                rg[j] = norm_1d(shifted * twice_a) if ok else rg[j]
+            continue
+        rates = lr[i + t if lr.shape[0] > 1 else 0, r0:r1]
+        for j in _runs(0, width):
+            ok, w = here <= last_row[j], row[j]
+            shifted = w + b
+            value = shifted * shifted * a + c
+            rw[j] = w if ok else rw[j]
+            rl[j] = value if ok else rl[j]
+            rg[j] = norm_1d(shifted * twice_a) if ok else rg[j]
+            tile_w[held, j, 0] = w if ok else nan
+            tile_loss[held, j] = value if ok else nan
+            tile_lr[held, j] = rates[j] if ok else nan
+        tile_k[held] = k
+        held += 1
+        if held == TILE:
+            _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+            held = 0
+    return held
+
+
+@jit(**OPTIONS)
+def _tile_row(
+    xb: Any,
+    ob: Any,
+    lb: Any,
+    rates: Any,
+    applied: Any,
+    before: Any,
+    row: Any,
+    threshold: Any,
+    best_row: Any,
+    above_row: Any,
+    moved_row: Any,
+    last_row: Any,
+    b: Any,
+    twice_a: Any,
+    a: Any,
+    c: Any,
+    grad_tol: float,
+    loss_limit: Any,
+    t: int,
+    final: bool,
+    update: bool,
+) -> None:
+    """Row t of `_tile_quadratic`'s tile, one pass over the block's runs (arrays indexed within the block). Not
+    inlined: compiled on its own, the pass is vectorised (inlined into the sweep's loop it was not)."""
+    here = np.int32(t)
+    for j in _runs(0, xb.size):
+        w = xb[j]
+        shifted = w + b
+        g = shifted * twice_a
+        value = shifted * shifted * a + c
+        norm = norm_1d(g)
+        row[j] = w
+        run = ob[j] == RUNNING
+        good = _finite(value) & _finite(rates[j]) & _finite(w) & _finite(g)
+        valid = run & good
+        hit = valid & ((norm <= grad_tol) | (value <= loss_limit))
+        ob[j] = DIVERGED if run & (not good) else (STOPPED if hit else (COMPLETED if valid & final else ob[j]))
+        lower = valid & (value < lb[j])
+        lb[j] = value if lower else lb[j]
+        best_row[j] = here if lower else best_row[j]
+        above_row[j] = here if valid & (norm > threshold[j]) else above_row[j]
+        moved_row[j] = here if valid & (w - before[j] != 0) else moved_row[j]
+        last_row[j] = here if valid else last_row[j]
+        if update:
+            xb[j] = w - g * applied[j]
 
 
 @jit(inline="always", **OPTIONS)
