@@ -62,6 +62,42 @@ def _norm_1d(g: Any) -> Any:
     return single if isinstance(g, types.Float) and g.bitwidth == 32 else double
 
 
+def magnitude(g: Any) -> Any:
+    """|g| in g's own type for a float32 g (`norm_1d`'s value, exactly), else `norm_1d(g)`: a float32 row's
+    comparisons with float64 bounds stay float32 (see `at_most`)."""
+    raise NotImplementedError("only inside compiled kernels")
+
+
+@overload(magnitude)
+def _magnitude(g: Any) -> Any:
+    def single(g: Any) -> Any:
+        return abs(g)
+
+    def double(g: Any) -> Any:
+        return np.sqrt(g * g)
+
+    return single if isinstance(g, types.Float) and g.bitwidth == 32 else double
+
+
+def at_most(bound: Any, like: Any) -> Any:
+    """The bound `magnitude` is compared with in place of the float64 `bound`: for a float32 `like`, the largest
+    float32 at most `bound` (for every float32 v, v > bound ⟺ v > at_most(bound) and v ≤ bound ⟺ v ≤
+    at_most(bound): no float32 lies strictly between them; NaN stays NaN); for a float64 `like`, `bound`."""
+    raise NotImplementedError("only inside compiled kernels")
+
+
+@overload(at_most)
+def _at_most(bound: Any, like: Any) -> Any:
+    def single(bound: Any, like: Any) -> Any:
+        near = np.float32(bound)
+        return np.nextafter(near, np.float32(-np.inf)) if np.float64(near) > bound else near
+
+    def double(bound: Any, like: Any) -> Any:
+        return np.float64(bound)
+
+    return single if isinstance(like, types.Float) and like.bitwidth == 32 else double
+
+
 @jit(inline="always", **OPTIONS)
 def _runs(r0: int, r1: int) -> Any:
     """range(r0, r1) as unsigned indices: NumPy-style indexing wraps a signed index that may be negative, which
@@ -101,6 +137,29 @@ def _value(kind: int, v1: Any, v2: Any, v3: Any, x: Any, r: int) -> Any:
         shifted = x[r, 1] + v1[pb, 1]
         total = total + (shifted * shifted * v2[pa, 1] + v3[pc, 1, 0])
     return total
+
+
+@jit(**OPTIONS)
+def tiled(optimizer: int, kind: int, p1: Any, p2: Any, v2: Any, v3: Any, dims: int) -> bool:
+    """Whether `sweep_chunk` runs the sweep a tile of rows at a time (`_tile_quadratic`: plain gradient descent on
+    a shared 1-dimensional quadratic), leaving the ring's loss and gradient norm to `fill_ring`."""
+    shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
+    return optimizer == GRADIENT_DESCENT and kind == QUADRATIC and dims == 1 and shared
+
+
+@jit(**OPTIONS)
+def fill_ring(p1: Any, p2: Any, v2: Any, v3: Any, ring: Any) -> None:
+    """The ring's loss and gradient norm from its weights, for a sweep `tiled` ran: the same operations as the
+    row passes (`_evaluate_quadratic`), so the same bits; slots no row reached hold anything (the window leaves
+    them out)."""
+    ring_w, ring_loss, ring_grad = ring
+    b, twice_a, a, c = p1[0, 0], p2[0, 0], v2[0, 0], v3[0, 0, 0]
+    for slot in range(ring_loss.shape[0]):
+        row, losses, norms = ring_w[slot].reshape(ring_loss.shape[1]), ring_loss[slot], ring_grad[slot]
+        for r in _runs(0, row.size):
+            shifted = row[r] + b
+            losses[r] = shifted * shifted * a + c
+            norms[r] = norm_1d(shifted * twice_a)
 
 
 @jit(**OPTIONS)
@@ -144,15 +203,7 @@ def sweep_chunk(
     step s at s % WINDOW; `scratch`: the current row's gradient (R, D), norm, finiteness and move (R,). `sgd`,
     `adam`: the optimizer's hyperparameter columns, per-update tables and state (`sweeps`)."""
     runs, dims = x.shape
-    fast = (
-        optimizer == GRADIENT_DESCENT
-        and kind == QUADRATIC
-        and dims == 1
-        and p1.shape[0] == 1
-        and p2.shape[0] == 1
-        and v2.shape[0] == 1
-        and v3.shape[0] == 1
-    )
+    fast = tiled(optimizer, kind, p1, p2, v2, v3, dims)
     shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
     plane = kind == QUADRATIC and dims == 2 and shared
     weight1, decay2, weight2, eps = adam[3], adam[4], adam[5], adam[6]
@@ -175,7 +226,7 @@ def sweep_chunk(
     tile = (np.empty((TILE, BLOCK, dims), x.dtype), np.empty((TILE, BLOCK), x.dtype), np.empty((TILE, BLOCK), x.dtype))
     tile_k = np.empty(TILE, np.int64)
     index = np.empty((4, BLOCK), np.int32)  # `_tile_quadratic`'s rows within the tile
-    rows = (np.empty((TILE, BLOCK), x.dtype), np.empty(BLOCK), index[0], index[1], index[2], index[3])
+    rows = (np.empty(BLOCK, x.dtype), index[0], index[1], index[2], index[3])
     for r0 in range(0, runs, BLOCK):
         r1 = min(r0 + BLOCK, runs)
         held = 0  # kept rows of this block in the tile, not yet written out
@@ -184,7 +235,7 @@ def sweep_chunk(
             s = start + i
             if fast and s > 0:  # a tile of rows, each in one pass (step 0 sets the first values: the loop below)
                 m = min(TILE, n - i)
-                held = _tile_quadratic(p1, p2, v2, v3, x1, prev1, lr, apply, i, m, s, steps, grad_tol, loss_tol,
+                held = _tile_quadratic(p1, p2, v2, v3, x1, lr, apply, i, m, s, steps, grad_tol, loss_tol,
                                        converged_ratio, keep_at, track, ring, rows, tile, tile_k, held, out_w,
                                        out_loss, out_lr, r0, r1)  # fmt: skip
                 i += m
@@ -259,7 +310,6 @@ def _tile_quadratic(
     v2: Any,
     v3: Any,
     x: Any,
-    prev: Any,
     lr: Any,
     apply: Any,
     i: int,
@@ -283,36 +333,34 @@ def _tile_quadratic(
     r1: int,
 ) -> int:
     """Rows i .. i + m − 1 (steps s0 ..) of runs r0 .. r1 − 1 of a shared 1-dimensional quadratic under plain
-    gradient descent (1-D `x`, `prev`), each row in one pass over the runs: loss, gradient, the end of the run, the
-    first smallest loss, and the rows (within the tile) of the last gradient above the threshold, the last move and
-    the last valid row; the weights of each row are kept in `rows`' tile. Once per tile, from those: the steps, the
-    rate's range, the ring and the kept trace rows (the loss and gradient computed again from the kept weights, the
-    same operations, so the same bits). A run's valid rows in a tile are a prefix (a run never restarts), so the
-    last valid row says which rows count. Returns the kept rows now held in `tile` (see `_flush`)."""
+    gradient descent (1-D `x`), each row in one pass over the runs: loss, gradient, the end of the run, the first
+    smallest loss, the row's weights into the ring (where the row is valid), and the rows (within the tile) of the
+    last gradient above the threshold, the last move and the last valid row. Once per tile, from those: the
+    steps, the rate's range and the kept trace rows (their loss computed again from the ring's weights: the same
+    operations, so the same bits). The ring's loss and gradient norm are left to `fill_ring`, at the end. A run's
+    valid rows are a prefix of the tile (a run never restarts), so its last valid row says which rows count.
+    Returns the kept rows now held in `tile` (see `_flush`)."""
     (outcome, diverged_at, _, _, grad0, _, best_loss, best_step, last_above, last_moved, last_step, lr_last, lr_min,
      lr_max, count, _) = track  # fmt: skip
-    ring_w, ring_loss, ring_grad = ring
-    weights, threshold, best_row, above_row, moved_row, last_row = rows
-    window = ring_loss.shape[0]
+    ring_w = ring[0]
+    threshold, best_row, above_row, moved_row, last_row = rows
+    window, runs = ring_w.shape[0], ring_w.shape[1]
     width = r1 - r0
     b, twice_a, a, c = p1[0, 0], p2[0, 0], v2[0, 0], v3[0, 0, 0]
     loss_limit = narrow(loss_tol, b)  # NumPy compares the loss with a Python float in its dtype
-    xb, pb, ob, lb = x[r0:r1], prev[r0:r1], outcome[r0:r1], best_loss[r0:r1]
-    gb = grad0[r0:r1]
+    grad_limit = at_most(grad_tol, b)
+    xb, ob, lb, gb = x[r0:r1], outcome[r0:r1], best_loss[r0:r1], grad0[r0:r1]
     for j in _runs(0, width):
-        threshold[j] = converged_ratio * gb[j]
+        threshold[j] = at_most(converged_ratio * gb[j], b)
         best_row[j], above_row[j], moved_row[j], last_row[j] = -1, -1, -1, -1
     for t in range(m):
         s = s0 + t
         li = i + t if lr.shape[0] > 1 else 0
         rates, applied = lr[li, r0:r1], apply[li, r0:r1]
-        before = weights[t - 1, :width] if t > 0 else pb
-        row = weights[t, :width]
+        before = ring_w[(s - 1) % window].reshape(runs)[r0:r1]  # the row before (s0 ≥ 1): valid if this one is
+        row = ring_w[s % window].reshape(runs)[r0:r1]
         _tile_row(xb, ob, lb, rates, applied, before, row, threshold, best_row, above_row, moved_row, last_row, b,
-                  twice_a, a, c, grad_tol, loss_limit, t, s == steps, s < steps)  # fmt: skip
-    last = weights[m - 1, :width]
-    for j in _runs(0, width):
-        pb[j] = last[j]
+                  twice_a, a, c, grad_limit, loss_limit, t, s == steps, s < steps)  # fmt: skip
     start = np.uint64(r0)
     for j in _runs(0, width):
         r = start + j
@@ -334,28 +382,16 @@ def _tile_quadratic(
     tile_w, tile_loss, tile_lr = tile
     nan = narrow(np.nan, b)
     for t in range(m):
-        slot = (s0 + t) % window
-        rw, rl, rg = ring_w[slot].reshape(ring_w.shape[1])[r0:r1], ring_loss[slot, r0:r1], ring_grad[slot, r0:r1]
-        row, here = weights[t, :width], np.int32(t)
         k = keep_at[i + t]
         if k < 0:
-            for j in _runs(0, width):
-                ok, w = here <= last_row[j], row[j]
-                shifted = w + b
-                rw[j] = w if ok else rw[j]
-                rl[j] = shifted * shifted * a + c if ok else rl[j]
-                rg[j] = norm_1d(shifted * twice_a) if ok else rg[j]
             continue
+        row, here = ring_w[(s0 + t) % window].reshape(runs)[r0:r1], np.int32(t)
         rates = lr[i + t if lr.shape[0] > 1 else 0, r0:r1]
         for j in _runs(0, width):
             ok, w = here <= last_row[j], row[j]
             shifted = w + b
-            value = shifted * shifted * a + c
-            rw[j] = w if ok else rw[j]
-            rl[j] = value if ok else rl[j]
-            rg[j] = norm_1d(shifted * twice_a) if ok else rg[j]
             tile_w[held, j, 0] = w if ok else nan
-            tile_loss[held, j] = value if ok else nan
+            tile_loss[held, j] = shifted * shifted * a + c if ok else nan
             tile_lr[held, j] = rates[j] if ok else nan
         tile_k[held] = k
         held += 1
@@ -383,7 +419,7 @@ def _tile_row(
     twice_a: Any,
     a: Any,
     c: Any,
-    grad_tol: float,
+    grad_limit: Any,
     loss_limit: Any,
     t: int,
     final: bool,
@@ -397,12 +433,11 @@ def _tile_row(
         shifted = w + b
         g = shifted * twice_a
         value = shifted * shifted * a + c
-        norm = norm_1d(g)
-        row[j] = w
+        norm = magnitude(g)
         run = ob[j] == RUNNING
         good = _finite(value) & _finite(rates[j]) & _finite(w) & _finite(g)
         valid = run & good
-        hit = valid & ((norm <= grad_tol) | (value <= loss_limit))
+        hit = valid & ((norm <= grad_limit) | (value <= loss_limit))
         ob[j] = DIVERGED if run & (not good) else (STOPPED if hit else (COMPLETED if valid & final else ob[j]))
         lower = valid & (value < lb[j])
         lb[j] = value if lower else lb[j]
@@ -410,6 +445,7 @@ def _tile_row(
         above_row[j] = here if valid & (norm > threshold[j]) else above_row[j]
         moved_row[j] = here if valid & (w - before[j] != 0) else moved_row[j]
         last_row[j] = here if valid else last_row[j]
+        row[j] = w if valid else row[j]
         if update:
             xb[j] = w - g * applied[j]
 
@@ -782,3 +818,19 @@ def _flush(tile: Any, tile_k: Any, held: int, out_w: Any, out_loss: Any, out_lr:
                 out_w[r, k, d] = tile_w[t, j, d]
             out_loss[r, k] = tile_loss[t, j]
             out_lr[r, k] = tile_lr[t, j]
+
+
+@jit(**OPTIONS)
+def unroll(ring: Any, last_step: Any, count: Any, out: Any) -> None:
+    """The ring `ring` (W, R, ...), holding the row of step s at s % W, as the Analyzer's window `out` (same
+    shape): each run's last `count` rows oldest first (the last at `last_step`), the slots before them zero (as a
+    run with fewer rows leaves them)."""
+    window, runs = ring.shape[0], ring.shape[1]
+    flat, into = ring.reshape(window, runs, -1), out.reshape(window, runs, -1)
+    dims, zero, size = flat.shape[2], flat.dtype.type(0), np.uint64(window)
+    for slot in range(window):
+        for r in range(runs):
+            source = np.uint64(last_step[r] + 1 + slot) % size  # last_step ≥ −1: (last − (W − 1) + slot) mod W
+            keep = slot >= window - count[r]
+            for d in range(dims):
+                into[slot, r, d] = flat[source, r, d] if keep else zero

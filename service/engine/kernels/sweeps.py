@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from service.engine.analysis import CONVERGED_RATIO, WINDOW, Analyzer
+from service.engine.analysis import CONVERGED_RATIO, Analyzer
 from service.engine.arrays import Array, IntArray
 from service.engine.kernels import adapters, compiled, fused
 from service.engine.loop import Outcome, Problem, _schedule_traits, chunk_length
@@ -143,6 +143,9 @@ def _run(
             if progress is not None:
                 progress(start + n - 1)
             start += n
+    kind, p1, p2, _ = encoded
+    if fused.tiled(code, kind, p1, p2, values[2], values[3], dims):
+        fused.fill_ring(p1, p2, values[2], values[3], ring)
     _unroll_window(analyzer)
     return written
 
@@ -155,12 +158,11 @@ def _table(table: Array, runs: int) -> Array:
 def _unroll_window(analyzer: Analyzer) -> None:
     """The ring (row of step s at s % WINDOW) as the Analyzer's window: the last `count` rows oldest first, the
     slots before them zero (as a run with fewer rows leaves them)."""
-    slot = np.arange(WINDOW)[:, None]
-    index = (analyzer.last_step[None, :] - (WINDOW - 1) + slot) % WINDOW
-    valid = slot >= WINDOW - analyzer.count[None, :]
-    analyzer.w = np.where(valid[:, :, None], np.take_along_axis(analyzer.w, index[:, :, None], axis=0), 0)
-    analyzer.window_loss = np.where(valid, np.take_along_axis(analyzer.window_loss, index, axis=0), 0)
-    analyzer.window_grad = np.where(valid, np.take_along_axis(analyzer.window_grad, index, axis=0), 0.0)
+    for name in ("w", "window_loss", "window_grad"):
+        ring = getattr(analyzer, name)
+        window = np.empty_like(ring)
+        fused.unroll(ring, analyzer.last_step, analyzer.count, window)
+        setattr(analyzer, name, window)
 
 
 def _sgd_arrays(optimizer: Any, state: Any, runs: int, dims: int, dtype: np.dtype[np.floating]) -> tuple[Array, ...]:
