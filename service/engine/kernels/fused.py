@@ -200,10 +200,11 @@ def sweep_chunk(
     is the schedule's table (T = 1: the same every row), `apply` the rates the update uses (TF1's round trip
     through float32), same shape. `grad_tol`, `loss_tol`: NaN for none. `keep_at` (n,): the kept trace row of
     each row, or −1; `out_w` (R, K, D), `out_loss`, `out_lr` (R, K) the kept rows, or with `step_major` (K, R,
-    D) and (K, R), each kept row written where it is computed (the caller's arrays are step-major in memory). `track`: the loop's and the
-    Analyzer's per-run arrays (`sweeps._run` lists them); `ring`: the Analyzer's window arrays, holding the row of
-    step s at s % WINDOW; `scratch`: the current row's gradient (R, D), norm, finiteness and move (R,). `sgd`,
-    `adam`: the optimizer's hyperparameter columns, per-update tables and state (`sweeps`)."""
+    D) and (K, R), each kept row written where it is computed (the caller's arrays are step-major in memory).
+    `track`: the loop's and the Analyzer's per-run arrays (`sweeps._run` lists them); `ring`: the Analyzer's
+    window arrays, holding the row of step s at s % WINDOW; `scratch`: the current row's gradient (R, D), norm,
+    finiteness and move (R,). `sgd`, `adam`: the optimizer's hyperparameter columns, per-update tables and state
+    (`sweeps`)."""
     runs, dims = x.shape
     fast = tiled(optimizer, kind, p1, p2, v2, v3, dims)
     shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
@@ -850,7 +851,9 @@ def _flush(tile: Any, tile_k: Any, held: int, out_w: Any, out_loss: Any, out_lr:
 
 
 @jit(**OPTIONS)
-def finish(optimizer: int, kind: int, p1: Any, p2: Any, v2: Any, v3: Any, ring: Any, last_step: Any, count: Any) -> None:
+def finish(
+    optimizer: int, kind: int, p1: Any, p2: Any, v2: Any, v3: Any, ring: Any, last_step: Any, count: Any
+) -> None:
     """The ring's loss and gradient norm filled in if the sweep was `tiled` (`fill_ring`), then each of the ring's
     arrays (W, R, ...), holding the row of step s at s % W, turned in place into the Analyzer's window: each run's
     last `count` rows oldest first (the last at `last_step`), the slots before them zero (as a run with fewer rows
