@@ -234,6 +234,7 @@ def sweep_chunk(
     for r0 in range(0, runs, block):
         r1 = min(r0 + block, runs)
         held = 0  # kept rows of this block in the tile, not yet written out
+        first = True  # the block's first tile in this chunk (`_tile_quadratic`)
         i = 0
         while i < n:
             s = start + i
@@ -241,7 +242,8 @@ def sweep_chunk(
                 m = min(TILE, n - i)
                 held = _tile_quadratic(p1, p2, v2, v3, x1, lr, apply, i, m, s, steps, grad_tol, loss_tol,
                                        converged_ratio, keep_at, track, ring, rows, tile, tile_k, held, out_w,
-                                       out_loss, out_lr, step_major, r0, r1)  # fmt: skip
+                                       out_loss, out_lr, step_major, first, r0, r1)  # fmt: skip
+                first = False
                 i += m
                 continue
             li = i if lr.shape[0] > 1 else 0
@@ -336,6 +338,7 @@ def _tile_quadratic(
     out_loss: Any,
     out_lr: Any,
     step_major: bool,
+    first: bool,
     r0: int,
     r1: int,
 ) -> int:
@@ -357,8 +360,10 @@ def _tile_quadratic(
     loss_limit = narrow(loss_tol, b)  # NumPy compares the loss with a Python float in its dtype
     grad_limit = at_most(grad_tol, b)
     xb, ob, lb, gb = x[r0:r1], outcome[r0:r1], best_loss[r0:r1], grad0[r0:r1]
+    if first:  # grad0 is set at step 0, before any tile
+        for j in _runs(0, width):
+            threshold[j] = at_most(converged_ratio * gb[j], b)
     for j in _runs(0, width):
-        threshold[j] = at_most(converged_ratio * gb[j], b)
         best_row[j], above_row[j], moved_row[j], last_row[j] = -1, -1, -1, -1
     for t in range(m):
         s = s0 + t
@@ -867,16 +872,24 @@ def finish(
 
 @jit(inline="always", **OPTIONS)
 def _unroll(ring: Any, last_step: Any, count: Any) -> None:
+    """One ring array into its window, in place: the runs with a full window ending at the latest step (every
+    run that completed) by rotating whole rows; the others (runs that ended early) one by one."""
     window, runs = ring.shape[0], ring.shape[1]
     flat = ring.reshape(window, runs, -1)
     dims, zero, size = flat.shape[2], flat.dtype.type(0), np.uint64(window)
-    held = np.empty((window, dims), flat.dtype)
-    for r in range(runs):
-        base = np.uint64(last_step[r] + 1)  # last_step ≥ −1: slot k holds step last − (W − 1) + k ≡ last + 1 + k
+    latest = last_step.max() if runs else -1
+    others = np.flatnonzero((last_step != latest) | (count != window))
+    held = np.empty((others.size, window, dims), flat.dtype)
+    for index, r in enumerate(others):  # slot k holds step last − (W − 1) + k ≡ last + 1 + k (last_step ≥ −1)
+        base, first = np.uint64(last_step[r] + 1), window - count[r]
         for slot in range(window):
             for d in range(dims):
-                held[slot, d] = flat[(base + np.uint64(slot)) % size, r, d]
-        first = window - count[r]
+                value = flat[(base + np.uint64(slot)) % size, r, d]
+                held[index, slot, d] = value if slot >= first else zero
+    shift = np.uint64(latest + 1) % size
+    if shift:
+        rows = flat.copy()
         for slot in range(window):
-            for d in range(dims):
-                flat[slot, r, d] = held[slot, d] if slot >= first else zero
+            flat[slot] = rows[(shift + np.uint64(slot)) % size]
+    for index, r in enumerate(others):
+        flat[:, r, :] = held[index]
