@@ -348,8 +348,9 @@ def _tile_quadratic(
     last gradient above the threshold, the last move and the last valid row. Once per tile, from those: the
     steps, the rate's range and the kept trace rows (their loss computed again from the ring's weights: the same
     operations, so the same bits). The ring's loss and gradient norm are left to `fill_ring`, at the end. A run's
-    valid rows are a prefix of the tile (a run never restarts), so its last valid row says which rows count.
-    Returns the kept rows now held in `tile` (see `_flush`)."""
+    valid rows are a prefix of the tile (a run never restarts), so its last valid row says which rows count. The
+    threshold (as `at_most`) is computed at the block's `first` tile of a chunk only: grad0 is set at step 0,
+    before any tile. Returns the kept rows now held in `tile` (see `_flush`)."""
     (outcome, diverged_at, _, _, grad0, _, best_loss, best_step, last_above, last_moved, last_step, lr_last, lr_min,
      lr_max, count, _) = track  # fmt: skip
     ring_w = ring[0]
