@@ -462,12 +462,16 @@ def _tile_row(
         hit = valid & ((norm <= grad_limit) | (value <= loss_limit))
         ob[j] = DIVERGED if run & (not good) else (STOPPED if hit else (COMPLETED if valid & final else ob[j]))
         lower = valid & (value < lb[j])
-        lb[j] = value if lower else lb[j]
-        best_row[j] = here if lower else best_row[j]
-        above_row[j] = here if valid & (norm > threshold[j]) else above_row[j]
-        moved_row[j] = here if valid & (w - before[j] != 0) else moved_row[j]
-        last_row[j] = here if valid else last_row[j]
-        row[j] = w if valid else row[j]
+        if lower:  # conditional stores, not selects: no loads of what they replace (masked stores)
+            lb[j] = value
+            best_row[j] = here
+        if valid & (norm > threshold[j]):
+            above_row[j] = here
+        if valid & (w - before[j] != 0):
+            moved_row[j] = here
+        if valid:
+            last_row[j] = here
+            row[j] = w
         if update:
             xb[j] = w - g * applied[j]
 
@@ -872,6 +876,15 @@ def finish(
 
 
 @jit(inline="always", **OPTIONS)
+def _copy_row(source: Any, target: Any) -> None:
+    """source (R, D) into target, element by element (an array assignment between views of one array copies the
+    source first, into a new array)."""
+    for r in range(source.shape[0]):
+        for d in range(source.shape[1]):
+            target[r, d] = source[r, d]
+
+
+@jit(inline="always", **OPTIONS)
 def _unroll(ring: Any, last_step: Any, count: Any) -> None:
     """One ring array into its window, in place: the runs with a full window ending at the latest step (every
     run that completed) by rotating whole rows; the others (runs that ended early) one by one."""
@@ -887,10 +900,18 @@ def _unroll(ring: Any, last_step: Any, count: Any) -> None:
             for d in range(dims):
                 value = flat[(base + np.uint64(slot)) % size, r, d]
                 held[index, slot, d] = value if slot >= first else zero
-    shift = np.uint64(latest + 1) % size
-    if shift:
-        rows = flat.copy()
-        for slot in range(window):
-            flat[slot] = rows[(shift + np.uint64(slot)) % size]
+    shift = (latest + 1) % window
+    if shift:  # slot k ← slot (k + shift) mod W, cycle by cycle through one row's buffer (no copy of the ring)
+        row = np.empty((runs, dims), flat.dtype)
+        for start in range(np.gcd(shift, window)):
+            _copy_row(flat[start], row)
+            slot = start
+            while True:
+                source = (slot + shift) % window
+                if source == start:
+                    _copy_row(row, flat[slot])
+                    break
+                _copy_row(flat[source], flat[slot])
+                slot = source
     for index, r in enumerate(others):
         flat[:, r, :] = held[index]
