@@ -305,6 +305,8 @@ def _step(
     """The update of runs r0 .. r1 − 1 after row i, on the path the sweep takes (see `sweep_chunk`)."""
     if fast:
         _update_quadratic(x1, prev1, grad1, applied, r0, r1)
+    elif plain_adam and x.shape[1] == 2:
+        _update_adam_plane(x, prev, scratch[0], i, adam, r0, r1)
     elif plain_adam:
         _update_adam(x, prev, scratch[0], i, adam, r0, r1)
     else:
@@ -558,6 +560,34 @@ def _evaluate_plane(
         norm[r] = np.sqrt(wide0 * wide0 + wide1 * wide1)
         good[r] = _finite(value) & _finite(rates[r]) & _finite(w0) & _finite(w1) & _finite(g0) & _finite(g1)
         moved[r] = (w0 - prev[r, 0] != 0) | (w1 - prev[r, 1] != 0)
+
+
+@jit(**OPTIONS)
+def _update_adam_plane(x: Any, prev: Any, grad: Any, i: int, adam: Any, r0: int, r1: int) -> None:
+    """`_update_adam` for 2 dimensions written out (the loop over the dimensions kept the pass over the runs
+    from being vectorised), compiled on its own."""
+    negative_step, correction2_sqrt = adam[0], adam[1]
+    w1_wide, b2, w2, epsilon = np.float64(adam[3][0, 0]), adam[4][0, 0], adam[5][0, 0], adam[6][0, 0]
+    exp_avg, exp_avg_sq = adam[8], adam[9]
+    c2 = correction2_sqrt[i, 0]
+    steps = negative_step[i]
+    wide = negative_step.shape[1] > 1
+    for r in _runs(r0, r1):
+        value = steps[r if wide else np.uint64(0)]
+        w, g, m = x[r, 0], grad[r, 0], exp_avg[r, 0]
+        prev[r, 0] = w
+        m = narrow(w1_wide * np.float64(g - m) + np.float64(m), w)
+        exp_avg[r, 0] = m
+        v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, 0] * b2), w)
+        exp_avg_sq[r, 0] = v
+        x[r, 0] = w + (value * m) / (np.sqrt(v) / c2 + epsilon)
+        w, g, m = x[r, 1], grad[r, 1], exp_avg[r, 1]
+        prev[r, 1] = w
+        m = narrow(w1_wide * np.float64(g - m) + np.float64(m), w)
+        exp_avg[r, 1] = m
+        v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, 1] * b2), w)
+        exp_avg_sq[r, 1] = v
+        x[r, 1] = w + (value * m) / (np.sqrt(v) / c2 + epsilon)
 
 
 @jit(inline="always", **OPTIONS)
