@@ -259,6 +259,8 @@ def sweep_chunk(
                              ring_grad[slot], norm, good, moved, ring_loss.shape[0], r0, r1)  # fmt: skip
             if dims == 1:
                 _store_1d(x1, ring_w[slot].reshape(runs), track[2], every, r0, r1)
+            elif dims == 2:
+                _store_plane(x1, ring_w[slot].reshape(x1.size), track[2], r0, r1)
             else:
                 _store(x, ring_w[slot], track[2], r0, r1)
             k = keep_at[i]
@@ -487,6 +489,15 @@ def _store_1d(x: Any, ring_row: Any, valid: Any, every: bool, r0: int, r1: int) 
         return
     for r in _runs(r0, r1):
         ring_row[r] = x[r] if valid[r] else ring_row[r]
+
+
+@jit(inline="always", **OPTIONS)
+def _store_plane(x: Any, ring_row: Any, valid: Any, r0: int, r1: int) -> None:
+    """`_store` for 2 dimensions, on the flat (2R,) views of the weights and the ring's row (vectorised)."""
+    for r in _runs(r0, r1):
+        ok, k = valid[r], r + r
+        ring_row[k] = x[k] if ok else ring_row[k]
+        ring_row[k + 1] = x[k + 1] if ok else ring_row[k + 1]
 
 
 @jit(inline="always", **OPTIONS)
