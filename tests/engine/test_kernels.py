@@ -22,7 +22,7 @@ from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadra
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.schedules import Constant, Schedule, tf1
-from service.engine.sweep import SweepResult, run_sweep, traces_for
+from service.engine.sweep import SweepResult, SweepTraces, run_sweep, traces_for
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 DTYPES: list[np.dtype[np.floating]] = [F32, F64]
@@ -192,14 +192,23 @@ WIDE_SWEEPS = [
 ]
 
 
+def step_major(traces: SweepTraces) -> SweepTraces:
+    """Arrays of the same shapes as `traces`' whose memory is step-major (each kept row of every run contiguous)."""
+    runs, kept, dims = traces.w.shape
+    w = np.empty((kept, runs, dims), traces.w.dtype).transpose(1, 0, 2)
+    return SweepTraces(traces.step, w, np.empty((kept, runs), traces.loss.dtype).T, np.empty_like(w[..., 0]))
+
+
+@pytest.mark.parametrize("layout", ["run-major", "step-major"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("name", "dims", "top", "optimizer"), WIDE_SWEEPS, ids=[case[0] for case in WIDE_SWEEPS])
 def test_a_wide_fused_sweep_with_divergent_runs_and_reused_trace_memory(
-    dtype: np.dtype[np.floating], name: str, dims: int, top: float, optimizer: Any
+    dtype: np.dtype[np.floating], name: str, dims: int, top: float, optimizer: Any, layout: str
 ) -> None:
-    """2,500 rates over two blocks of runs (`fused.BLOCK`) and several chunks of rows (Adam's step count carried
-    between chunks), some of them diverging at different steps: the same as the NumPy path, and into arrays
-    reused from an earlier sweep (whatever the first sweep left in them is overwritten)."""
+    """2,500 rates over two blocks of runs (`fused.BLOCK`) and several chunks of rows
+    (Adam's step count carried between chunks), some of them diverging at different steps: the same as the NumPy
+    path, and into arrays reused from an earlier sweep (whatever the first sweep left in them is overwritten),
+    run-major or step-major in memory (the kernel then writes each kept row where it computes it)."""
     loss = build({"kind": "quadratic", "a": 1.0, "b": 1.0, "c": 0.0}, dims, dtype)
     runs, steps = 2500, 1200
     assert runs > fused.BLOCK
@@ -208,7 +217,8 @@ def test_a_wide_fused_sweep_with_divergent_runs_and_reused_trace_memory(
     problem = Problem(loss, Constant(rate=rates), optimizer(dtype), w0, steps)
     expected, _ = sweep(problem, "numpy", 200)
     assert (expected.summary.outcome == 2).any() or name == "torch.Adam"
-    into = traces_for(problem, 200)
+    into = traces_for(problem, 200) if layout == "run-major" else step_major(traces_for(problem, 200))
+    assert into.loss.flags.c_contiguous == (layout == "run-major")
     with kernels.use("compiled"):
         run_sweep(Problem(loss, Constant(rate=rates[::-1].copy()), optimizer(dtype), w0, steps), 200, None, into)
         got = run_sweep(problem, 200, None, into)

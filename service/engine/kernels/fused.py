@@ -40,6 +40,10 @@ RUNNING, COMPLETED, DIVERGED, STOPPED = 0, 1, 2, 3
 TILE = 16
 """Kept rows held step-major per block before they are written out run-major, 16 at a time (a 64-byte line of a
 run's float32 row)."""
+SUMMARY_TILE = 64
+"""Rows per tile of the tiled case (`_tile_quadratic`) where none is kept: its once-per-tile passes paid over more
+rows (measured: 4% less time in the kernel than 16-row tiles). A tile with kept rows reads them back from the ring,
+so it stops at `TILE` rows."""
 BLOCK = 2048
 """Runs per block: the passes over a block's runs are short loops over a handful of arrays each; a block's running
 values (about 100 bytes a run) stay in the second-level cache, and a longer block pays each pass's fixed cost
@@ -60,6 +64,42 @@ def _norm_1d(g: Any) -> Any:
         return np.sqrt(g * g)
 
     return single if isinstance(g, types.Float) and g.bitwidth == 32 else double
+
+
+def magnitude(g: Any) -> Any:
+    """|g| in g's own type for a float32 g (`norm_1d`'s value, exactly), else `norm_1d(g)`: a float32 row's
+    comparisons with float64 bounds stay float32 (see `at_most`)."""
+    raise NotImplementedError("only inside compiled kernels")
+
+
+@overload(magnitude)
+def _magnitude(g: Any) -> Any:
+    def single(g: Any) -> Any:
+        return abs(g)
+
+    def double(g: Any) -> Any:
+        return np.sqrt(g * g)
+
+    return single if isinstance(g, types.Float) and g.bitwidth == 32 else double
+
+
+def at_most(bound: Any, like: Any) -> Any:
+    """The bound `magnitude` is compared with in place of the float64 `bound`: for a float32 `like`, the largest
+    float32 at most `bound` (for every float32 v, v > bound ⟺ v > at_most(bound) and v ≤ bound ⟺ v ≤
+    at_most(bound): no float32 lies strictly between them; NaN stays NaN); for a float64 `like`, `bound`."""
+    raise NotImplementedError("only inside compiled kernels")
+
+
+@overload(at_most)
+def _at_most(bound: Any, like: Any) -> Any:
+    def single(bound: Any, like: Any) -> Any:
+        near = np.float32(bound)
+        return np.nextafter(near, np.float32(-np.inf)) if np.float64(near) > bound else near
+
+    def double(bound: Any, like: Any) -> Any:
+        return np.float64(bound)
+
+    return single if isinstance(like, types.Float) and like.bitwidth == 32 else double
 
 
 @jit(inline="always", **OPTIONS)
@@ -104,6 +144,29 @@ def _value(kind: int, v1: Any, v2: Any, v3: Any, x: Any, r: int) -> Any:
 
 
 @jit(**OPTIONS)
+def tiled(optimizer: int, kind: int, p1: Any, p2: Any, v2: Any, v3: Any, dims: int) -> bool:
+    """Whether `sweep_chunk` runs the sweep a tile of rows at a time (`_tile_quadratic`: plain gradient descent on
+    a shared 1-dimensional quadratic), leaving the ring's loss and gradient norm to `fill_ring`."""
+    shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
+    return optimizer == GRADIENT_DESCENT and kind == QUADRATIC and dims == 1 and shared
+
+
+@jit(**OPTIONS)
+def fill_ring(p1: Any, p2: Any, v2: Any, v3: Any, ring: Any) -> None:
+    """The ring's loss and gradient norm from its weights, for a sweep `tiled` ran: the same operations as the
+    row passes (`_evaluate_quadratic`), so the same bits; slots no row reached hold anything (the window leaves
+    them out)."""
+    ring_w, ring_loss, ring_grad = ring
+    b, twice_a, a, c = p1[0, 0], p2[0, 0], v2[0, 0], v3[0, 0, 0]
+    for slot in range(ring_loss.shape[0]):
+        row, losses, norms = ring_w[slot].reshape(ring_loss.shape[1]), ring_loss[slot], ring_grad[slot]
+        for r in _runs(0, row.size):
+            shifted = row[r] + b
+            losses[r] = shifted * shifted * a + c
+            norms[r] = norm_1d(shifted * twice_a)
+
+
+@jit(**OPTIONS)
 def sweep_chunk(
     optimizer: int,
     kind: int,
@@ -127,6 +190,7 @@ def sweep_chunk(
     out_w: Any,
     out_loss: Any,
     out_lr: Any,
+    step_major: bool,
     track: Any,
     ring: Any,
     scratch: Any,
@@ -139,20 +203,14 @@ def sweep_chunk(
     row start + n; `prev` (R, D) the weights of the row before (at step 0: the weights themselves). `lr` (T, Q)
     is the schedule's table (T = 1: the same every row), `apply` the rates the update uses (TF1's round trip
     through float32), same shape. `grad_tol`, `loss_tol`: NaN for none. `keep_at` (n,): the kept trace row of
-    each row, or −1; `out_w` (R, K, D), `out_loss`, `out_lr` (R, K) the kept rows. `track`: the loop's and the
-    Analyzer's per-run arrays (`sweeps._run` lists them); `ring`: the Analyzer's window arrays, holding the row of
-    step s at s % WINDOW; `scratch`: the current row's gradient (R, D), norm, finiteness and move (R,). `sgd`,
-    `adam`: the optimizer's hyperparameter columns, per-update tables and state (`sweeps`)."""
+    each row, or −1; `out_w` (R, K, D), `out_loss`, `out_lr` (R, K) the kept rows, or with `step_major` (K, R,
+    D) and (K, R), each kept row written where it is computed (the caller's arrays are step-major in memory).
+    `track`: the loop's and the Analyzer's per-run arrays (`sweeps._run` lists them); `ring`: the Analyzer's
+    window arrays, holding the row of step s at s % WINDOW; `scratch`: the current row's gradient (R, D), norm,
+    finiteness and move (R,). `sgd`, `adam`: the optimizer's hyperparameter columns, per-update tables and state
+    (`sweeps`)."""
     runs, dims = x.shape
-    fast = (
-        optimizer == GRADIENT_DESCENT
-        and kind == QUADRATIC
-        and dims == 1
-        and p1.shape[0] == 1
-        and p2.shape[0] == 1
-        and v2.shape[0] == 1
-        and v3.shape[0] == 1
-    )
+    fast = tiled(optimizer, kind, p1, p2, v2, v3, dims)
     shared = p1.shape[0] == 1 and p2.shape[0] == 1 and v2.shape[0] == 1 and v3.shape[0] == 1
     plane = kind == QUADRATIC and dims == 2 and shared
     weight1, decay2, weight2, eps = adam[3], adam[4], adam[5], adam[6]
@@ -172,13 +230,28 @@ def sweep_chunk(
     ring_w, ring_loss, ring_grad = ring
     # 1-dimensional views (unit stride, which LLVM vectorises; an (R, 1) array's row stride is a runtime value)
     x1, prev1, grad1 = x.reshape(x.size), prev.reshape(prev.size), grad.reshape(grad.size)
-    tile = (np.empty((TILE, BLOCK, dims), x.dtype), np.empty((TILE, BLOCK), x.dtype), np.empty((TILE, BLOCK), x.dtype))
+    block = BLOCK  # the tiled case measured the same at 1,024 and 4,096 runs (within the machine's noise)
+    tile = (np.empty((TILE, block, dims), x.dtype), np.empty((TILE, block), x.dtype), np.empty((TILE, block), x.dtype))
     tile_k = np.empty(TILE, np.int64)
-    for r0 in range(0, runs, BLOCK):
-        r1 = min(r0 + BLOCK, runs)
+    index = np.empty((4, block), np.int32)  # `_tile_quadratic`'s rows within the tile
+    rows = (np.empty(block, x.dtype), index[0], index[1], index[2], index[3])
+    for r0 in range(0, runs, block):
+        r1 = min(r0 + block, runs)
         held = 0  # kept rows of this block in the tile, not yet written out
-        for i in range(n):
+        first = True  # the block's first tile in this chunk (`_tile_quadratic`)
+        i = 0
+        while i < n:
             s = start + i
+            if fast and s > 0:  # a tile of rows, each in one pass (step 0 sets the first values: the loop below)
+                m = min(TILE, n - i)
+                if _unkept(keep_at, i, min(SUMMARY_TILE, n - i)):  # no kept row: a longer tile (the ring holds
+                    m = min(SUMMARY_TILE, n - i)  # the last 16 valid rows as the tile's rows overwrite it)
+                held = _tile_quadratic(p1, p2, v2, v3, x1, lr, apply, i, m, s, steps, grad_tol, loss_tol,
+                                       converged_ratio, keep_at, track, ring, rows, tile, tile_k, held, out_w,
+                                       out_loss, out_lr, step_major, first, r0, r1)  # fmt: skip
+                first = False
+                i += m
+                continue
             li = i if lr.shape[0] > 1 else 0
             rates, applied = lr[li], apply[li]
             slot = s % ring_loss.shape[0]
@@ -192,10 +265,14 @@ def sweep_chunk(
                              ring_grad[slot], norm, good, moved, ring_loss.shape[0], r0, r1)  # fmt: skip
             if dims == 1:
                 _store_1d(x1, ring_w[slot].reshape(runs), track[2], every, r0, r1)
+            elif dims == 2:
+                _store_plane(x1, ring_w[slot].reshape(x1.size), track[2], r0, r1)
             else:
                 _store(x, ring_w[slot], track[2], r0, r1)
             k = keep_at[i]
-            if k >= 0:
+            if k >= 0 and step_major:
+                _write(x, rates, track, out_w[k], out_loss[k], out_lr[k], r0, r1)
+            elif k >= 0:
                 if dims == 1:
                     _hold_1d(x1, rates, track, held, tile, r0, r1)
                 else:
@@ -205,16 +282,217 @@ def sweep_chunk(
                 if held == TILE:
                     _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
                     held = 0
-            if s >= steps:
-                continue
-            if fast:
-                _update_quadratic(x1, prev1, grad1, applied, r0, r1)
-            elif plain_adam:
-                _update_adam(x, prev, grad, i, adam, r0, r1)
-            else:
-                _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
+            if s < steps:
+                _step(fast, plain_adam, optimizer, x, prev, x1, prev1, grad1, applied, i, scratch, sgd, nesterov, adam,
+                      amsgrad, r0, r1)  # fmt: skip
+            i += 1
         if held:
             _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+
+
+@jit(inline="always", **OPTIONS)
+def _step(
+    fast: bool,
+    plain_adam: bool,
+    optimizer: int,
+    x: Any,
+    prev: Any,
+    x1: Any,
+    prev1: Any,
+    grad1: Any,
+    applied: Any,
+    i: int,
+    scratch: Any,
+    sgd: Any,
+    nesterov: bool,
+    adam: Any,
+    amsgrad: bool,
+    r0: int,
+    r1: int,
+) -> None:
+    """The update of runs r0 .. r1 − 1 after row i, on the path the sweep takes (see `sweep_chunk`)."""
+    if fast:
+        _update_quadratic(x1, prev1, grad1, applied, r0, r1)
+    elif plain_adam and x.shape[1] == 2:
+        _update_adam_plane(x, prev, scratch[0], i, adam, r0, r1)
+    elif plain_adam:
+        _update_adam(x, prev, scratch[0], i, adam, r0, r1)
+    else:
+        _update(optimizer, x, prev, applied, i, scratch, sgd, nesterov, adam, amsgrad, r0, r1)
+
+
+@jit(inline="always", **OPTIONS)
+def _unkept(keep_at: Any, i: int, m: int) -> bool:
+    """Whether none of rows i .. i + m − 1 is kept."""
+    for k in range(i, i + m):  # noqa: SIM110 (a plain loop, which Numba compiles as it is)
+        if keep_at[k] >= 0:
+            return False
+    return True
+
+
+@jit(inline="always", **OPTIONS)
+def _tile_quadratic(
+    p1: Any,
+    p2: Any,
+    v2: Any,
+    v3: Any,
+    x: Any,
+    lr: Any,
+    apply: Any,
+    i: int,
+    m: int,
+    s0: int,
+    steps: int,
+    grad_tol: float,
+    loss_tol: float,
+    converged_ratio: float,
+    keep_at: Any,
+    track: Any,
+    ring: Any,
+    rows: Any,
+    tile: Any,
+    tile_k: Any,
+    held: int,
+    out_w: Any,
+    out_loss: Any,
+    out_lr: Any,
+    step_major: bool,
+    first: bool,
+    r0: int,
+    r1: int,
+) -> int:
+    """Rows i .. i + m − 1 (steps s0 ..; m ≤ `TILE` if a row is kept, else ≤ `SUMMARY_TILE`) of runs r0 .. r1 − 1 of
+    a shared 1-dimensional quadratic under plain gradient descent (1-D `x`), each row in one pass over the runs:
+    loss, gradient, the end of the run, the first smallest loss, the row's weights into the ring (where the row is
+    valid), and the rows (within the tile) of the last gradient above the threshold, the last move and the last
+    valid row. Once per tile, from those: the steps, the rate's range and the kept trace rows (their loss computed
+    again from the ring's weights: the same operations, so the same bits). The ring's loss and gradient norm are
+    left to `fill_ring`, at the end. A run's valid rows are a prefix of the tile (a run never restarts), so its last
+    valid row says which rows count. The threshold (as `at_most`) is computed at the block's `first` tile of a chunk
+    only: grad0 is set at step 0, before any tile. Returns the kept rows now held in `tile` (see `_flush`)."""
+    (outcome, diverged_at, _, _, grad0, _, best_loss, best_step, last_above, last_moved, last_step, lr_last, lr_min,
+     lr_max, count, _) = track  # fmt: skip
+    ring_w = ring[0]
+    threshold, best_row, above_row, moved_row, last_row = rows
+    window, runs = ring_w.shape[0], ring_w.shape[1]
+    width = r1 - r0
+    b, twice_a, a, c = p1[0, 0], p2[0, 0], v2[0, 0], v3[0, 0, 0]
+    loss_limit = narrow(loss_tol, b)  # NumPy compares the loss with a Python float in its dtype
+    grad_limit = at_most(grad_tol, b)
+    xb, ob, lb, gb = x[r0:r1], outcome[r0:r1], best_loss[r0:r1], grad0[r0:r1]
+    if first:  # grad0 is set at step 0, before any tile
+        for j in _runs(0, width):
+            threshold[j] = at_most(converged_ratio * gb[j], b)
+    for j in _runs(0, width):
+        best_row[j], above_row[j], moved_row[j], last_row[j] = -1, -1, -1, -1
+    for t in range(m):
+        s = s0 + t
+        li = i + t if lr.shape[0] > 1 else 0
+        rates, applied = lr[li, r0:r1], apply[li, r0:r1]
+        before = ring_w[(s - 1) % window].reshape(runs)[r0:r1]  # the row before (s0 ≥ 1): valid if this one is
+        row = ring_w[s % window].reshape(runs)[r0:r1]
+        _tile_row(xb, ob, lb, rates, applied, before, row, threshold, best_row, above_row, moved_row, last_row, b,
+                  twice_a, a, c, grad_limit, loss_limit, t, s == steps, s < steps)  # fmt: skip
+    start = np.uint64(r0)
+    for j in _runs(0, width):
+        r = start + j
+        k = last_row[j]
+        best_step[r] = s0 + best_row[j] if best_row[j] >= 0 else best_step[r]
+        last_above[r] = s0 + above_row[j] if above_row[j] >= 0 else last_above[r]
+        last_moved[r] = s0 + moved_row[j] if moved_row[j] >= 0 else last_moved[r]
+        last_step[r] = s0 + k if k >= 0 else last_step[r]
+        count[r] = min(count[r] + k + 1, window)
+        diverged_at[r] = s0 + k + 1 if (outcome[r] == DIVERGED) & (diverged_at[r] < 0) else diverged_at[r]
+    for t in range(m if lr.shape[0] > 1 else 1):  # the same rates every row: the first valid row says it all
+        rates, here = lr[i + t if lr.shape[0] > 1 else 0, r0:r1], np.int32(t)
+        for j in _runs(0, width):
+            r = start + j
+            ok, rate = here <= last_row[j], rates[j]
+            lr_last[r] = rate if ok else lr_last[r]
+            lr_min[r] = rate if ok & (rate < lr_min[r]) else lr_min[r]
+            lr_max[r] = rate if ok & (rate > lr_max[r]) else lr_max[r]
+    tile_w, tile_loss, tile_lr = tile
+    nan = narrow(np.nan, b)
+    for t in range(m):
+        k = keep_at[i + t]
+        if k < 0:
+            continue
+        row, here = ring_w[(s0 + t) % window].reshape(runs)[r0:r1], np.int32(t)
+        rates = lr[i + t if lr.shape[0] > 1 else 0, r0:r1]
+        if step_major:  # straight into the caller's row
+            kept_w, kept_loss, kept_lr = out_w[k].reshape(runs)[r0:r1], out_loss[k, r0:r1], out_lr[k, r0:r1]
+            for j in _runs(0, width):
+                ok, w = here <= last_row[j], row[j]
+                shifted = w + b
+                kept_w[j] = w if ok else nan
+                kept_loss[j] = shifted * shifted * a + c if ok else nan
+                kept_lr[j] = rates[j] if ok else nan
+            continue
+        for j in _runs(0, width):
+            ok, w = here <= last_row[j], row[j]
+            shifted = w + b
+            tile_w[held, j, 0] = w if ok else nan
+            tile_loss[held, j] = shifted * shifted * a + c if ok else nan
+            tile_lr[held, j] = rates[j] if ok else nan
+        tile_k[held] = k
+        held += 1
+        if held == TILE:
+            _flush(tile, tile_k, held, out_w, out_loss, out_lr, r0, r1)
+            held = 0
+    return held
+
+
+@jit(**OPTIONS)
+def _tile_row(
+    xb: Any,
+    ob: Any,
+    lb: Any,
+    rates: Any,
+    applied: Any,
+    before: Any,
+    row: Any,
+    threshold: Any,
+    best_row: Any,
+    above_row: Any,
+    moved_row: Any,
+    last_row: Any,
+    b: Any,
+    twice_a: Any,
+    a: Any,
+    c: Any,
+    grad_limit: Any,
+    loss_limit: Any,
+    t: int,
+    final: bool,
+    update: bool,
+) -> None:
+    """Row t of `_tile_quadratic`'s tile, one pass over the block's runs (arrays indexed within the block). Not
+    inlined: compiled on its own, the pass is vectorised (inlined into the sweep's loop it was not)."""
+    here = np.int32(t)
+    for j in _runs(0, xb.size):
+        w = xb[j]
+        shifted = w + b
+        g = shifted * twice_a
+        value = shifted * shifted * a + c
+        norm = magnitude(g)
+        run = ob[j] == RUNNING
+        good = _finite(value) & _finite(rates[j]) & _finite(w) & _finite(g)
+        valid = run & good
+        hit = valid & ((norm <= grad_limit) | (value <= loss_limit))
+        ob[j] = DIVERGED if run & (not good) else (STOPPED if hit else (COMPLETED if valid & final else ob[j]))
+        lower = valid & (value < lb[j])
+        if lower:  # conditional stores, not selects: no loads of what they replace (masked stores)
+            lb[j] = value
+            best_row[j] = here
+        if valid & (norm > threshold[j]):
+            above_row[j] = here
+        if valid & (w - before[j] != 0):
+            moved_row[j] = here
+        if valid:
+            last_row[j] = here
+            row[j] = w
+        if update:
+            xb[j] = w - g * applied[j]
 
 
 @jit(inline="always", **OPTIONS)
@@ -226,6 +504,15 @@ def _store_1d(x: Any, ring_row: Any, valid: Any, every: bool, r0: int, r1: int) 
         return
     for r in _runs(r0, r1):
         ring_row[r] = x[r] if valid[r] else ring_row[r]
+
+
+@jit(inline="always", **OPTIONS)
+def _store_plane(x: Any, ring_row: Any, valid: Any, r0: int, r1: int) -> None:
+    """`_store` for 2 dimensions, on the flat (2R,) views of the weights and the ring's row (vectorised)."""
+    for r in _runs(r0, r1):
+        ok, k = valid[r], r + r
+        ring_row[k] = x[k] if ok else ring_row[k]
+        ring_row[k + 1] = x[k + 1] if ok else ring_row[k + 1]
 
 
 @jit(inline="always", **OPTIONS)
@@ -299,6 +586,34 @@ def _evaluate_plane(
         norm[r] = np.sqrt(wide0 * wide0 + wide1 * wide1)
         good[r] = _finite(value) & _finite(rates[r]) & _finite(w0) & _finite(w1) & _finite(g0) & _finite(g1)
         moved[r] = (w0 - prev[r, 0] != 0) | (w1 - prev[r, 1] != 0)
+
+
+@jit(**OPTIONS)
+def _update_adam_plane(x: Any, prev: Any, grad: Any, i: int, adam: Any, r0: int, r1: int) -> None:
+    """`_update_adam` for 2 dimensions written out (the loop over the dimensions kept the pass over the runs
+    from being vectorised), compiled on its own."""
+    negative_step, correction2_sqrt = adam[0], adam[1]
+    w1_wide, b2, w2, epsilon = np.float64(adam[3][0, 0]), adam[4][0, 0], adam[5][0, 0], adam[6][0, 0]
+    exp_avg, exp_avg_sq = adam[8], adam[9]
+    c2 = correction2_sqrt[i, 0]
+    steps = negative_step[i]
+    wide = negative_step.shape[1] > 1
+    for r in _runs(r0, r1):
+        value = steps[r if wide else np.uint64(0)]
+        w, g, m = x[r, 0], grad[r, 0], exp_avg[r, 0]
+        prev[r, 0] = w
+        m = narrow(w1_wide * np.float64(g - m) + np.float64(m), w)
+        exp_avg[r, 0] = m
+        v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, 0] * b2), w)
+        exp_avg_sq[r, 0] = v
+        x[r, 0] = w + (value * m) / (np.sqrt(v) / c2 + epsilon)
+        w, g, m = x[r, 1], grad[r, 1], exp_avg[r, 1]
+        prev[r, 1] = w
+        m = narrow(w1_wide * np.float64(g - m) + np.float64(m), w)
+        exp_avg[r, 1] = m
+        v = narrow(np.float64(w2 * g) * np.float64(g) + np.float64(exp_avg_sq[r, 1] * b2), w)
+        exp_avg_sq[r, 1] = v
+        x[r, 1] = w + (value * m) / (np.sqrt(v) / c2 + epsilon)
 
 
 @jit(inline="always", **OPTIONS)
@@ -531,6 +846,20 @@ def _update(
 
 
 @jit(inline="always", **OPTIONS)
+def _write(x: Any, rates: Any, track: Any, out_w: Any, out_loss: Any, out_lr: Any, r0: int, r1: int) -> None:
+    """This row's weights, loss and rate of runs r0 .. r1 − 1 straight into a step-major kept row (`out_w` (R,
+    D), `out_loss`, `out_lr` (R,)), NaN where the row is not valid (the run ended before it)."""
+    valid, row_loss = track[2], track[15]
+    nan = narrow(np.nan, row_loss[r0])
+    for r in _runs(r0, r1):
+        ok = valid[r]
+        for d in range(x.shape[1]):
+            out_w[r, d] = x[r, d] if ok else nan
+        out_loss[r] = row_loss[r] if ok else nan
+        out_lr[r] = rates[r] if ok else nan
+
+
+@jit(inline="always", **OPTIONS)
 def _hold_1d(x: Any, rates: Any, track: Any, t: int, tile: Any, r0: int, r1: int) -> None:
     """`_hold` for 1 dimension, `x` as a 1-D array (unit stride: vectorised)."""
     tile_w, tile_loss, tile_lr = tile
@@ -585,3 +914,60 @@ def _flush(tile: Any, tile_k: Any, held: int, out_w: Any, out_loss: Any, out_lr:
                 out_w[r, k, d] = tile_w[t, j, d]
             out_loss[r, k] = tile_loss[t, j]
             out_lr[r, k] = tile_lr[t, j]
+
+
+@jit(**OPTIONS)
+def finish(
+    optimizer: int, kind: int, p1: Any, p2: Any, v2: Any, v3: Any, ring: Any, last_step: Any, count: Any
+) -> None:
+    """The ring's loss and gradient norm filled in if the sweep was `tiled` (`fill_ring`), then each of the ring's
+    arrays (W, R, ...), holding the row of step s at s % W, turned in place into the Analyzer's window: each run's
+    last `count` rows oldest first (the last at `last_step`), the slots before them zero (as a run with fewer rows
+    leaves them)."""
+    if tiled(optimizer, kind, p1, p2, v2, v3, ring[0].shape[2]):
+        fill_ring(p1, p2, v2, v3, ring)
+    _unroll(ring[0], last_step, count)
+    _unroll(ring[1], last_step, count)
+    _unroll(ring[2], last_step, count)
+
+
+@jit(inline="always", **OPTIONS)
+def _copy_row(source: Any, target: Any) -> None:
+    """source (R, D) into target, element by element (an array assignment between views of one array copies the
+    source first, into a new array)."""
+    for r in range(source.shape[0]):
+        for d in range(source.shape[1]):
+            target[r, d] = source[r, d]
+
+
+@jit(inline="always", **OPTIONS)
+def _unroll(ring: Any, last_step: Any, count: Any) -> None:
+    """One ring array into its window, in place: the runs with a full window ending at the latest step (every
+    run that completed) by rotating whole rows; the others (runs that ended early) one by one."""
+    window, runs = ring.shape[0], ring.shape[1]
+    flat = ring.reshape(window, runs, -1)
+    dims, zero, size = flat.shape[2], flat.dtype.type(0), np.uint64(window)
+    latest = last_step.max() if runs else -1
+    others = np.flatnonzero((last_step != latest) | (count != window))
+    held = np.empty((others.size, window, dims), flat.dtype)
+    for index, r in enumerate(others):  # slot k holds step last − (W − 1) + k ≡ last + 1 + k (last_step ≥ −1)
+        base, first = np.uint64(last_step[r] + 1), window - count[r]
+        for slot in range(window):
+            for d in range(dims):
+                value = flat[(base + np.uint64(slot)) % size, r, d]
+                held[index, slot, d] = value if slot >= first else zero
+    shift = (latest + 1) % window
+    if shift:  # slot k ← slot (k + shift) mod W, cycle by cycle through one row's buffer (no copy of the ring)
+        row = np.empty((runs, dims), flat.dtype)
+        for start in range(np.gcd(shift, window)):
+            _copy_row(flat[start], row)
+            slot = start
+            while True:
+                source = (slot + shift) % window
+                if source == start:
+                    _copy_row(row, flat[slot])
+                    break
+                _copy_row(flat[source], flat[slot])
+                slot = source
+    for index, r in enumerate(others):
+        flat[:, r, :] = held[index]

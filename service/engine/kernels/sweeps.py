@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from service.engine.analysis import CONVERGED_RATIO, WINDOW, Analyzer
+from service.engine.analysis import CONVERGED_RATIO, Analyzer
 from service.engine.arrays import Array, IntArray
 from service.engine.kernels import adapters, compiled, fused
 from service.engine.loop import Outcome, Problem, _schedule_traits, chunk_length
@@ -112,13 +112,18 @@ def _run(
         analyzer.count,
         np.empty(runs, dtype),  # the current row's loss
     )
-    ring = (analyzer.w, analyzer.window_loss, analyzer.window_grad)  # the last rows by step % WINDOW, for now
+    ring = (analyzer.w, analyzer.window_loss, analyzer.window_grad)  # rows by step % WINDOW until `fused.finish`
     sgd = _sgd_arrays(optimizer, state, runs, dims, dtype)
     adam_columns = _adam_columns(optimizer, dtype)
     tensorflow = isinstance(optimizer, GradientDescent) and optimizer.tensorflow
     constant = _table(schedule.rate.astype(dtype)[None, :], runs) if isinstance(schedule, Constant) else None
     grad_tol = np.nan if problem.grad_tol is None else float(problem.grad_tol)
     loss_tol = np.nan if problem.loss_tol is None else float(problem.loss_tol)
+    w, loss, lr_rows = targets
+    step_major = bool(
+        loss.T.flags.c_contiguous and lr_rows.T.flags.c_contiguous and w.transpose(1, 0, 2).flags.c_contiguous
+    )
+    columns = (w.transpose(1, 0, 2), loss.T, lr_rows.T) if step_major else targets
     rows = chunk_length(runs, dims, compiled=True)
     start, written = 0, 0
     with np.errstate(all="ignore"):
@@ -134,7 +139,7 @@ def _run(
             keep_at[kept[first:last] - start] = np.arange(first, last)
             fused.sweep_chunk(
                 code, *encoded, *values[1:], x, prev, lr, apply, start, n, problem.steps, grad_tol, loss_tol,
-                CONVERGED_RATIO, keep_at, *targets, track, ring, scratch, sgd, _nesterov(optimizer), adam,
+                CONVERGED_RATIO, keep_at, *columns, step_major, track, ring, scratch, sgd, _nesterov(optimizer), adam,
                 _amsgrad(optimizer),
             )  # fmt: skip
             if isinstance(state, torch_optimizers.AdamState) and updates:
@@ -143,24 +148,14 @@ def _run(
             if progress is not None:
                 progress(start + n - 1)
             start += n
-    _unroll_window(analyzer)
+    kind, p1, p2, _ = encoded
+    fused.finish(code, kind, p1, p2, values[2], values[3], ring, analyzer.last_step, analyzer.count)
     return written
 
 
 def _table(table: Array, runs: int) -> Array:
     """A (T, P) rate table as (T, R), C-contiguous and writable: the one array type the kernel is compiled for."""
     return adapters.writable(np.ascontiguousarray(np.broadcast_to(table, (table.shape[0], runs))))
-
-
-def _unroll_window(analyzer: Analyzer) -> None:
-    """The ring (row of step s at s % WINDOW) as the Analyzer's window: the last `count` rows oldest first, the
-    slots before them zero (as a run with fewer rows leaves them)."""
-    slot = np.arange(WINDOW)[:, None]
-    index = (analyzer.last_step[None, :] - (WINDOW - 1) + slot) % WINDOW
-    valid = slot >= WINDOW - analyzer.count[None, :]
-    analyzer.w = np.where(valid[:, :, None], np.take_along_axis(analyzer.w, index[:, :, None], axis=0), 0)
-    analyzer.window_loss = np.where(valid, np.take_along_axis(analyzer.window_loss, index, axis=0), 0)
-    analyzer.window_grad = np.where(valid, np.take_along_axis(analyzer.window_grad, index, axis=0), 0.0)
 
 
 def _sgd_arrays(optimizer: Any, state: Any, runs: int, dims: int, dtype: np.dtype[np.floating]) -> tuple[Array, ...]:
