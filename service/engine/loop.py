@@ -42,7 +42,7 @@ def chunk_length(runs: int, dims: int, compiled: bool) -> int:
 
 
 @functools.cache
-def _schedule_traits(kind: type) -> tuple[bool, bool]:
+def schedule_traits(kind: type) -> tuple[bool, bool]:
     """Whether a schedule class reads the loss and whether it cycles momentum (runtime protocol checks are slow:
     tens of microseconds each, once per class here)."""
     return issubclass(kind, ReadsLoss), issubclass(kind, CyclesMomentum)
@@ -95,7 +95,7 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
     rows_per_chunk = chunk_rows or chunk_length(runs, dims, compiled is not None)
     w = problem.w0.copy()
     state = optimizer.init(w)
-    reads_loss, cycles_momentum = _schedule_traits(type(schedule))
+    reads_loss, cycles_momentum = schedule_traits(type(schedule))
     reader = cast(ReadsLoss, schedule) if reads_loss else None
     feedback = reader.start(runs) if reader is not None else None
     cycles = skip_cycles and isinstance(optimizer, GradientDescent) and compiled is None
@@ -110,9 +110,9 @@ def iterate(problem: Problem, chunk_rows: int | None = None, skip_cycles: bool =
         while start <= problem.steps and (outcome == Outcome.RUNNING).any():
             n = min(rows_per_chunk, problem.steps + 1 - start)
             steps = np.arange(start, start + n, dtype=np.int64)
-            lr = np.empty((n, runs), dtype) if feedback is not None else _per_run(schedule(steps), n, runs, dtype)
+            lr = np.empty((n, runs), dtype) if feedback is not None else rates_per_run(schedule(steps), n, runs, dtype)
             momentum = (
-                _per_run(cast(CyclesMomentum, schedule).momentum(steps), n, runs, dtype)[:, :, None]
+                rates_per_run(cast(CyclesMomentum, schedule).momentum(steps), n, runs, dtype)[:, :, None]
                 if cycles_momentum
                 else None
             )
@@ -234,7 +234,7 @@ def _same(a: Array, b: Array) -> npt.NDArray[np.bool_]:
     return _every_dim(np.asarray(a.view(bits) == b.view(bits)))
 
 
-def _per_run(table: Array, n: int, runs: int, dtype: np.dtype[np.floating]) -> Array:
+def rates_per_run(table: Array, n: int, runs: int, dtype: np.dtype[np.floating]) -> Array:
     """A schedule's (n, P) table as a contiguous (n, R) array in the run's dtype (where the libraries round it)."""
     return np.ascontiguousarray(np.broadcast_to(table.astype(dtype, copy=False), (n, runs)))
 

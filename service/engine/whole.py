@@ -41,7 +41,7 @@ from service.engine.kernels.layout import (
     REALS,
     VALUES,
 )
-from service.engine.loop import Problem, _per_run, _schedule_traits, chunk_length
+from service.engine.loop import Problem, chunk_length, rates_per_run, schedule_traits
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.schedules import Constant
@@ -69,7 +69,7 @@ def compute(problem: Problem, every: int) -> tuple[Trace, RunSummary] | None:
     runs, dims = problem.w0.shape
     if runs != 1 or dims > MAX_DIMS or problem.record_state:
         return None
-    reads_loss, cycles_momentum = _schedule_traits(type(problem.schedule))
+    reads_loss, cycles_momentum = schedule_traits(type(problem.schedule))
     if reads_loss or cycles_momentum or problem.steps + 1 > ONE_CHUNK[dims] or not kernels.enabled():
         return None
     return computed(problem, every, kernels.runner)
@@ -216,7 +216,7 @@ def _rate(rate: Array, dtype: np.dtype[np.floating]) -> Array:
 def _table(problem: Problem, n: int, dtype: np.dtype[np.floating]) -> Array:
     """The loop's rate table for rows 0..n-1, as (n,)."""
     with np.errstate(all="ignore"):  # a schedule may overflow: inf is a value (the run diverges there)
-        return kernels.writable(_per_run(problem.schedule(np.arange(n, dtype=np.int64)), n, 1, dtype)).reshape(n)
+        return kernels.writable(rates_per_run(problem.schedule(np.arange(n, dtype=np.int64)), n, 1, dtype)).reshape(n)
 
 
 def _power(ratio: Reals, exponent: Reals, finite: bool) -> Reals:

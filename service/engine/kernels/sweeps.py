@@ -16,7 +16,7 @@ import numpy as np
 from service.engine.analysis import CONVERGED_RATIO, Analyzer
 from service.engine.arrays import Array, IntArray
 from service.engine.kernels import adapters, compiled, fused
-from service.engine.loop import Outcome, Problem, _schedule_traits, chunk_length
+from service.engine.loop import Outcome, Problem, chunk_length, schedule_traits
 from service.engine.losses import Polynomial, Quadratic
 from service.engine.optimizers import GradientDescent
 from service.engine.optimizers import torch as torch_optimizers
@@ -52,7 +52,7 @@ def sweeper(problem: Problem) -> Sweeper | None:
     """The fused run of this problem, or None when it keeps the loop (see the module's docstring)."""
     dtype = problem.w0.dtype
     loss, optimizer, schedule = problem.loss, problem.optimizer, problem.schedule
-    reads_loss, cycles_momentum = _schedule_traits(type(schedule))
+    reads_loss, cycles_momentum = schedule_traits(type(schedule))
     if reads_loss or cycles_momentum or problem.record_state:
         return None
     encoded, values = adapters.encode(loss, dtype), value_encoding(loss, dtype)
