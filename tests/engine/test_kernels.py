@@ -2,6 +2,7 @@
 included), on random problems; when they are used; and that loading them compiles every specialisation the loop
 asks for (no request waits for a compile)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -16,13 +17,19 @@ from hypothesis import strategies as st
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.execute import run_one
-from service.engine.kernels import adapters, compiled, fused, sweeps, whole
+from service.engine.kernels import adapters, compiled, fused, momentum, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import keras as keras_optimizers
+from service.engine.optimizers import optax as optax_optimizers
+from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.schedules import Constant, Schedule, tf1
 from service.engine.sweep import SweepResult, run_sweep, traces_for
+from service.specs.build import build_problem
+from service.specs.run import RunSpec
+from tests.golden.fidelity import deviations, fixtures, tolerance
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 DTYPES: list[np.dtype[np.floating]] = [F32, F64]
@@ -93,9 +100,29 @@ def losses(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int) -> tuple[Lo
     return build({"kind": "quadratic", "a": a, "b": b, "c": draw(finite)}, dims, dtype), dims
 
 
+FUSED = (GradientDescent, torch_optimizers.SGD, torch_optimizers.Adam)
+"""The optimizers the fused sweep (`kernels.sweeps`) covers; the loop's kernels cover every one drawn here."""
+
+momenta = st.sampled_from([0.0, 0.5, 0.9, 0.99])
+
+
+@st.composite
+def momentum_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
+    """TF1's MomentumOptimizer, Keras' SGD and optax.sgd, with and without Nesterov (and Keras' weight decay)."""
+    kind, nesterov = draw(st.sampled_from(["tf1", "keras", "optax"])), draw(st.booleans())
+    if kind == "tf1":
+        return tf1_optimizers.momentum_optimizer(draw(momenta), use_nesterov=nesterov, dtype=dtype)
+    if kind == "keras":
+        weight_decay = draw(st.sampled_from([None, 0.0, 0.01, 0.3]))
+        return keras_optimizers.sgd(draw(momenta), nesterov, weight_decay, dtype=dtype)
+    return optax_optimizers.sgd(draw(st.one_of(st.none(), momenta)), nesterov, dtype=dtype)
+
+
 @st.composite
 def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
-    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw"]))
+    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw", "momentum"]))
+    if kind == "momentum":
+        return draw(momentum_optimizers(dtype))
     if kind == "gd":
         return GradientDescent()
     if kind == "tf1":
@@ -147,6 +174,38 @@ def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None])
     assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
 
 
+LIBRARY_KERNELS = {"tf1.MomentumOptimizer", "keras.SGD", "optax.sgd"}
+"""The optimizer kinds whose golden cases also run through the kernels here (test_golden records the optimizer's
+state, which keeps every stateful optimizer on the NumPy path)."""
+
+
+def golden_runs() -> list[Any]:
+    return [
+        pytest.param(case, id=f"{fixture['kind']}:{case['name']}")
+        for fixture in fixtures()
+        if fixture["kind"] in LIBRARY_KERNELS
+        for case in fixture["cases"]
+        if "w" in case
+    ]
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", golden_runs())
+def test_the_kernels_give_the_librarys_numbers(case: dict[str, Any]) -> None:
+    """Each golden run of a compiled optimizer kind, through its kernel: the real library's weights, rates and
+    losses, held to the fidelity rule (bit for bit for TF1 and Keras in float32)."""
+    problem = build_problem(RunSpec.model_validate_json(json.dumps(case["spec"])).normalised())
+    dtype = problem.w0.dtype
+    assert adapters.runner(problem.loss, problem.optimizer, dtype) is not None
+    found = chunks(problem, "compiled", None)
+    for column in ("w", "lr", "loss"):
+        if column not in case:
+            continue
+        ours = np.concatenate([np.asarray(getattr(chunk, column))[: chunk.rows[0], 0] for chunk in found])
+        off = deviations(ours, np.asarray(case[column], dtype))
+        assert off.max() <= tolerance(case), f"{column}: row {int(off.argmax())} off by {off.max()}"
+
+
 def sweep(problem: Problem, mode: kernels.Mode, max_points: int | None) -> tuple[SweepResult, list[int]]:
     """`run_sweep` on one path, and the steps it reported as progress."""
     told: list[int] = []
@@ -175,7 +234,8 @@ def test_the_fused_sweep_gives_the_numpy_paths_summaries_and_traces(
     the same summary and the same kept rows as the NumPy path, bit for bit, on random problems (divergent runs,
     stop tolerances, decaying schedules, every covered optimizer)."""
     problem, _ = case
-    covered = problem.w0.shape[1] <= 2 and not isinstance(problem.loss, QuadraticForm)
+    by_fused = isinstance(problem.optimizer, FUSED)
+    covered = by_fused and problem.w0.shape[1] <= 2 and not isinstance(problem.loss, QuadraticForm)
     assert (sweeps.sweeper(problem) is not None) == covered
     (expected, numpy_told), (got, compiled_told) = (
         sweep(problem, "numpy", max_points),
@@ -249,19 +309,27 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         compiled.gradient_descent,
         compiled.torch_sgd,
         compiled.torch_adam,
+        momentum.tf1_momentum,
+        momentum.keras_sgd,
+        momentum.optax_sgd,
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
         whole.close_and_analyze,
     )
     before = [len(kernel.signatures) for kernel in kernel_functions]
-    assert before == [2, 2, 2, 2, 2, 2, 2]  # float32 and float64
+    assert before == [2] * len(kernel_functions)  # float32 and float64
     for dtype in (F32, F64):
         loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": [1.0, -1.0], "c": 0.5}, 2, dtype)
         for optimizer in (
             GradientDescent(tensorflow=True),
             torch_optimizers.sgd(momentum=0.5, weight_decay=0.1, dtype=dtype),
             torch_optimizers.adamw(amsgrad=True, dtype=dtype),
+            tf1_optimizers.momentum_optimizer(0.5, dtype=dtype),
+            keras_optimizers.sgd(dtype=dtype),
+            keras_optimizers.sgd(0.5, nesterov=True, dtype=dtype),
+            optax_optimizers.sgd(dtype=dtype),
+            optax_optimizers.sgd(0.5, nesterov=True, dtype=dtype),
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")

@@ -8,7 +8,8 @@ library) is computed here per chunk, vectorised, with the same NumPy calls the o
 Which pairs run compiled: every loss kind whose gradient is a handful of IEEE operations (quadratic, polynomial,
 quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIMD lanes, in an order this module
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
-`torch.Adam` and `torch.AdamW`. Everything else keeps the NumPy path.
+`torch.Adam`, `torch.AdamW`, and the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
+`optax.sgd`: `kernels.momentum`). Everything else keeps the NumPy path.
 """
 
 from collections.abc import Callable
@@ -18,8 +19,12 @@ import numpy as np
 
 from service.engine.arrays import Array
 from service.engine.kernels import compiled, writable
+from service.engine.kernels import momentum as momentum_kernels
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
 from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import keras as keras_optimizers
+from service.engine.optimizers import optax as optax_optimizers
+from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import F32, F64, rate_via_float32
 
@@ -55,6 +60,12 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
         return _torch_sgd(encoded, optimizer, dtype)
     if isinstance(optimizer, torch_optimizers.Adam):
         return _torch_adam(encoded, optimizer, dtype)
+    if isinstance(optimizer, tf1_optimizers.Momentum):
+        return _tf1_momentum(encoded, optimizer, dtype)
+    if isinstance(optimizer, keras_optimizers.SGD):
+        return _keras_sgd(encoded, optimizer, dtype)
+    if isinstance(optimizer, optax_optimizers.SGD):
+        return _optax_sgd(encoded, optimizer, dtype)
     return None
 
 
@@ -113,6 +124,44 @@ def _torch_sgd(encoded: Encoded, optimizer: torch_optimizers.SGD, dtype: np.dtyp
             state.momentum_buffer,
             state.started,
         )
+        return state
+
+    return run
+
+
+def _tf1_momentum(encoded: Encoded, optimizer: tf1_optimizers.Momentum, dtype: np.dtype[np.floating]) -> Runner:
+    mu = _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.MomentumState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        momentum_kernels.tf1_momentum(
+            *encoded, weights, grads, rates, updates, mu, optimizer.use_nesterov, state.momentum
+        )
+        return state
+
+    return run
+
+
+def _keras_sgd(encoded: Encoded, optimizer: keras_optimizers.SGD, dtype: np.dtype[np.floating]) -> Runner:
+    mu, weight_decay = _column(optimizer.momentum, dtype), _column(optimizer.decay.weight_decay, dtype)
+    none = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: Any) -> Any:
+        velocity = state.momentum if isinstance(state, keras_optimizers.SGDState) else none
+        rates = writable(rate_via_float32(lr))
+        momentum_kernels.keras_sgd(
+            *encoded, weights, grads, rates, updates, mu, optimizer.nesterov, weight_decay, velocity
+        )
+        return state
+
+    return run
+
+
+def _optax_sgd(encoded: Encoded, optimizer: optax_optimizers.SGD, dtype: np.dtype[np.floating]) -> Runner:
+    mu = _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.TraceState) -> Any:
+        momentum_kernels.optax_sgd(*encoded, weights, grads, writable(lr), updates, mu, optimizer.nesterov, state.trace)
         return state
 
     return run

@@ -7,11 +7,16 @@ from service.engine.kernels import adapters, sweeps, whole
 from service.engine.loop import Problem, TraceChunk
 from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import keras as keras_optimizers
+from service.engine.optimizers import optax as optax_optimizers
+from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import F32, F64
 from service.engine.schedules import Constant
 
 ROWS = 3
+FUSED = (GradientDescent, torch_optimizers.SGD, torch_optimizers.Adam)
+"""The optimizers the fused sweep (`sweeps`) covers: the others have only the loop's kernels to warm."""
 
 
 def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
@@ -25,6 +30,9 @@ def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
         GradientDescent(),
         torch_optimizers.sgd(momentum=0.9, dtype=dtype),
         torch_optimizers.adam(dtype=dtype),
+        tf1_optimizers.momentum_optimizer(0.9, use_nesterov=True, dtype=dtype),
+        keras_optimizers.sgd(0.9, weight_decay=0.01, dtype=dtype),
+        optax_optimizers.sgd(0.9, dtype=dtype),
     ]
     return [(loss, optimizer) for loss in losses for optimizer in optimizers]
 
@@ -72,7 +80,8 @@ def run_all() -> None:
                 np.empty(9, np.int64),
                 np.empty(5, F64),
             )
-            sweep(loss, optimizer, dtype)
+            if isinstance(optimizer, FUSED):
+                sweep(loss, optimizer, dtype)
 
 
 def sweep(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> None:
