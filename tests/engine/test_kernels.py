@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.execute import run_one
-from service.engine.kernels import adapters, compiled, fused, momentum, sweeps, whole
+from service.engine.kernels import adam, adapters, compiled, fused, momentum, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
@@ -106,23 +106,52 @@ FUSED = (GradientDescent, torch_optimizers.SGD, torch_optimizers.Adam)
 momenta = st.sampled_from([0.0, 0.5, 0.9, 0.99])
 
 
+def swept(draw: st.DrawFn, values: st.SearchStrategy[Any], runs: int) -> Any:
+    """One value for every run, or (in a batch, sometimes) one per run: a hyperparameter column (P, 1)."""
+    if runs > 1 and draw(st.booleans()):
+        return [draw(values) for _ in range(runs)]
+    return draw(values)
+
+
 @st.composite
-def momentum_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
+def momentum_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
     """TF1's MomentumOptimizer, Keras' SGD and optax.sgd, with and without Nesterov (and Keras' weight decay)."""
     kind, nesterov = draw(st.sampled_from(["tf1", "keras", "optax"])), draw(st.booleans())
+    momentum = swept(draw, momenta, runs)
     if kind == "tf1":
-        return tf1_optimizers.momentum_optimizer(draw(momenta), use_nesterov=nesterov, dtype=dtype)
+        return tf1_optimizers.momentum_optimizer(momentum, use_nesterov=nesterov, dtype=dtype)
     if kind == "keras":
-        weight_decay = draw(st.sampled_from([None, 0.0, 0.01, 0.3]))
-        return keras_optimizers.sgd(draw(momenta), nesterov, weight_decay, dtype=dtype)
-    return optax_optimizers.sgd(draw(st.one_of(st.none(), momenta)), nesterov, dtype=dtype)
+        weight_decay = draw(st.one_of(st.none(), st.just(swept(draw, st.sampled_from([0.0, 0.01, 0.3]), runs))))
+        return keras_optimizers.sgd(momentum, nesterov, weight_decay, dtype=dtype)
+    return optax_optimizers.sgd(draw(st.one_of(st.none(), st.just(momentum))), nesterov, dtype=dtype)
 
 
 @st.composite
-def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
-    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw", "momentum"]))
+def adam_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
+    """TF1's AdamOptimizer, Keras' Adam and AdamW (amsgrad, weight decay), optax.adam, adamw and nadam."""
+    kind = draw(st.sampled_from(["tf1", "keras", "optax"]))
+    beta1 = swept(draw, st.sampled_from([0.0, 0.2, 0.8, 0.9]), runs)
+    beta2 = swept(draw, st.sampled_from([0.0, 0.5, 0.99, 0.999]), runs)
+    eps = swept(draw, st.sampled_from([0.0, 1e-8, 1e-7, 0.1]), runs)
+    if kind == "tf1":
+        return tf1_optimizers.adam_optimizer(beta1, beta2, eps, dtype=dtype)
+    if kind == "keras":
+        weight_decay = draw(st.one_of(st.none(), st.just(swept(draw, st.sampled_from([0.0, 0.004, 0.1]), runs))))
+        return keras_optimizers.adam(beta1, beta2, eps, draw(st.booleans()), weight_decay, dtype=dtype)
+    eps_root, nesterov = swept(draw, st.sampled_from([0.0, 1e-8]), runs), draw(st.booleans())
+    if draw(st.booleans()):
+        weight_decay = swept(draw, st.sampled_from([0.0, 1e-4, 0.1]), runs)
+        return optax_optimizers.adamw(beta1, beta2, eps, eps_root, weight_decay, nesterov, dtype=dtype)
+    return optax_optimizers.adam(beta1, beta2, eps, eps_root, nesterov, dtype=dtype)
+
+
+@st.composite
+def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
+    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw", "momentum", "adams"]))
     if kind == "momentum":
-        return draw(momentum_optimizers(dtype))
+        return draw(momentum_optimizers(dtype, runs))
+    if kind == "adams":
+        return draw(adam_optimizers(dtype, runs))
     if kind == "gd":
         return GradientDescent()
     if kind == "tf1":
@@ -159,7 +188,7 @@ def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
         schedule = tf1.exponential_decay(learning_rate=float(rates[0]), decay_steps=3, decay_rate=0.9, dtype=dtype)
     w0 = np.array([[draw(signed_zero_or_finite) for _ in range(dims)] for _ in range(runs)], dtype)
     stops: dict[str, Any] = draw(st.sampled_from([{}, {"grad_tol": 1e-3}, {"loss_tol": 0.5}]))
-    problem = Problem(loss, schedule, draw(optimizers(dtype)), w0, draw(st.integers(0, 300)), **stops)
+    problem = Problem(loss, schedule, draw(optimizers(dtype, runs)), w0, draw(st.integers(0, 300)), **stops)
     return problem, draw(st.sampled_from([None, 1, 7, 64]))
 
 
@@ -174,7 +203,17 @@ def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None])
     assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
 
 
-LIBRARY_KERNELS = {"tf1.MomentumOptimizer", "keras.SGD", "optax.sgd"}
+LIBRARY_KERNELS = {
+    "tf1.MomentumOptimizer",
+    "keras.SGD",
+    "optax.sgd",
+    "tf1.AdamOptimizer",
+    "keras.Adam",
+    "keras.AdamW",
+    "optax.adam",
+    "optax.adamw",
+    "optax.nadam",
+}
 """The optimizer kinds whose golden cases also run through the kernels here (test_golden records the optimizer's
 state, which keeps every stateful optimizer on the NumPy path)."""
 
@@ -312,6 +351,9 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         momentum.tf1_momentum,
         momentum.keras_sgd,
         momentum.optax_sgd,
+        adam.tf1_adam,
+        adam.keras_adam,
+        adam.optax_adam,
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
@@ -330,6 +372,11 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
             keras_optimizers.sgd(0.5, nesterov=True, dtype=dtype),
             optax_optimizers.sgd(dtype=dtype),
             optax_optimizers.sgd(0.5, nesterov=True, dtype=dtype),
+            tf1_optimizers.adam_optimizer(dtype=dtype),
+            keras_optimizers.adam(dtype=dtype),
+            keras_optimizers.adamw(amsgrad=True, dtype=dtype),
+            optax_optimizers.adam(dtype=dtype),
+            optax_optimizers.adamw(nesterov=True, dtype=dtype),
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")

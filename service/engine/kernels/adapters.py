@@ -8,8 +8,9 @@ library) is computed here per chunk, vectorised, with the same NumPy calls the o
 Which pairs run compiled: every loss kind whose gradient is a handful of IEEE operations (quadratic, polynomial,
 quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIMD lanes, in an order this module
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
-`torch.Adam`, `torch.AdamW`, and the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
-`optax.sgd`: `kernels.momentum`). Everything else keeps the NumPy path.
+`torch.Adam`, `torch.AdamW`, the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
+`optax.sgd`: `kernels.momentum`) and their Adam family (`tf1.AdamOptimizer`, `keras.Adam`, `keras.AdamW`,
+`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`). Everything else keeps the NumPy path.
 """
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from service.engine.arrays import Array
+from service.engine.kernels import adam as adam_kernels
 from service.engine.kernels import compiled, writable
 from service.engine.kernels import momentum as momentum_kernels
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
@@ -66,6 +68,12 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
         return _keras_sgd(encoded, optimizer, dtype)
     if isinstance(optimizer, optax_optimizers.SGD):
         return _optax_sgd(encoded, optimizer, dtype)
+    if isinstance(optimizer, tf1_optimizers.Adam):
+        return _tf1_adam(encoded, optimizer, dtype)
+    if isinstance(optimizer, keras_optimizers.Adam):
+        return _keras_adam(encoded, optimizer, dtype)
+    if isinstance(optimizer, optax_optimizers.Adam):
+        return _optax_adam(encoded, optimizer, dtype)
     return None
 
 
@@ -234,6 +242,74 @@ def _torch_adam(encoded: Encoded, optimizer: torch_optimizers.Adam, dtype: np.dt
         )
         if updates:
             state.step[0] = np.float32(steps[-1])
+        return state
+
+    return run
+
+
+def _tf1_adam(encoded: Encoded, optimizer: tf1_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    beta1, beta2 = _column(optimizer.beta1, F32), _column(optimizer.beta2, F32)
+    weight1, weight2 = _column(optimizer.one_minus_beta1, dtype), _column(optimizer.one_minus_beta2, dtype)
+    epsilon = _column(optimizer.epsilon, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdamState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adam_kernels.tf1_adam(*encoded, weights, grads, rates, updates, beta1, beta2, weight1, weight2, epsilon,
+                              state.m, state.v, state.beta1_power, state.beta2_power)  # fmt: skip
+        return state
+
+    return run
+
+
+def _keras_adam(encoded: Encoded, optimizer: keras_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    bases = optimizer.beta_1.astype(F64), optimizer.beta_2.astype(F64)
+    weight1, weight2 = _column(optimizer.one_minus_beta_1, dtype), _column(optimizer.one_minus_beta_2, dtype)
+    epsilon, weight_decay = _column(optimizer.epsilon, dtype), _column(optimizer.decay.weight_decay, dtype)
+    none = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.AdamState) -> Any:
+        first = int(state.iterations)
+        steps = first + np.arange(1, updates + 1, dtype=F64)  # Keras' `iterations + 1`
+        power1, power2 = (writable(powers(base, steps).astype(dtype)) for base in bases)  # `_power`, per update
+        rates = writable(rate_via_float32(lr))
+        v_hat = none if state.velocity_hat is None else state.velocity_hat
+        adam_kernels.keras_adam(*encoded, weights, grads, rates, updates, power1, power2, weight1, weight2, epsilon,
+                                weight_decay, optimizer.amsgrad, state.momentum, state.velocity, v_hat)  # fmt: skip
+        state.iterations[...] = first + updates
+        return state
+
+    return run
+
+
+def corrections(decay: optax_optimizers.Decay, counts: Array, dtype: np.dtype[np.floating]) -> tuple[Array, Array]:
+    """`1 − decay^count` per update (u, P) in the run's dtype, as `optax.Decay.correct` rounds it, and its
+    reciprocal `1 / (1 − decay^count)`."""
+    correction = 1 - powers(decay.base, counts).astype(dtype)
+    return writable(correction), writable(1 / correction)
+
+
+def _optax_adam(encoded: Encoded, optimizer: optax_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    b1, b2 = optimizer.b1, optimizer.b2
+    rate1, rest1, rate2, rest2 = (_column(value, dtype) for value in (b1.rate, b1.rest, b2.rate, b2.rest))
+    eps = _column(optimizer.eps, dtype)
+    eps_root, weight_decay = _column(optimizer.eps_root, dtype), _column(optimizer.weight_decay, dtype)
+    none = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByAdamState) -> Any:
+        first = int(state.count[0])
+        counts = np.minimum(first + np.arange(1, updates + 1, dtype=F64), optax_optimizers.INT32_MAX)
+        correction1, reciprocal1 = corrections(b1, counts, dtype)
+        ahead1, ahead_reciprocal1 = (
+            corrections(b1, np.minimum(counts + 1, optax_optimizers.INT32_MAX), dtype)
+            if optimizer.nesterov
+            else (none, none)
+        )
+        correction2, reciprocal2 = corrections(b2, counts, dtype)
+        adam_kernels.optax_adam(*encoded, weights, grads, writable(lr), updates, rate1, rest1, rate2, rest2, eps,
+                                eps_root, weight_decay, optimizer.nesterov, correction1, reciprocal1, ahead1,
+                                ahead_reciprocal1, correction2, reciprocal2, state.mu, state.nu)  # fmt: skip
+        if updates:
+            state.count[0] = int(counts[-1])
         return state
 
     return run

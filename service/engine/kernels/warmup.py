@@ -33,6 +33,9 @@ def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
         tf1_optimizers.momentum_optimizer(0.9, use_nesterov=True, dtype=dtype),
         keras_optimizers.sgd(0.9, weight_decay=0.01, dtype=dtype),
         optax_optimizers.sgd(0.9, dtype=dtype),
+        tf1_optimizers.adam_optimizer(dtype=dtype),
+        keras_optimizers.adamw(amsgrad=True, dtype=dtype),
+        optax_optimizers.adamw(nesterov=True, dtype=dtype),
     ]
     return [(loss, optimizer) for loss in losses for optimizer in optimizers]
 
