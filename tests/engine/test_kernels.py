@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.execute import run_one
-from service.engine.kernels import adam, adapters, compiled, fused, momentum, sweeps, whole
+from service.engine.kernels import adam, adapters, adaptive, compiled, fused, momentum, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
@@ -25,6 +25,7 @@ from service.engine.optimizers import keras as keras_optimizers
 from service.engine.optimizers import optax as optax_optimizers
 from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
+from service.engine.optimizers.base import build as build_optimizer
 from service.engine.schedules import Constant, Schedule, tf1
 from service.engine.sweep import SweepResult, run_sweep, traces_for
 from service.specs.build import build_problem
@@ -103,55 +104,86 @@ def losses(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int) -> tuple[Lo
 FUSED = (GradientDescent, torch_optimizers.SGD, torch_optimizers.Adam)
 """The optimizers the fused sweep (`kernels.sweeps`) covers; the loop's kernels cover every one drawn here."""
 
-momenta = st.sampled_from([0.0, 0.5, 0.9, 0.99])
 
-
-def swept(draw: st.DrawFn, values: st.SearchStrategy[Any], runs: int) -> Any:
-    """One value for every run, or (in a batch, sometimes) one per run: a hyperparameter column (P, 1)."""
+def swept(draw: st.DrawFn, values: list[Any], runs: int) -> Any:
+    """One of `values` for every run, or (in a batch, sometimes) one per run: a hyperparameter column (P, 1)."""
     if runs > 1 and draw(st.booleans()):
-        return [draw(values) for _ in range(runs)]
-    return draw(values)
+        return [draw(st.sampled_from(values)) for _ in range(runs)]
+    return draw(st.sampled_from(values))
+
+
+def maybe(draw: st.DrawFn, value: Any) -> Any:
+    return value if draw(st.booleans()) else None
 
 
 @st.composite
-def momentum_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
-    """TF1's MomentumOptimizer, Keras' SGD and optax.sgd, with and without Nesterov (and Keras' weight decay)."""
-    kind, nesterov = draw(st.sampled_from(["tf1", "keras", "optax"])), draw(st.booleans())
-    momentum = swept(draw, momenta, runs)
-    if kind == "tf1":
-        return tf1_optimizers.momentum_optimizer(momentum, use_nesterov=nesterov, dtype=dtype)
-    if kind == "keras":
-        weight_decay = draw(st.one_of(st.none(), st.just(swept(draw, st.sampled_from([0.0, 0.01, 0.3]), runs))))
-        return keras_optimizers.sgd(momentum, nesterov, weight_decay, dtype=dtype)
-    return optax_optimizers.sgd(draw(st.one_of(st.none(), st.just(momentum))), nesterov, dtype=dtype)
+def library_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int, kind: str) -> Optimizer:
+    """An optimizer of `kind` (one of LIBRARY_KINDS, compiled by `kernels.momentum`, `adam` and `adaptive`), its
+    options drawn (Nesterov, amsgrad, centered, momentum, weight decays), numeric ones sometimes swept per run."""
+    momentum = swept(draw, [0.0, 0.5, 0.9, 0.99], runs)
+    beta1, beta2 = swept(draw, [0.0, 0.2, 0.8, 0.9], runs), swept(draw, [0.0, 0.5, 0.99, 0.999], runs)
+    decay = swept(draw, [0.0, 0.3, 0.6, 0.9, 0.99], runs)
+    eps, eps_root = swept(draw, [0.0, 1e-10, 1e-7, 0.1], runs), swept(draw, [0.0, 1e-8], runs)
+    weight_decay, start = swept(draw, [0.0, 0.004, 0.2], runs), swept(draw, [0.1, 1.0], runs)
+    flag = st.booleans()
+    parameters: dict[str, Any] = {
+        "tf1.MomentumOptimizer": {"momentum": momentum, "use_nesterov": draw(flag)},
+        "keras.SGD": {"momentum": momentum, "nesterov": draw(flag), "weight_decay": maybe(draw, weight_decay)},
+        "optax.sgd": {"momentum": maybe(draw, momentum), "nesterov": draw(flag)},
+        "tf1.AdamOptimizer": {"beta1": beta1, "beta2": beta2, "epsilon": eps},
+        "keras.Adam": {"beta_1": beta1, "beta_2": beta2, "epsilon": eps, "amsgrad": draw(flag),
+                       "weight_decay": maybe(draw, weight_decay)},
+        "keras.AdamW": {"beta_1": beta1, "beta_2": beta2, "epsilon": eps, "amsgrad": draw(flag),
+                        "weight_decay": weight_decay},
+        "optax.adam": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root, "nesterov": draw(flag)},
+        "optax.adamw": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
+                        "nesterov": draw(flag)},
+        "optax.nadam": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root},
+        "tf1.AdagradOptimizer": {"initial_accumulator_value": start},
+        "tf1.RMSPropOptimizer": {"decay": decay, "momentum": momentum, "epsilon": eps, "centered": draw(flag)},
+        "keras.Adagrad": {"initial_accumulator_value": start, "epsilon": eps,
+                          "weight_decay": maybe(draw, weight_decay)},
+        "keras.RMSprop": {"rho": decay, "momentum": momentum, "epsilon": eps, "centered": draw(flag),
+                          "weight_decay": maybe(draw, weight_decay)},
+        "torch.Adagrad": {"lr_decay": swept(draw, [0.0, 0.01, 0.5], runs), "weight_decay": weight_decay,
+                          "initial_accumulator_value": swept(draw, [0.0, 0.1], runs), "eps": eps},
+        "torch.RMSprop": {"alpha": decay, "eps": eps, "weight_decay": weight_decay, "momentum": momentum,
+                          "centered": draw(flag)},
+        "optax.adagrad": {"initial_accumulator_value": start, "eps": eps},
+        "optax.rmsprop": {"decay": decay, "eps": eps, "initial_scale": swept(draw, [0.0, 0.1], runs),
+                          "eps_in_sqrt": draw(flag), "centered": draw(flag), "momentum": maybe(draw, momentum),
+                          "nesterov": draw(flag), "bias_correction": draw(flag)},
+    }  # fmt: skip
+    return build_optimizer({"kind": kind, **parameters[kind]}, dtype)
 
 
-@st.composite
-def adam_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
-    """TF1's AdamOptimizer, Keras' Adam and AdamW (amsgrad, weight decay), optax.adam, adamw and nadam."""
-    kind = draw(st.sampled_from(["tf1", "keras", "optax"]))
-    beta1 = swept(draw, st.sampled_from([0.0, 0.2, 0.8, 0.9]), runs)
-    beta2 = swept(draw, st.sampled_from([0.0, 0.5, 0.99, 0.999]), runs)
-    eps = swept(draw, st.sampled_from([0.0, 1e-8, 1e-7, 0.1]), runs)
-    if kind == "tf1":
-        return tf1_optimizers.adam_optimizer(beta1, beta2, eps, dtype=dtype)
-    if kind == "keras":
-        weight_decay = draw(st.one_of(st.none(), st.just(swept(draw, st.sampled_from([0.0, 0.004, 0.1]), runs))))
-        return keras_optimizers.adam(beta1, beta2, eps, draw(st.booleans()), weight_decay, dtype=dtype)
-    eps_root, nesterov = swept(draw, st.sampled_from([0.0, 1e-8]), runs), draw(st.booleans())
-    if draw(st.booleans()):
-        weight_decay = swept(draw, st.sampled_from([0.0, 1e-4, 0.1]), runs)
-        return optax_optimizers.adamw(beta1, beta2, eps, eps_root, weight_decay, nesterov, dtype=dtype)
-    return optax_optimizers.adam(beta1, beta2, eps, eps_root, nesterov, dtype=dtype)
+LIBRARY_KINDS = [
+    "tf1.MomentumOptimizer",
+    "keras.SGD",
+    "optax.sgd",
+    "tf1.AdamOptimizer",
+    "keras.Adam",
+    "keras.AdamW",
+    "optax.adam",
+    "optax.adamw",
+    "optax.nadam",
+    "tf1.AdagradOptimizer",
+    "tf1.RMSPropOptimizer",
+    "keras.Adagrad",
+    "keras.RMSprop",
+    "torch.Adagrad",
+    "torch.RMSprop",
+    "optax.adagrad",
+    "optax.rmsprop",
+]
+"""The optimizer kinds `kernels.momentum`, `kernels.adam` and `kernels.adaptive` compile."""
 
 
 @st.composite
 def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
-    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw", "momentum", "adams"]))
-    if kind == "momentum":
-        return draw(momentum_optimizers(dtype, runs))
-    if kind == "adams":
-        return draw(adam_optimizers(dtype, runs))
+    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw", "library"]))
+    if kind == "library":
+        return draw(library_optimizers(dtype, runs, draw(st.sampled_from(LIBRARY_KINDS))))
     if kind == "gd":
         return GradientDescent()
     if kind == "tf1":
@@ -178,7 +210,8 @@ def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> 
 
 
 @st.composite
-def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
+def problems(draw: st.DrawFn, kind: str | None = None) -> tuple[Problem, int | None]:
+    """A random problem with a random optimizer, or an optimizer of `kind` (one of LIBRARY_KINDS)."""
     dtype = draw(st.sampled_from(DTYPES))
     runs = draw(st.sampled_from([1, 2, 3, 40, 70]))  # R × D > kernels' NARROW (64): the row-by-row order too
     loss, dims = draw(losses(dtype, runs))
@@ -188,7 +221,8 @@ def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
         schedule = tf1.exponential_decay(learning_rate=float(rates[0]), decay_steps=3, decay_rate=0.9, dtype=dtype)
     w0 = np.array([[draw(signed_zero_or_finite) for _ in range(dims)] for _ in range(runs)], dtype)
     stops: dict[str, Any] = draw(st.sampled_from([{}, {"grad_tol": 1e-3}, {"loss_tol": 0.5}]))
-    problem = Problem(loss, schedule, draw(optimizers(dtype, runs)), w0, draw(st.integers(0, 300)), **stops)
+    optimizer = draw(optimizers(dtype, runs) if kind is None else library_optimizers(dtype, runs, kind))
+    problem = Problem(loss, schedule, optimizer, w0, draw(st.integers(0, 300)), **stops)
     return problem, draw(st.sampled_from([None, 1, 7, 64]))
 
 
@@ -203,26 +237,22 @@ def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None])
     assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
 
 
-LIBRARY_KERNELS = {
-    "tf1.MomentumOptimizer",
-    "keras.SGD",
-    "optax.sgd",
-    "tf1.AdamOptimizer",
-    "keras.Adam",
-    "keras.AdamW",
-    "optax.adam",
-    "optax.adamw",
-    "optax.nadam",
-}
-"""The optimizer kinds whose golden cases also run through the kernels here (test_golden records the optimizer's
-state, which keeps every stateful optimizer on the NumPy path)."""
+@pytest.mark.parametrize("kind", LIBRARY_KINDS)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_each_library_kernel_gives_the_numpy_paths_bits(kind: str, data: st.DataObject) -> None:
+    """The same, for every optimizer kind of the other libraries in turn (the random draw above reaches each of
+    them only now and then)."""
+    test_the_kernels_give_the_numpy_paths_bits.hypothesis.inner_test(data.draw(problems(kind)))  # type: ignore[attr-defined]
 
 
 def golden_runs() -> list[Any]:
+    """The golden runs of LIBRARY_KINDS (test_golden records the optimizer's state, which keeps every stateful
+    optimizer on the NumPy path, so they run through the kernels here)."""
     return [
         pytest.param(case, id=f"{fixture['kind']}:{case['name']}")
         for fixture in fixtures()
-        if fixture["kind"] in LIBRARY_KERNELS
+        if fixture["kind"] in LIBRARY_KINDS
         for case in fixture["cases"]
         if "w" in case
     ]
@@ -354,6 +384,14 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         adam.tf1_adam,
         adam.keras_adam,
         adam.optax_adam,
+        adaptive.tf1_adagrad,
+        adaptive.tf1_rmsprop,
+        adaptive.keras_adagrad,
+        adaptive.keras_rmsprop,
+        adaptive.torch_adagrad,
+        adaptive.torch_rmsprop,
+        adaptive.optax_adagrad,
+        adaptive.optax_rmsprop,
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
@@ -377,6 +415,14 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
             keras_optimizers.adamw(amsgrad=True, dtype=dtype),
             optax_optimizers.adam(dtype=dtype),
             optax_optimizers.adamw(nesterov=True, dtype=dtype),
+            tf1_optimizers.adagrad_optimizer(dtype=dtype),
+            tf1_optimizers.rmsprop_optimizer(dtype=dtype),
+            keras_optimizers.adagrad(dtype=dtype),
+            keras_optimizers.rmsprop(centered=True, weight_decay=0.1, dtype=dtype),
+            torch_optimizers.adagrad(weight_decay=0.1, dtype=dtype),
+            torch_optimizers.rmsprop(dtype=dtype),
+            optax_optimizers.adagrad(dtype=dtype),
+            optax_optimizers.rmsprop(centered=True, dtype=dtype),
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")
@@ -396,7 +442,9 @@ def test_losses_and_optimizers_the_kernels_leave_to_numpy() -> None:
     rosenbrock = build({"kind": "rosenbrock"}, 2, F32)
     assert adapters.runner(rosenbrock, GradientDescent(), F32) is None
     square = build({"kind": "quadratic"}, 1, F32)
-    assert adapters.runner(square, torch_optimizers.rmsprop(dtype=F32), F32) is None
+    for kind in ("torch.Adamax", "torch.NAdam", "torch.Adadelta", "keras.Adamax", "keras.Nadam", "keras.Adadelta",
+                 "tf1.AdadeltaOptimizer", "optax.adamax", "optax.adadelta"):  # fmt: skip
+        assert adapters.runner(square, build_optimizer({"kind": kind}, F32), F32) is None, kind
 
 
 def test_auto_mode_serves_numpy_until_the_kernels_are_loaded() -> None:

@@ -10,7 +10,9 @@ quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIM
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
 `torch.Adam`, `torch.AdamW`, the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
 `optax.sgd`: `kernels.momentum`) and their Adam family (`tf1.AdamOptimizer`, `keras.Adam`, `keras.AdamW`,
-`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`). Everything else keeps the NumPy path.
+`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), and Adagrad and RMSprop of every library
+(`kernels.adaptive`). Adamax, NAdam and Adadelta (every library's) keep the NumPy path: not written yet, nothing in
+them stands in the way (their powers come from NumPy's tables, as Adam's do).
 """
 
 from collections.abc import Callable
@@ -20,6 +22,7 @@ import numpy as np
 
 from service.engine.arrays import Array
 from service.engine.kernels import adam as adam_kernels
+from service.engine.kernels import adaptive as adaptive_kernels
 from service.engine.kernels import compiled, writable
 from service.engine.kernels import momentum as momentum_kernels
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
@@ -74,7 +77,8 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
         return _keras_adam(encoded, optimizer, dtype)
     if isinstance(optimizer, optax_optimizers.Adam):
         return _optax_adam(encoded, optimizer, dtype)
-    return None
+    adaptive = _ADAPTIVE.get(type(optimizer))
+    return None if adaptive is None else adaptive(encoded, optimizer, dtype)
 
 
 def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array] | None:
@@ -313,6 +317,127 @@ def _optax_adam(encoded: Encoded, optimizer: optax_optimizers.Adam, dtype: np.dt
         return state
 
     return run
+
+
+def _tf1_adagrad(encoded: Encoded, optimizer: tf1_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdagradState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adaptive_kernels.tf1_adagrad(*encoded, weights, grads, rates, updates, state.accumulator)
+        return state
+
+    return run
+
+
+def _tf1_rmsprop(encoded: Encoded, optimizer: tf1_optimizers.RMSProp, dtype: np.dtype[np.floating]) -> Runner:
+    rest, mu = _column(optimizer.one_minus_decay, dtype), _column(optimizer.momentum, dtype)
+    epsilon, none = _column(optimizer.epsilon, dtype), np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.RMSPropState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        mg = none if state.mg is None else state.mg
+        adaptive_kernels.tf1_rmsprop(*encoded, weights, grads, rates, updates, rest, mu, epsilon, state.rms,
+                                     state.momentum, mg)  # fmt: skip
+        return state
+
+    return run
+
+
+def _keras_adagrad(encoded: Encoded, optimizer: keras_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    epsilon, weight_decay = _column(optimizer.epsilon, dtype), _column(optimizer.decay.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.AdagradState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adaptive_kernels.keras_adagrad(*encoded, weights, grads, rates, updates, epsilon, weight_decay,
+                                       state.accumulator)  # fmt: skip
+        return state
+
+    return run
+
+
+def _keras_rmsprop(encoded: Encoded, optimizer: keras_optimizers.RMSprop, dtype: np.dtype[np.floating]) -> Runner:
+    rho, rest = _column(optimizer.rho, dtype), _column(optimizer.one_minus_rho, dtype)
+    mu, epsilon = _column(optimizer.momentum, dtype), _column(optimizer.epsilon, dtype)
+    weight_decay, none = _column(optimizer.decay.weight_decay, dtype), np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.RMSpropState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        buffer = none if state.momentum is None else state.momentum
+        average = none if state.average_gradient is None else state.average_gradient
+        adaptive_kernels.keras_rmsprop(*encoded, weights, grads, rates, updates, rho, rest, mu, epsilon, weight_decay,
+                                       state.velocity, buffer, average)  # fmt: skip
+        return state
+
+    return run
+
+
+def _torch_adagrad(encoded: Encoded, optimizer: torch_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    lr_decay, weight_decay = _column(optimizer.lr_decay, F64), _column(optimizer.weight_decay, dtype)
+    eps = _column(optimizer.eps, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdagradState) -> Any:
+        adaptive_kernels.torch_adagrad(*encoded, weights, grads, writable(lr), updates, lr_decay, weight_decay, eps,
+                                       state.step, state.sum)  # fmt: skip
+        return state
+
+    return run
+
+
+def _torch_rmsprop(encoded: Encoded, optimizer: torch_optimizers.RMSprop, dtype: np.dtype[np.floating]) -> Runner:
+    alpha, rest, eps = (_column(value, dtype) for value in (optimizer.alpha, optimizer.rest, optimizer.eps))
+    weight_decay, mu = _column(optimizer.weight_decay, dtype), _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.RMSpropState) -> Any:
+        adaptive_kernels.torch_rmsprop(*encoded, weights, grads, writable(lr), updates, alpha, rest, eps,
+                                       weight_decay, mu, optimizer.centered, state.step, state.square_avg,
+                                       state.momentum_buffer, state.grad_avg)  # fmt: skip
+        return state
+
+    return run
+
+
+def _optax_adagrad(encoded: Encoded, optimizer: optax_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    eps = _column(optimizer.eps, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByRssState) -> Any:
+        adaptive_kernels.optax_adagrad(*encoded, weights, grads, writable(lr), updates, eps, state.sum_of_squares)
+        return state
+
+    return run
+
+
+def _optax_rmsprop(encoded: Encoded, optimizer: optax_optimizers.RMSprop, dtype: np.dtype[np.floating]) -> Runner:
+    decay = optimizer.decay
+    rate, rest, eps = (_column(value, dtype) for value in (decay.rate, decay.rest, optimizer.eps))
+    mu, none = _column(optimizer.momentum, dtype), np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.RMSpropState) -> Any:
+        correction, reciprocal = none, none
+        if optimizer.bias_correction:
+            first = int(state.count[0])
+            counts = np.minimum(first + np.arange(1, updates + 1, dtype=F64), optax_optimizers.INT32_MAX)
+            correction, reciprocal = corrections(decay, counts, dtype)
+            if updates:
+                state.count[0] = int(counts[-1])
+        adaptive_kernels.optax_rmsprop(*encoded, weights, grads, writable(lr), updates, rate, rest, eps,
+                                       optimizer.eps_in_sqrt, optimizer.centered, mu, optimizer.nesterov,
+                                       optimizer.bias_correction, correction, reciprocal, state.mu, state.nu,
+                                       state.trace)  # fmt: skip
+        return state
+
+    return run
+
+
+_ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
+    tf1_optimizers.Adagrad: _tf1_adagrad,
+    tf1_optimizers.RMSProp: _tf1_rmsprop,
+    keras_optimizers.Adagrad: _keras_adagrad,
+    keras_optimizers.RMSprop: _keras_rmsprop,
+    torch_optimizers.Adagrad: _torch_adagrad,
+    torch_optimizers.RMSprop: _torch_rmsprop,
+    optax_optimizers.Adagrad: _optax_adagrad,
+    optax_optimizers.RMSprop: _optax_rmsprop,
+}
+"""Adagrad and RMSprop of every library (`kernels.adaptive`), by optimizer class."""
 
 
 def analyze(analyzer: Any, chunk: Any) -> bool:

@@ -36,6 +36,14 @@ def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
         tf1_optimizers.adam_optimizer(dtype=dtype),
         keras_optimizers.adamw(amsgrad=True, dtype=dtype),
         optax_optimizers.adamw(nesterov=True, dtype=dtype),
+        tf1_optimizers.adagrad_optimizer(dtype=dtype),
+        tf1_optimizers.rmsprop_optimizer(momentum=0.5, centered=True, dtype=dtype),
+        keras_optimizers.adagrad(weight_decay=0.01, dtype=dtype),
+        keras_optimizers.rmsprop(momentum=0.5, centered=True, dtype=dtype),
+        torch_optimizers.adagrad(lr_decay=0.01, dtype=dtype),
+        torch_optimizers.rmsprop(momentum=0.5, centered=True, dtype=dtype),
+        optax_optimizers.adagrad(dtype=dtype),
+        optax_optimizers.rmsprop(momentum=0.5, bias_correction=True, dtype=dtype),
     ]
     return [(loss, optimizer) for loss in losses for optimizer in optimizers]
 
