@@ -150,6 +150,9 @@ def library_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int,
         "torch.RMSprop": {"alpha": decay, "eps": eps, "weight_decay": weight_decay, "momentum": momentum,
                           "centered": draw(flag)},
         "optax.adagrad": {"initial_accumulator_value": start, "eps": eps},
+        "tf1.AdadeltaOptimizer": {"rho": decay, "epsilon": eps},
+        "torch.Adadelta": {"rho": decay, "eps": eps, "weight_decay": weight_decay},
+        "optax.adadelta": {"rho": decay, "eps": eps, "weight_decay": weight_decay},
         "optax.rmsprop": {"decay": decay, "eps": eps, "initial_scale": swept(draw, [0.0, 0.1], runs),
                           "eps_in_sqrt": draw(flag), "centered": draw(flag), "momentum": maybe(draw, momentum),
                           "nesterov": draw(flag), "bias_correction": draw(flag)},
@@ -175,6 +178,9 @@ LIBRARY_KINDS = [
     "torch.RMSprop",
     "optax.adagrad",
     "optax.rmsprop",
+    "tf1.AdadeltaOptimizer",
+    "torch.Adadelta",
+    "optax.adadelta",
 ]
 """The optimizer kinds `kernels.momentum`, `kernels.adam` and `kernels.adaptive` compile."""
 
@@ -392,6 +398,9 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         adaptive.torch_rmsprop,
         adaptive.optax_adagrad,
         adaptive.optax_rmsprop,
+        adaptive.tf1_adadelta,
+        adaptive.torch_adadelta,
+        adaptive.optax_adadelta,
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
@@ -423,6 +432,9 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
             torch_optimizers.rmsprop(dtype=dtype),
             optax_optimizers.adagrad(dtype=dtype),
             optax_optimizers.rmsprop(centered=True, dtype=dtype),
+            tf1_optimizers.adadelta_optimizer(dtype=dtype),
+            torch_optimizers.adadelta(weight_decay=0.1, dtype=dtype),
+            optax_optimizers.adadelta(weight_decay=0.1, dtype=dtype),
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")
@@ -442,8 +454,7 @@ def test_losses_and_optimizers_the_kernels_leave_to_numpy() -> None:
     rosenbrock = build({"kind": "rosenbrock"}, 2, F32)
     assert adapters.runner(rosenbrock, GradientDescent(), F32) is None
     square = build({"kind": "quadratic"}, 1, F32)
-    for kind in ("torch.Adamax", "torch.NAdam", "torch.Adadelta", "keras.Adamax", "keras.Nadam", "keras.Adadelta",
-                 "tf1.AdadeltaOptimizer", "optax.adamax", "optax.adadelta"):  # fmt: skip
+    for kind in ("torch.Adamax", "torch.NAdam", "keras.Adamax", "keras.Nadam", "keras.Adadelta", "optax.adamax"):
         assert adapters.runner(square, build_optimizer({"kind": kind}, F32), F32) is None, kind
 
 

@@ -10,9 +10,11 @@ quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIM
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
 `torch.Adam`, `torch.AdamW`, the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
 `optax.sgd`: `kernels.momentum`) and their Adam family (`tf1.AdamOptimizer`, `keras.Adam`, `keras.AdamW`,
-`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), and Adagrad and RMSprop of every library
-(`kernels.adaptive`). Adamax, NAdam and Adadelta (every library's) keep the NumPy path: not written yet, nothing in
-them stands in the way (their powers come from NumPy's tables, as Adam's do).
+`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adagrad and RMSprop of every library, and TF1's,
+torch's and Optax's Adadelta (`kernels.adaptive`). Everything else keeps the NumPy path: Adamax and NAdam of every
+library (not written yet; their powers would come from NumPy's tables, as Adam's do), and `keras.Adadelta`, whose
+step is `−(√(ad + eps)·g / √(ag + eps))`: with eps 0 that is −(0/0), NumPy's `negative` flips the NaN's sign bit,
+and LLVM folds the kernel's negation into the next addition (`var − lr·δ`), which keeps it, so the two NaNs differ.
 """
 
 from collections.abc import Callable
@@ -427,6 +429,44 @@ def _optax_rmsprop(encoded: Encoded, optimizer: optax_optimizers.RMSprop, dtype:
     return run
 
 
+def _tf1_adadelta(encoded: Encoded, optimizer: tf1_optimizers.Adadelta, dtype: np.dtype[np.floating]) -> Runner:
+    rho, rest, epsilon = (
+        _column(value, dtype) for value in (optimizer.rho, optimizer.one_minus_rho, optimizer.epsilon)
+    )
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdadeltaState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adaptive_kernels.tf1_adadelta(*encoded, weights, grads, rates, updates, rho, rest, epsilon, state.accum,
+                                      state.accum_update)  # fmt: skip
+        return state
+
+    return run
+
+
+def _torch_adadelta(encoded: Encoded, optimizer: torch_optimizers.Adadelta, dtype: np.dtype[np.floating]) -> Runner:
+    rho, rest, eps = (_column(value, dtype) for value in (optimizer.rho, optimizer.rest, optimizer.eps))
+    weight_decay = _column(optimizer.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdadeltaState) -> Any:
+        adaptive_kernels.torch_adadelta(*encoded, weights, grads, writable(lr), updates, rho, rest, eps, weight_decay,
+                                        state.step, state.square_avg, state.acc_delta)  # fmt: skip
+        return state
+
+    return run
+
+
+def _optax_adadelta(encoded: Encoded, optimizer: optax_optimizers.Adadelta, dtype: np.dtype[np.floating]) -> Runner:
+    rate, rest = _column(optimizer.rho.rate, dtype), _column(optimizer.rho.rest, dtype)
+    eps, weight_decay = _column(optimizer.eps, dtype), _column(optimizer.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByAdaDeltaState) -> Any:
+        adaptive_kernels.optax_adadelta(*encoded, weights, grads, writable(lr), updates, rate, rest, eps, weight_decay,
+                                        state.e_g, state.e_x)  # fmt: skip
+        return state
+
+    return run
+
+
 _ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
     tf1_optimizers.Adagrad: _tf1_adagrad,
     tf1_optimizers.RMSProp: _tf1_rmsprop,
@@ -436,8 +476,11 @@ _ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] =
     torch_optimizers.RMSprop: _torch_rmsprop,
     optax_optimizers.Adagrad: _optax_adagrad,
     optax_optimizers.RMSprop: _optax_rmsprop,
+    tf1_optimizers.Adadelta: _tf1_adadelta,
+    torch_optimizers.Adadelta: _torch_adadelta,
+    optax_optimizers.Adadelta: _optax_adadelta,
 }
-"""Adagrad and RMSprop of every library (`kernels.adaptive`), by optimizer class."""
+"""Adagrad, RMSprop and Adadelta of every library (`kernels.adaptive`), by optimizer class."""
 
 
 def analyze(analyzer: Any, chunk: Any) -> bool:

@@ -1,6 +1,6 @@
-"""Compiled step kernels (Numba) for Adagrad and RMSprop of every library: TF1's `AdagradOptimizer` and
+"""Compiled step kernels (Numba) for Adagrad and RMSprop of every library (TF1's `AdagradOptimizer` and
 `RMSPropOptimizer`, Keras' `Adagrad` and `RMSprop`, `torch.optim.Adagrad` and `RMSprop`, `optax.adagrad` and
-`optax.rmsprop`, row by row as `compiled`'s kernels (same loss encodings, same `OPTIONS`: no FMA contraction, no
+`optax.rmsprop`) and Adadelta of TF1, torch and Optax (Keras' stays on NumPy: `adapters` says why), row by row as `compiled`'s kernels (same loss encodings, same `OPTIONS`: no FMA contraction, no
 fast-math). Every operation is the IEEE operation the NumPy optimizer does, in its order and its dtype: the run's,
 or float64 where torch's fused ops (`add(alpha=)`, `addcmul`, `lerp`) and Optax's `rsqrt` compute wide and round
 once. Optax's bias corrections arrive in per-update tables (`1 − decay^t` and its reciprocal, from the adapter).
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from service.engine.kernels.adam import _column
-from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit, narrow
+from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit, narrow, negative
 
 
 @jit(**OPTIONS)
@@ -207,7 +207,7 @@ def torch_adagrad(
             epsilon = eps[_row(eps, r), 0]
             wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
             clr = np.float64(lr[i, r]) / (1.0 + (t - 1.0) * lr_decay[_row(lr_decay, r), 0])
-            value = -narrow(clr, epsilon)
+            value = negative(narrow(clr, epsilon))
             for d in range(dims):
                 x, g = weights[i, r, d], grads[i, r, d]
                 if decays:
@@ -249,7 +249,7 @@ def torch_rmsprop(
             continue
         step[0] = step[0] + np.float32(1.0)
         for r in range(runs):
-            negative_rate = -lr[i, r]
+            negative_rate = negative(lr[i, r])
             a, weight, epsilon = alpha[_row(alpha, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
             mu = momentum[_row(momentum, r), 0]
             wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
@@ -309,7 +309,7 @@ def optax_adagrad(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate, epsilon = -lr[i, r], eps[_row(eps, r), 0]
+            negative_rate, epsilon = negative(lr[i, r]), eps[_row(eps, r), 0]
             zero = narrow(0.0, epsilon)
             for d in range(dims):
                 x, g = weights[i, r, d], grads[i, r, d]
@@ -356,7 +356,7 @@ def optax_rmsprop(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate = -lr[i, r]
+            negative_rate = negative(lr[i, r])
             decay, keep, epsilon = rate[_row(rate, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
             m = momentum[_row(momentum, r), 0] if moves else epsilon
             one = narrow(1.0, epsilon)
@@ -382,3 +382,128 @@ def optax_rmsprop(
                     trace[r, d] = t
                     u = u + m * t if nesterov else t
                 weights[i + 1, r, d] = x + u
+
+
+@jit(**OPTIONS)
+def tf1_adadelta(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    weights: Any,
+    grads: Any,
+    rates: Any,
+    updates: int,
+    rho: Any,
+    one_minus_rho: Any,
+    epsilon: Any,
+    accum: Any,
+    accum_update: Any,
+) -> None:
+    """`ApplyAdadelta`: `accum = accum·rho + g²·(1 − rho)`; `update = √(accum_update + eps)·(1/√(accum + eps))·g`;
+    `var −= update·lr`; `accum_update = accum_update·rho + update²·(1 − rho)`."""
+    n, runs, dims = grads.shape
+    for i in range(n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
+        for r in range(runs):
+            rate = rates[i, r]
+            keep, rest = rho[_row(rho, r), 0], one_minus_rho[_row(one_minus_rho, r), 0]
+            eps = epsilon[_row(epsilon, r), 0]
+            one = narrow(1.0, eps)
+            for d in range(dims):
+                x, g = weights[i, r, d], grads[i, r, d]
+                total = accum[r, d] * keep
+                total = total + (g * g) * rest
+                accum[r, d] = total
+                update = np.sqrt(accum_update[r, d] + eps)
+                update = update * (one / np.sqrt(total + eps))
+                update = update * g
+                weights[i + 1, r, d] = x - update * rate
+                held = accum_update[r, d] * keep
+                accum_update[r, d] = held + (update * update) * rest
+
+
+@jit(**OPTIONS)
+def torch_adadelta(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    weights: Any,
+    grads: Any,
+    lr: Any,
+    updates: int,
+    rho: Any,
+    rest: Any,
+    eps: Any,
+    weight_decay: Any,
+    step: Any,
+    square_avg: Any,
+    acc_delta: Any,
+) -> None:
+    """torch.optim.Adadelta: `step += 1`; `g = g + wd·p`; `sq = addcmul(sq·ρ, (1−ρ)·g, g)`;
+    `δ = (√(acc + eps)/√(sq + eps))·g`; `acc = addcmul(acc·ρ, (1−ρ)·δ, δ)`; `p = p.add(δ, alpha=−lr)`."""
+    n, runs, dims = grads.shape
+    decays = weight_decay.shape[0] > 0
+    for i in range(n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
+        step[0] = step[0] + np.float32(1.0)
+        for r in range(runs):
+            negative_rate = np.float64(negative(lr[i, r]))
+            keep, weight, epsilon = rho[_row(rho, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
+            wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
+            for d in range(dims):
+                x, g = weights[i, r, d], grads[i, r, d]
+                if decays:
+                    g = narrow(np.float64(wd) * np.float64(x) + np.float64(g), x)
+                sq = narrow(np.float64(weight * g) * np.float64(g) + np.float64(square_avg[r, d] * keep), x)
+                square_avg[r, d] = sq
+                acc = acc_delta[r, d]
+                delta = (np.sqrt(acc + epsilon) / np.sqrt(sq + epsilon)) * g
+                acc_delta[r, d] = narrow(np.float64(weight * delta) * np.float64(delta) + np.float64(acc * keep), x)
+                weights[i + 1, r, d] = narrow(negative_rate * np.float64(delta) + np.float64(x), x)
+
+
+@jit(**OPTIONS)
+def optax_adadelta(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    weights: Any,
+    grads: Any,
+    lr: Any,
+    updates: int,
+    rate: Any,
+    rest: Any,
+    eps: Any,
+    weight_decay: Any,
+    e_g: Any,
+    e_x: Any,
+) -> None:
+    """`optax.adadelta`: `g = g + wd·p` (when given); `e_g = (1 − rho)·g² + rho·e_g`;
+    `u = (√(e_x + eps)/√(e_g + eps))·g`; `e_x = (1 − rho)·u² + rho·e_x`; `p + u·(−lr)`."""
+    n, runs, dims = grads.shape
+    decays = weight_decay.shape[0] > 0
+    for i in range(n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
+        for r in range(runs):
+            negative_rate = negative(lr[i, r])
+            keep, fresh, epsilon = rate[_row(rate, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
+            wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
+            for d in range(dims):
+                x, g = weights[i, r, d], grads[i, r, d]
+                if decays:
+                    g = g + wd * x
+                square = fresh * (g * g) + keep * e_g[r, d]
+                e_g[r, d] = square
+                held = e_x[r, d]
+                u = (np.sqrt(held + epsilon) / np.sqrt(square + epsilon)) * g
+                e_x[r, d] = fresh * (u * u) + keep * held
+                weights[i + 1, r, d] = x + u * negative_rate

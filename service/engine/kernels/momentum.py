@@ -10,7 +10,7 @@ Hyperparameters are (P, 1) columns in the run's dtype ((0, 1) for none); state b
 
 from typing import Any
 
-from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit
+from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit, negative
 
 
 @jit(**OPTIONS)
@@ -123,7 +123,7 @@ def optax_sgd(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate = -lr[i, r]
+            negative_rate = negative(lr[i, r])
             mu = momentum[_row(momentum, r), 0] if moves else negative_rate
             for d in range(dims):
                 x, u = weights[i, r, d], grads[i, r, d]

@@ -44,6 +44,9 @@ def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
         torch_optimizers.rmsprop(momentum=0.5, centered=True, dtype=dtype),
         optax_optimizers.adagrad(dtype=dtype),
         optax_optimizers.rmsprop(momentum=0.5, bias_correction=True, dtype=dtype),
+        tf1_optimizers.adadelta_optimizer(dtype=dtype),
+        torch_optimizers.adadelta(weight_decay=0.01, dtype=dtype),
+        optax_optimizers.adadelta(weight_decay=0.01, dtype=dtype),
     ]
     return [(loss, optimizer) for loss in losses for optimizer in optimizers]
 
