@@ -1,10 +1,11 @@
 """Compiled step kernels (Numba) for Adagrad and RMSprop of every library (TF1's `AdagradOptimizer` and
 `RMSPropOptimizer`, Keras' `Adagrad` and `RMSprop`, `torch.optim.Adagrad` and `RMSprop`, `optax.adagrad` and
-`optax.rmsprop`) and Adadelta of TF1, torch and Optax (Keras' stays on NumPy: `adapters` says why), row by row as `compiled`'s kernels (same loss encodings, same `OPTIONS`: no FMA contraction, no
-fast-math). Every operation is the IEEE operation the NumPy optimizer does, in its order and its dtype: the run's,
-or float64 where torch's fused ops (`add(alpha=)`, `addcmul`, `lerp`) and Optax's `rsqrt` compute wide and round
-once. Optax's bias corrections arrive in per-update tables (`1 − decay^t` and its reciprocal, from the adapter).
-Hyperparameters are (P, 1) columns ((0, 1) for none), state buffers (R, D), changed in place ((0, 0) for none).
+`optax.rmsprop`) and Adadelta of TF1, torch and Optax (Keras' stays on NumPy: `adapters` says why), row by row as
+`compiled`'s kernels (same loss encodings, same `OPTIONS`: no FMA contraction, no fast-math). Every operation is
+the IEEE operation the NumPy optimizer does, in its order and its dtype: the run's, or float64 where torch's fused
+ops (`add(alpha=)`, `addcmul`, `lerp`) and Optax's `rsqrt` compute wide and round once. Optax's bias corrections
+arrive in per-update tables (`1 − decay^t` and its reciprocal, from the adapter). Hyperparameters are (P, 1)
+columns ((0, 1) for none), state buffers (R, D), changed in place ((0, 0) for none).
 """
 
 from typing import Any
