@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit, narrow, negative
+from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit, narrow
 
 
 @jit(inline="always", **OPTIONS)
@@ -160,7 +160,7 @@ def optax_adam(
     p3: Any,
     weights: Any,
     grads: Any,
-    lr: Any,
+    negative_lr: Any,
     updates: int,
     rate1: Any,
     rest1: Any,
@@ -191,7 +191,7 @@ def optax_adam(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate = negative(lr[i, r])
+            negative_rate = negative_lr[i, r]
             b1, rest_1 = rate1[_row(rate1, r), 0], rest1[_row(rest1, r), 0]
             b2, rest_2 = rate2[_row(rate2, r), 0], rest2[_row(rest2, r), 0]
             epsilon, root = eps[_row(eps, r), 0], eps_root[_row(eps_root, r), 0]

@@ -10,11 +10,14 @@ quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIM
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
 `torch.Adam`, `torch.AdamW`, the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
 `optax.sgd`: `kernels.momentum`) and their Adam family (`tf1.AdamOptimizer`, `keras.Adam`, `keras.AdamW`,
-`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adagrad and RMSprop of every library, and TF1's,
-torch's and Optax's Adadelta (`kernels.adaptive`). Everything else keeps the NumPy path: Adamax and NAdam of every
-library (not written yet; their powers would come from NumPy's tables, as Adam's do), and `keras.Adadelta`, whose
-step is `−(√(ad + eps)·g / √(ag + eps))`: with eps 0 that is −(0/0), NumPy's `negative` flips the NaN's sign bit,
-and LLVM folds the kernel's negation into the next addition (`var − lr·δ`), which keeps it, so the two NaNs differ.
+`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adagrad and RMSprop of every library but
+`torch.RMSprop`, and TF1's, torch's and Optax's Adadelta (`kernels.adaptive`). Everything else keeps the NumPy path:
+Adamax and NAdam of every library (not written yet; their powers would come from NumPy's tables, as Adam's do), and
+two whose NaNs come out with another sign bit: `keras.Adadelta`, whose step is `−(√(ad + eps)·g / √(ag + eps))`
+(with eps 0 that is −(0/0); NumPy's `negative` flips the NaN's sign, LLVM folds the kernel's negation into the next
+addition, which keeps it), and `torch.RMSprop` (a compiled version differed from NumPy only in NaN sign bits, in
+about 1 of 400 random problems with eps 0 and zero gradients: where two NaNs of different signs meet, which one x86
+returns depends on the operand order LLVM picks for a commutative operation).
 """
 
 from collections.abc import Callable
@@ -175,10 +178,16 @@ def _optax_sgd(encoded: Encoded, optimizer: optax_optimizers.SGD, dtype: np.dtyp
     mu = _column(optimizer.momentum, dtype)
 
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.TraceState) -> Any:
-        momentum_kernels.optax_sgd(*encoded, weights, grads, writable(lr), updates, mu, optimizer.nesterov, state.trace)
+        momentum_kernels.optax_sgd(*encoded, weights, grads, negated(lr), updates, mu, optimizer.nesterov, state.trace)
         return state
 
     return run
+
+
+def negated(lr: Array) -> Array:
+    """`−lr` by NumPy, for the kernels that add `u·(−lr)`: in a kernel, LLVM may move a negation into the product
+    or sum next to it, which changes the sign bit of a NaN there (NumPy's `negative` flips it)."""
+    return np.negative(lr)
 
 
 def powers(base: Array, exponents: Array) -> Array:
@@ -311,7 +320,7 @@ def _optax_adam(encoded: Encoded, optimizer: optax_optimizers.Adam, dtype: np.dt
             else (none, none)
         )
         correction2, reciprocal2 = corrections(b2, counts, dtype)
-        adam_kernels.optax_adam(*encoded, weights, grads, writable(lr), updates, rate1, rest1, rate2, rest2, eps,
+        adam_kernels.optax_adam(*encoded, weights, grads, negated(lr), updates, rate1, rest1, rate2, rest2, eps,
                                 eps_root, weight_decay, optimizer.nesterov, correction1, reciprocal1, ahead1,
                                 ahead_reciprocal1, correction2, reciprocal2, state.mu, state.nu)  # fmt: skip
         if updates:
@@ -384,24 +393,11 @@ def _torch_adagrad(encoded: Encoded, optimizer: torch_optimizers.Adagrad, dtype:
     return run
 
 
-def _torch_rmsprop(encoded: Encoded, optimizer: torch_optimizers.RMSprop, dtype: np.dtype[np.floating]) -> Runner:
-    alpha, rest, eps = (_column(value, dtype) for value in (optimizer.alpha, optimizer.rest, optimizer.eps))
-    weight_decay, mu = _column(optimizer.weight_decay, dtype), _column(optimizer.momentum, dtype)
-
-    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.RMSpropState) -> Any:
-        adaptive_kernels.torch_rmsprop(*encoded, weights, grads, writable(lr), updates, alpha, rest, eps,
-                                       weight_decay, mu, optimizer.centered, state.step, state.square_avg,
-                                       state.momentum_buffer, state.grad_avg)  # fmt: skip
-        return state
-
-    return run
-
-
 def _optax_adagrad(encoded: Encoded, optimizer: optax_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
     eps = _column(optimizer.eps, dtype)
 
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByRssState) -> Any:
-        adaptive_kernels.optax_adagrad(*encoded, weights, grads, writable(lr), updates, eps, state.sum_of_squares)
+        adaptive_kernels.optax_adagrad(*encoded, weights, grads, negated(lr), updates, eps, state.sum_of_squares)
         return state
 
     return run
@@ -420,7 +416,7 @@ def _optax_rmsprop(encoded: Encoded, optimizer: optax_optimizers.RMSprop, dtype:
             correction, reciprocal = corrections(decay, counts, dtype)
             if updates:
                 state.count[0] = int(counts[-1])
-        adaptive_kernels.optax_rmsprop(*encoded, weights, grads, writable(lr), updates, rate, rest, eps,
+        adaptive_kernels.optax_rmsprop(*encoded, weights, grads, negated(lr), updates, rate, rest, eps,
                                        optimizer.eps_in_sqrt, optimizer.centered, mu, optimizer.nesterov,
                                        optimizer.bias_correction, correction, reciprocal, state.mu, state.nu,
                                        state.trace)  # fmt: skip
@@ -448,7 +444,7 @@ def _torch_adadelta(encoded: Encoded, optimizer: torch_optimizers.Adadelta, dtyp
     weight_decay = _column(optimizer.weight_decay, dtype)
 
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdadeltaState) -> Any:
-        adaptive_kernels.torch_adadelta(*encoded, weights, grads, writable(lr), updates, rho, rest, eps, weight_decay,
+        adaptive_kernels.torch_adadelta(*encoded, weights, grads, negated(lr), updates, rho, rest, eps, weight_decay,
                                         state.step, state.square_avg, state.acc_delta)  # fmt: skip
         return state
 
@@ -460,7 +456,7 @@ def _optax_adadelta(encoded: Encoded, optimizer: optax_optimizers.Adadelta, dtyp
     eps, weight_decay = _column(optimizer.eps, dtype), _column(optimizer.weight_decay, dtype)
 
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByAdaDeltaState) -> Any:
-        adaptive_kernels.optax_adadelta(*encoded, weights, grads, writable(lr), updates, rate, rest, eps, weight_decay,
+        adaptive_kernels.optax_adadelta(*encoded, weights, grads, negated(lr), updates, rate, rest, eps, weight_decay,
                                         state.e_g, state.e_x)  # fmt: skip
         return state
 
@@ -473,7 +469,6 @@ _ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] =
     keras_optimizers.Adagrad: _keras_adagrad,
     keras_optimizers.RMSprop: _keras_rmsprop,
     torch_optimizers.Adagrad: _torch_adagrad,
-    torch_optimizers.RMSprop: _torch_rmsprop,
     optax_optimizers.Adagrad: _optax_adagrad,
     optax_optimizers.RMSprop: _optax_rmsprop,
     tf1_optimizers.Adadelta: _tf1_adadelta,

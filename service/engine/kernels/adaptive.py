@@ -1,11 +1,11 @@
-"""Compiled step kernels (Numba) for Adagrad and RMSprop of every library (TF1's `AdagradOptimizer` and
-`RMSPropOptimizer`, Keras' `Adagrad` and `RMSprop`, `torch.optim.Adagrad` and `RMSprop`, `optax.adagrad` and
-`optax.rmsprop`) and Adadelta of TF1, torch and Optax (Keras' stays on NumPy: `adapters` says why), row by row as
-`compiled`'s kernels (same loss encodings, same `OPTIONS`: no FMA contraction, no fast-math). Every operation is
-the IEEE operation the NumPy optimizer does, in its order and its dtype: the run's, or float64 where torch's fused
-ops (`add(alpha=)`, `addcmul`, `lerp`) and Optax's `rsqrt` compute wide and round once. Optax's bias corrections
-arrive in per-update tables (`1 − decay^t` and its reciprocal, from the adapter). Hyperparameters are (P, 1)
-columns ((0, 1) for none), state buffers (R, D), changed in place ((0, 0) for none).
+"""Compiled step kernels (Numba) for Adagrad and RMSprop (TF1's `AdagradOptimizer` and `RMSPropOptimizer`, Keras'
+`Adagrad` and `RMSprop`, `torch.optim.Adagrad`, `optax.adagrad` and `optax.rmsprop`) and Adadelta of TF1, torch and
+Optax (`adapters` says why `keras.Adadelta` and `torch.RMSprop` stay on NumPy), row by row as `compiled`'s kernels
+(same loss encodings, same `OPTIONS`: no FMA contraction, no fast-math). Every operation is the IEEE operation the
+NumPy optimizer does, in its order and its dtype: the run's, or float64 where torch's fused ops (`add(alpha=)`,
+`addcmul`) and Optax's `rsqrt` compute wide and round once. Optax's bias corrections arrive in per-update tables
+(`1 − decay^t` and its reciprocal, from the adapter). Hyperparameters are (P, 1) columns ((0, 1) for none), state
+buffers (R, D), changed in place ((0, 0) for none).
 """
 
 from typing import Any
@@ -218,71 +218,6 @@ def torch_adagrad(
                 weights[i + 1, r, d] = x + (value * g) / (np.sqrt(s) + epsilon)
 
 
-@jit(**OPTIONS)
-def torch_rmsprop(
-    kind: int,
-    p1: Any,
-    p2: Any,
-    p3: Any,
-    weights: Any,
-    grads: Any,
-    lr: Any,
-    updates: int,
-    alpha: Any,
-    rest: Any,
-    eps: Any,
-    weight_decay: Any,
-    momentum: Any,
-    centered: bool,
-    step: Any,
-    square_avg: Any,
-    momentum_buffer: Any,
-    grad_avg: Any,
-) -> None:
-    """torch.optim.RMSprop: `step += 1`; `g = g + wd·p`; `sq = addcmul(sq·α, (1−α)·g, g)`; centered
-    `ga = ga.lerp(g, 1−α)`, `avg = √(addcmul(sq, −ga, ga)) + eps`, else `√sq + eps`; momentum > 0:
-    `buf = buf·μ + g/avg`, `p = p.add(buf, alpha=−lr)`; else `p + (−lr·g)/avg`."""
-    n, runs, dims = grads.shape
-    decays = weight_decay.shape[0] > 0
-    for i in range(n):
-        _gradient_row(kind, p1, p2, p3, weights, i, grads)
-        if i >= updates:
-            continue
-        step[0] = step[0] + np.float32(1.0)
-        for r in range(runs):
-            negative_rate = negative(lr[i, r])
-            a, weight, epsilon = alpha[_row(alpha, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
-            mu = momentum[_row(momentum, r), 0]
-            wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
-            near = abs(weight) < 0.5
-            weight_wide = np.float64(weight)
-            far = np.float64(narrow(1.0, weight) - weight)
-            for d in range(dims):
-                x, g = weights[i, r, d], grads[i, r, d]
-                if decays:
-                    g = narrow(np.float64(wd) * np.float64(x) + np.float64(g), x)
-                sq = narrow(np.float64(weight * g) * np.float64(g) + np.float64(square_avg[r, d] * a), x)
-                square_avg[r, d] = sq
-                if centered:
-                    mean = grad_avg[r, d]
-                    diff = g - mean
-                    if near:
-                        mean = narrow(weight_wide * np.float64(diff) + np.float64(mean), x)
-                    else:
-                        mean = narrow(np.float64(g) - far * np.float64(diff), x)
-                    grad_avg[r, d] = mean
-                    avg = np.sqrt(narrow(np.float64(-mean) * np.float64(mean) + np.float64(sq), x))
-                else:
-                    avg = np.sqrt(sq)
-                avg = avg + epsilon
-                if mu > 0:
-                    buf = momentum_buffer[r, d] * mu + g / avg
-                    momentum_buffer[r, d] = buf
-                    weights[i + 1, r, d] = narrow(np.float64(negative_rate) * np.float64(buf) + np.float64(x), x)
-                else:
-                    weights[i + 1, r, d] = x + (negative_rate * g) / avg
-
-
 @jit(inline="always", **OPTIONS)
 def _rsqrt(x: Any) -> Any:
     """`jax.lax.rsqrt` as the engine computes it: 1/√x in float64, rounded once to x's dtype."""
@@ -297,7 +232,7 @@ def optax_adagrad(
     p3: Any,
     weights: Any,
     grads: Any,
-    lr: Any,
+    negative_lr: Any,
     updates: int,
     eps: Any,
     sum_of_squares: Any,
@@ -310,7 +245,7 @@ def optax_adagrad(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate, epsilon = negative(lr[i, r]), eps[_row(eps, r), 0]
+            negative_rate, epsilon = negative_lr[i, r], eps[_row(eps, r), 0]
             zero = narrow(0.0, epsilon)
             for d in range(dims):
                 x, g = weights[i, r, d], grads[i, r, d]
@@ -328,7 +263,7 @@ def optax_rmsprop(
     p3: Any,
     weights: Any,
     grads: Any,
-    lr: Any,
+    negative_lr: Any,
     updates: int,
     rate: Any,
     rest: Any,
@@ -357,7 +292,7 @@ def optax_rmsprop(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate = negative(lr[i, r])
+            negative_rate = negative_lr[i, r]
             decay, keep, epsilon = rate[_row(rate, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
             m = momentum[_row(momentum, r), 0] if moves else epsilon
             one = narrow(1.0, epsilon)
@@ -434,7 +369,7 @@ def torch_adadelta(
     p3: Any,
     weights: Any,
     grads: Any,
-    lr: Any,
+    negative_lr: Any,
     updates: int,
     rho: Any,
     rest: Any,
@@ -454,7 +389,7 @@ def torch_adadelta(
             continue
         step[0] = step[0] + np.float32(1.0)
         for r in range(runs):
-            negative_rate = np.float64(negative(lr[i, r]))
+            negative_rate = np.float64(negative_lr[i, r])
             keep, weight, epsilon = rho[_row(rho, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
             wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
             for d in range(dims):
@@ -477,7 +412,7 @@ def optax_adadelta(
     p3: Any,
     weights: Any,
     grads: Any,
-    lr: Any,
+    negative_lr: Any,
     updates: int,
     rate: Any,
     rest: Any,
@@ -495,7 +430,7 @@ def optax_adadelta(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate = negative(lr[i, r])
+            negative_rate = negative_lr[i, r]
             keep, fresh, epsilon = rate[_row(rate, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
             wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
             for d in range(dims):

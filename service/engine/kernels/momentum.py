@@ -10,7 +10,7 @@ Hyperparameters are (P, 1) columns in the run's dtype ((0, 1) for none); state b
 
 from typing import Any
 
-from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit, negative
+from service.engine.kernels.compiled import OPTIONS, _gradient_row, _row, jit
 
 
 @jit(**OPTIONS)
@@ -108,7 +108,7 @@ def optax_sgd(
     p3: Any,
     weights: Any,
     grads: Any,
-    lr: Any,
+    negative_lr: Any,
     updates: int,
     momentum: Any,
     nesterov: bool,
@@ -123,7 +123,7 @@ def optax_sgd(
         if i >= updates:
             continue
         for r in range(runs):
-            negative_rate = negative(lr[i, r])
+            negative_rate = negative_lr[i, r]
             mu = momentum[_row(momentum, r), 0] if moves else negative_rate
             for d in range(dims):
                 x, u = weights[i, r, d], grads[i, r, d]
