@@ -2,6 +2,7 @@
 included), on random problems; when they are used; and that loading them compiles every specialisation the loop
 asks for (no request waits for a compile)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -16,13 +17,20 @@ from hypothesis import strategies as st
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.execute import run_one
-from service.engine.kernels import adapters, compiled, fused, sweeps, whole
+from service.engine.kernels import adam, adapters, adaptive, compiled, fused, momentum, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import keras as keras_optimizers
+from service.engine.optimizers import optax as optax_optimizers
+from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
+from service.engine.optimizers.base import build as build_optimizer
 from service.engine.schedules import Constant, Schedule, tf1
 from service.engine.sweep import SweepResult, SweepTraces, run_sweep, traces_for
+from service.specs.build import build_problem
+from service.specs.run import RunSpec
+from tests.golden.fidelity import deviations, fixtures, tolerance
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 DTYPES: list[np.dtype[np.floating]] = [F32, F64]
@@ -93,9 +101,92 @@ def losses(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int) -> tuple[Lo
     return build({"kind": "quadratic", "a": a, "b": b, "c": draw(finite)}, dims, dtype), dims
 
 
+FUSED = (GradientDescent, torch_optimizers.SGD, torch_optimizers.Adam)
+"""The optimizers the fused sweep (`kernels.sweeps`) covers; the loop's kernels cover every one drawn here."""
+
+
+def swept(draw: st.DrawFn, values: list[Any], runs: int) -> Any:
+    """One of `values` for every run, or (in a batch, sometimes) one per run: a hyperparameter column (P, 1)."""
+    if runs > 1 and draw(st.booleans()):
+        return [draw(st.sampled_from(values)) for _ in range(runs)]
+    return draw(st.sampled_from(values))
+
+
+def maybe(draw: st.DrawFn, value: Any) -> Any:
+    return value if draw(st.booleans()) else None
+
+
 @st.composite
-def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
-    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw"]))
+def library_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int, kind: str) -> Optimizer:
+    """An optimizer of `kind` (one of LIBRARY_KINDS, compiled by `kernels.momentum`, `adam` and `adaptive`), its
+    options drawn (Nesterov, amsgrad, centered, momentum, weight decays), numeric ones sometimes swept per run."""
+    momentum = swept(draw, [0.0, 0.5, 0.9, 0.99], runs)
+    beta1, beta2 = swept(draw, [0.0, 0.2, 0.8, 0.9], runs), swept(draw, [0.0, 0.5, 0.99, 0.999], runs)
+    decay = swept(draw, [0.0, 0.3, 0.6, 0.9, 0.99], runs)
+    eps, eps_root = swept(draw, [0.0, 1e-10, 1e-7, 0.1], runs), swept(draw, [0.0, 1e-8], runs)
+    weight_decay, start = swept(draw, [0.0, 0.004, 0.2], runs), swept(draw, [0.1, 1.0], runs)
+    flag = st.booleans()
+    parameters: dict[str, Any] = {
+        "tf1.MomentumOptimizer": {"momentum": momentum, "use_nesterov": draw(flag)},
+        "keras.SGD": {"momentum": momentum, "nesterov": draw(flag), "weight_decay": maybe(draw, weight_decay)},
+        "optax.sgd": {"momentum": maybe(draw, momentum), "nesterov": draw(flag)},
+        "tf1.AdamOptimizer": {"beta1": beta1, "beta2": beta2, "epsilon": eps},
+        "keras.Adam": {"beta_1": beta1, "beta_2": beta2, "epsilon": eps, "amsgrad": draw(flag),
+                       "weight_decay": maybe(draw, weight_decay)},
+        "keras.AdamW": {"beta_1": beta1, "beta_2": beta2, "epsilon": eps, "amsgrad": draw(flag),
+                        "weight_decay": weight_decay},
+        "optax.adam": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root, "nesterov": draw(flag)},
+        "optax.adamw": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
+                        "nesterov": draw(flag)},
+        "optax.nadam": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root},
+        "tf1.AdagradOptimizer": {"initial_accumulator_value": start},
+        "tf1.RMSPropOptimizer": {"decay": decay, "momentum": momentum, "epsilon": eps, "centered": draw(flag)},
+        "keras.Adagrad": {"initial_accumulator_value": start, "epsilon": eps,
+                          "weight_decay": maybe(draw, weight_decay)},
+        "keras.RMSprop": {"rho": decay, "momentum": momentum, "epsilon": eps, "centered": draw(flag),
+                          "weight_decay": maybe(draw, weight_decay)},
+        "torch.Adagrad": {"lr_decay": swept(draw, [0.0, 0.01, 0.5], runs), "weight_decay": weight_decay,
+                          "initial_accumulator_value": swept(draw, [0.0, 0.1], runs), "eps": eps},
+        "optax.adagrad": {"initial_accumulator_value": start, "eps": eps},
+        "tf1.AdadeltaOptimizer": {"rho": decay, "epsilon": eps},
+        "torch.Adadelta": {"rho": decay, "eps": eps, "weight_decay": weight_decay},
+        "optax.adadelta": {"rho": decay, "eps": eps, "weight_decay": weight_decay},
+        "optax.rmsprop": {"decay": decay, "eps": eps, "initial_scale": swept(draw, [0.0, 0.1], runs),
+                          "eps_in_sqrt": draw(flag), "centered": draw(flag), "momentum": maybe(draw, momentum),
+                          "nesterov": draw(flag), "bias_correction": draw(flag)},
+    }  # fmt: skip
+    return build_optimizer({"kind": kind, **parameters[kind]}, dtype)
+
+
+LIBRARY_KINDS = [
+    "tf1.MomentumOptimizer",
+    "keras.SGD",
+    "optax.sgd",
+    "tf1.AdamOptimizer",
+    "keras.Adam",
+    "keras.AdamW",
+    "optax.adam",
+    "optax.adamw",
+    "optax.nadam",
+    "tf1.AdagradOptimizer",
+    "tf1.RMSPropOptimizer",
+    "keras.Adagrad",
+    "keras.RMSprop",
+    "torch.Adagrad",
+    "optax.adagrad",
+    "optax.rmsprop",
+    "tf1.AdadeltaOptimizer",
+    "torch.Adadelta",
+    "optax.adadelta",
+]
+"""The optimizer kinds `kernels.momentum`, `kernels.adam` and `kernels.adaptive` compile."""
+
+
+@st.composite
+def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> Optimizer:
+    kind = draw(st.sampled_from(["gd", "tf1", "sgd", "adam", "adamw", "library"]))
+    if kind == "library":
+        return draw(library_optimizers(dtype, runs, draw(st.sampled_from(LIBRARY_KINDS))))
     if kind == "gd":
         return GradientDescent()
     if kind == "tf1":
@@ -122,7 +213,8 @@ def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating]) -> Optimizer:
 
 
 @st.composite
-def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
+def problems(draw: st.DrawFn, kind: str | None = None) -> tuple[Problem, int | None]:
+    """A random problem with a random optimizer, or an optimizer of `kind` (one of LIBRARY_KINDS)."""
     dtype = draw(st.sampled_from(DTYPES))
     runs = draw(st.sampled_from([1, 2, 3, 40, 70]))  # R × D > kernels' NARROW (64): the row-by-row order too
     loss, dims = draw(losses(dtype, runs))
@@ -132,7 +224,8 @@ def problems(draw: st.DrawFn) -> tuple[Problem, int | None]:
         schedule = tf1.exponential_decay(learning_rate=float(rates[0]), decay_steps=3, decay_rate=0.9, dtype=dtype)
     w0 = np.array([[draw(signed_zero_or_finite) for _ in range(dims)] for _ in range(runs)], dtype)
     stops: dict[str, Any] = draw(st.sampled_from([{}, {"grad_tol": 1e-3}, {"loss_tol": 0.5}]))
-    problem = Problem(loss, schedule, draw(optimizers(dtype)), w0, draw(st.integers(0, 300)), **stops)
+    optimizer = draw(optimizers(dtype, runs) if kind is None else library_optimizers(dtype, runs, kind))
+    problem = Problem(loss, schedule, optimizer, w0, draw(st.integers(0, 300)), **stops)
     return problem, draw(st.sampled_from([None, 1, 7, 64]))
 
 
@@ -145,6 +238,44 @@ def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None])
     assert_same_bits(numpy_path, compiled_path, every_row=False)
     assert_same_bits(chunks(problem, "numpy", chunk_rows, skip_cycles=False), compiled_path)
     assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
+
+
+@pytest.mark.parametrize("kind", LIBRARY_KINDS)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_each_library_kernel_gives_the_numpy_paths_bits(kind: str, data: st.DataObject) -> None:
+    """The same, for every optimizer kind of the other libraries in turn (the random draw above reaches each of
+    them only now and then)."""
+    test_the_kernels_give_the_numpy_paths_bits.hypothesis.inner_test(data.draw(problems(kind)))  # type: ignore[attr-defined]
+
+
+def golden_runs() -> list[Any]:
+    """The golden runs of LIBRARY_KINDS (test_golden records the optimizer's state, which keeps every stateful
+    optimizer on the NumPy path, so they run through the kernels here)."""
+    return [
+        pytest.param(case, id=f"{fixture['kind']}:{case['name']}")
+        for fixture in fixtures()
+        if fixture["kind"] in LIBRARY_KINDS
+        for case in fixture["cases"]
+        if "w" in case
+    ]
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", golden_runs())
+def test_the_kernels_give_the_librarys_numbers(case: dict[str, Any]) -> None:
+    """Each golden run of a compiled optimizer kind, through its kernel: the real library's weights, rates and
+    losses, held to the fidelity rule (bit for bit for TF1 and Keras in float32)."""
+    problem = build_problem(RunSpec.model_validate_json(json.dumps(case["spec"])).normalised())
+    dtype = problem.w0.dtype
+    assert adapters.runner(problem.loss, problem.optimizer, dtype) is not None
+    found = chunks(problem, "compiled", None)
+    for column in ("w", "lr", "loss"):
+        if column not in case:
+            continue
+        ours = np.concatenate([np.asarray(getattr(chunk, column))[: chunk.rows[0], 0] for chunk in found])
+        off = deviations(ours, np.asarray(case[column], dtype))
+        assert off.max() <= tolerance(case), f"{column}: row {int(off.argmax())} off by {off.max()}"
 
 
 def sweep(problem: Problem, mode: kernels.Mode, max_points: int | None) -> tuple[SweepResult, list[int]]:
@@ -175,7 +306,8 @@ def test_the_fused_sweep_gives_the_numpy_paths_summaries_and_traces(
     the same summary and the same kept rows as the NumPy path, bit for bit, on random problems (divergent runs,
     stop tolerances, decaying schedules, every covered optimizer)."""
     problem, _ = case
-    covered = problem.w0.shape[1] <= 2 and not isinstance(problem.loss, QuadraticForm)
+    by_fused = isinstance(problem.optimizer, FUSED)
+    covered = by_fused and problem.w0.shape[1] <= 2 and not isinstance(problem.loss, QuadraticForm)
     assert (sweeps.sweeper(problem) is not None) == covered
     (expected, numpy_told), (got, compiled_told) = (
         sweep(problem, "numpy", max_points),
@@ -259,19 +391,55 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         compiled.gradient_descent,
         compiled.torch_sgd,
         compiled.torch_adam,
+        momentum.tf1_momentum,
+        momentum.keras_sgd,
+        momentum.optax_sgd,
+        adam.tf1_adam,
+        adam.keras_adam,
+        adam.optax_adam,
+        adaptive.tf1_adagrad,
+        adaptive.tf1_rmsprop,
+        adaptive.keras_adagrad,
+        adaptive.keras_rmsprop,
+        adaptive.torch_adagrad,
+        adaptive.optax_adagrad,
+        adaptive.optax_rmsprop,
+        adaptive.tf1_adadelta,
+        adaptive.torch_adadelta,
+        adaptive.optax_adadelta,
         compiled.analyze,
         compiled.loss_values,
         fused.sweep_chunk,
         whole.run_and_analyze,
     )
     before = [len(kernel.signatures) for kernel in kernel_functions]
-    assert before == [2, 2, 2, 2, 2, 2, 2]  # float32 and float64
+    assert before == [2] * len(kernel_functions)  # float32 and float64
     for dtype in (F32, F64):
         loss = build({"kind": "quadratic", "a": np.array([1.0, 2.0]), "b": [1.0, -1.0], "c": 0.5}, 2, dtype)
         for optimizer in (
             GradientDescent(tensorflow=True),
             torch_optimizers.sgd(momentum=0.5, weight_decay=0.1, dtype=dtype),
             torch_optimizers.adamw(amsgrad=True, dtype=dtype),
+            tf1_optimizers.momentum_optimizer(0.5, dtype=dtype),
+            keras_optimizers.sgd(dtype=dtype),
+            keras_optimizers.sgd(0.5, nesterov=True, dtype=dtype),
+            optax_optimizers.sgd(dtype=dtype),
+            optax_optimizers.sgd(0.5, nesterov=True, dtype=dtype),
+            tf1_optimizers.adam_optimizer(dtype=dtype),
+            keras_optimizers.adam(dtype=dtype),
+            keras_optimizers.adamw(amsgrad=True, dtype=dtype),
+            optax_optimizers.adam(dtype=dtype),
+            optax_optimizers.adamw(nesterov=True, dtype=dtype),
+            tf1_optimizers.adagrad_optimizer(dtype=dtype),
+            tf1_optimizers.rmsprop_optimizer(dtype=dtype),
+            keras_optimizers.adagrad(dtype=dtype),
+            keras_optimizers.rmsprop(centered=True, weight_decay=0.1, dtype=dtype),
+            torch_optimizers.adagrad(weight_decay=0.1, dtype=dtype),
+            optax_optimizers.adagrad(dtype=dtype),
+            optax_optimizers.rmsprop(centered=True, dtype=dtype),
+            tf1_optimizers.adadelta_optimizer(dtype=dtype),
+            torch_optimizers.adadelta(weight_decay=0.1, dtype=dtype),
+            optax_optimizers.adadelta(weight_decay=0.1, dtype=dtype),
         ):
             problem = Problem(loss, Constant(rate=np.array([0.1, 0.2], dtype)), optimizer, np.ones((2, 2), dtype), 50)
             summary(problem, chunks(problem, "compiled", None), "compiled")
@@ -291,7 +459,9 @@ def test_losses_and_optimizers_the_kernels_leave_to_numpy() -> None:
     rosenbrock = build({"kind": "rosenbrock"}, 2, F32)
     assert adapters.runner(rosenbrock, GradientDescent(), F32) is None
     square = build({"kind": "quadratic"}, 1, F32)
-    assert adapters.runner(square, torch_optimizers.rmsprop(dtype=F32), F32) is None
+    for kind in ("torch.RMSprop", "torch.Adamax", "torch.NAdam", "keras.Adamax", "keras.Nadam", "keras.Adadelta",
+                 "optax.adamax"):  # fmt: skip
+        assert adapters.runner(square, build_optimizer({"kind": kind}, F32), F32) is None, kind
 
 
 def test_auto_mode_serves_numpy_until_the_kernels_are_loaded() -> None:

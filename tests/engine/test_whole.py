@@ -176,8 +176,8 @@ def test_a_start_that_is_not_finite_ends_at_once_with_no_rows() -> None:
         pytest.param(single(steps=ONE_CHUNK), id="longer-than-a-chunk"),
         pytest.param(single(record_state=True), id="state-recorded"),
         pytest.param(single(build({"kind": "expression", "formula": "(w + 1)**2"}, 1, F32)), id="formula"),
-        pytest.param(single(optimizer=torch_optimizers.rmsprop(dtype=F32)), id="rmsprop"),
-        pytest.param(single(optimizer=torch_optimizers.adagrad(dtype=F32)), id="adagrad"),
+        pytest.param(single(optimizer=torch_optimizers.adamax(dtype=F32)), id="adamax"),
+        pytest.param(single(optimizer=torch_optimizers.nadam(dtype=F32)), id="nadam"),
     ],
 )
 def test_runs_left_to_the_general_path(problem: Problem) -> None:

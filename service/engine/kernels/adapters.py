@@ -8,7 +8,16 @@ library) is computed here per chunk, vectorised, with the same NumPy calls the o
 Which pairs run compiled: every loss kind whose gradient is a handful of IEEE operations (quadratic, polynomial,
 quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIMD lanes, in an order this module
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
-`torch.Adam` and `torch.AdamW`. Everything else keeps the NumPy path.
+`torch.Adam`, `torch.AdamW`, the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
+`optax.sgd`: `kernels.momentum`) and their Adam family (`tf1.AdamOptimizer`, `keras.Adam`, `keras.AdamW`,
+`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adagrad and RMSprop of every library but
+`torch.RMSprop`, and TF1's, torch's and Optax's Adadelta (`kernels.adaptive`). Everything else keeps the NumPy path:
+Adamax and NAdam of every library (not written yet; their powers would come from NumPy's tables, as Adam's do), and
+two whose NaNs come out with another sign bit: `keras.Adadelta`, whose step is `−(√(ad + eps)·g / √(ag + eps))`
+(with eps 0 that is −(0/0); NumPy's `negative` flips the NaN's sign, LLVM folds the kernel's negation into the next
+addition, which keeps it), and `torch.RMSprop` (a compiled version differed from NumPy only in NaN sign bits, in
+about 1 of 400 random problems with eps 0 and zero gradients: where two NaNs of different signs meet, which one x86
+returns depends on the operand order LLVM picks for a commutative operation).
 """
 
 from collections.abc import Callable
@@ -17,9 +26,15 @@ from typing import Any
 import numpy as np
 
 from service.engine.arrays import Array
+from service.engine.kernels import adam as adam_kernels
+from service.engine.kernels import adaptive as adaptive_kernels
 from service.engine.kernels import compiled, writable
+from service.engine.kernels import momentum as momentum_kernels
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
 from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import keras as keras_optimizers
+from service.engine.optimizers import optax as optax_optimizers
+from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import F32, F64, rate_via_float32
 
@@ -55,7 +70,20 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
         return _torch_sgd(encoded, optimizer, dtype)
     if isinstance(optimizer, torch_optimizers.Adam):
         return _torch_adam(encoded, optimizer, dtype)
-    return None
+    if isinstance(optimizer, tf1_optimizers.Momentum):
+        return _tf1_momentum(encoded, optimizer, dtype)
+    if isinstance(optimizer, keras_optimizers.SGD):
+        return _keras_sgd(encoded, optimizer, dtype)
+    if isinstance(optimizer, optax_optimizers.SGD):
+        return _optax_sgd(encoded, optimizer, dtype)
+    if isinstance(optimizer, tf1_optimizers.Adam):
+        return _tf1_adam(encoded, optimizer, dtype)
+    if isinstance(optimizer, keras_optimizers.Adam):
+        return _keras_adam(encoded, optimizer, dtype)
+    if isinstance(optimizer, optax_optimizers.Adam):
+        return _optax_adam(encoded, optimizer, dtype)
+    adaptive = _ADAPTIVE.get(type(optimizer))
+    return None if adaptive is None else adaptive(encoded, optimizer, dtype)
 
 
 def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array] | None:
@@ -116,6 +144,50 @@ def _torch_sgd(encoded: Encoded, optimizer: torch_optimizers.SGD, dtype: np.dtyp
         return state
 
     return run
+
+
+def _tf1_momentum(encoded: Encoded, optimizer: tf1_optimizers.Momentum, dtype: np.dtype[np.floating]) -> Runner:
+    mu = _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.MomentumState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        momentum_kernels.tf1_momentum(
+            *encoded, weights, grads, rates, updates, mu, optimizer.use_nesterov, state.momentum
+        )
+        return state
+
+    return run
+
+
+def _keras_sgd(encoded: Encoded, optimizer: keras_optimizers.SGD, dtype: np.dtype[np.floating]) -> Runner:
+    mu, weight_decay = _column(optimizer.momentum, dtype), _column(optimizer.decay.weight_decay, dtype)
+    none = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: Any) -> Any:
+        velocity = state.momentum if isinstance(state, keras_optimizers.SGDState) else none
+        rates = writable(rate_via_float32(lr))
+        momentum_kernels.keras_sgd(
+            *encoded, weights, grads, rates, updates, mu, optimizer.nesterov, weight_decay, velocity
+        )
+        return state
+
+    return run
+
+
+def _optax_sgd(encoded: Encoded, optimizer: optax_optimizers.SGD, dtype: np.dtype[np.floating]) -> Runner:
+    mu = _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.TraceState) -> Any:
+        momentum_kernels.optax_sgd(*encoded, weights, grads, negated(lr), updates, mu, optimizer.nesterov, state.trace)
+        return state
+
+    return run
+
+
+def negated(lr: Array) -> Array:
+    """`−lr` by NumPy, for the kernels that add `u·(−lr)`: in a kernel, LLVM may move a negation into the product
+    or sum next to it, which changes the sign bit of a NaN there (NumPy's `negative` flips it)."""
+    return np.negative(lr)
 
 
 def powers(base: Array, exponents: Array) -> Array:
@@ -188,6 +260,222 @@ def _torch_adam(encoded: Encoded, optimizer: torch_optimizers.Adam, dtype: np.dt
         return state
 
     return run
+
+
+def _tf1_adam(encoded: Encoded, optimizer: tf1_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    beta1, beta2 = _column(optimizer.beta1, F32), _column(optimizer.beta2, F32)
+    weight1, weight2 = _column(optimizer.one_minus_beta1, dtype), _column(optimizer.one_minus_beta2, dtype)
+    epsilon = _column(optimizer.epsilon, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdamState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adam_kernels.tf1_adam(*encoded, weights, grads, rates, updates, beta1, beta2, weight1, weight2, epsilon,
+                              state.m, state.v, state.beta1_power, state.beta2_power)  # fmt: skip
+        return state
+
+    return run
+
+
+def _keras_adam(encoded: Encoded, optimizer: keras_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    bases = optimizer.beta_1.astype(F64), optimizer.beta_2.astype(F64)
+    weight1, weight2 = _column(optimizer.one_minus_beta_1, dtype), _column(optimizer.one_minus_beta_2, dtype)
+    epsilon, weight_decay = _column(optimizer.epsilon, dtype), _column(optimizer.decay.weight_decay, dtype)
+    none = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.AdamState) -> Any:
+        first = int(state.iterations)
+        steps = first + np.arange(1, updates + 1, dtype=F64)  # Keras' `iterations + 1`
+        power1, power2 = (writable(powers(base, steps).astype(dtype)) for base in bases)  # `_power`, per update
+        rates = writable(rate_via_float32(lr))
+        v_hat = none if state.velocity_hat is None else state.velocity_hat
+        adam_kernels.keras_adam(*encoded, weights, grads, rates, updates, power1, power2, weight1, weight2, epsilon,
+                                weight_decay, optimizer.amsgrad, state.momentum, state.velocity, v_hat)  # fmt: skip
+        state.iterations[...] = first + updates
+        return state
+
+    return run
+
+
+def corrections(decay: optax_optimizers.Decay, counts: Array, dtype: np.dtype[np.floating]) -> tuple[Array, Array]:
+    """`1 − decay^count` per update (u, P) in the run's dtype, as `optax.Decay.correct` rounds it, and its
+    reciprocal `1 / (1 − decay^count)`."""
+    correction = 1 - powers(decay.base, counts).astype(dtype)
+    return writable(correction), writable(1 / correction)
+
+
+def _optax_adam(encoded: Encoded, optimizer: optax_optimizers.Adam, dtype: np.dtype[np.floating]) -> Runner:
+    b1, b2 = optimizer.b1, optimizer.b2
+    rate1, rest1, rate2, rest2 = (_column(value, dtype) for value in (b1.rate, b1.rest, b2.rate, b2.rest))
+    eps = _column(optimizer.eps, dtype)
+    eps_root, weight_decay = _column(optimizer.eps_root, dtype), _column(optimizer.weight_decay, dtype)
+    none = np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByAdamState) -> Any:
+        first = int(state.count[0])
+        counts = np.minimum(first + np.arange(1, updates + 1, dtype=F64), optax_optimizers.INT32_MAX)
+        correction1, reciprocal1 = corrections(b1, counts, dtype)
+        ahead1, ahead_reciprocal1 = (
+            corrections(b1, np.minimum(counts + 1, optax_optimizers.INT32_MAX), dtype)
+            if optimizer.nesterov
+            else (none, none)
+        )
+        correction2, reciprocal2 = corrections(b2, counts, dtype)
+        adam_kernels.optax_adam(*encoded, weights, grads, negated(lr), updates, rate1, rest1, rate2, rest2, eps,
+                                eps_root, weight_decay, optimizer.nesterov, correction1, reciprocal1, ahead1,
+                                ahead_reciprocal1, correction2, reciprocal2, state.mu, state.nu)  # fmt: skip
+        if updates:
+            state.count[0] = int(counts[-1])
+        return state
+
+    return run
+
+
+def _tf1_adagrad(encoded: Encoded, optimizer: tf1_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdagradState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adaptive_kernels.tf1_adagrad(*encoded, weights, grads, rates, updates, state.accumulator)
+        return state
+
+    return run
+
+
+def _tf1_rmsprop(encoded: Encoded, optimizer: tf1_optimizers.RMSProp, dtype: np.dtype[np.floating]) -> Runner:
+    rest, mu = _column(optimizer.one_minus_decay, dtype), _column(optimizer.momentum, dtype)
+    epsilon, none = _column(optimizer.epsilon, dtype), np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.RMSPropState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        mg = none if state.mg is None else state.mg
+        adaptive_kernels.tf1_rmsprop(*encoded, weights, grads, rates, updates, rest, mu, epsilon, state.rms,
+                                     state.momentum, mg)  # fmt: skip
+        return state
+
+    return run
+
+
+def _keras_adagrad(encoded: Encoded, optimizer: keras_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    epsilon, weight_decay = _column(optimizer.epsilon, dtype), _column(optimizer.decay.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.AdagradState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adaptive_kernels.keras_adagrad(*encoded, weights, grads, rates, updates, epsilon, weight_decay,
+                                       state.accumulator)  # fmt: skip
+        return state
+
+    return run
+
+
+def _keras_rmsprop(encoded: Encoded, optimizer: keras_optimizers.RMSprop, dtype: np.dtype[np.floating]) -> Runner:
+    rho, rest = _column(optimizer.rho, dtype), _column(optimizer.one_minus_rho, dtype)
+    mu, epsilon = _column(optimizer.momentum, dtype), _column(optimizer.epsilon, dtype)
+    weight_decay, none = _column(optimizer.decay.weight_decay, dtype), np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.RMSpropState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        buffer = none if state.momentum is None else state.momentum
+        average = none if state.average_gradient is None else state.average_gradient
+        adaptive_kernels.keras_rmsprop(*encoded, weights, grads, rates, updates, rho, rest, mu, epsilon, weight_decay,
+                                       state.velocity, buffer, average)  # fmt: skip
+        return state
+
+    return run
+
+
+def _torch_adagrad(encoded: Encoded, optimizer: torch_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    lr_decay, weight_decay = _column(optimizer.lr_decay, F64), _column(optimizer.weight_decay, dtype)
+    eps = _column(optimizer.eps, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdagradState) -> Any:
+        adaptive_kernels.torch_adagrad(*encoded, weights, grads, writable(lr), updates, lr_decay, weight_decay, eps,
+                                       state.step, state.sum)  # fmt: skip
+        return state
+
+    return run
+
+
+def _optax_adagrad(encoded: Encoded, optimizer: optax_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
+    eps = _column(optimizer.eps, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByRssState) -> Any:
+        adaptive_kernels.optax_adagrad(*encoded, weights, grads, negated(lr), updates, eps, state.sum_of_squares)
+        return state
+
+    return run
+
+
+def _optax_rmsprop(encoded: Encoded, optimizer: optax_optimizers.RMSprop, dtype: np.dtype[np.floating]) -> Runner:
+    decay = optimizer.decay
+    rate, rest, eps = (_column(value, dtype) for value in (decay.rate, decay.rest, optimizer.eps))
+    mu, none = _column(optimizer.momentum, dtype), np.zeros((0, 0), dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.RMSpropState) -> Any:
+        correction, reciprocal = none, none
+        if optimizer.bias_correction:
+            first = int(state.count[0])
+            counts = np.minimum(first + np.arange(1, updates + 1, dtype=F64), optax_optimizers.INT32_MAX)
+            correction, reciprocal = corrections(decay, counts, dtype)
+            if updates:
+                state.count[0] = int(counts[-1])
+        adaptive_kernels.optax_rmsprop(*encoded, weights, grads, negated(lr), updates, rate, rest, eps,
+                                       optimizer.eps_in_sqrt, optimizer.centered, mu, optimizer.nesterov,
+                                       optimizer.bias_correction, correction, reciprocal, state.mu, state.nu,
+                                       state.trace)  # fmt: skip
+        return state
+
+    return run
+
+
+def _tf1_adadelta(encoded: Encoded, optimizer: tf1_optimizers.Adadelta, dtype: np.dtype[np.floating]) -> Runner:
+    rho, rest, epsilon = (
+        _column(value, dtype) for value in (optimizer.rho, optimizer.one_minus_rho, optimizer.epsilon)
+    )
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdadeltaState) -> Any:
+        rates = writable(rate_via_float32(lr))
+        adaptive_kernels.tf1_adadelta(*encoded, weights, grads, rates, updates, rho, rest, epsilon, state.accum,
+                                      state.accum_update)  # fmt: skip
+        return state
+
+    return run
+
+
+def _torch_adadelta(encoded: Encoded, optimizer: torch_optimizers.Adadelta, dtype: np.dtype[np.floating]) -> Runner:
+    rho, rest, eps = (_column(value, dtype) for value in (optimizer.rho, optimizer.rest, optimizer.eps))
+    weight_decay = _column(optimizer.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdadeltaState) -> Any:
+        adaptive_kernels.torch_adadelta(*encoded, weights, grads, negated(lr), updates, rho, rest, eps, weight_decay,
+                                        state.step, state.square_avg, state.acc_delta)  # fmt: skip
+        return state
+
+    return run
+
+
+def _optax_adadelta(encoded: Encoded, optimizer: optax_optimizers.Adadelta, dtype: np.dtype[np.floating]) -> Runner:
+    rate, rest = _column(optimizer.rho.rate, dtype), _column(optimizer.rho.rest, dtype)
+    eps, weight_decay = _column(optimizer.eps, dtype), _column(optimizer.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByAdaDeltaState) -> Any:
+        adaptive_kernels.optax_adadelta(*encoded, weights, grads, negated(lr), updates, rate, rest, eps, weight_decay,
+                                        state.e_g, state.e_x)  # fmt: skip
+        return state
+
+    return run
+
+
+_ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
+    tf1_optimizers.Adagrad: _tf1_adagrad,
+    tf1_optimizers.RMSProp: _tf1_rmsprop,
+    keras_optimizers.Adagrad: _keras_adagrad,
+    keras_optimizers.RMSprop: _keras_rmsprop,
+    torch_optimizers.Adagrad: _torch_adagrad,
+    optax_optimizers.Adagrad: _optax_adagrad,
+    optax_optimizers.RMSprop: _optax_rmsprop,
+    tf1_optimizers.Adadelta: _tf1_adadelta,
+    torch_optimizers.Adadelta: _torch_adadelta,
+    optax_optimizers.Adadelta: _optax_adadelta,
+}
+"""Adagrad, RMSprop and Adadelta of every library (`kernels.adaptive`), by optimizer class."""
 
 
 def analyze(analyzer: Any, chunk: Any) -> bool:

@@ -19,6 +19,7 @@ QUADRATIC: p1 = b (P, D), p2 = 2a (P, D); gradient (w + b)·2a. POLYNOMIAL: p1 =
 Σ_j w_j·S_ij (left to right from 0, as NumPy's einsum for D ≤ 2) + b.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -53,6 +54,13 @@ def _narrow(x: Any, like: Any) -> Any:
         return np.float64(x)
 
     return single if isinstance(like, types.Float) and like.bitwidth == 32 else double
+
+
+@jit(inline="always", **OPTIONS)
+def negative(x: Any) -> Any:
+    """`np.negative(x)`: the sign bit flipped, NaN's too (Numba's unary minus subtracts from −0, which leaves a
+    NaN's sign as it was)."""
+    return narrow(math.copysign(x, -math.copysign(1.0, x)), x)
 
 
 NARROW = 64

@@ -7,12 +7,17 @@ from service.engine.kernels import adapters, sweeps
 from service.engine.loop import Problem, TraceChunk
 from service.engine.losses import Loss, polynomial, quadratic, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
+from service.engine.optimizers import keras as keras_optimizers
+from service.engine.optimizers import optax as optax_optimizers
+from service.engine.optimizers import tf1 as tf1_optimizers
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import F32, F64
 from service.engine.schedules import Constant
 from service.engine.whole import computed
 
 ROWS = 3
+FUSED = (GradientDescent, torch_optimizers.SGD, torch_optimizers.Adam)
+"""The optimizers the fused sweep (`sweeps`) covers: the others have only the loop's kernels to warm."""
 
 
 def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
@@ -26,6 +31,22 @@ def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
         GradientDescent(),
         torch_optimizers.sgd(momentum=0.9, dtype=dtype),
         torch_optimizers.adam(dtype=dtype),
+        tf1_optimizers.momentum_optimizer(0.9, use_nesterov=True, dtype=dtype),
+        keras_optimizers.sgd(0.9, weight_decay=0.01, dtype=dtype),
+        optax_optimizers.sgd(0.9, dtype=dtype),
+        tf1_optimizers.adam_optimizer(dtype=dtype),
+        keras_optimizers.adamw(amsgrad=True, dtype=dtype),
+        optax_optimizers.adamw(nesterov=True, dtype=dtype),
+        tf1_optimizers.adagrad_optimizer(dtype=dtype),
+        tf1_optimizers.rmsprop_optimizer(momentum=0.5, centered=True, dtype=dtype),
+        keras_optimizers.adagrad(weight_decay=0.01, dtype=dtype),
+        keras_optimizers.rmsprop(momentum=0.5, centered=True, dtype=dtype),
+        torch_optimizers.adagrad(lr_decay=0.01, dtype=dtype),
+        optax_optimizers.adagrad(dtype=dtype),
+        optax_optimizers.rmsprop(momentum=0.5, bias_correction=True, dtype=dtype),
+        tf1_optimizers.adadelta_optimizer(dtype=dtype),
+        torch_optimizers.adadelta(weight_decay=0.01, dtype=dtype),
+        optax_optimizers.adadelta(weight_decay=0.01, dtype=dtype),
     ]
     return [(loss, optimizer) for loss in losses for optimizer in optimizers]
 
@@ -63,7 +84,8 @@ def run_all() -> None:
                 raise RuntimeError(
                     f"the whole-run kernel refused {type(loss).__name__} with {type(optimizer).__name__}"
                 )
-            sweep(loss, optimizer, dtype)
+            if isinstance(optimizer, FUSED):
+                sweep(loss, optimizer, dtype)
 
 
 def sweep(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> None:
