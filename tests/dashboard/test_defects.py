@@ -281,8 +281,11 @@ def test_a_diverged_runs_label_leaves_its_lr_line_visible(dashboard: Dashboard) 
     set_field(page, "steps", "500")
     card = run_card(page, start_run(page, submit(page)))
     expect(card).to_have_attribute("data-status", "diverged")
+    # the charts redraw in rounds of about 8 ms a frame: each gets its marker within a few frames of the others
     page.wait_for_function(
-        "() => !!document.querySelector('[data-testid=chart-lr]').dataset.markerLabels", timeout=TIMEOUT_MS
+        "() => ['chart-lr', 'chart-loss', 'chart-w'].every("
+        "(id) => !!document.querySelector(`[data-testid=${id}]`).dataset.markerLabels)",
+        timeout=TIMEOUT_MS,
     )
     for chart in ("chart-lr", "chart-loss", "chart-w"):
         for label in json.loads(data(page, chart, "marker-labels")):
