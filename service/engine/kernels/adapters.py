@@ -64,26 +64,8 @@ def runner(loss: Loss, optimizer: Optimizer, dtype: np.dtype[np.floating]) -> Ru
     encoded = encode(loss, dtype)
     if encoded is None:
         return None
-    if isinstance(optimizer, GradientDescent):
-        return _gradient_descent(encoded, optimizer)
-    if isinstance(optimizer, torch_optimizers.SGD):
-        return _torch_sgd(encoded, optimizer, dtype)
-    if isinstance(optimizer, torch_optimizers.Adam):
-        return _torch_adam(encoded, optimizer, dtype)
-    if isinstance(optimizer, tf1_optimizers.Momentum):
-        return _tf1_momentum(encoded, optimizer, dtype)
-    if isinstance(optimizer, keras_optimizers.SGD):
-        return _keras_sgd(encoded, optimizer, dtype)
-    if isinstance(optimizer, optax_optimizers.SGD):
-        return _optax_sgd(encoded, optimizer, dtype)
-    if isinstance(optimizer, tf1_optimizers.Adam):
-        return _tf1_adam(encoded, optimizer, dtype)
-    if isinstance(optimizer, keras_optimizers.Adam):
-        return _keras_adam(encoded, optimizer, dtype)
-    if isinstance(optimizer, optax_optimizers.Adam):
-        return _optax_adam(encoded, optimizer, dtype)
-    adaptive = _ADAPTIVE.get(type(optimizer))
-    return None if adaptive is None else adaptive(encoded, optimizer, dtype)
+    build = _RUNNERS.get(type(optimizer))  # the optimizer classes subclass none of each other
+    return None if build is None else build(encoded, optimizer, dtype)
 
 
 def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array] | None:
@@ -109,7 +91,7 @@ def values(loss: Loss, dtype: np.dtype[np.floating]) -> Callable[[Array], Array]
     return value
 
 
-def _gradient_descent(encoded: Encoded, optimizer: GradientDescent) -> Runner:
+def _gradient_descent(encoded: Encoded, optimizer: GradientDescent, _dtype: np.dtype[np.floating]) -> Runner:
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: Any) -> Any:
         rates = rate_via_float32(lr) if optimizer.tensorflow else lr
         compiled.gradient_descent(*encoded, weights, grads, writable(rates), updates)
@@ -463,7 +445,16 @@ def _optax_adadelta(encoded: Encoded, optimizer: optax_optimizers.Adadelta, dtyp
     return run
 
 
-_ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
+_RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
+    GradientDescent: _gradient_descent,
+    torch_optimizers.SGD: _torch_sgd,
+    torch_optimizers.Adam: _torch_adam,
+    tf1_optimizers.Momentum: _tf1_momentum,
+    keras_optimizers.SGD: _keras_sgd,
+    optax_optimizers.SGD: _optax_sgd,
+    tf1_optimizers.Adam: _tf1_adam,
+    keras_optimizers.Adam: _keras_adam,
+    optax_optimizers.Adam: _optax_adam,
     tf1_optimizers.Adagrad: _tf1_adagrad,
     tf1_optimizers.RMSProp: _tf1_rmsprop,
     keras_optimizers.Adagrad: _keras_adagrad,
@@ -475,7 +466,8 @@ _ADAPTIVE: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] =
     torch_optimizers.Adadelta: _torch_adadelta,
     optax_optimizers.Adadelta: _optax_adadelta,
 }
-"""Adagrad, RMSprop and Adadelta of every library (`kernels.adaptive`), by optimizer class."""
+"""The compiled runner's builder of each optimizer class the kernels cover (`compiled`, `momentum`, `adam`,
+`adaptive`); `runner` answers None for any other."""
 
 
 def analyze(analyzer: Any, chunk: Any) -> bool:
