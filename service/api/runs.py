@@ -89,7 +89,7 @@ async def answer_run(
     request: Request, spec: RunSpec, language: str, wait: bool, batch: int | None, accept: str | None
 ) -> Response:
     """`POST /v1/runs` once its request is read: a tiny waited run built, computed and stored on the event loop
-    when that takes microseconds and no waiting (`_quick`, `Lifecycle.compute_now`, `store_now`), else in one
+    when that takes microseconds (`_quick`, `Lifecycle.compute_now`, `store_computed`), else in one
     thread hop, and answered from memory; any other run through the pool."""
     edge = Edge(request)
     lifecycle, limits, streams, client, metrics = edge.lifecycle, edge.limits, edge.streams, edge.client, edge.metrics
@@ -102,8 +102,7 @@ async def answer_run(
     if early is not None and early.problem is not None:
         done = lifecycle.compute_now(early.document, early.name, early.steps, early.problem)
         if done is not None:
-            if not lifecycle.store_now(*done):
-                await anyio.to_thread.run_sync(lifecycle.store_finished, *done)
+            await lifecycle.store_computed(*done)
             return _finished(done, metrics, language)
 
     def prepare() -> tuple[Prepared, tuple[RunRecord, Trace] | None]:
@@ -140,7 +139,7 @@ BUILT_SLOWLY = frozenset({"expression"})
 
 def _quick(spec: RunSpec, inline_run_work: int) -> bool:
     """Whether the run may be built, computed and stored on the event loop itself (`Lifecycle.compute_now`,
-    `store_now`), read from the spec before anything is built: the compiled kernels are loaded, it is a tiny run
+    `store_computed`), read from the spec before anything is built: the compiled kernels are loaded, it is a tiny run
     (DESCENT_INLINE_RUN_WORK) of at most 2 dimensions, and its loss builds in microseconds. On the loop a course
     run costs about a third less CPU than through a thread, whose GIL hand-overs cost more than the run."""
     dims = len(spec.w0) if isinstance(spec.w0, list) else 1

@@ -19,6 +19,7 @@ from service.errors import Busy, Conflict, NotFound
 from service.limits import Limits
 from service.runs.dask_sweeps import DaskSweeps
 from service.runs.events import Event, job_events, run_events
+from service.runs.group_commit import GroupCommit
 from service.runs.job import Job, JobKind
 from service.runs.pool import WorkerPool
 from service.runs.wakeups import Wakeups
@@ -86,6 +87,7 @@ class Lifecycle:
         self.wakeups = wakeups or Wakeups(0.05)
         self.answers = AnswerBudget(limits.max_answer_bytes)
         self.sweeps, self.lease_seconds = sweeps, lease_seconds
+        self._commits = GroupCommit(store)
         self._watchers: set[asyncio.Task[None]] = set()
 
     # Admission -------------------------------------------------------------------------------------------------
@@ -131,7 +133,7 @@ class Lifecycle:
         self, document: dict[str, Any], name: str | None, steps: int, problem: Problem
     ) -> tuple[RunRecord, Trace] | None:
         """A tiny run the whole-run path computes (microseconds, compiled), computed here, on the event loop, as
-        `run_inline` would: the finished record and its trace, not stored yet (`store_now`). None for any other
+        `run_inline` would: the finished record and its trace, not stored yet (`store_computed`). None for any other
         run: `run_inline` in a thread computes it."""
         if not self.is_tiny(steps, problem):
             return None
@@ -139,13 +141,11 @@ class Lifecycle:
         computed = compute_run_whole(problem, document)
         return None if computed is None else self._finished(document, name, problem, created, *computed)
 
-    def store_now(self, record: RunRecord, trace: Trace) -> bool:
-        """Store a finished run from the event loop if the store takes it without waiting (`RunStore.create_now`);
-        False when it would wait: `store_finished` in a thread then."""
-        if not self.store.create_now(record, trace):
-            return False
+    async def store_computed(self, record: RunRecord, trace: Trace) -> None:
+        """Store a run `compute_now` computed, from the event loop: at once if the store takes it without waiting,
+        else in the next group commit (`GroupCommit`)."""
+        await self._commits.store(record, trace)
         self._ended(record)
-        return True
 
     def store_finished(self, record: RunRecord, trace: Trace) -> None:
         """Store a finished run and its trace in one transaction (blocking: in a thread)."""

@@ -1,6 +1,6 @@
 """The store interface, the records it keeps, and the one vocabulary of job statuses."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -244,6 +244,10 @@ class RunStore(JobStore, SessionStore, ViewStore, LeaseStore, Protocol):
 
     def create(self, record: RunRecord, trace: Trace) -> None:
         """Store a run and its trace atomically: either both are stored or nothing is."""
+        ...
+
+    def create_many(self, runs: Sequence[tuple[RunRecord, Trace]]) -> None:
+        """`create` for several runs in one transaction: every one is stored, or none is."""
         ...
 
     def create_now(self, record: RunRecord, trace: Trace) -> bool:

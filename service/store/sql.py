@@ -6,7 +6,7 @@ transaction; a conditional write locks the job's row (`SELECT ... FOR UPDATE`) b
 recovery and a worker's write cannot interleave.
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -135,9 +135,13 @@ class SQLStore:
         )
 
     def create(self, record: RunRecord, trace: Trace) -> None:
+        self.create_many([(record, trace)])
+
+    def create_many(self, runs: Sequence[tuple[RunRecord, Trace]]) -> None:
         with self._transaction() as db:
-            self._insert(db, record, None)
-            self._append(db, record.id, trace)
+            for record, trace in runs:
+                self._insert(db, record, None)
+                self._append(db, record.id, trace)
 
     def create_now(self, record: RunRecord, trace: Trace) -> bool:
         """Never: every statement is a round trip to the server, which the event loop must not wait for."""

@@ -7,7 +7,7 @@ so a trace of a million rows is a few blobs, not a million JSON numbers.
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from service.store.rows import (
     run_record,
     trace_part,
 )
+from service.store.writers import WriterTurn
 
 _FIELDS = ", ".join(RUN_FIELDS)
 _JOB_FIELDS = ", ".join(JOB_FIELDS)
@@ -78,8 +79,8 @@ def _switch_to_wal(db: sqlite3.Connection) -> None:
 
 
 class SQLiteStore:
-    """A connection per thread on a file (WAL: readers never wait and take no lock; a process's writers queue on a
-    lock of its own, then take the file's lock in turn); one connection behind a lock for `:memory:`, where every
+    """A connection per thread on a file (WAL: readers never wait and take no lock; writers of every process queue
+    for their turn, `WriterTurn`, then take SQLite's lock); one connection behind a lock for `:memory:`, where every
     connection would be a database of its own."""
 
     def __init__(self, path: str) -> None:
@@ -90,11 +91,7 @@ class SQLiteStore:
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
         self._lock: AbstractContextManager[object] = threading.RLock() if path == ":memory:" else nullcontext()
-        # This process's write transactions in turn (reads take no lock). SQLite lets one writer in at a time
-        # anyway, but a writer that finds the file locked sleeps in its busy handler (1, 2, 5, 10, ... ms) however
-        # soon the lock is free: with 8 requests storing tiny runs at once, that sleeping set the pace. A waiter on
-        # this lock starts the moment the writer before it commits; other processes still meet the busy handler.
-        self._writing = threading.Lock()
+        self._writing = WriterTurn(path)  # write transactions in turn, across threads and processes
         self._now_db: sqlite3.Connection | None = None  # `create_now`'s, behind `_writing`
         self._since_checkpoint = 0
         self._first = self._local.db = self._connect()
@@ -144,18 +141,22 @@ class SQLiteStore:
     def create(self, record: RunRecord, trace: Trace) -> None:
         """The run and its whole trace in one transaction: one INSERT for the run (its row count and last step
         included) and one per trace part."""
+        self.create_many([(record, trace)])
+
+    def create_many(self, runs: Sequence[tuple[RunRecord, Trace]]) -> None:
         with self._transaction() as db:
-            last_step = int(trace.step[-1]) if len(trace) else -1
-            seq = self._insert_run(db, record, None, len(trace), last_step)
-            self._insert_parts(db, seq, 0, trace)
+            for record, trace in runs:
+                last_step = int(trace.step[-1]) if len(trace) else -1
+                seq = self._insert_run(db, record, None, len(trace), last_step)
+                self._insert_parts(db, seq, 0, trace)
 
     def create_now(self, record: RunRecord, trace: Trace) -> bool:
-        """`create` on a connection of its own that never waits: this process's writers' lock taken only if free,
-        SQLite's write lock only if free (no busy handler), and no checkpoint (the auto-checkpoint of a commit
+        """`create` on a connection of its own that never waits: the writers' turn (`WriterTurn`) taken only if
+        free, SQLite's write lock only if free (no busy handler), and no checkpoint (the auto-checkpoint of a commit
         writes the WAL back into the database and syncs both, milliseconds on a slow disk): every
         NOW_CHECKPOINT_COMMITS-th call answers False, so that run is stored by `create` in a thread, whose commit
         checkpoints the WAL when it has grown. False too for `:memory:` (one connection, shared)."""
-        if self._path == ":memory:" or not self._writing.acquire(blocking=False):
+        if self._path == ":memory:" or not self._writing.take(blocking=False):
             return False
         try:
             if self._since_checkpoint >= NOW_CHECKPOINT_COMMITS:
@@ -181,7 +182,7 @@ class SQLiteStore:
             self._since_checkpoint += 1
             return True
         finally:
-            self._writing.release()
+            self._writing.give()
 
     @staticmethod
     def _insert_run(
@@ -509,6 +510,7 @@ class SQLiteStore:
                 db.close()
             self._opened.clear()
             self._now_db = None
+        self._writing.close()
 
     def create_session(self, session: SessionRecord) -> None:
         with self._transaction() as db:
