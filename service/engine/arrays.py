@@ -1,5 +1,6 @@
 """Conversion of user numbers into engine arrays of a given dtype, with the checks that belong there."""
 
+import math
 from collections.abc import Sequence
 from typing import cast
 
@@ -58,6 +59,12 @@ def columns(name: str, value: Swept, dims: int | None, dtype: np.dtype[np.floati
     """A parameter as (P, n) of `dtype`: n = `dims` for a per-dimension parameter (a single number, or a list of
     one, applies to every dimension), or the list's length when `dims` is None. P = 1 unless some entry is a
     sweep's per-point values (P,); the other entries are then the same at every point."""
+    if isinstance(value, float | int):  # the common case, without the list's machinery (a course run has five)
+        with np.errstate(over="ignore"):
+            row = np.full((1, 1 if dims is None else dims), value, dtype)
+        if not math.isfinite(row[0, 0]):
+            raise _too_large(name, dtype)
+        return row
     items = list(value) if isinstance(value, list | tuple) else [value]
     if not any(isinstance(item, np.ndarray) for item in items):
         array = as_dtype_array(name, cast(Numbers, value), dtype)

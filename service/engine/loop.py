@@ -38,7 +38,7 @@ take tens of milliseconds; a compiled kernel does a row in nanoseconds, and the 
 
 def chunk_length(runs: int, dims: int, compiled: bool) -> int:
     """Rows per chunk for a batch of `runs` × `dims` weights (`compiled`: the kernels compute its steps)."""
-    return int(np.clip(CHUNK_VALUES // (runs * dims), 16, MAX_COMPILED_ROWS if compiled else MAX_ROWS))
+    return max(16, min(CHUNK_VALUES // (runs * dims), MAX_COMPILED_ROWS if compiled else MAX_ROWS))
 
 
 @functools.cache

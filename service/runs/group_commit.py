@@ -28,7 +28,7 @@ class GroupCommit:
 
     async def store(self, record: RunRecord, trace: Trace) -> None:
         """Return once the run and its trace are stored (or raise what storing them raised)."""
-        if self._writer is None and self._store.create_now(record, trace):
+        if self._store.create_now(record, trace):
             return
         stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((record, trace, stored))

@@ -24,11 +24,15 @@ ANALYZER_ARRAYS = 16
 """Per run and dimension, the analyzer's running state (best, last, sliding windows)."""
 
 
-def _loop_bytes(problem: Problem) -> int:
+def _slots(problem: Problem) -> int:
+    """How many state arrays the optimizer keeps (an initial state built to count them)."""
+    return len(problem.optimizer.slots(problem.optimizer.init(problem.w0)))
+
+
+def _loop_bytes(problem: Problem, slots: int) -> int:
     """A chunk of rows over every run (w, grad, state slots per dimension; loss, lr per run) and the per-run state."""
     runs, dims = problem.w0.shape
     itemsize = problem.w0.dtype.itemsize
-    slots = len(problem.optimizer.slots(problem.optimizer.init(problem.w0)))
     per_row = runs * (dims * (3 + slots) + 3)
     return int(2 * chunk_length(runs, dims, compiled=True) * per_row * itemsize + runs * dims * ANALYZER_ARRAYS * 8)
 
@@ -36,9 +40,9 @@ def _loop_bytes(problem: Problem) -> int:
 def run_bytes(document: Mapping[str, Any], problem: Problem) -> int:
     dims, itemsize = problem.w0.shape[1], problem.w0.dtype.itemsize
     every = int(document["record"]["every"])
-    slots = len(problem.optimizer.slots(problem.optimizer.init(problem.w0))) if document["record"]["state"] else 0
-    recorded = (document["steps"] // every + 2) * ((2 + slots) * dims + 2)
-    return int(_loop_bytes(problem) + recorded * (COPIES * itemsize + JSON_BYTES))
+    slots = _slots(problem)
+    recorded = (document["steps"] // every + 2) * ((2 + (slots if document["record"]["state"] else 0)) * dims + 2)
+    return int(_loop_bytes(problem, slots) + recorded * (COPIES * itemsize + JSON_BYTES))
 
 
 def trace_answer_bytes(spec: Mapping[str, Any], last_step: int, dims: int) -> int:
@@ -55,7 +59,9 @@ def sweep_bytes(document: Mapping[str, Any], problem: Problem) -> int:
     runs, dims = problem.w0.shape
     kept = (document.get("max_points") or 0) * runs * (dims + 2)
     summary = runs * 8
-    return int(_loop_bytes(problem) + (kept + summary) * (COPIES * problem.w0.dtype.itemsize + JSON_BYTES))
+    return int(
+        _loop_bytes(problem, _slots(problem)) + (kept + summary) * (COPIES * problem.w0.dtype.itemsize + JSON_BYTES)
+    )
 
 
 def landscape_bytes(points: int, width: int, itemsize: int) -> int:

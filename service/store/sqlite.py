@@ -33,6 +33,7 @@ from service.store.base import (
     ViewRecord,
     ViewUsage,
 )
+from service.store.checkpoints import Checkpointer
 from service.store.migrations import MIGRATIONS, SCHEMA, SCHEMA_VERSION, script
 from service.store.rows import (
     JOB_FIELDS,
@@ -60,8 +61,8 @@ NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 
 WAL_WAIT_SECONDS = 30.0
 NOW_CHECKPOINT_COMMITS = 64
-"""`create_now` leaves every this-many-th run to `create` (see there): a tiny run adds a few pages to the WAL, and
-SQLite's auto-checkpoint, at 1,000 pages, then runs in a thread."""
+"""`create_now` asks for a checkpoint every this many commits (a tiny run adds a few pages to the WAL; SQLite's own
+auto-checkpoint comes at 1,000 pages)."""
 
 
 def _switch_to_wal(db: sqlite3.Connection) -> None:
@@ -94,6 +95,7 @@ class SQLiteStore:
         self._writing = WriterTurn(path)  # write transactions in turn, across threads and processes
         self._now_db: sqlite3.Connection | None = None  # `create_now`'s, behind `_writing`
         self._since_checkpoint = 0
+        self._checkpoints = Checkpointer(self._connect)
         self._first = self._local.db = self._connect()
         _switch_to_wal(self._first)  # a property of the file: later connections find it in WAL mode
         with self._lock:
@@ -152,16 +154,12 @@ class SQLiteStore:
 
     def create_now(self, record: RunRecord, trace: Trace) -> bool:
         """`create` on a connection of its own that never waits: the writers' turn (`WriterTurn`) taken only if
-        free, SQLite's write lock only if free (no busy handler), and no checkpoint (the auto-checkpoint of a commit
-        writes the WAL back into the database and syncs both, milliseconds on a slow disk): every
-        NOW_CHECKPOINT_COMMITS-th call answers False, so that run is stored by `create` in a thread, whose commit
-        checkpoints the WAL when it has grown. False too for `:memory:` (one connection, shared)."""
+        free, SQLite's write lock only if free (no busy handler), and no checkpoint in the commit (every
+        NOW_CHECKPOINT_COMMITS-th commit asks the `Checkpointer`'s thread for one instead). False for `:memory:`
+        (one connection, shared)."""
         if self._path == ":memory:" or not self._writing.take(blocking=False):
             return False
         try:
-            if self._since_checkpoint >= NOW_CHECKPOINT_COMMITS:
-                self._since_checkpoint = 0
-                return False
             db = self._now_db
             if db is None:
                 db = self._now_db = self._connect(timeout=0)
@@ -179,10 +177,13 @@ class SQLiteStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            self._since_checkpoint += 1
-            return True
         finally:
             self._writing.give()
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= NOW_CHECKPOINT_COMMITS:
+            self._since_checkpoint = 0
+            self._checkpoints.ask()
+        return True
 
     @staticmethod
     def _insert_run(
@@ -505,6 +506,7 @@ class SQLiteStore:
             self._db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
+        self._checkpoints.close()  # before its connection closes under it
         with self._opened_lock:
             for db in self._opened:
                 db.close()
