@@ -250,9 +250,10 @@ class RunStore(JobStore, SessionStore, ViewStore, LeaseStore, Protocol):
         """`create` for several runs in one transaction: every one is stored, or none is."""
         ...
 
-    def create_now(self, record: RunRecord, trace: Trace) -> bool:
-        """`create`, only if it needs no waiting (no lock held by another writer, no network round trip), for the
-        event loop itself to call; False, having stored nothing, when it would wait: `create` in a thread then."""
+    def create_now(self, runs: Sequence[tuple[RunRecord, Trace]]) -> bool:
+        """`create_many`, only if it needs no waiting (no lock held by another writer, no network round trip), for
+        the event loop itself to call; False, having stored nothing, when it would wait: `create_many` in a thread
+        then."""
         ...
 
     def append(self, run_id: str, trace: Trace | None, status: str | None = None, owner: str | None = None) -> None:

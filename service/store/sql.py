@@ -143,7 +143,7 @@ class SQLStore:
                 self._insert(db, record, None)
                 self._append(db, record.id, trace)
 
-    def create_now(self, record: RunRecord, trace: Trace) -> bool:
+    def create_now(self, runs: Sequence[tuple[RunRecord, Trace]]) -> bool:
         """Never: every statement is a round trip to the server, which the event loop must not wait for."""
         return False
 

@@ -147,14 +147,11 @@ class SQLiteStore:
 
     def create_many(self, runs: Sequence[tuple[RunRecord, Trace]]) -> None:
         with self._transaction() as db:
-            for record, trace in runs:
-                last_step = int(trace.step[-1]) if len(trace) else -1
-                seq = self._insert_run(db, record, None, len(trace), last_step)
-                self._insert_parts(db, seq, 0, trace)
+            self._insert_runs(db, runs)
 
-    def create_now(self, record: RunRecord, trace: Trace) -> bool:
-        """`create` on a connection of its own that never waits: the writers' turn (`WriterTurn`) taken only if
-        free, SQLite's write lock only if free (no busy handler), and no checkpoint in the commit (every
+    def create_now(self, runs: Sequence[tuple[RunRecord, Trace]]) -> bool:
+        """`create_many` on a connection of its own that never waits: the writers' turn (`WriterTurn`) taken only
+        if free, SQLite's write lock only if free (no busy handler), and no checkpoint in the commit (every
         NOW_CHECKPOINT_COMMITS-th commit asks the `Checkpointer`'s thread for one instead). False for `:memory:`
         (one connection, shared)."""
         if self._path == ":memory:" or not self._writing.take(blocking=False):
@@ -171,8 +168,7 @@ class SQLiteStore:
                     return False  # another process is writing
                 raise
             try:
-                seq = self._insert_run(db, record, None, len(trace), int(trace.step[-1]) if len(trace) else -1)
-                self._insert_parts(db, seq, 0, trace)
+                self._insert_runs(db, runs)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -184,6 +180,13 @@ class SQLiteStore:
             self._since_checkpoint = 0
             self._checkpoints.ask()
         return True
+
+    def _insert_runs(self, db: sqlite3.Connection, runs: Sequence[tuple[RunRecord, Trace]]) -> None:
+        """Finished runs with their whole traces: one INSERT for each run (its row count and last step included)
+        and one per trace part."""
+        for record, trace in runs:
+            seq = self._insert_run(db, record, None, len(trace), int(trace.step[-1]) if len(trace) else -1)
+            self._insert_parts(db, seq, 0, trace)
 
     @staticmethod
     def _insert_run(

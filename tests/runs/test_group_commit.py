@@ -24,11 +24,18 @@ class CountingStore(SQLiteStore):
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        self.batches: list[int] = []
+        self.batches: list[int] = []  # stored by `create_many` (in a thread)
+        self.at_once: list[int] = []  # stored by `create_now` (on the loop)
 
     def create_many(self, runs: Sequence[tuple[RunRecord, Trace]]) -> None:
         self.batches.append(len(runs))
         super().create_many(runs)
+
+    def create_now(self, runs: Sequence[tuple[RunRecord, Trace]]) -> bool:
+        stored = super().create_now(runs)
+        if stored:
+            self.at_once.append(len(runs))
+        return stored
 
 
 @pytest.fixture
@@ -36,15 +43,17 @@ def store(tmp_path: Path) -> CountingStore:
     return CountingStore(str(tmp_path / "runs.sqlite3"))
 
 
-def test_a_free_store_takes_each_run_at_once(store: CountingStore) -> None:
+def test_a_free_store_takes_the_runs_of_one_pass_of_the_loop_at_once_together(store: CountingStore) -> None:
     async def main() -> None:
         commits = GroupCommit(store)
         for index in range(3):
             await commits.store(record(f"run-{index}"), trace(41, np.float32))
+        await asyncio.gather(*(commits.store(record(f"together-{i}"), trace(41, np.float32)) for i in range(8)))
 
     run_async(main)
-    assert store.batches == []  # no thread, no batch: `create_now` on the loop
-    assert store.count_by_status() == {"finished": 3}
+    assert store.batches == []  # no thread: `create_now` on the loop
+    assert store.at_once == [1, 1, 1, 8]
+    assert store.count_by_status() == {"finished": 11}
 
 
 def test_runs_that_meet_another_writer_are_stored_together_once_it_commits(

@@ -276,7 +276,7 @@ def test_a_processes_writers_take_turns_without_sqlites_busy_wait(tmp_path: Path
 def test_create_now_stores_what_create_stores(store: RunStore, location: str) -> None:
     """SQLite stores at once what `create` stores; PostgreSQL never (a round trip): nothing stored, False."""
     original = trace(41, np.float32)
-    stored = store.create_now(record("now"), original)
+    stored = store.create_now([(record("now"), original)])
     assert stored == ("://" not in location)
     if not stored:
         assert store.get("now") is None
@@ -297,16 +297,16 @@ def test_create_now_never_waits_for_another_writer(tmp_path: Path) -> None:
     store = SQLiteStore(path)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing
-    assert store.create_now(record("a"), trace(41, np.float32)) is False
+    assert store.create_now([(record("a"), trace(41, np.float32))]) is False
     other.execute("COMMIT")
     with store._transaction():  # a writer of this process
         done: list[bool] = []
-        thread = threading.Thread(target=lambda: done.append(store.create_now(record("b"), trace(41, np.float32))))
+        thread = threading.Thread(target=lambda: done.append(store.create_now([(record("b"), trace(41, np.float32))])))
         thread.start()
         thread.join()
         assert done == [False]
     assert (store.get("a"), store.get("b")) == (None, None)
-    assert store.create_now(record("c"), trace(41, np.float32)) is True
+    assert store.create_now([(record("c"), trace(41, np.float32))]) is True
     other.close()
     store.close()
 
@@ -317,11 +317,11 @@ def test_create_now_has_the_wal_copied_back_by_a_thread_of_its_own(tmp_path: Pat
     path = tmp_path / "runs.sqlite3"
     store = SQLiteStore(str(path))
     empty = path.stat().st_size
-    taken = [store.create_now(record(str(index)), trace(41, np.float32)) for index in range(2 * NOW_COMMITS + 2)]
+    taken = [store.create_now([(record(str(index)), trace(41, np.float32))]) for index in range(2 * NOW_COMMITS + 2)]
     assert all(taken)
     deadline = time.monotonic() + 10
     while path.stat().st_size == empty and time.monotonic() < deadline:
         time.sleep(0.01)
     assert path.stat().st_size > empty
-    assert SQLiteStore(":memory:").create_now(record("m"), trace(41, np.float32)) is False
+    assert SQLiteStore(":memory:").create_now([(record("m"), trace(41, np.float32))]) is False
     store.close()
