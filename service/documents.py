@@ -43,7 +43,7 @@ def run_document(record: RunRecord, trace: Trace | None = None) -> dict[str, Any
 
 def status_of(summary: RunSummary, run: int = 0) -> Status:
     """How a run that computed to its end ended: diverged, or finished."""
-    return Status.DIVERGED if summary.outcome[run] == Outcome.DIVERGED else Status.FINISHED
+    return Status.DIVERGED if int(summary.outcome[run]) == Outcome.DIVERGED else Status.FINISHED
 
 
 def summary_document(summary: RunSummary, problem: Problem, scalar: bool, run: int = 0) -> dict[str, Any]:

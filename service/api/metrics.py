@@ -76,6 +76,9 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
+        # Each label set's child, looked up once (`labels()` takes a lock and builds its key on every call).
+        self._counted: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,6 +99,15 @@ class RequestMetrics:
             await self.app(scope, receive, observe)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            method = scope["method"]
+            counted = self._counted.get((route, method, str(status)))
+            if counted is None:
+                counted = self._counted[route, method, str(status)] = self.metrics.requests.labels(
+                    route, method, str(status)
+                )
+            counted.inc()
             if not streaming:
-                self.metrics.latency.labels(route, scope["method"]).observe(time.perf_counter() - started)
+                timed = self._timed.get((route, method))
+                if timed is None:
+                    timed = self._timed[route, method] = self.metrics.latency.labels(route, method)
+                timed.observe(time.perf_counter() - started)

@@ -78,7 +78,7 @@ def record(chunk: TraceChunk, run: int, every: int, last: bool = False) -> Trace
     valid = int(chunk.rows[run])
     steps = chunk.step[:valid]
     keep = steps % every == 0
-    if valid and (last or chunk.outcome[run] != Outcome.RUNNING):
+    if valid and (last or int(chunk.outcome[run]) != Outcome.RUNNING):
         keep[-1] = True
     rows = np.flatnonzero(keep)
     state = {name: values[rows, run] for name, values in chunk.state.items()}
