@@ -95,23 +95,25 @@ def test_runs_above_the_threshold_and_background_runs_go_to_the_pool(tmp_path: P
 
 
 class Hops:
-    """Which way each tiny run went: on the event loop, stored there (`loop`) or from a thread (`loop, stored in
-    a thread`), or computed in a thread (`thread`)."""
+    """Which way each tiny run went: computed and stored on the event loop (`loop`), computed there and stored by a
+    group commit from a thread (`loop, stored in a thread`), or computed in a thread (`thread`)."""
 
     def __init__(self, client: TestClient) -> None:
         self.ways: list[str] = []
         lifecycle = client.app.state.lifecycle  # type: ignore[attr-defined]
-        compute_now, store_now, run_inline = lifecycle.compute_now, lifecycle.store_now, lifecycle.run_inline
+        compute_now, run_inline = lifecycle.compute_now, lifecycle.run_inline
+        store = lifecycle.store
+        create_many = store.create_many
 
         def computed_now(*args: Any) -> Any:
             done = compute_now(*args)
             self.ways.append("loop" if done is not None else "declined")
             return done
 
-        def stored_now(*args: Any) -> bool:
-            stored: bool = store_now(*args)
-            self.ways[-1] += "" if stored else ", stored in a thread"
-            return stored
+        def stored_in_a_thread(runs: Any) -> None:
+            if self.ways[-1:] == ["loop"]:  # (a run computed in a thread is stored there: `thread`)
+                self.ways[-1] += ", stored in a thread"
+            create_many(runs)
 
         def inline(*args: Any) -> Any:
             if self.ways[-1:] == ["declined"]:  # the loop declined it: the same run
@@ -119,7 +121,8 @@ class Hops:
             self.ways.append("thread")
             return run_inline(*args)
 
-        lifecycle.compute_now, lifecycle.store_now, lifecycle.run_inline = computed_now, stored_now, inline
+        lifecycle.compute_now, lifecycle.run_inline = computed_now, inline
+        store.create_many = stored_in_a_thread
 
 
 def test_the_course_run_with_the_kernels_loaded_never_leaves_the_event_loop(
