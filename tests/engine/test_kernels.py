@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from service.engine import kernels
 from service.engine.analysis import Analyzer, RunSummary
 from service.engine.execute import run_one
-from service.engine.kernels import adam, adapters, adaptive, compiled, fused, momentum, sweeps, whole
+from service.engine.kernels import adam, adamax, adapters, adaptive, compiled, fused, momentum, nadam, sweeps, whole
 from service.engine.loop import Problem, TraceChunk, iterate
 from service.engine.losses import Loss, QuadraticForm, build, polynomial, quadratic_form
 from service.engine.optimizers import GradientDescent, Optimizer
@@ -139,6 +139,13 @@ def library_optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int,
         "optax.adamw": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
                         "nesterov": draw(flag)},
         "optax.nadam": {"b1": beta1, "b2": beta2, "eps": eps, "eps_root": eps_root},
+        "keras.Adamax": {"beta_1": beta1, "beta_2": beta2, "epsilon": eps, "weight_decay": maybe(draw, weight_decay)},
+        "optax.adamax": {"b1": beta1, "b2": beta2, "eps": eps},
+        "torch.Adamax": {"betas": [beta1, beta2], "eps": eps, "weight_decay": weight_decay},
+        "keras.Nadam": {"beta_1": beta1, "beta_2": beta2, "epsilon": eps, "weight_decay": maybe(draw, weight_decay)},
+        "torch.NAdam": {"betas": [beta1, beta2], "eps": eps, "weight_decay": weight_decay,
+                        "momentum_decay": swept(draw, [0.0, 4e-3, 0.5], runs),
+                        "decoupled_weight_decay": draw(flag)},
         "tf1.AdagradOptimizer": {"initial_accumulator_value": start},
         "tf1.RMSPropOptimizer": {"decay": decay, "momentum": momentum, "epsilon": eps, "centered": draw(flag)},
         "keras.Adagrad": {"initial_accumulator_value": start, "epsilon": eps,
@@ -168,6 +175,11 @@ LIBRARY_KINDS = [
     "optax.adam",
     "optax.adamw",
     "optax.nadam",
+    "keras.Adamax",
+    "optax.adamax",
+    "torch.Adamax",
+    "keras.Nadam",
+    "torch.NAdam",
     "tf1.AdagradOptimizer",
     "tf1.RMSPropOptimizer",
     "keras.Adagrad",
@@ -179,7 +191,8 @@ LIBRARY_KINDS = [
     "torch.Adadelta",
     "optax.adadelta",
 ]
-"""The optimizer kinds `kernels.momentum`, `kernels.adam` and `kernels.adaptive` compile."""
+"""The optimizer kinds `kernels.momentum`, `kernels.adam`, `kernels.adamax`, `kernels.nadam` and `kernels.adaptive`
+compile."""
 
 
 @st.composite
@@ -213,9 +226,12 @@ def optimizers(draw: st.DrawFn, dtype: np.dtype[np.floating], runs: int = 1) -> 
 
 
 @st.composite
-def problems(draw: st.DrawFn, kind: str | None = None) -> tuple[Problem, int | None]:
-    """A random problem with a random optimizer, or an optimizer of `kind` (one of LIBRARY_KINDS)."""
-    dtype = draw(st.sampled_from(DTYPES))
+def problems(
+    draw: st.DrawFn, kind: str | None = None, dtype: np.dtype[np.floating] | None = None
+) -> tuple[Problem, int | None]:
+    """A random problem with a random optimizer, or an optimizer of `kind` (one of LIBRARY_KINDS), in `dtype`
+    (else a drawn one)."""
+    dtype = draw(st.sampled_from(DTYPES)) if dtype is None else dtype
     runs = draw(st.sampled_from([1, 2, 3, 40, 70]))  # R × D > kernels' NARROW (64): the row-by-row order too
     loss, dims = draw(losses(dtype, runs))
     rates = np.array(draw(st.lists(st.floats(1e-6, 3.0), min_size=runs, max_size=runs)))
@@ -240,13 +256,17 @@ def test_the_kernels_give_the_numpy_paths_bits(case: tuple[Problem, int | None])
     assert_same_summary(summary(problem, numpy_path, "numpy"), summary(problem, compiled_path, "compiled"))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("kind", LIBRARY_KINDS)
 @settings(max_examples=25)
 @given(data=st.data())
-def test_each_library_kernel_gives_the_numpy_paths_bits(kind: str, data: st.DataObject) -> None:
-    """The same, for every optimizer kind of the other libraries in turn (the random draw above reaches each of
-    them only now and then)."""
-    test_the_kernels_give_the_numpy_paths_bits.hypothesis.inner_test(data.draw(problems(kind)))  # type: ignore[attr-defined]
+def test_each_library_kernel_gives_the_numpy_paths_bits(
+    kind: str, dtype: np.dtype[np.floating], data: st.DataObject
+) -> None:
+    """The same, for every optimizer kind of the other libraries in turn and in each dtype (the random draw above
+    reaches each of them only now and then)."""
+    case = data.draw(problems(kind, dtype))
+    test_the_kernels_give_the_numpy_paths_bits.hypothesis.inner_test(case)  # type: ignore[attr-defined]
 
 
 def golden_runs() -> list[Any]:
@@ -397,6 +417,11 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
         adam.tf1_adam,
         adam.keras_adam,
         adam.optax_adam,
+        adamax.keras_adamax,
+        adamax.optax_adamax,
+        adamax.torch_adamax,
+        nadam.keras_nadam,
+        nadam.torch_nadam,
         adaptive.tf1_adagrad,
         adaptive.tf1_rmsprop,
         adaptive.keras_adagrad,
@@ -430,6 +455,11 @@ def test_warming_compiles_every_specialisation_the_loop_uses() -> None:
             keras_optimizers.adamw(amsgrad=True, dtype=dtype),
             optax_optimizers.adam(dtype=dtype),
             optax_optimizers.adamw(nesterov=True, dtype=dtype),
+            keras_optimizers.adamax(dtype=dtype),
+            optax_optimizers.adamax(dtype=dtype),
+            torch_optimizers.adamax(dtype=dtype),
+            keras_optimizers.nadam(weight_decay=0.1, dtype=dtype),
+            torch_optimizers.nadam(weight_decay=0.1, decoupled_weight_decay=True, dtype=dtype),
             tf1_optimizers.adagrad_optimizer(dtype=dtype),
             tf1_optimizers.rmsprop_optimizer(dtype=dtype),
             keras_optimizers.adagrad(dtype=dtype),
@@ -459,8 +489,7 @@ def test_losses_and_optimizers_the_kernels_leave_to_numpy() -> None:
     rosenbrock = build({"kind": "rosenbrock"}, 2, F32)
     assert adapters.runner(rosenbrock, GradientDescent(), F32) is None
     square = build({"kind": "quadratic"}, 1, F32)
-    for kind in ("torch.RMSprop", "torch.Adamax", "torch.NAdam", "keras.Adamax", "keras.Nadam", "keras.Adadelta",
-                 "optax.adamax"):  # fmt: skip
+    for kind in ("torch.RMSprop", "keras.Adadelta"):  # NaN sign bits (the adapters' docstring)
         assert adapters.runner(square, build_optimizer({"kind": kind}, F32), F32) is None, kind
 
 
