@@ -177,7 +177,7 @@ def test_a_start_that_is_not_finite_ends_at_once_with_no_rows() -> None:
         pytest.param(single(steps=ONE_CHUNK), id="longer-than-a-chunk"),
         pytest.param(single(record_state=True), id="state-recorded"),
         pytest.param(single(build({"kind": "expression", "formula": "(w + 1)**2"}, 1, F32)), id="formula"),
-        pytest.param(single(optimizer=torch_optimizers.rmsprop(dtype=F32)), id="torch-rmsprop"),
+        pytest.param(single(optimizer=torch_optimizers.rmsprop(centered=True, dtype=F32)), id="torch-rmsprop-centered"),
         pytest.param(single(optimizer=keras_optimizers.adadelta(dtype=F32)), id="keras-adadelta"),
     ],
 )

@@ -13,13 +13,21 @@ does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOpt
 `optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adamax of every library (`keras.Adamax`,
 `optax.adamax`, `torch.Adamax`: `kernels.adamax`), `keras.Nadam` and `torch.NAdam` (`kernels.nadam`; their
 momentum schedules' powers, torch's `0.96^(t·momentum_decay)` included, come from NumPy in per-chunk tables, the
-running product is multiplied in the kernel), Adagrad and RMSprop of every library but `torch.RMSprop`, and TF1's,
-torch's and Optax's Adadelta (`kernels.adaptive`). Two stay on the NumPy path, because their NaNs come out with
-another sign bit: `keras.Adadelta`, whose step is `−(√(ad + eps)·g / √(ag + eps))` (with eps 0 that is −(0/0);
-NumPy's `negative` flips the NaN's sign, LLVM folds the kernel's negation into the next addition, which keeps it),
-and `torch.RMSprop` (a compiled version differed from NumPy only in NaN sign bits, in about 1 of 400 random
-problems with eps 0 and zero gradients: where two NaNs of different signs meet, which one x86 returns depends on
-the operand order LLVM picks for a commutative operation).
+running product is multiplied in the kernel), Adagrad and RMSprop of every library (`torch.RMSprop` when not
+centered), and the Adadelta of TF1, torch and Optax (`kernels.adaptive`).
+
+Two stay on the NumPy path, because NumPy itself decides the sign bit of their NaNs by where an element sits in
+its array: `keras.Adadelta` and the centered `torch.RMSprop`. Both negate a value that may be NaN (Keras'
+`delta = −(√(ad + eps)·g / √(ag + eps))`, 0/0 with eps 0 and a zero gradient; torch's `addcmul(sq, −ga, ga)`), and
+NumPy's `negative` flips a NaN's sign, so a NaN of each sign exists; they then meet in a commutative operation
+(`ρ·ad + (1 − ρ)·delta²` one step later; `(−ga)·ga`). x86 returns the first operand's NaN, and which operand is
+first depends in NumPy on its loop: measured on this AVX-512 machine, a float64 `np.add` or `np.multiply` of two
+NaN arrays of 9 elements returns the first one's NaN in elements 0-7 and the second one's in element 8 (15
+elements: 0-7 and 8-14; float32: 16-lane blocks), and a broadcast scalar operand switches sides past 8 elements.
+A kernel would have to model NumPy's loops per array shape and per CPU to give the same bits. Every other kernel
+only ever meets NaNs of one sign (x86's default NaN, negative; no negation of a value that can be NaN: `−lr` comes
+negated by NumPy, `negated`); a property test holds `torch.RMSprop`'s NaNs to NumPy's over 400 runs with eps 0
+and zero gradients.
 """
 
 from collections.abc import Callable
@@ -497,6 +505,22 @@ def _torch_adagrad(encoded: Encoded, optimizer: torch_optimizers.Adagrad, dtype:
     return run
 
 
+def _torch_rmsprop(
+    encoded: Encoded, optimizer: torch_optimizers.RMSprop, dtype: np.dtype[np.floating]
+) -> Runner | None:
+    if optimizer.centered:  # NaN sign bits NumPy itself picks by array position (the docstring above)
+        return None
+    alpha, rest, eps = (_column(value, dtype) for value in (optimizer.alpha, optimizer.rest, optimizer.eps))
+    weight_decay, mu = _column(optimizer.weight_decay, dtype), _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.RMSpropState) -> Any:
+        adaptive_kernels.torch_rmsprop(*encoded, weights, grads, negated(lr), updates, alpha, rest, eps, weight_decay,
+                                       mu, state.step, state.square_avg, state.momentum_buffer)  # fmt: skip
+        return state
+
+    return run
+
+
 def _optax_adagrad(encoded: Encoded, optimizer: optax_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
     eps = _column(optimizer.eps, dtype)
 
@@ -567,7 +591,7 @@ def _optax_adadelta(encoded: Encoded, optimizer: optax_optimizers.Adadelta, dtyp
     return run
 
 
-_RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
+_RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner | None]] = {
     GradientDescent: _gradient_descent,
     torch_optimizers.SGD: _torch_sgd,
     torch_optimizers.Adam: _torch_adam,
@@ -587,6 +611,7 @@ _RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = 
     keras_optimizers.Adagrad: _keras_adagrad,
     keras_optimizers.RMSprop: _keras_rmsprop,
     torch_optimizers.Adagrad: _torch_adagrad,
+    torch_optimizers.RMSprop: _torch_rmsprop,
     optax_optimizers.Adagrad: _optax_adagrad,
     optax_optimizers.RMSprop: _optax_rmsprop,
     tf1_optimizers.Adadelta: _tf1_adadelta,

@@ -48,6 +48,7 @@ def cases(dtype: np.dtype[np.floating]) -> list[tuple[Loss, Optimizer]]:
         keras_optimizers.adagrad(weight_decay=0.01, dtype=dtype),
         keras_optimizers.rmsprop(momentum=0.5, centered=True, dtype=dtype),
         torch_optimizers.adagrad(lr_decay=0.01, dtype=dtype),
+        torch_optimizers.rmsprop(momentum=0.5, weight_decay=0.01, dtype=dtype),
         optax_optimizers.adagrad(dtype=dtype),
         optax_optimizers.rmsprop(momentum=0.5, bias_correction=True, dtype=dtype),
         tf1_optimizers.adadelta_optimizer(dtype=dtype),
