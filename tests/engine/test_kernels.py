@@ -554,6 +554,39 @@ print("ok")
     assert done.stdout.strip() == "ok"
 
 
+def test_a_process_loads_each_optimizers_kernels_on_its_first_run() -> None:
+    """In a fresh process (auto mode): the background warm-up loads only the common kernels; an optimizer's first
+    run takes the NumPy path while its kernels load in another thread, then its runs take them; the kernels of
+    optimizers never run stay unloaded (a worker's memory holds only what it uses)."""
+    script = """
+import time
+import numpy as np
+from service.engine import kernels
+from service.engine.losses import build
+from service.engine.optimizers import GradientDescent
+from service.engine.optimizers import keras as keras_optimizers
+f32 = np.dtype(np.float32)
+loss = build({"kind": "quadratic"}, 1, f32)
+kernels.warm_in_background().join()
+from service.engine.kernels import adam, compiled, nadam
+assert kernels.runner(loss, GradientDescent(), f32) is not None
+assert len(compiled.gradient_descent.signatures) == 2
+assert len(adam.keras_adam.signatures) == 0
+assert kernels.runner(loss, keras_optimizers.adam(dtype=f32), f32) is None  # the NumPy path, while they load
+deadline = time.monotonic() + 200
+while kernels.runner(loss, keras_optimizers.adam(dtype=f32), f32) is None:
+    assert time.monotonic() < deadline, "keras.Adam's kernels never loaded"
+    time.sleep(0.05)
+assert len(adam.keras_adam.signatures) == 2
+assert len(nadam.keras_nadam.signatures) == 0 and len(compiled.torch_adam.signatures) == 0
+print("ok")
+"""
+    environment = {**os.environ, "DESCENT_KERNELS": "auto"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 def test_numpy_mode_never_loads_numba() -> None:
     script = """
 import sys
