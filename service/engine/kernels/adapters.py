@@ -10,14 +10,24 @@ quadratic_form up to 2 dimensions: NumPy's einsum sums 3 or more products in SIM
 does not reproduce), with plain gradient descent (`sgd`, `tf1.GradientDescentOptimizer`), `torch.SGD`,
 `torch.Adam`, `torch.AdamW`, the momentum family of the other libraries (`tf1.MomentumOptimizer`, `keras.SGD`,
 `optax.sgd`: `kernels.momentum`) and their Adam family (`tf1.AdamOptimizer`, `keras.Adam`, `keras.AdamW`,
-`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adagrad and RMSprop of every library but
-`torch.RMSprop`, and TF1's, torch's and Optax's Adadelta (`kernels.adaptive`). Everything else keeps the NumPy path:
-Adamax and NAdam of every library (not written yet; their powers would come from NumPy's tables, as Adam's do), and
-two whose NaNs come out with another sign bit: `keras.Adadelta`, whose step is `−(√(ad + eps)·g / √(ag + eps))`
-(with eps 0 that is −(0/0); NumPy's `negative` flips the NaN's sign, LLVM folds the kernel's negation into the next
-addition, which keeps it), and `torch.RMSprop` (a compiled version differed from NumPy only in NaN sign bits, in
-about 1 of 400 random problems with eps 0 and zero gradients: where two NaNs of different signs meet, which one x86
-returns depends on the operand order LLVM picks for a commutative operation).
+`optax.adam`, `optax.adamw`, `optax.nadam`: `kernels.adam`), Adamax of every library (`keras.Adamax`,
+`optax.adamax`, `torch.Adamax`: `kernels.adamax`), `keras.Nadam` and `torch.NAdam` (`kernels.nadam`; their
+momentum schedules' powers, torch's `0.96^(t·momentum_decay)` included, come from NumPy in per-chunk tables, the
+running product is multiplied in the kernel), Adagrad and RMSprop of every library (`torch.RMSprop` when not
+centered), and the Adadelta of TF1, torch and Optax (`kernels.adaptive`).
+
+Two stay on the NumPy path, because NumPy itself decides the sign bit of their NaNs by where an element sits in
+its array: `keras.Adadelta` and the centered `torch.RMSprop`. Both negate a value that may be NaN (Keras'
+`delta = −(√(ad + eps)·g / √(ag + eps))`, 0/0 with eps 0 and a zero gradient; torch's `addcmul(sq, −ga, ga)`), and
+NumPy's `negative` flips a NaN's sign, so a NaN of each sign exists; they then meet in a commutative operation
+(`ρ·ad + (1 − ρ)·delta²` one step later; `(−ga)·ga`). x86 returns the first operand's NaN, and which operand is
+first depends in NumPy on its loop: measured on this AVX-512 machine, a float64 `np.add` or `np.multiply` of two
+NaN arrays of 9 elements returns the first one's NaN in elements 0-7 and the second one's in element 8 (15
+elements: 0-7 and 8-14; float32: 16-lane blocks), and a broadcast scalar operand switches sides past 8 elements.
+A kernel would have to model NumPy's loops per array shape and per CPU to give the same bits. Every other kernel
+only ever meets NaNs of one sign (x86's default NaN, negative; no negation of a value that can be NaN: `−lr` comes
+negated by NumPy, `negated`); a property test holds `torch.RMSprop`'s NaNs to NumPy's over 400 runs with eps 0
+and zero gradients.
 """
 
 from collections.abc import Callable
@@ -27,9 +37,11 @@ import numpy as np
 
 from service.engine.arrays import Array
 from service.engine.kernels import adam as adam_kernels
+from service.engine.kernels import adamax as adamax_kernels
 from service.engine.kernels import adaptive as adaptive_kernels
 from service.engine.kernels import compiled, writable
 from service.engine.kernels import momentum as momentum_kernels
+from service.engine.kernels import nadam as nadam_kernels
 from service.engine.losses import Loss, Polynomial, Quadratic, QuadraticForm
 from service.engine.optimizers import GradientDescent, Optimizer
 from service.engine.optimizers import keras as keras_optimizers
@@ -182,6 +194,19 @@ def powers(base: Array, exponents: Array) -> Array:
     return np.asarray(table)
 
 
+def torch_steps(step: Array, updates: int) -> Array:
+    """The step counts t of the next `updates` updates (u,) as float64: torch's float32 counter, from `step` (1,)."""
+    return np.minimum(float(step[0]) + np.arange(1, updates + 1, dtype=F64), LAST_STEP)
+
+
+def decay_factors(weight_decay: Array, rate: Array, dtype: np.dtype[np.floating]) -> Array:
+    """torch's decoupled decay factor `1 − lr·wd` per update (u, R) in the run's dtype from the float64 rates
+    (u, R), or (0, 0) when the decay is 0 everywhere (torch then skips it)."""
+    if not weight_decay.any():
+        return np.zeros((0, 0), dtype)
+    return writable((1 - rate * weight_decay[:, 0][None, :]).astype(dtype))
+
+
 def adam_tables(
     optimizer: torch_optimizers.Adam, state: torch_optimizers.AdamState, lr: Array, dtype: np.dtype[np.floating]
 ) -> tuple[Array, Array, Array, Array]:
@@ -189,19 +214,13 @@ def adam_tables(
     −lr/(1 − β1^t) and √(1 − β2^t) in the run's dtype, the decoupled decay factor 1 − lr·wd ((0, 0) for none),
     and the step counts t (torch's float32 counter)."""
     moments = optimizer.moments
-    updates = lr.shape[0]
-    first = float(state.step[0])
-    steps = np.minimum(first + np.arange(1, updates + 1, dtype=F64), LAST_STEP)  # torch's float32 counter
+    steps = torch_steps(state.step, lr.shape[0])
     rate = lr.astype(F64)  # the Python double torch would hold
     step_size = rate / (1 - powers(moments.beta1, steps))
     negative_step = writable(np.negative(step_size).astype(dtype))
     correction2_sqrt = writable(((1 - powers(moments.beta2, steps)) ** 0.5).astype(dtype))
-    decoupled = optimizer.decoupled_weight_decay and bool(optimizer.weight_decay.any())
-    decay_factor = (
-        writable((1 - rate * optimizer.weight_decay[:, 0][None, :]).astype(dtype))
-        if decoupled
-        else np.zeros((0, 0), dtype)
-    )
+    decoupled = optimizer.decoupled_weight_decay
+    decay_factor = decay_factors(optimizer.weight_decay, rate, dtype) if decoupled else np.zeros((0, 0), dtype)
     return negative_step, correction2_sqrt, decay_factor, steps
 
 
@@ -312,6 +331,117 @@ def _optax_adam(encoded: Encoded, optimizer: optax_optimizers.Adam, dtype: np.dt
     return run
 
 
+def _keras_adamax(encoded: Encoded, optimizer: keras_optimizers.Adamax, dtype: np.dtype[np.floating]) -> Runner:
+    base = optimizer.beta_1.astype(F64)
+    weight1, beta2 = _column(optimizer.one_minus_beta_1, dtype), _column(optimizer.beta_2, dtype)
+    epsilon, weight_decay = _column(optimizer.epsilon, dtype), _column(optimizer.decay.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.AdamaxState) -> Any:
+        first = int(state.iterations)
+        steps = first + np.arange(1, updates + 1, dtype=F64)  # Keras' `iterations + 1`
+        power1 = writable(powers(base, steps).astype(dtype))  # `_power(beta_1, t)`, per update
+        rates = writable(rate_via_float32(lr))
+        adamax_kernels.keras_adamax(*encoded, weights, grads, rates, updates, power1, weight1, beta2, epsilon,
+                                    weight_decay, state.momentum, state.norm)  # fmt: skip
+        state.iterations[...] = first + updates
+        return state
+
+    return run
+
+
+def _optax_adamax(encoded: Encoded, optimizer: optax_optimizers.Adamax, dtype: np.dtype[np.floating]) -> Runner:
+    b1 = optimizer.b1
+    rate1, rest1 = _column(b1.rate, dtype), _column(b1.rest, dtype)
+    b2, eps = _column(optimizer.b2, dtype), _column(optimizer.eps, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: optax_optimizers.ScaleByAdamState) -> Any:
+        first = int(state.count[0])
+        counts = np.minimum(first + np.arange(1, updates + 1, dtype=F64), optax_optimizers.INT32_MAX)
+        correction1, reciprocal1 = corrections(b1, counts, dtype)
+        adamax_kernels.optax_adamax(*encoded, weights, grads, negated(lr), updates, rate1, rest1, b2, eps,
+                                    correction1, reciprocal1, state.mu, state.nu)  # fmt: skip
+        if updates:
+            state.count[0] = int(counts[-1])
+        return state
+
+    return run
+
+
+def _torch_adamax(encoded: Encoded, optimizer: torch_optimizers.Adamax, dtype: np.dtype[np.floating]) -> Runner:
+    moments = optimizer.moments
+    weight1, decay2, eps = (_column(value, dtype) for value in (moments.weight1, moments.decay2, moments.eps))
+    l2 = _column(optimizer.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdamaxState) -> Any:
+        steps = torch_steps(state.step, updates)
+        clr = lr[:updates].astype(F64) / (1 - powers(moments.beta1, steps))  # torch's Python double
+        negative_step = writable(np.negative(clr).astype(dtype))
+        adamax_kernels.torch_adamax(*encoded, weights, grads, updates, negative_step, weight1, decay2, eps, l2,
+                                    state.exp_avg, state.exp_inf)  # fmt: skip
+        if updates:
+            state.step[0] = np.float32(steps[-1])
+        return state
+
+    return run
+
+
+NADAM_DECAY = 0.96
+"""The base of Nadam's momentum schedule, `1 − 0.5·0.96^t` (Keras; torch: `0.96^(t·momentum_decay)`)."""
+
+
+def _keras_nadam(encoded: Encoded, optimizer: keras_optimizers.Nadam, dtype: np.dtype[np.floating]) -> Runner:
+    weak = np.full((1, 1), NADAM_DECAY, dtype).astype(F64)  # a Python float straight to the dtype
+    cast = np.full((1, 1), np.float32(NADAM_DECAY), dtype).astype(F64)  # `ops.cast`: through float32
+    base2 = optimizer.beta_2.astype(F64)
+    beta1, beta2 = _column(optimizer.beta_1, dtype), _column(optimizer.beta_2, dtype)
+    beta1_weak, epsilon = _column(optimizer.beta_1_weak, dtype), _column(optimizer.epsilon, dtype)
+    weight_decay = _column(optimizer.decay.weight_decay, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: keras_optimizers.NadamState) -> Any:
+        first = int(state.iterations)
+        steps = first + np.arange(1, updates + 2, dtype=F64)  # t = iterations + 1, and t + 1 for u_{t+1}
+        weak_power = writable(powers(weak, steps[:updates]).astype(dtype))
+        cast_power = writable(powers(cast, steps).astype(dtype))
+        power2 = writable(powers(base2, steps[:updates]).astype(dtype))
+        rates = writable(rate_via_float32(lr))
+        nadam_kernels.keras_nadam(*encoded, weights, grads, rates, updates, weak_power, cast_power, power2, beta1,
+                                  beta2, beta1_weak, epsilon, weight_decay, state.u_product, state.momentum,
+                                  state.velocity)  # fmt: skip
+        state.iterations[...] = first + updates
+        return state
+
+    return run
+
+
+def _torch_nadam(encoded: Encoded, optimizer: torch_optimizers.NAdam, dtype: np.dtype[np.floating]) -> Runner:
+    moments = optimizer.moments
+    weight1, decay2, weight2, eps = (
+        _column(value, dtype) for value in (moments.weight1, moments.decay2, moments.weight2, moments.eps)
+    )
+    l2 = _column(optimizer.l2, dtype)
+    beta1, psi = moments.beta1[:, 0][None, :], optimizer.momentum_decay[:, 0][None, :]
+
+    def schedule(t: Array) -> Array:
+        """`β1·(1 − 0.5·0.96^(t·momentum_decay))` per update (u, P), as torch's Python doubles."""
+        return np.asarray(beta1 * (1.0 - 0.5 * NADAM_DECAY ** (t[:, None] * psi)))
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.NAdamState) -> Any:
+        steps = torch_steps(state.step, updates)
+        mu, mu_next = writable(schedule(steps)), writable(schedule(steps + 1))
+        correction2 = writable((1 - powers(moments.beta2, steps)).astype(dtype))
+        rate = lr[:updates].astype(F64)
+        decoupled = optimizer.decoupled_weight_decay
+        decay_factor = decay_factors(optimizer.weight_decay, rate, dtype) if decoupled else np.zeros((0, 0), dtype)
+        nadam_kernels.torch_nadam(*encoded, weights, grads, writable(lr), updates, mu, mu_next, correction2,
+                                  decay_factor, weight1, decay2, weight2, eps, l2, state.mu_product, state.exp_avg,
+                                  state.exp_avg_sq)  # fmt: skip
+        if updates:
+            state.step[0] = np.float32(steps[-1])
+        return state
+
+    return run
+
+
 def _tf1_adagrad(encoded: Encoded, optimizer: tf1_optimizers.Adagrad, dtype: np.dtype[np.floating]) -> Runner:
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: tf1_optimizers.AdagradState) -> Any:
         rates = writable(rate_via_float32(lr))
@@ -370,6 +500,22 @@ def _torch_adagrad(encoded: Encoded, optimizer: torch_optimizers.Adagrad, dtype:
     def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.AdagradState) -> Any:
         adaptive_kernels.torch_adagrad(*encoded, weights, grads, writable(lr), updates, lr_decay, weight_decay, eps,
                                        state.step, state.sum)  # fmt: skip
+        return state
+
+    return run
+
+
+def _torch_rmsprop(
+    encoded: Encoded, optimizer: torch_optimizers.RMSprop, dtype: np.dtype[np.floating]
+) -> Runner | None:
+    if optimizer.centered:  # NaN sign bits NumPy itself picks by array position (the docstring above)
+        return None
+    alpha, rest, eps = (_column(value, dtype) for value in (optimizer.alpha, optimizer.rest, optimizer.eps))
+    weight_decay, mu = _column(optimizer.weight_decay, dtype), _column(optimizer.momentum, dtype)
+
+    def run(weights: Array, grads: Array, lr: Array, updates: int, state: torch_optimizers.RMSpropState) -> Any:
+        adaptive_kernels.torch_rmsprop(*encoded, weights, grads, negated(lr), updates, alpha, rest, eps, weight_decay,
+                                       mu, state.step, state.square_avg, state.momentum_buffer)  # fmt: skip
         return state
 
     return run
@@ -445,7 +591,7 @@ def _optax_adadelta(encoded: Encoded, optimizer: optax_optimizers.Adadelta, dtyp
     return run
 
 
-_RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = {
+_RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner | None]] = {
     GradientDescent: _gradient_descent,
     torch_optimizers.SGD: _torch_sgd,
     torch_optimizers.Adam: _torch_adam,
@@ -455,11 +601,17 @@ _RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = 
     tf1_optimizers.Adam: _tf1_adam,
     keras_optimizers.Adam: _keras_adam,
     optax_optimizers.Adam: _optax_adam,
+    keras_optimizers.Adamax: _keras_adamax,
+    optax_optimizers.Adamax: _optax_adamax,
+    torch_optimizers.Adamax: _torch_adamax,
+    keras_optimizers.Nadam: _keras_nadam,
+    torch_optimizers.NAdam: _torch_nadam,
     tf1_optimizers.Adagrad: _tf1_adagrad,
     tf1_optimizers.RMSProp: _tf1_rmsprop,
     keras_optimizers.Adagrad: _keras_adagrad,
     keras_optimizers.RMSprop: _keras_rmsprop,
     torch_optimizers.Adagrad: _torch_adagrad,
+    torch_optimizers.RMSprop: _torch_rmsprop,
     optax_optimizers.Adagrad: _optax_adagrad,
     optax_optimizers.RMSprop: _optax_rmsprop,
     tf1_optimizers.Adadelta: _tf1_adadelta,
@@ -467,7 +619,7 @@ _RUNNERS: dict[type, Callable[[Encoded, Any, np.dtype[np.floating]], Runner]] = 
     optax_optimizers.Adadelta: _optax_adadelta,
 }
 """The compiled runner's builder of each optimizer class the kernels cover (`compiled`, `momentum`, `adam`,
-`adaptive`); `runner` answers None for any other."""
+`adamax`, `nadam`, `adaptive`); `runner` answers None for any other."""
 
 
 def analyze(analyzer: Any, chunk: Any) -> bool:

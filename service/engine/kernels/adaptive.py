@@ -218,6 +218,56 @@ def torch_adagrad(
                 weights[i + 1, r, d] = x + (value * g) / (np.sqrt(s) + epsilon)
 
 
+@jit(**OPTIONS)
+def torch_rmsprop(
+    kind: int,
+    p1: Any,
+    p2: Any,
+    p3: Any,
+    weights: Any,
+    grads: Any,
+    negative_lr: Any,
+    updates: int,
+    alpha: Any,
+    rest: Any,
+    eps: Any,
+    weight_decay: Any,
+    momentum: Any,
+    step: Any,
+    square_avg: Any,
+    momentum_buffer: Any,
+) -> None:
+    """torch.optim.RMSprop, not centered: `step += 1` (float32); `g = g + wd·p` (one rounding);
+    `sq = addcmul(sq·α, (1−α)·g, g)` (one rounding); `avg = √sq + eps`; momentum > 0: `buf = buf·μ + g/avg`,
+    `p = p.add(buf, alpha=−lr)` (one rounding); else `p + (−lr·g)/avg`. `negative_lr` is −lr from NumPy (a
+    negation written here could be moved by LLVM, flipping a NaN's sign)."""
+    n, runs, dims = grads.shape
+    decays = weight_decay.shape[0] > 0
+    for i in range(n):
+        _gradient_row(kind, p1, p2, p3, weights, i, grads)
+        if i >= updates:
+            continue
+        step[0] = step[0] + np.float32(1.0)
+        for r in range(runs):
+            negative_rate = negative_lr[i, r]
+            a, weight, epsilon = alpha[_row(alpha, r), 0], rest[_row(rest, r), 0], eps[_row(eps, r), 0]
+            mu = momentum[_row(momentum, r), 0]
+            wd = weight_decay[_row(weight_decay, r), 0] if decays else epsilon
+            for d in range(dims):
+                x, g = weights[i, r, d], grads[i, r, d]
+                if decays:
+                    g = narrow(np.float64(wd) * np.float64(x) + np.float64(g), x)
+                sq = narrow(np.float64(weight * g) * np.float64(g) + np.float64(square_avg[r, d] * a), x)
+                square_avg[r, d] = sq
+                avg = np.sqrt(sq) + epsilon
+                if mu > 0:
+                    buf = momentum_buffer[r, d] * mu + g / avg
+                    momentum_buffer[r, d] = buf
+                    weights[i + 1, r, d] = narrow(np.float64(negative_rate) * np.float64(buf) + np.float64(x), x)
+                else:
+                    weights[i + 1, r, d] = x + (negative_rate * g) / avg
+
+
 @jit(inline="always", **OPTIONS)
 def _rsqrt(x: Any) -> Any:
     """`jax.lax.rsqrt` as the engine computes it: 1/√x in float64, rounded once to x's dtype."""
