@@ -300,7 +300,7 @@ def run(rounds: int, numpy_rounds: int, only: set[str] | None, optax_python: Pat
     with tempfile.TemporaryDirectory() as folder:
         floor = Floor(Path(folder))
         every = cases(floor, optax, notes)
-        table = {name: case for name, case in every.items() if only is None or name.split(":")[0] in only}
+        table = {name: case for name, case in every.items() if only is None or _chosen(name, only)}
         samples: dict[str, list[tuple[int, int]]] = {name: [] for name in table}
         for _, _, body, _ in table.values():  # warm-up round
             body()
@@ -343,6 +343,13 @@ def run(rounds: int, numpy_rounds: int, only: set[str] | None, optax_python: Pat
     }
 
 
+def _chosen(name: str, only: set[str]) -> bool:
+    """Whether case `name` (`workload.variant:implementation`) is among `only`: its workload, or the workload's
+    family before the first dot (`sgd_sweep` takes `sgd_sweep.summary` and `sgd_sweep.trace`)."""
+    workload = name.split(":")[0]
+    return workload in only or workload.split(".")[0] in only
+
+
 def ratios(timings: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
     """Each engine case's medians over the C floor's (and the NumPy path's) of the same workload: (wall, CPU)."""
     found = {}
@@ -379,7 +386,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.kernels", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--numpy-rounds", type=int, default=2, help="rounds for the NumPy path's slow cases")
-    parser.add_argument("--only", nargs="*", help="workloads to run (crawl, adam, course, sgd_sweep.summary, ...)")
+    parser.add_argument(
+        "--only", nargs="*", help="workloads to run (crawl, adam, course, sgd_sweep, sgd_sweep.summary, ...)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--optax-python", type=Path, default=OPTAX_PYTHON, help="a Python with JAX and optax (skipped if missing)"
