@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from service import documents
 from service.engine import kernels
 from service.engine.analysis import RunSummary, Verdict
 from service.engine.kernels import sweeps
@@ -15,7 +16,7 @@ from service.engine.losses import build, polynomial
 from service.engine.optimizers import GradientDescent
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.schedules import Constant
-from service.engine.sweep import SweepResult, run_sweep
+from service.engine.sweep import SweepResult, SweepTraces, run_major, run_sweep, traces_for
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 RATES = [0.5, 1e-4, 1.0, 1.5, 1e-9, 0.3, 0.99, 1.01, 0.0, np.inf]
@@ -82,3 +83,58 @@ def test_the_fused_summary_is_the_analyzers_in_every_verdict(dtype: np.dtype[np.
         seen |= {str(verdict) for verdict in got.summary.verdict}
     if steps == 1000:
         assert seen == {str(verdict) for verdict in Verdict}
+
+
+def step_major(traces: SweepTraces) -> bool:
+    """Whether the arrays' memory is (K, R, D) and (K, R), C order."""
+    return bool(
+        traces.w.transpose(1, 0, 2).flags.c_contiguous
+        and traces.loss.T.flags.c_contiguous
+        and traces.lr.T.flags.c_contiguous
+    )
+
+
+@pytest.mark.parametrize("max_points", [1, 7, 1001])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_a_sweep_keeps_its_rows_step_major_and_a_store_gets_them_run_major(
+    dtype: np.dtype[np.floating], max_points: int
+) -> None:
+    """The arrays `run_sweep` allocates are step-major in memory, (runs, kept, dims) in shape, on both paths, with
+    the same values (NaN after a run's end); reused as `into` they give the same again; `run_major` and
+    `documents.sweep_arrays` (what the store writes) give them C-contiguous, the same bytes as run-major arrays
+    (`traces_for`) filled by the same sweep."""
+    for name, problem in problems(dtype, 1000).items():
+        runs, dims = problem.w0.shape
+        expected, got = sweep(problem, "numpy", max_points), sweep(problem, "compiled", max_points)
+        assert expected.traces is not None
+        assert got.traces is not None
+        kept = expected.traces.step.size
+        for traces in (expected.traces, got.traces):
+            assert traces.w.shape == (runs, kept, dims)
+            assert traces.loss.shape == traces.lr.shape == (runs, kept)
+            assert step_major(traces), name
+        assert_same_traces(expected.traces, got.traces)
+        for mode in ("numpy", "compiled"):
+            with kernels.use(mode):
+                again = run_sweep(problem, max_points, None, got.traces)
+                rows = run_sweep(problem, max_points, None, traces_for(problem, max_points))
+            assert again.traces is got.traces
+            assert rows.traces is not None
+            assert rows.traces.loss.flags.c_contiguous
+            assert_same_traces(expected.traces, rows.traces)
+            copied = run_major(got.traces)
+            assert all(array.flags.c_contiguous for array in (copied.w, copied.loss, copied.lr))
+            assert_same_traces(rows.traces, copied)
+        stored = documents.sweep_arrays(got, scalar=dims == 1)
+        for column in ("w", "loss", "lr"):
+            array = stored[f"trace.{column}"]
+            assert array.flags.c_contiguous, column
+            ours = getattr(rows.traces, column)
+            assert array.tobytes() == (ours[..., 0] if column == "w" and dims == 1 else ours).data.tobytes(), column
+
+
+def assert_same_traces(expected: SweepTraces, got: SweepTraces) -> None:
+    for column in ("step", "w", "loss", "lr"):
+        a, b = getattr(expected, column), getattr(got, column)
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), column
+        assert a.tobytes() == b.tobytes(), column
