@@ -51,9 +51,9 @@ def run_sweep(
     for the traces, reused from an earlier sweep of the same shape (`traces_for`), else they are allocated."""
     runs, dims = problem.w0.shape
     dtype = problem.w0.dtype
-    analyzer = Analyzer(problem.loss, runs, dims, dtype)
-    kept = thinned_rows(problem.steps + 1, None, max_points) if max_points else np.empty(0, np.int64)
     fused = kernels.sweeper(problem)
+    analyzer = Analyzer(problem.loss, runs, dims, dtype, window=fused is None)  # the fused sweep keeps its own
+    kept = thinned_rows(problem.steps + 1, None, max_points) if max_points else np.empty(0, np.int64)
     targets = into if into is not None else _traces_for(kept, runs, dims, dtype)
     if fused is not None:  # the compiled path: no chunk in memory, each kept row written where it is computed
         columns = (targets.w, targets.loss, targets.lr)

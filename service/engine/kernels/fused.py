@@ -940,12 +940,12 @@ def summarize(
     its weights here (the row pass's operations, so the same bits). The arithmetic and comparisons are
     `Analyzer.finish`'s, element by element: the window's steps, their products and sums in the run's dtype, norms
     and ratios in float64."""
-    ring_w, ring_loss = ring[0], ring[1]
+    ring_w = ring[0]
     window, runs, dims = ring_w.shape
     fast = tiled(optimizer, kind, p1, p2, v2, v3, dims)
     outcome, loss0, grad0, best, best_step = track[0], track[3], track[4], track[6], track[7]
     last_above, last_moved, last_step, count = track[8], track[9], track[10], track[14]
-    zero, nan = ring_loss.dtype.type(0), narrow(np.nan, ring_loss[0, 0])
+    zero, nan = ring_w.dtype.type(0), narrow(np.nan, ring_w.dtype.type(0))
     _window(ring_w, last_step, count, window_w)
     for r in _runs(0, runs):
         alternating[r] = count[r] >= 3
@@ -956,12 +956,16 @@ def summarize(
             for d in range(1, dims):
                 total = total + (w2[r, d] - w1[r, d]) * (w1[r, d] - w0[r, d])
             alternating[r] = alternating[r] & ((total < 0) | (j < window - count[r]))
+    latest = last_step.max() if runs else -1
+    latest_slot = latest % window
     for r in range(runs):
         n = count[r]
         l_last, l_first, g_last, g_first = zero, zero, 0.0, 0.0
         if n > 0:  # the window's last row is at step last_step, its first at last_step − n + 1 (slots s % W)
-            l_last, g_last = _window_values(fast, p1, p2, v2, v3, ring, last_step[r] % window, r)
-            l_first, g_first = _window_values(fast, p1, p2, v2, v3, ring, (last_step[r] - n + 1) % window, r)
+            last = latest_slot if last_step[r] == latest else last_step[r] % window
+            first = last - n + 1 if last >= n - 1 else last - n + 1 + window
+            l_last, g_last = _window_values(fast, p1, p2, v2, v3, ring, last, r)
+            l_first, g_first = _window_values(fast, p1, p2, v2, v3, ring, first, r)
         final_loss[r], grad_final[r] = l_last, g_last
         power[r] = (n > 1) & (g_first > 0)
         ratio[r] = g_last / g_first

@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from service.engine.analysis import CONVERGED_RATIO, FIXED_POINT_RATIO, STEADY, Analyzer, RunSummary, Verdict
+from service.engine.analysis import (
+    CONVERGED_RATIO,
+    FIXED_POINT_RATIO,
+    STEADY,
+    WINDOW,
+    Analyzer,
+    RunSummary,
+    Verdict,
+)
 from service.engine.arrays import Array, IntArray
 from service.engine.kernels import adapters, compiled, fused
 from service.engine.loop import Outcome, Problem, chunk_length, schedule_traits
@@ -118,7 +126,8 @@ def _run(
         analyzer.count,
         np.empty(runs, dtype),  # the current row's loss
     )
-    ring = (analyzer.w, analyzer.window_loss, analyzer.window_grad)  # rows by step % WINDOW (`fused.summarize`)
+    # the last rows, step s at s % WINDOW (`fused.summarize`); a slot is read only once a valid row was written there
+    ring = (np.empty((WINDOW, runs, dims), dtype), np.empty((WINDOW, runs), dtype), np.empty((WINDOW, runs)))
     sgd = _sgd_arrays(optimizer, state, runs, dims, dtype)
     adam_columns = _adam_columns(optimizer, dtype)
     tensorflow = isinstance(optimizer, GradientDescent) and optimizer.tensorflow
@@ -171,7 +180,7 @@ def _summary(
     the same bits), which picks each run's verdict among the kernel's three."""
     runs = analyzer.count.size
     dtype = analyzer.dtype
-    window_w = np.empty(analyzer.w.shape, dtype)
+    window_w = np.empty(ring[0].shape, dtype)
     final_loss, best_loss = np.empty(runs, dtype), np.empty(runs, dtype)
     grad_final, ratio, exponent = np.empty(runs), np.empty(runs), np.empty(runs)
     power, alternating = np.empty(runs, np.bool_), np.empty(runs, np.bool_)
