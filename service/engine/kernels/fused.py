@@ -220,7 +220,7 @@ def sweep_chunk(
     block = BLOCK  # the tiled case measured the same at 1,024 and 4,096 runs (within the machine's noise)
     tile = (np.empty((TILE, block, dims), x.dtype), np.empty((TILE, block), x.dtype), np.empty((TILE, block), x.dtype))
     tile_k = np.empty(TILE, np.int64)
-    index = np.empty((4, block), np.int32)  # `_tile_quadratic`'s rows within the tile
+    index = np.empty((4, block), np.int8)  # `_tile_quadratic`'s rows within the tile (< SUMMARY_TILE: int8)
     rows = (np.empty(block, x.dtype), index[0], index[1], index[2], index[3])
     for r0 in range(0, runs, block):
         r1 = min(r0 + block, runs)
@@ -392,7 +392,7 @@ def _tile_quadratic(
         count[r] = min(count[r] + k + 1, window)
         diverged_at[r] = s0 + k + 1 if (outcome[r] == DIVERGED) & (diverged_at[r] < 0) else diverged_at[r]
     for t in range(m if lr.shape[0] > 1 else 1):  # the same rates every row: the first valid row says it all
-        rates, here = lr[i + t if lr.shape[0] > 1 else 0, r0:r1], np.int32(t)
+        rates, here = lr[i + t if lr.shape[0] > 1 else 0, r0:r1], np.int8(t)
         for j in _runs(0, width):
             r = start + j
             ok, rate = here <= last_row[j], rates[j]
@@ -405,7 +405,7 @@ def _tile_quadratic(
         k = keep_at[i + t]
         if k < 0:
             continue
-        row, here = ring_w[(s0 + t) % window].reshape(runs)[r0:r1], np.int32(t)
+        row, here = ring_w[(s0 + t) % window].reshape(runs)[r0:r1], np.int8(t)
         rates = lr[i + t if lr.shape[0] > 1 else 0, r0:r1]
         if step_major:  # straight into the caller's row
             kept_w, kept_loss, kept_lr = out_w[k].reshape(runs)[r0:r1], out_loss[k, r0:r1], out_lr[k, r0:r1]
@@ -456,7 +456,7 @@ def _tile_row(
 ) -> None:
     """Row t of `_tile_quadratic`'s tile, one pass over the block's runs (arrays indexed within the block). Not
     inlined: compiled on its own, the pass is vectorised (inlined into the sweep's loop it was not)."""
-    here = np.int32(t)
+    here = np.int8(t)
     for j in _runs(0, xb.size):
         w = xb[j]
         shifted = w + b
