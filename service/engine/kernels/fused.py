@@ -917,7 +917,6 @@ def summarize(
     bounded: Any,
     converged_ratio: float,
     fixed_point_ratio: float,
-    window_w: Any,
     final_loss: Any,
     grad_final: Any,
     ratio: Any,
@@ -929,24 +928,25 @@ def summarize(
     codes: Any,
 ) -> None:
     """`Analyzer.finish` for a fused sweep, in one pass over the runs, from the ring (W, R, ...), which holds the
-    row of step s at s % W, and the running values (`track`): each run's window `window_w` (W, R, D), its last
-    `count` rows oldest first (the last at `last_step`), the slots before them zero (as a fresh Analyzer's window
-    leaves them); the final loss and gradient norm (the window's last row: zero for a run without rows); whether
-    w alternates; the converged step (−1: not converged); the best loss (NaN without a row); the verdict codes
-    (`kernels.layout`) if the growth turns out growing, steady or neither (`codes` (3, R)). The growth itself is
-    a power, NumPy's to take (see `kernels.whole`): `ratio ** exponent` where `power`, else 1.
+    row of step s at s % W, and the running values (`track`): the ring's weights (W, R, D) turned in place into
+    each run's window, its last `count` rows oldest first (the last at `last_step`), the slots before them zero
+    (as a fresh Analyzer's window leaves them); the final loss and gradient norm (the window's last row: zero for
+    a run without rows); whether w alternates; the converged step (−1: not converged); the best loss (NaN
+    without a row); the verdict codes (`kernels.layout`) if the growth turns out growing, steady or neither
+    (`codes` (3, R)). The growth itself is a power, NumPy's to take (see `kernels.whole`): `ratio ** exponent`
+    where `power`, else 1.
 
     A `tiled` sweep left the ring's loss and gradient norm unfilled: the window's first and last are computed from
     its weights here (the row pass's operations, so the same bits). The arithmetic and comparisons are
     `Analyzer.finish`'s, element by element: the window's steps, their products and sums in the run's dtype, norms
     and ratios in float64."""
-    ring_w = ring[0]
-    window, runs, dims = ring_w.shape
+    window_w = ring[0]
+    window, runs, dims = window_w.shape
     fast = tiled(optimizer, kind, p1, p2, v2, v3, dims)
     outcome, loss0, grad0, best, best_step = track[0], track[3], track[4], track[6], track[7]
     last_above, last_moved, last_step, count = track[8], track[9], track[10], track[14]
-    zero, nan = ring_w.dtype.type(0), narrow(np.nan, ring_w.dtype.type(0))
-    _window(ring_w, last_step, count, window_w)
+    zero, nan = window_w.dtype.type(0), narrow(np.nan, window_w.dtype.type(0))
+    _unroll(window_w, last_step, count)
     for r in _runs(0, runs):
         alternating[r] = count[r] >= 3
     for j in range(window - 2):  # the pairs of steps inside the window: each must turn back
@@ -964,8 +964,8 @@ def summarize(
         if n > 0:  # the window's last row is at step last_step, its first at last_step − n + 1 (slots s % W)
             last = latest_slot if last_step[r] == latest else last_step[r] % window
             first = last - n + 1 if last >= n - 1 else last - n + 1 + window
-            l_last, g_last = _window_values(fast, p1, p2, v2, v3, ring, last, r)
-            l_first, g_first = _window_values(fast, p1, p2, v2, v3, ring, first, r)
+            l_last, g_last = _window_values(fast, p1, p2, v2, v3, ring, last, window - 1, r)
+            l_first, g_first = _window_values(fast, p1, p2, v2, v3, ring, first, window - n, r)
         final_loss[r], grad_final[r] = l_last, g_last
         power[r] = (n > 1) & (g_first > 0)
         ratio[r] = g_last / g_first
@@ -988,32 +988,62 @@ def summarize(
 
 
 @jit(inline="always", **OPTIONS)
-def _window(ring: Any, last_step: Any, count: Any, window_w: Any) -> None:
-    """The ring (W, R, D), holding the row of step s at s % W, as the Analyzer's window: each run's last `count`
-    rows oldest first (the last at `last_step`), zeros before them. Whole rows for the runs with a full window
-    ending at the latest step (every run that completed), then the others one by one."""
+def _unroll(ring: Any, last_step: Any, count: Any) -> None:
+    """The ring (W, R, D), holding the row of step s at s % W, turned in place into the Analyzer's window: each
+    run's last `count` rows oldest first (the last at `last_step`), zeros before them. The runs with a full window
+    ending at the latest step (every run that completed) by rotating whole rows (cycle by cycle through one row's
+    buffer); the others, gathered first, one by one."""
     window, runs, dims = ring.shape
     latest = last_step.max() if runs else -1
-    for k in range(window):  # slot (latest + 1 + k) mod W holds step latest − (W − 1) + k
-        source, target = ring[(latest + 1 + k) % window].reshape(runs * dims), window_w[k].reshape(runs * dims)
-        for i in _runs(0, runs * dims):
-            target[i] = source[i]
     zero = ring.dtype.type(0)
+    others = 0
+    for r in range(runs):
+        others += (last_step[r] != latest) | (count[r] != window)
+    held, which = np.empty((others, window, dims), ring.dtype), np.empty(others, np.int64)
+    index = 0
     for r in range(runs):
         if last_step[r] == latest and count[r] == window:
             continue
         first = window - count[r]
         for k in range(window):
-            slot = (last_step[r] + 1 + k) % window  # last_step ≥ −1
+            slot = (last_step[r] + 1 + k) % window  # slot k of the window holds step last − (W − 1) + k
             for d in range(dims):
-                window_w[k, r, d] = ring[slot, r, d] if k >= first else zero
+                held[index, k, d] = ring[slot, r, d] if k >= first else zero
+        which[index] = r
+        index += 1
+    shift = (latest + 1) % window
+    if shift:  # slot k ← slot (k + shift) mod W
+        flat, row = ring.reshape(window, runs * dims), np.empty(runs * dims, ring.dtype)
+        for start in range(np.gcd(shift, window)):
+            _copy(flat[start], row)
+            slot = start
+            while True:
+                source = (slot + shift) % window
+                if source == start:
+                    _copy(row, flat[slot])
+                    break
+                _copy(flat[source], flat[slot])
+                slot = source
+    for index in range(others):
+        r = which[index]
+        for k in range(window):
+            for d in range(dims):
+                ring[k, r, d] = held[index, k, d]
 
 
 @jit(inline="always", **OPTIONS)
-def _window_values(fast: bool, p1: Any, p2: Any, v2: Any, v3: Any, ring: Any, slot: Any, r: int) -> Any:
-    """(loss, gradient norm) of the row in the ring's `slot` for run r: read from the ring, or for a `tiled`
-    sweep computed from its weight (the row pass's operations, `_tile_row`)."""
+def _copy(source: Any, target: Any) -> None:
+    """One flat row into another, element by element (vectorised)."""
+    for i in _runs(0, source.size):
+        target[i] = source[i]
+
+
+@jit(inline="always", **OPTIONS)
+def _window_values(fast: bool, p1: Any, p2: Any, v2: Any, v3: Any, ring: Any, slot: Any, k: int, r: int) -> Any:
+    """(loss, gradient norm) of run r's row in the ring's `slot`, now row k of its window (`_unroll`): read from
+    the ring's loss and norm, or for a `tiled` sweep computed from the weight (the row pass's operations,
+    `_tile_row`)."""
     if fast:
-        shifted = ring[0][slot, r, 0] + p1[0, 0]
+        shifted = ring[0][k, r, 0] + p1[0, 0]
         return shifted * shifted * v2[0, 0] + v3[0, 0, 0], norm_1d(shifted * p2[0, 0])
     return ring[1][slot, r], ring[2][slot, r]

@@ -180,7 +180,7 @@ def _summary(
     the same bits), which picks each run's verdict among the kernel's three."""
     runs = analyzer.count.size
     dtype = analyzer.dtype
-    window_w = np.empty(ring[0].shape, dtype)
+    window_w = ring[0]  # turned into the window in place
     final_loss, best_loss = np.empty(runs, dtype), np.empty(runs, dtype)
     grad_final, ratio, exponent = np.empty(runs), np.empty(runs), np.empty(runs)
     power, alternating = np.empty(runs, np.bool_), np.empty(runs, np.bool_)
@@ -188,7 +188,7 @@ def _summary(
     kind, p1, p2, _ = encoded
     fused.summarize(
         code, kind, p1, p2, values[2], values[3], ring, track, np.ascontiguousarray(analyzer.bounded),
-        CONVERGED_RATIO, FIXED_POINT_RATIO, window_w, final_loss, grad_final, ratio, exponent, power, converged_at,
+        CONVERGED_RATIO, FIXED_POINT_RATIO, final_loss, grad_final, ratio, exponent, power, converged_at,
         alternating, best_loss, codes,
     )  # fmt: skip
     with np.errstate(all="ignore"):  # a run without a gradient's growth: 0/0, its growth is 1
