@@ -10,7 +10,7 @@ import pytest
 from service import documents
 from service.engine import kernels
 from service.engine.analysis import RunSummary, Verdict
-from service.engine.kernels import sweeps
+from service.engine.kernels import fused, sweeps
 from service.engine.loop import Problem
 from service.engine.losses import build, polynomial
 from service.engine.optimizers import GradientDescent
@@ -138,3 +138,21 @@ def assert_same_traces(expected: SweepTraces, got: SweepTraces) -> None:
         a, b = getattr(expected, column), getattr(got, column)
         assert (a.dtype, a.shape) == (b.dtype, b.shape), column
         assert a.tobytes() == b.tobytes(), column
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_a_sweep_wider_than_a_wide_block(dtype: np.dtype[np.floating]) -> None:
+    """More runs than `fused.WIDE_BLOCK` (blocks of that many runs, the last one shorter), some diverging, some
+    stopping at a tolerance, 101 rows kept: the NumPy path's summary and traces."""
+    runs = fused.WIDE_BLOCK + 1500
+    rates = np.linspace(1e-4, 3.0, runs).astype(dtype)
+    problem = Problem(
+        quadratic(1, dtype), Constant(rate=rates), GradientDescent(), np.full((runs, 1), 5.0, dtype), 500, 1e-3
+    )
+    expected, got = sweep(problem, "numpy", 101), sweep(problem, "compiled", 101)
+    assert (expected.summary.outcome == 2).any()
+    assert (expected.summary.outcome == 3).any()
+    assert_same_summary(expected.summary, got.summary)
+    assert expected.traces is not None
+    assert got.traces is not None
+    assert_same_traces(expected.traces, got.traces)
