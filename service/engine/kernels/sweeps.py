@@ -6,8 +6,8 @@ and the kept trace rows in one compiled pass per chunk, without the chunk's rows
 torch.Adam/AdamW), a schedule that neither reads the loss nor cycles the momentum, no recorded optimizer state.
 The run then fills the caller's `Analyzer` (its running values, in place, and its finished summary, computed by
 `fused.summarize`: `analyzer.finish()` returns it, as on the NumPy path) and the kept rows straight into the
-caller's arrays (each kept row where it is computed when they are step-major in memory, as `sweep.traces_for`
-gives them).
+caller's arrays (each kept row where it is computed when they are step-major in memory, as `run_sweep` allocates
+them).
 """
 
 from collections.abc import Callable
