@@ -14,9 +14,9 @@ spike on the shared machine hits every case alike), and reports medians over the
   rate table computed by NumPy). Before timing, each is checked against the NumPy path: every trace column and
   summary field, bit for bit.
 - `sgd_sweep`: 10,000 rates × 1,000 steps through `run_sweep`, summaries only and with the full trace kept
-  (`max_points` = every row: into fresh arrays, `.reused` into arrays reused between calls, `run_sweep(into=)`, and
-  `.steps` into reused arrays whose memory is step-major, as C's trace is), against C's summary loop and C's trace
-  loop (into reused memory).
+  (`max_points` = every row: into fresh arrays, and `.reused` into the arrays an earlier `run_sweep` allocated,
+  reused between calls with `run_sweep(into=)`: the step-major arrays the service's sweeps keep, as C's trace is
+  laid out), against C's summary loop and C's trace loop (into reused memory).
 - `adam_sweep`: 1,000 rates × 1,000 steps, 2-D, torch.Adam through `run_sweep`, summaries, against C (which keeps
   the trace: its floor for Adam) and warm optax (`jit(lax.scan)` of `optax.adam`, summaries, in a subprocess under
   `--optax-python`, the golden virtualenv's by default: `bench/optax_adam.py`; its compile time is reported apart
@@ -50,7 +50,7 @@ from service.engine.loop import Problem, iterate
 from service.engine.losses import quadratic
 from service.engine.optimizers import OPTIMIZERS
 from service.engine.schedules import Constant
-from service.engine.sweep import SweepTraces, run_sweep, traces_for
+from service.engine.sweep import run_sweep
 from service.engine.trace import COLUMNS
 from service.specs import build
 from service.specs.run import RunSpec
@@ -83,14 +83,6 @@ def on(mode: kernels.Mode, body: Callable[[], object]) -> Callable[[], object]:
             return body()
 
     return call
-
-
-def step_major(traces: SweepTraces) -> SweepTraces:
-    """Arrays of `traces`' shapes whose memory is step-major, as C's trace loop writes (`run_sweep(into=...)` then
-    writes each kept row where it is computed)."""
-    runs, kept, dims = traces.w.shape
-    w = np.empty((kept, runs, dims), traces.w.dtype).transpose(1, 0, 2)
-    return SweepTraces(traces.step, w, np.empty((kept, runs), traces.loss.dtype).T, np.empty_like(w[..., 0]))
 
 
 def trace_of(problem: Problem) -> Callable[[], object]:
@@ -222,14 +214,10 @@ def cases(
         return lambda: run_sweep(problem, max_points=max_points)
 
     full = SWEEP_STEPS + 1
-    reused = traces_for(sgd_sweep, full)
-    reused_steps = step_major(reused)
+    reused = run_sweep(sgd_sweep, max_points=full).traces  # the arrays the service's sweeps keep (step-major)
 
     def sweep_into() -> object:
         return run_sweep(sgd_sweep, max_points=full, into=reused)
-
-    def sweep_into_steps() -> object:
-        return run_sweep(sgd_sweep, max_points=full, into=reused_steps)
 
     table: dict[str, tuple[int, int, Callable[[], object], bool]] = {
         "crawl:compiled": (1, CRAWL_STEPS, on("compiled", trace_of(crawl)), False),
@@ -251,7 +239,6 @@ def cases(
         "sgd_sweep.summary:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, False), False),
         "sgd_sweep.trace:compiled": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep(sgd_sweep, full)), False),
         "sgd_sweep.trace:compiled.reused": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep_into), False),
-        "sgd_sweep.trace:compiled.steps": (SWEEP_RUNS, SWEEP_STEPS, on("compiled", sweep_into_steps), False),
         "sgd_sweep.trace:numpy": (SWEEP_RUNS, SWEEP_STEPS, on("numpy", sweep(sgd_sweep, full)), True),
         "sgd_sweep.trace:c": (SWEEP_RUNS, SWEEP_STEPS, c_sgd(sweep_rates, SWEEP_STEPS, True), False),
         "adam_sweep.summary:compiled": (ADAM_SWEEP_RUNS, ADAM_STEPS, on("compiled", sweep(adam_sweep)), False),
@@ -300,7 +287,7 @@ def run(rounds: int, numpy_rounds: int, only: set[str] | None, optax_python: Pat
     with tempfile.TemporaryDirectory() as folder:
         floor = Floor(Path(folder))
         every = cases(floor, optax, notes)
-        table = {name: case for name, case in every.items() if only is None or name.split(":")[0] in only}
+        table = {name: case for name, case in every.items() if only is None or _chosen(name, only)}
         samples: dict[str, list[tuple[int, int]]] = {name: [] for name in table}
         for _, _, body, _ in table.values():  # warm-up round
             body()
@@ -343,6 +330,13 @@ def run(rounds: int, numpy_rounds: int, only: set[str] | None, optax_python: Pat
     }
 
 
+def _chosen(name: str, only: set[str]) -> bool:
+    """Whether case `name` (`workload.variant:implementation`) is among `only`: its workload, or the workload's
+    family before the first dot (`sgd_sweep` takes `sgd_sweep.summary` and `sgd_sweep.trace`)."""
+    workload = name.split(":")[0]
+    return workload in only or workload.split(".")[0] in only
+
+
 def ratios(timings: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
     """Each engine case's medians over the C floor's (and the NumPy path's) of the same workload: (wall, CPU)."""
     found = {}
@@ -379,7 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.kernels", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--numpy-rounds", type=int, default=2, help="rounds for the NumPy path's slow cases")
-    parser.add_argument("--only", nargs="*", help="workloads to run (crawl, adam, course, sgd_sweep.summary, ...)")
+    parser.add_argument(
+        "--only", nargs="*", help="workloads to run (crawl, adam, course, sgd_sweep, sgd_sweep.summary, ...)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--optax-python", type=Path, default=OPTAX_PYTHON, help="a Python with JAX and optax (skipped if missing)"

@@ -16,7 +16,7 @@ from service.engine.analysis import RunSummary, Verdict, explain, loss_facts
 from service.engine.landscape import Landscape
 from service.engine.loop import Outcome, Problem
 from service.engine.lr_finder import RangeTest, Suggestion
-from service.engine.sweep import SweepResult, grid
+from service.engine.sweep import SweepResult, grid, run_major
 from service.engine.trace import Trace
 from service.store.base import JobRecord, RunRecord, Status
 
@@ -98,7 +98,7 @@ def _step_or_none(step: np.integer) -> int | None:
 def sweep_arrays(result: SweepResult, scalar: bool) -> dict[str, npt.NDArray[Any]]:
     """A finished sweep as the flat arrays the store keeps, one entry per grid point (C order): `final_loss` and
     `best_loss` in the run's dtype, `verdict` as text, `converged_at` and `diverged_at` (-1: never), and with
-    kept traces `trace.step` (K,), `trace.w` (P, K) or (P, K, D), `trace.loss` and `trace.lr` (P, K)."""
+    kept traces `trace.step` (K,), `trace.w` (P, K) or (P, K, D), `trace.loss` and `trace.lr` (P, K), C-contiguous."""
     summary = result.summary
     arrays: dict[str, npt.NDArray[Any]] = {
         "final_loss": summary.final_loss,
@@ -108,7 +108,7 @@ def sweep_arrays(result: SweepResult, scalar: bool) -> dict[str, npt.NDArray[Any
         "diverged_at": summary.diverged_at.astype(np.int64),
     }
     if result.traces is not None:
-        traces = result.traces
+        traces = run_major(result.traces)  # the sweep keeps its rows step-major: transposed once, here
         arrays |= {
             "trace.step": traces.step,
             "trace.w": traces.w[..., 0] if scalar else traces.w,

@@ -70,9 +70,17 @@ class Analyzer:
     """Accumulates what the summary needs from a stream of chunks."""
 
     def __init__(
-        self, loss: Loss, runs: int, dims: int, dtype: np.dtype[np.floating], compiled: bool | None = None
+        self,
+        loss: Loss,
+        runs: int,
+        dims: int,
+        dtype: np.dtype[np.floating],
+        compiled: bool | None = None,
+        window: bool = True,
     ) -> None:
-        """`compiled`: whether `add` runs the compiled kernel (None: when `kernels.enabled()` says so)."""
+        """`compiled`: whether `add` runs the compiled kernel (None: when `kernels.enabled()` says so). `window`:
+        False for a fused sweep (`kernels.sweeps`), which keeps the last rows in its own ring and sets `done`: the
+        window's arrays are then left empty (no run)."""
         self.loss = loss
         self.bounded = np.broadcast_to(loss.bounded_below(), (runs,))
         self.dtype = dtype
@@ -87,13 +95,16 @@ class Analyzer:
         self.lr_last = np.full(runs, np.nan, dtype)
         self.lr_min = np.full(runs, np.inf, dtype)
         self.lr_max = np.full(runs, -np.inf, dtype)
-        self.w = np.zeros((WINDOW, runs, dims), dtype)
-        self.window_loss = np.zeros((WINDOW, runs), dtype)
-        self.window_grad = np.zeros((WINDOW, runs))
+        width = runs if window else 0
+        self.w = np.zeros((WINDOW, width, dims), dtype)
+        self.window_loss = np.zeros((WINDOW, width), dtype)
+        self.window_grad = np.zeros((WINDOW, width))
         self.count = np.zeros(runs, np.int64)
         self.outcome = np.zeros(runs, np.int8)
         self.diverged_at = np.full(runs, -1, np.int64)
         self.compiled = kernels.enabled() if compiled is None else compiled  # once: the kernel changes them in place
+        self.done: RunSummary | None = None
+        """The summary, when a compiled sweep computed it with its running values (`kernels.sweeps`)."""
 
     def add(self, chunk: TraceChunk) -> None:
         self._rate_range(chunk)
@@ -149,6 +160,8 @@ class Analyzer:
         self.count = np.minimum(self.count + rows, WINDOW)
 
     def finish(self) -> RunSummary:
+        if self.done is not None:
+            return self.done
         runs = self.count.size
         cols = np.arange(runs)
         count = self.count

@@ -24,7 +24,9 @@ def grid(axes: Sequence[Array]) -> list[Array]:
 
 @dataclass(frozen=True)
 class SweepTraces:
-    """Rows `step` (K,) of every run: `w` (P, K, D), `loss` and `lr` (P, K); NaN after a run ended."""
+    """Rows `step` (K,) of every run: `w` (P, K, D), `loss` and `lr` (P, K); NaN after a run ended. The arrays
+    `run_sweep` allocates are views of step-major memory (each kept row of every run contiguous, written where
+    it is computed); `run_major` copies them run-major."""
 
     step: IntArray
     w: Array
@@ -49,11 +51,11 @@ def run_sweep(
     for the traces, reused from an earlier sweep of the same shape (`traces_for`), else they are allocated."""
     runs, dims = problem.w0.shape
     dtype = problem.w0.dtype
-    analyzer = Analyzer(problem.loss, runs, dims, dtype)
-    kept = thinned_rows(problem.steps + 1, None, max_points) if max_points else np.empty(0, np.int64)
     fused = kernels.sweeper(problem)
-    if fused is not None:  # the compiled path: no chunk in memory, the kept rows written run-major
-        targets = into if into is not None else _traces_for(kept, runs, dims, dtype)
+    analyzer = Analyzer(problem.loss, runs, dims, dtype, window=fused is None)  # the fused sweep keeps its own
+    kept = thinned_rows(problem.steps + 1, None, max_points) if max_points else np.empty(0, np.int64)
+    targets = into if into is not None else _traces_for(kept, runs, dims, dtype)
+    if fused is not None:  # the compiled path: no chunk in memory, each kept row written where it is computed
         columns = (targets.w, targets.loss, targets.lr)
         written = fused(analyzer, kept, columns, progress)
         for rows in columns:
@@ -61,10 +63,17 @@ def run_sweep(
         with np.errstate(all="ignore"):
             summary = analyzer.finish()
         return SweepResult(summary, targets if max_points else None)
-    # step-major while the chunks arrive (each kept row one contiguous copy), transposed to run-major once at the end
-    w = np.empty((kept.size, runs, dims), dtype)
-    loss = np.empty((kept.size, runs), dtype)
-    lr = np.empty((kept.size, runs), dtype)
+    # kept rows step-major as the chunks arrive (each one contiguous copy): into the targets when their memory is
+    # step-major (as `traces_for` gives them), else into step-major arrays transposed into them once at the end
+    steps = _step_major(targets)
+    if steps is None:
+        w, loss, lr = (
+            np.empty((kept.size, runs, dims), dtype),
+            np.empty((kept.size, runs), dtype),
+            np.empty((kept.size, runs), dtype),
+        )
+    else:
+        w, loss, lr = steps
     written = 0  # kept rows written so far (in step order)
     for chunk in iterate(problem):
         with np.errstate(all="ignore"):  # rows past a run's end (divergence) may hold anything
@@ -75,25 +84,52 @@ def run_sweep(
             progress(int(chunk.step[-1]))
     for rows in (w, loss, lr):
         rows[written:] = np.nan  # every run ended before these steps
-    traces = None
-    if max_points:
-        traces = into if into is not None else _traces_for(kept, runs, dims, dtype)
-        for source, target in zip((w, loss, lr), (traces.w, traces.loss, traces.lr), strict=True):
+    if max_points and steps is None:
+        for source, target in zip((w, loss, lr), (targets.w, targets.loss, targets.lr), strict=True):
             _run_major(source, target)
     with np.errstate(all="ignore"):  # diverged runs' last rows are huge: their products overflow
         summary = analyzer.finish()
-    return SweepResult(summary, traces)
+    return SweepResult(summary, targets if max_points else None)
 
 
 def traces_for(problem: Problem, max_points: int) -> SweepTraces:
-    """Arrays for the traces of a sweep of `problem` keeping `max_points` rows (to pass as `into`)."""
+    """Run-major arrays (C-contiguous) for the traces of a sweep of `problem` keeping `max_points` rows, to pass
+    as `into` by a caller that wants each run's rows consecutive (the kept rows are then gathered per run as they
+    are computed). The arrays `run_sweep` allocates itself are step-major (`_traces_for`), and can be passed
+    again as `into`: the fastest layout to write."""
     runs, dims = problem.w0.shape
-    return _traces_for(thinned_rows(problem.steps + 1, None, max_points), runs, dims, problem.w0.dtype)
+    kept = thinned_rows(problem.steps + 1, None, max_points)
+    shape = (runs, kept.size)
+    dtype = problem.w0.dtype
+    return SweepTraces(kept, np.empty((*shape, dims), dtype), np.empty(shape, dtype), np.empty(shape, dtype))
 
 
 def _traces_for(kept: IntArray, runs: int, dims: int, dtype: np.dtype[np.floating]) -> SweepTraces:
-    shape = (runs, kept.size)
-    return SweepTraces(kept, np.empty((*shape, dims), dtype), np.empty(shape, dtype), np.empty(shape, dtype))
+    """(R, K, D) and (R, K) views of step-major memory (K, R, D) and (K, R): a kept row of every run is contiguous
+    where the sweep computes it; `run_major` gives the run-major copies a store keeps."""
+    w = np.empty((kept.size, runs, dims), dtype).transpose(1, 0, 2)
+    return SweepTraces(kept, w, np.empty((kept.size, runs), dtype).T, np.empty((kept.size, runs), dtype).T)
+
+
+def _step_major(traces: SweepTraces) -> tuple[Array, Array, Array] | None:
+    """The (K, R, D), (K, R), (K, R) arrays whose views `traces` holds, when their memory is step-major, else
+    None."""
+    w, loss, lr = traces.w.transpose(1, 0, 2), traces.loss.T, traces.lr.T
+    if w.flags.c_contiguous and loss.flags.c_contiguous and lr.flags.c_contiguous:
+        return w, loss, lr
+    return None
+
+
+def run_major(traces: SweepTraces) -> SweepTraces:
+    """`traces` with C-contiguous (run-major) arrays: the same values, each run's rows consecutive (the layout a
+    store writes out); transposed once, in blocks of runs, when the memory is step-major, else as they are."""
+    steps = _step_major(traces)
+    if steps is None or traces.step.size <= 1 or traces.w.shape[0] <= 1:
+        return SweepTraces(traces.step, *(np.ascontiguousarray(rows) for rows in (traces.w, traces.loss, traces.lr)))
+    out = SweepTraces(traces.step, *(np.empty(rows.shape, rows.dtype) for rows in (traces.w, traces.loss, traces.lr)))
+    for source, target in zip(steps, (out.w, out.loss, out.lr), strict=True):
+        _run_major(source, target)
+    return out
 
 
 def _run_major(rows: Array, out: Array, block: int = 256) -> None:

@@ -4,16 +4,27 @@ and the kept trace rows in one compiled pass per chunk, without the chunk's rows
 `sweeper(problem)` says whether a problem can take this path: a covered loss whose values the kernels compute
 (quadratic of 1 or 2 dimensions, polynomial), a covered optimizer (plain gradient descent, torch.SGD,
 torch.Adam/AdamW), a schedule that neither reads the loss nor cycles the momentum, no recorded optimizer state.
-The run then fills the caller's `Analyzer` (its arrays, in place: the summary is `analyzer.finish()`, as on the
-NumPy path) and the kept rows, run-major, straight into the caller's arrays.
+The run then fills the caller's `Analyzer` (its running values, in place, and its finished summary, computed by
+`fused.summarize`: `analyzer.finish()` returns it, as on the NumPy path) and the kept rows straight into the
+caller's arrays (each kept row where it is computed when they are step-major in memory, as `run_sweep` allocates
+them).
 """
 
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from service.engine.analysis import CONVERGED_RATIO, Analyzer
+from service.engine.analysis import (
+    CONVERGED_RATIO,
+    FIXED_POINT_RATIO,
+    STEADY,
+    WINDOW,
+    Analyzer,
+    RunSummary,
+    Verdict,
+)
 from service.engine.arrays import Array, IntArray
 from service.engine.kernels import adapters, compiled, fused
 from service.engine.loop import Outcome, Problem, chunk_length, schedule_traits
@@ -22,6 +33,9 @@ from service.engine.optimizers import GradientDescent
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.optimizers.base import rate_via_float32
 from service.engine.schedules import Constant
+
+VERDICTS = np.array(list(Verdict), dtype=object)
+"""The verdicts in `Verdict`'s order, indexed by the kernels' verdict codes (`kernels.layout`)."""
 
 Sweeper = Callable[[Analyzer, IntArray, tuple[Array, Array, Array], Callable[[int], None] | None], int]
 """`run(analyzer, kept, (w, loss, lr), progress) -> kept rows written`: `kept` (K,) the kept steps in order,
@@ -112,7 +126,8 @@ def _run(
         analyzer.count,
         np.empty(runs, dtype),  # the current row's loss
     )
-    ring = (analyzer.w, analyzer.window_loss, analyzer.window_grad)  # rows by step % WINDOW until `fused.finish`
+    # the last rows, step s at s % WINDOW (`fused.summarize`); a slot is read only once a valid row was written there
+    ring = (np.empty((WINDOW, runs, dims), dtype), np.empty((WINDOW, runs), dtype), np.empty((WINDOW, runs)))
     sgd = _sgd_arrays(optimizer, state, runs, dims, dtype)
     adam_columns = _adam_columns(optimizer, dtype)
     tensorflow = isinstance(optimizer, GradientDescent) and optimizer.tensorflow
@@ -148,9 +163,59 @@ def _run(
             if progress is not None:
                 progress(start + n - 1)
             start += n
-    kind, p1, p2, _ = encoded
-    fused.finish(code, kind, p1, p2, values[2], values[3], ring, analyzer.last_step, analyzer.count)
+    analyzer.done = _summary(code, encoded, values, analyzer, ring, track)
     return written
+
+
+def _summary(
+    code: int,
+    encoded: adapters.Encoded,
+    values: tuple[int, Array, Array, Array],
+    analyzer: Analyzer,
+    ring: tuple[Array, Array, Array],
+    track: tuple[npt.NDArray[Any], ...],
+) -> RunSummary:
+    """The sweep's summary (`Analyzer.finish`'s fields) from the kernel's running values and ring: `fused.summarize`
+    computes every field but the growth, NumPy's power of the ratios it gives (as `Analyzer.finish` takes it, so
+    the same bits), which picks each run's verdict among the kernel's three."""
+    runs = analyzer.count.size
+    dtype = analyzer.dtype
+    window_w = ring[0]  # turned into the window in place
+    final_loss, best_loss = np.empty(runs, dtype), np.empty(runs, dtype)
+    grad_final, ratio, exponent = np.empty(runs), np.empty(runs), np.empty(runs)
+    power, alternating = np.empty(runs, np.bool_), np.empty(runs, np.bool_)
+    converged_at, codes = np.empty(runs, np.int64), np.empty((3, runs), np.int8)
+    kind, p1, p2, _ = encoded
+    fused.summarize(
+        code, kind, p1, p2, values[2], values[3], ring, track, np.ascontiguousarray(analyzer.bounded),
+        CONVERGED_RATIO, FIXED_POINT_RATIO, final_loss, grad_final, ratio, exponent, power, converged_at,
+        alternating, best_loss, codes,
+    )  # fmt: skip
+    with np.errstate(all="ignore"):  # a run without a gradient's growth: 0/0, its growth is 1
+        growth = np.where(power, ratio**exponent, 1.0)
+        verdict = np.where(growth > 1 + STEADY, codes[0], np.where(np.abs(growth - 1) <= STEADY, codes[1], codes[2]))
+    return RunSummary(
+        final_step=analyzer.last_step,
+        final_w=window_w[-1],
+        final_loss=final_loss,
+        best_step=analyzer.best_step,
+        best_loss=best_loss,
+        converged_at=converged_at,
+        diverged_at=analyzer.diverged_at,
+        outcome=analyzer.outcome,
+        verdict=VERDICTS[verdict],
+        loss0=analyzer.loss0,
+        grad_norm0=analyzer.grad0,
+        grad_norm_final=grad_final,
+        growth=growth,
+        window_w=window_w,
+        window_count=analyzer.count,
+        alternating=alternating,
+        lr_first=analyzer.lr_first,
+        lr_last=analyzer.lr_last,
+        lr_min=analyzer.lr_min,
+        lr_max=analyzer.lr_max,
+    )
 
 
 def _table(table: Array, runs: int) -> Array:
