@@ -1,7 +1,6 @@
 """Sweeps (`service.engine.sweep`): the fused kernel's summaries against the NumPy path's on grids whose runs end
 in every verdict, and the trace arrays' layout (step-major memory, run-major shape)."""
 
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 
 from service import documents
 from service.engine import kernels
-from service.engine.analysis import RunSummary, Verdict
+from service.engine.analysis import Verdict
 from service.engine.kernels import fused, sweeps
 from service.engine.loop import Problem
 from service.engine.losses import build, polynomial
@@ -17,6 +16,7 @@ from service.engine.optimizers import GradientDescent
 from service.engine.optimizers import torch as torch_optimizers
 from service.engine.schedules import Constant
 from service.engine.sweep import SweepResult, SweepTraces, run_major, run_sweep, traces_for
+from tests.engine.test_kernels import assert_same_summary
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 RATES = [0.5, 1e-4, 1.0, 1.5, 1e-9, 0.3, 0.99, 1.01, 0.0, np.inf]
@@ -57,16 +57,6 @@ def problems(dtype: np.dtype[np.floating], steps: int) -> dict[str, Problem]:
 def sweep(problem: Problem, mode: kernels.Mode, max_points: int | None = None) -> SweepResult:
     with kernels.use(mode):
         return run_sweep(problem, max_points)
-
-
-def assert_same_summary(expected: RunSummary, got: RunSummary) -> None:
-    for field in fields(RunSummary):
-        a, b = getattr(expected, field.name), getattr(got, field.name)
-        if a.dtype == object:
-            assert list(a) == list(b), field.name
-        else:
-            assert (a.dtype, a.shape) == (b.dtype, b.shape), field.name
-            assert a.tobytes() == b.tobytes(), f"{field.name}: {a!r} != {b!r}"
 
 
 @pytest.mark.parametrize("steps", [0, 2, 5, 40, 1000])
