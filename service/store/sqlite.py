@@ -48,7 +48,7 @@ from service.store.rows import (
     run_record,
     trace_part,
 )
-from service.store.writers import WriterTurn
+from service.store.writers import WAIT_S, WriterTurn
 
 _FIELDS = ", ".join(RUN_FIELDS)
 _JOB_FIELDS = ", ".join(JOB_FIELDS)
@@ -380,7 +380,9 @@ class SQLiteStore:
             if self._db.in_transaction:  # nested: the outer transaction commits
                 yield self._db
                 return
-            with self._writing:
+            if not self._writing.take():
+                raise sqlite3.OperationalError(f"database is locked (no writer's turn within {WAIT_S:g} s)")
+            try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._db
@@ -388,6 +390,8 @@ class SQLiteStore:
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
+            finally:
+                self._writing.give()
 
     def get(self, run_id: str) -> RunRecord | None:
         with self._lock:

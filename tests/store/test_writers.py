@@ -88,3 +88,24 @@ def test_memory_databases_take_only_the_process_lock() -> None:
     assert turn.take(blocking=False) is False
     turn.give()
     turn.close()
+
+
+def test_a_writer_gives_up_after_its_timeout_while_another_process_holds_the_turn(tmp_path: Path) -> None:
+    """As SQLite's busy timeout did: a process stopped mid-write must not hold every other writer forever."""
+    database = str(tmp_path / "runs.sqlite3")
+    context = multiprocessing.get_context("fork")
+    taken, given_at = context.Event(), context.Value("d", 0.0)
+    holder = context.Process(target=hold_turn, args=(database, taken, given_at))
+    holder.start()
+    try:
+        assert taken.wait(30)
+        turn = WriterTurn(database)
+        started = time.monotonic()
+        assert turn.take(timeout=0.1) is False
+        assert time.monotonic() - started >= 0.1
+        assert turn.take() is True  # the failed wait gave its thread lock back; the turn comes once given
+        assert given_at.value > 0
+        turn.give()
+        turn.close()
+    finally:
+        holder.join(10)
