@@ -25,8 +25,6 @@ class Checkpointer:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._pid = 0
-        self.done = 0
-        """Checkpoints made (for tests and metrics)."""
 
     def ask(self) -> None:
         """Have the WAL checkpointed soon; returns at once."""
@@ -55,7 +53,5 @@ class Checkpointer:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:  # the next commit's SQLite auto-checkpoint, or the next ask, does it then
                     logger.exception("WAL checkpoint failed")
-                    continue
-                self.done += 1
         finally:
             db.close()

@@ -141,8 +141,6 @@ class SQLiteStore:
             self._insert_run(db, record, owner)
 
     def create(self, record: RunRecord, trace: Trace) -> None:
-        """The run and its whole trace in one transaction: one INSERT for the run (its row count and last step
-        included) and one per trace part."""
         self.create_many([(record, trace)])
 
     def create_many(self, runs: Sequence[tuple[RunRecord, Trace]]) -> None:

@@ -1,10 +1,12 @@
-"""Writers take turns across threads and processes: a waiting process starts the moment the turn is given, and
-one that must not wait is told at once that it is taken."""
+"""Writers take turns across threads and processes: a waiting process takes the turn once it is given (and gives up
+after its timeout), and one that must not wait is told at once that it is taken."""
 
+import contextlib
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -23,14 +25,24 @@ def hold_turn(database: str, taken: EventType, given_at: "Synchronized[float]") 
     turn.give()
 
 
-def test_another_process_waits_for_the_turn_until_it_is_given(tmp_path: Path) -> None:
-    database = str(tmp_path / "runs.sqlite3")
+@contextlib.contextmanager
+def another_process_holding_the_turn(database: str) -> Iterator["Synchronized[float]"]:
+    """A forked process that holds the turn for HELD_S; yields when it has it, with the time it gave it back."""
     context = multiprocessing.get_context("fork")
     taken, given_at = context.Event(), context.Value("d", 0.0)
     holder = context.Process(target=hold_turn, args=(database, taken, given_at))
     holder.start()
     try:
         assert taken.wait(30)
+        yield given_at
+    finally:
+        holder.join(10)
+    assert holder.exitcode == 0
+
+
+def test_another_process_waits_for_the_turn_until_it_is_given(tmp_path: Path) -> None:
+    database = str(tmp_path / "runs.sqlite3")
+    with another_process_holding_the_turn(database) as given_at:
         turn = WriterTurn(database)
         assert turn.take(blocking=False) is False  # told at once that another process writes
         turn.take()
@@ -39,9 +51,6 @@ def test_another_process_waits_for_the_turn_until_it_is_given(tmp_path: Path) ->
         assert got_at >= given_at.value
         turn.give()
         turn.close()
-    finally:
-        holder.join(10)
-    assert holder.exitcode == 0
 
 
 def test_a_thread_waits_for_the_turn_of_another_thread_of_its_process(tmp_path: Path) -> None:
@@ -93,12 +102,7 @@ def test_memory_databases_take_only_the_process_lock() -> None:
 def test_a_writer_gives_up_after_its_timeout_while_another_process_holds_the_turn(tmp_path: Path) -> None:
     """As SQLite's busy timeout did: a process stopped mid-write must not hold every other writer forever."""
     database = str(tmp_path / "runs.sqlite3")
-    context = multiprocessing.get_context("fork")
-    taken, given_at = context.Event(), context.Value("d", 0.0)
-    holder = context.Process(target=hold_turn, args=(database, taken, given_at))
-    holder.start()
-    try:
-        assert taken.wait(30)
+    with another_process_holding_the_turn(database) as given_at:
         turn = WriterTurn(database)
         started = time.monotonic()
         assert turn.take(timeout=0.1) is False
@@ -107,5 +111,3 @@ def test_a_writer_gives_up_after_its_timeout_while_another_process_holds_the_tur
         assert given_at.value > 0
         turn.give()
         turn.close()
-    finally:
-        holder.join(10)
